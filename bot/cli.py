@@ -1,0 +1,166 @@
+"""python -m bot ... : the operators' and developers' commands."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from bot.app import App, build_app
+from bot.channels.console import ConsoleChannel
+from bot.config import ConfigError, load_settings
+from bot.demo_roster import DEMO_SIZE, Sample, write_demo_roster
+from bot.logs import configure_logging
+from bot.roster import ImportReport, RosterError, import_roster, open_roster
+from handlers.texts import CatalogueError
+from storage.participants import count_participants, counts_by
+
+cli = typer.Typer(no_args_is_help=True, add_completion=False, help="Payung: BPJS Ketenagakerjaan cover chatbot.")
+err = Console(stderr=True)
+out = Console()
+
+
+@cli.callback()
+def options(
+    ctx: typer.Context,
+    config: Path | None = typer.Option(None, "--config", help="config file (default: $PAYUNG_CONFIG or ./config.yaml)"),
+) -> None:
+    ctx.obj = config
+
+
+@contextmanager
+def opened(ctx: typer.Context) -> Iterator[App]:
+    """Settings -> logging -> app with the schema upgraded; closed afterwards."""
+    settings = load_settings(ctx.obj)
+    configure_logging(settings.log_level)
+    app = build_app(settings)
+    try:
+        yield app
+    finally:
+        app.close()
+
+
+def _import(app: App, path: Path) -> ImportReport:
+    roster = open_roster(path)
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=False) as progress:
+        task = progress.add_task(f"import {path.name}", total=roster.total)
+        return import_roster(
+            roster,
+            db=app.db,
+            hasher=app.services.hasher,
+            now=app.clock(),
+            batch_size=app.settings.roster.batch_size,
+            progress=lambda advanced: progress.advance(task, advanced),
+        )
+
+
+def _print_report(report: ImportReport) -> None:
+    counts = report.counts
+    out.print(
+        f"{report.rows} rows: {counts.inserted} new, {counts.updated} updated, "
+        f"{counts.unchanged} unchanged, {len(report.rejected)} rejected"
+    )
+    for title, notes in (("rejected", report.rejected), ("warning", report.warnings)):
+        for note in notes[:50]:
+            out.print(f"  {title}: row {note.row}: {note.reason}", highlight=False)
+        if len(notes) > 50:
+            out.print(f"  ... and {len(notes) - 50} more {title} rows")
+    _print_counts("Per category", "category", sorted(report.by_category.items()))
+    _print_counts("Per district", "district", sorted(report.by_district.items()))
+
+
+def _print_counts(title: str, column: str, rows: list[tuple]) -> None:
+    table = Table(title=title)
+    table.add_column(column)
+    table.add_column("people", justify="right")
+    for name, count in rows:
+        table.add_row(str(name), f"{count:,}")
+    table.add_row("[bold]total", f"[bold]{sum(count for _, count in rows):,}")
+    out.print(table)
+
+
+@cli.command("import-roster")
+def import_roster_command(ctx: typer.Context, file: Path = typer.Argument(..., help="CSV or XLSX with a header row")) -> None:
+    """Import (or update) the roster of covered workers."""
+    with opened(ctx) as app:
+        _print_report(_import(app, file))
+
+
+@cli.command("demo-roster")
+def demo_roster_command(
+    ctx: typer.Context,
+    out_file: Path = typer.Option(None, "--out", help="where to write (default: <data_dir>/demo-roster.csv)"),
+    rows: int = typer.Option(DEMO_SIZE, min=1, help="how many fictitious people"),
+    year: int = typer.Option(None, help="cover year (default: this year)"),
+) -> None:
+    """Write a synthetic, clearly fictitious roster for demos and benchmarks."""
+    settings = load_settings(ctx.obj)
+    path = out_file or settings.data_dir / "demo-roster.csv"
+    samples = write_demo_roster(
+        path,
+        year=year or date.today().year,
+        districts=settings.programme.districts,
+        regency_code=settings.programme.regency_code,
+        rows=rows,
+    )
+    out.print(f"wrote {rows:,} fictitious people to {path}")
+    _print_samples(samples)
+
+
+def _print_samples(samples: list[Sample]) -> None:
+    for sample in samples:
+        out.print(
+            f"  try NIK {sample.nik} with birth date {sample.birth_date:%d-%m-%Y} ({sample.name})",
+            highlight=False,
+        )
+
+
+@cli.command()
+def stats(ctx: typer.Context) -> None:
+    """Participants per category and per district."""
+    with opened(ctx) as app, app.db.transaction() as session:
+        _print_counts("Per category", "category", counts_by(session, "category"))
+        _print_counts("Per district", "district", counts_by(session, "district"))
+
+
+@cli.command()
+def chat(
+    ctx: typer.Context,
+    chat_id: str = typer.Option("console", "--chat-id", help="which chat to speak as; state persists per chat"),
+) -> None:
+    """Chat with the bot here (the demo roster is loaded into an empty database)."""
+    with opened(ctx) as app:
+        with app.db.transaction() as session:
+            empty = count_participants(session) == 0
+        if empty:
+            path = app.settings.data_dir / "demo-roster.csv"
+            err.print("Empty database: loading the demo roster (fictitious people).")
+            samples = write_demo_roster(
+                path,
+                year=app.clock().year,
+                districts=app.settings.programme.districts,
+                regency_code=app.settings.programme.regency_code,
+            )
+            _import(app, path)
+            _print_samples(samples)
+        if sys.stdin.isatty():
+            err.print("Type a message (e.g. 'halo'); Ctrl-D to quit.")
+        channel = ConsoleChannel(app.dispatcher, chat_id=chat_id, output=sys.stdout)
+        asyncio.run(channel.run(sys.stdin))
+
+
+def main() -> None:
+    try:
+        cli()
+    except (ConfigError, RosterError, CatalogueError) as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        sys.exit(1)

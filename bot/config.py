@@ -1,0 +1,124 @@
+"""config.yaml -> typed settings.
+
+Precedence: environment (PAYUNG_<SECTION>__<KEY>, PAYUNG_DATABASE_URL, ...)
+over the YAML file over the defaults below. The defaults are the same values
+config.yaml documents (a test holds them equal), so the bot also runs without
+the file. Secrets are read from the environment only.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SECRET_FIELDS = ("nik_key",)
+
+
+class ConfigError(Exception):
+    """A configuration problem, worded for the person running the bot."""
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SessionSettings(Section):
+    idle_minutes: int = Field(30, gt=0)
+
+
+class CoverageSettings(Section):
+    max_failed_checks: int = Field(5, gt=0)
+    window_minutes: int = Field(60, gt=0)
+
+
+class RosterSettings(Section):
+    batch_size: int = Field(5000, gt=0)
+
+
+class ProgrammeSettings(Section):
+    regency_name: str = "Kabupaten Muara Enim"
+    regency_code: str = Field("1603", pattern=r"^\d{4}$")
+    districts: list[str] = [
+        "Benakat", "Belida Darat", "Belimbing", "Empat Petulai Dangku",
+        "Gelumbang", "Gunung Megang", "Kelekar", "Lawang Kidul", "Lembak",
+        "Lubai", "Lubai Ulu", "Muara Belida", "Muara Enim", "Panang Enim",
+        "Rambang", "Rambang Niru", "Semende Darat Laut", "Semende Darat Tengah",
+        "Semende Darat Ulu", "Sungai Rotan", "Tanjung Agung", "Ujan Mas",
+    ]  # fmt: skip
+
+
+class ContactSettings(Section):
+    bpjs_office: str = "BPJS Ketenagakerjaan Kantor Cabang (ALAMAT CONTOH, ganti sebelum dipakai)"
+    bpjs_care_line: str = "175"
+    dinas_pmd: str = "Dinas PMD Kabupaten Muara Enim (NOMOR CONTOH, ganti sebelum dipakai)"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="PAYUNG_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    data_dir: Path = Path("data")
+    database_url: str | None = None
+    nik_key: SecretStr | None = None
+    timezone: str = "Asia/Jakarta"
+    default_language: Literal["id", "en"] = "id"
+    texts_dir: Path | None = None
+    log_level: str = "INFO"
+    session: SessionSettings = SessionSettings()
+    coverage: CoverageSettings = CoverageSettings()
+    roster: RosterSettings = RosterSettings()
+    programme: ProgrammeSettings = ProgrammeSettings()
+    contacts: ContactSettings = ContactSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings
+    ):
+        # The YAML arrives as init kwargs; the environment must win over it.
+        return (env_settings, init_settings)
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'payung.db'}"
+
+
+def config_path(explicit: Path | None) -> Path | None:
+    """--config, else PAYUNG_CONFIG, else ./config.yaml when present."""
+    if explicit is not None:
+        return explicit
+    if env := os.environ.get("PAYUNG_CONFIG"):
+        return Path(env)
+    default = Path("config.yaml")
+    return default if default.exists() else None
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    path = config_path(path)
+    raw: dict = {}
+    if path is not None:
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except FileNotFoundError:
+            raise ConfigError(f"config file not found: {path}") from None
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path} is not valid YAML: {exc}") from None
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{path} must be a mapping of settings")
+    for name in SECRET_FIELDS:
+        if name in raw:
+            raise ConfigError(
+                f"{path}: '{name}' is a secret; set PAYUNG_{name.upper()} in the environment instead"
+            )
+    try:
+        return Settings(**raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"invalid configuration ({path or 'defaults'}): {problems}") from None

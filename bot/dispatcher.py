@@ -1,0 +1,184 @@
+"""Every inbound message, on every channel, goes through Dispatcher.handle:
+
+  per-chat lock -> one transaction [ dedupe -> keyword / resume / menu -> step
+  -> save state ] -> commit -> send
+
+Sending happens after the commit, so nothing is promised to a person that the
+database does not hold; it happens inside the chat's lock, so one chat's
+replies never overtake each other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
+from datetime import datetime, timedelta
+
+from bot.messages import Inbound, Outbound
+from handlers import Flows
+from handlers.flow import Ask, Done, Goto, Services, Step, Turn
+from handlers.menu import home
+from storage.chats import get_or_create_chat, load_state, save_state
+from storage.db import Database
+from storage.models import ConversationState
+from storage.processed import claim_message
+
+log = logging.getLogger(__name__)
+
+Send = Callable[[Outbound], Awaitable[None]]
+Clock = Callable[[], datetime]
+
+SPACES = re.compile(r"\s+")
+NUMBER = re.compile(r"[0-9]{1,3}")
+
+
+def normalise(text: str) -> str:
+    return SPACES.sub(" ", text).strip().rstrip(".!?").casefold()
+
+
+def resolve_choice(inbound: Inbound, offered: list[list[str]]) -> str | None:
+    """A tap, a typed number or a typed title all select the same choice.
+    A tap on a button that is no longer offered selects nothing."""
+    ids = [choice_id for choice_id, _ in offered]
+    if inbound.choice is not None:
+        return inbound.choice if inbound.choice in ids else None
+    text = normalise(inbound.text)
+    if NUMBER.fullmatch(text) and 1 <= int(text) <= len(offered):
+        return ids[int(text) - 1]
+    for choice_id, title in offered:
+        if text in (normalise(title), choice_id):
+            return choice_id
+    return None
+
+
+class ChatLocks:
+    """One asyncio.Lock per chat, forgotten when nobody holds or awaits it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[Hashable, asyncio.Lock] = {}
+        self._users: Counter[Hashable] = Counter()
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: Hashable) -> AsyncIterator[None]:
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        self._users[key] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._users[key] -= 1
+            if not self._users[key]:
+                del self._users[key], self._locks[key]
+
+
+class Dispatcher:
+    def __init__(self, *, db: Database, flows: Flows, services: Services, clock: Clock):
+        self.db = db
+        self.flows = flows
+        self.services = services
+        self.clock = clock
+        self._chats = ChatLocks()
+        # SQLite has one writer: keep this process's transactions in a queue
+        # rather than letting them wait on each other inside the driver.
+        self._serial = asyncio.Lock() if db.is_sqlite else contextlib.nullcontext()
+        self._owner = {step: flow.name for flow in flows.by_name.values() for step in flow.steps.values()}
+        catalogue = services.catalogue
+        self._keywords = {
+            word: action
+            for action in ("cancel", "menu", "greet", *flows.by_keyword)
+            for word in catalogue.keywords(action)
+        }
+
+    async def handle(self, inbound: Inbound, send: Send) -> bool:
+        """Handle one message; False when it was a duplicate and nothing was done."""
+        async with self._chats.hold((inbound.channel, inbound.chat_id)):
+            try:
+                replies = await self._transact(inbound)
+            except Exception:
+                # Never a stack trace to the person, never silence. The message
+                # key was not committed, so a platform redelivery retries it.
+                log.exception("handling a %s message failed", inbound.channel)
+                texts = self.services.catalogue[self.services.settings.default_language]
+                replies = [Outbound(texts("common.error"))]
+            if replies is None:
+                return False
+            for reply in replies:
+                await send(reply)
+            return True
+
+    async def _transact(self, inbound: Inbound) -> list[Outbound] | None:
+        now = self.clock()
+        async with self._serial:
+            with self.db.transaction() as db:
+                if not claim_message(db, channel=inbound.channel, message_id=inbound.message_id, now=now):
+                    return None
+                chat = get_or_create_chat(
+                    db, channel=inbound.channel, chat_id=inbound.chat_id,
+                    language=self.services.settings.default_language, now=now,
+                )  # fmt: skip
+                chat.last_inbound_at = now
+                state = load_state(db, chat=chat)
+                turn = Turn(inbound, chat, dict(state.data) if state else {}, db, now, self.services)
+                said, result = await self._route(turn, state)
+                said += await self._settle(turn, result)
+                return said
+
+    async def _route(self, turn: Turn, state: ConversationState | None) -> tuple[list[Outbound], object]:
+        """What this message means: a keyword, an answer to the waiting step,
+        or (no usable session) a reason to show the menu."""
+        t = turn.t
+        action = None if turn.inbound.choice else self._keywords.get(normalise(turn.inbound.text))
+        if action == "cancel":
+            return [Outbound(t("common.cancelled"))], home(turn, t("menu.question"))
+        if action == "menu":
+            return [], home(turn, t("menu.question"))
+        if action == "greet" or state is None:
+            return [], await self._run(self.flows.menu.start, turn)
+        if action is not None:
+            return [], Goto(self.flows.by_keyword[action])
+        if state.flow != self.flows.menu.name and state.expires_at <= turn.now:
+            return [Outbound(t("common.expired"))], home(turn, t("menu.question"))
+        flow = self.flows.by_name.get(state.flow)
+        step = flow.steps.get(state.step) if flow else None
+        if step is None:
+            log.warning("session in unknown step %s.%s; back to the menu", state.flow, state.step)
+            return [Outbound(t("common.lost"))], home(turn, t("menu.question"))
+        turn.choice = resolve_choice(turn.inbound, state.choices)
+        return [], await self._run(step, turn)
+
+    async def _run(self, step: Step, turn: Turn):
+        """Run a step in a savepoint: a bug in one step rolls back only that
+        step's writes and puts the person back at the menu with an apology."""
+        try:
+            with turn.db.begin_nested():
+                return await step(turn)
+        except Exception:
+            log.exception("step %s failed", step.__qualname__)
+            return Done((Outbound(turn.t("common.error")),))
+
+    async def _settle(self, turn: Turn, result) -> list[Outbound]:
+        said: list[Outbound] = []
+        while isinstance(result, Goto):
+            turn.data, turn.choice = {}, None
+            result = await self._run(self.flows.by_name[result.flow].start, turn)
+        if isinstance(result, Done):
+            said += result.messages
+            result = home(turn, turn.t("menu.again"))
+        assert isinstance(result, Ask)
+        said += result.messages
+        offered = next((m.choices for m in reversed(result.messages) if m.choices), ())
+        save_state(
+            turn.db,
+            chat=turn.chat,
+            flow=self._owner[result.step],
+            step=result.step.__name__,
+            data=turn.data,
+            choices=[[choice.id, choice.title] for choice in offered],
+            now=turn.now,
+            expires_at=turn.now + timedelta(minutes=self.services.settings.session.idle_minutes),
+        )
+        return said

@@ -1,0 +1,252 @@
+"""Importing the regency's roster (CSV or XLSX) into participants.
+
+Every row is validated; a bad row is reported with its row number and reason
+and the import goes on. Good rows are upserted in batches, one transaction a
+batch, so a re-import of the same file changes nothing and a new period moves
+only what moved. The file's header is checked before anything is written."""
+
+from __future__ import annotations
+
+import csv
+import zipfile
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+import openpyxl
+
+from handlers.parse import Invalid, parse_date, parse_nik, parse_phone
+from storage.db import Database
+from storage.participants import UpsertCounts, upsert_participants
+from storage.privacy import IdentityHasher, mask_nik
+
+REQUIRED = ("nik", "nama", "tanggal_lahir", "jenis_kelamin", "desa", "kecamatan", "kategori", "mulai", "berakhir")
+OPTIONAL = ("no_kpj", "telepon")
+CATEGORIES = ("kepala_desa", "perangkat_desa", "bpd", "linmas", "guru_ngaji", "petani_sawit", "lainnya")
+
+
+class RosterError(Exception):
+    """The file as a whole cannot be imported; nothing was written."""
+
+
+@dataclass(frozen=True)
+class RowNote:
+    row: int
+    reason: str
+
+
+@dataclass
+class ImportReport:
+    rows: int = 0
+    counts: UpsertCounts = field(default_factory=UpsertCounts)
+    rejected: list[RowNote] = field(default_factory=list)
+    warnings: list[RowNote] = field(default_factory=list)
+    by_category: Counter[str] = field(default_factory=Counter)
+    by_district: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass
+class RosterFile:
+    total: int  # data rows, for the progress bar
+    rows: Iterator[tuple[int, dict[str, Any]]]  # (row number in the file, cells by column)
+
+
+def open_roster(path: Path) -> RosterFile:
+    if not path.is_file():
+        raise RosterError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return _open_csv(path)
+    if suffix == ".xlsx":
+        return _open_xlsx(path)
+    raise RosterError(f"{path}: not a roster file; use CSV (.csv) or Excel (.xlsx)")
+
+
+def _check_header(path: Path, header: list[str]) -> list[str]:
+    names = [str(cell or "").strip().lower() for cell in header]
+    if not any(names):
+        raise RosterError(f"{path}: the file is empty")
+    missing = [name for name in REQUIRED if name not in names]
+    if missing:
+        raise RosterError(f"{path}: missing columns: {', '.join(missing)} (needed: {', '.join(REQUIRED)})")
+    return names
+
+
+def _open_csv(path: Path) -> RosterFile:
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as file:
+            sample = file.read(64 * 1024)
+            total = sum(1 for _ in file) + sample.count("\n") - 1
+    except UnicodeDecodeError:
+        raise RosterError(f"{path}: not a text CSV file (save it as CSV UTF-8)") from None
+    try:
+        dialect = csv.Sniffer().sniff(sample.split("\n", 1)[0], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    file = path.open(encoding="utf-8-sig", newline="")
+    reader = csv.reader(file, dialect)
+    header = _check_header(path, next(reader, []))
+    if total < 1:
+        file.close()
+        raise RosterError(f"{path}: the file has a header but no rows")
+
+    def rows() -> Iterator[tuple[int, dict[str, Any]]]:
+        with file:
+            for number, cells in enumerate(reader, start=2):
+                if any(cells):
+                    yield number, dict(zip(header, cells, strict=False))
+
+    return RosterFile(total, rows())
+
+
+def _open_xlsx(path: Path) -> RosterFile:
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise RosterError(f"{path}: not a readable Excel file ({exc})") from None
+    sheet = book.worksheets[0]
+    cells = sheet.iter_rows(values_only=True)
+    header = _check_header(path, list(next(cells, ()) or ()))
+    total = (sheet.max_row or 1) - 1
+    if total < 1:
+        book.close()
+        raise RosterError(f"{path}: the file has a header but no rows")
+
+    def rows() -> Iterator[tuple[int, dict[str, Any]]]:
+        try:
+            for number, values in enumerate(cells, start=2):
+                if any(value not in (None, "") for value in values):
+                    yield number, dict(zip(header, values, strict=False))
+        finally:
+            book.close()
+
+    return RosterFile(total, rows())
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return " ".join(str(value).split())
+
+
+def _date(value: Any) -> date | Invalid:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return parse_date(_text(value))
+
+
+class RowValidator:
+    """Turns one file row into participant columns, or says why it cannot."""
+
+    def __init__(self, hasher: IdentityHasher):
+        self.hasher = hasher
+        self.first_seen: dict[str, int] = {}
+
+    def __call__(self, number: int, raw: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None, str | None]:
+        """(participant columns, rejection reason, warning)."""
+        if isinstance(raw.get("nik"), int | float):
+            return None, "NIK is stored as a number in Excel, which corrupts 16-digit numbers; format the column as text", None
+        nik = parse_nik(_text(raw.get("nik")))
+        if isinstance(nik, Invalid):
+            return None, f"invalid NIK ({nik.reason.replace('_', ' ')})", None
+        if nik.digits in self.first_seen:
+            return None, f"duplicate NIK (first at row {self.first_seen[nik.digits]})", None
+        born = _date(raw.get("tanggal_lahir"))
+        if isinstance(born, Invalid):
+            return None, f"invalid tanggal_lahir ({born.reason.replace('_', ' ')})", None
+        if not nik.matches_birth_date(born):
+            return None, "tanggal_lahir does not match the birth date in the NIK", None
+        gender = _text(raw.get("jenis_kelamin"))[:1].upper()
+        if gender not in ("L", "P"):
+            return None, "jenis_kelamin must be L or P", None
+        if (gender == "P") != nik.female:
+            return None, "jenis_kelamin does not match the NIK (women have 40 added to the day)", None
+        category = _text(raw.get("kategori")).lower().replace(" ", "_").replace("-", "_")
+        if category not in CATEGORIES:
+            return None, f"unknown kategori '{category}' (known: {', '.join(CATEGORIES)})", None
+        start, end = _date(raw.get("mulai")), _date(raw.get("berakhir"))
+        if isinstance(start, Invalid) or isinstance(end, Invalid):
+            return None, "mulai and berakhir must be dates (YYYY-MM-DD or DD/MM/YYYY)", None
+        if start >= end:
+            return None, "mulai must be before berakhir", None
+        name, village, district = (_text(raw.get(key)) for key in ("nama", "desa", "kecamatan"))
+        if not (name and village and district):
+            return None, "nama, desa and kecamatan must not be empty", None
+        warning, phone = None, None
+        if typed_phone := _text(raw.get("telepon")):
+            phone = parse_phone(typed_phone)
+            if isinstance(phone, Invalid):
+                # A bad phone must not cost a worker their cover lookup.
+                warning, phone = "telepon is not a valid Indonesian number; imported without it", None
+        self.first_seen[nik.digits] = number
+        nik_hash = self.hasher.nik_hash(nik.digits)
+        row = {
+            "nik_hash": nik_hash,
+            "nik_masked": mask_nik(nik.digits),
+            "birth_hash": self.hasher.birth_hash(nik_hash, born),
+            "name": name[:200],
+            "gender": gender,
+            "village": village[:120],
+            "district": district[:120],
+            "category": category,
+            "kpj": _text(raw.get("no_kpj"))[:32] or None,
+            "phone": phone,
+            "cover_start": start,
+            "cover_end": end,
+        }
+        return row, None, warning
+
+
+def import_roster(
+    roster: RosterFile,
+    *,
+    db: Database,
+    hasher: IdentityHasher,
+    now: datetime,
+    batch_size: int,
+    progress: Callable[[int], None] = lambda advanced: None,
+) -> ImportReport:
+    report = ImportReport()
+    validate = RowValidator(hasher)
+    batch: list[dict[str, Any]] = []
+
+    def flush() -> None:
+        with db.transaction() as session:
+            report.counts.add(upsert_participants(session, batch, now=now))
+        progress(len(batch))
+        batch.clear()
+
+    for number, raw in roster.rows:
+        report.rows += 1
+        row, reason, warning = validate(number, raw)
+        if warning:
+            report.warnings.append(RowNote(number, warning))
+        if row is None:
+            report.rejected.append(RowNote(number, reason))
+            progress(1)
+            continue
+        report.by_category[row["category"]] += 1
+        report.by_district[row["district"]] += 1
+        batch.append(row)
+        if len(batch) >= batch_size:
+            flush()
+    if batch:
+        flush()
+    return report
+
+
+COLUMNS = (*REQUIRED, *OPTIONAL)
+
+
+def write_roster_csv(file: TextIO, rows: Iterable[dict[str, Any]]) -> None:
+    """A roster in the import format: what demo-roster writes and tests read."""
+    writer = csv.DictWriter(file, fieldnames=COLUMNS)
+    writer.writeheader()
+    writer.writerows(rows)

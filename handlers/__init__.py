@@ -1,0 +1,27 @@
+"""The conversations. Each flow is one module; this registry is how the
+dispatcher finds them, by name, and which keyword starts which flow."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from handlers import coverage, help, language, menu, reminders
+from handlers.flow import Flow
+
+
+@dataclass(frozen=True)
+class Flows:
+    by_name: Mapping[str, Flow]
+    # keyword list in the catalogue (keywords.<name>) -> flow it starts
+    by_keyword: Mapping[str, str]
+    menu: Flow
+
+
+def build_flows() -> Flows:
+    flows = [menu.flow, coverage.flow, help.flow, language.flow, reminders.stop_flow]
+    return Flows(
+        by_name={flow.name: flow for flow in flows},
+        by_keyword={"help": "help", "language": "language", "stop": "stop_reminders"},
+        menu=menu.flow,
+    )

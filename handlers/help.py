@@ -1,0 +1,27 @@
+"""Bantuan: short answers from the catalogue, one topic at a time."""
+
+from __future__ import annotations
+
+from handlers.flow import Flow, Turn, ask, done
+
+TOPICS = ("jkk", "jkm", "who", "accident", "contact")
+
+
+def topics(turn: Turn, key: str = "help.question", **values):
+    choices = [(topic, f"help.topic_{topic}") for topic in TOPICS] + [("back", "common.back")]
+    return turn.question(key, choices, **values)
+
+
+async def start(turn: Turn):
+    return ask(chose_topic, topics(turn))
+
+
+async def chose_topic(turn: Turn):
+    if turn.choice == "back":
+        return done()
+    if turn.choice in TOPICS:
+        return ask(chose_topic, turn.say(f"help.{turn.choice}"), topics(turn))
+    return ask(chose_topic, topics(turn, "common.pick_one"))
+
+
+flow = Flow.of("help", start, chose_topic)

@@ -1,0 +1,24 @@
+"""Bahasa/Language: the chat's language, remembered on the chat row."""
+
+from __future__ import annotations
+
+from handlers.flow import Flow, Turn, ask, done
+from handlers.texts import LANGUAGES
+
+
+def question(turn: Turn):
+    return turn.question("language.question", [(lang, f"language.{lang}") for lang in LANGUAGES])
+
+
+async def start(turn: Turn):
+    return ask(chose_language, question(turn))
+
+
+async def chose_language(turn: Turn):
+    if turn.choice not in LANGUAGES:
+        return ask(chose_language, turn.say("common.pick_one"), question(turn))
+    turn.chat.language = turn.choice
+    return done(turn.say("language.set"))
+
+
+flow = Flow.of("language", start, chose_language)

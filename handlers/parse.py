@@ -1,0 +1,137 @@
+"""Pure parsers for what people type. None of them raises: each returns the
+value or an `Invalid` carrying a reason the flow turns into a helpful reply."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+from typing import NamedTuple
+
+import phonenumbers
+from babel.dates import get_month_names
+
+NIK_SEPARATORS = re.compile(r"[\s.\-_/]+")
+ASCII_DIGITS = re.compile(r"[0-9]+")
+
+
+class Invalid(NamedTuple):
+    reason: str
+
+
+@dataclass(frozen=True)
+class Nik:
+    digits: str
+
+    @property
+    def birth_day(self) -> int:
+        day = int(self.digits[6:8])
+        return day - 40 if day > 40 else day
+
+    @property
+    def female(self) -> bool:
+        return int(self.digits[6:8]) > 40
+
+    @property
+    def birth_month(self) -> int:
+        return int(self.digits[8:10])
+
+    @property
+    def birth_yy(self) -> int:
+        return int(self.digits[10:12])
+
+    def matches_birth_date(self, born: date) -> bool:
+        return (born.day, born.month, born.year % 100) == (
+            self.birth_day,
+            self.birth_month,
+            self.birth_yy,
+        )
+
+
+def parse_nik(text: str) -> Nik | Invalid:
+    """16 digits, typed with any spaces, dots or dashes; digits 7-12 must be a
+    real DDMMYY birth date (day + 40 for women) in some century."""
+    digits = NIK_SEPARATORS.sub("", text or "")
+    if not ASCII_DIGITS.fullmatch(digits):
+        return Invalid("not_digits")
+    if len(digits) != 16:
+        return Invalid("length")
+    nik = Nik(digits)
+    day = int(digits[6:8])
+    if not (1 <= day <= 31 or 41 <= day <= 71) or not any(
+        _is_date(century + nik.birth_yy, nik.birth_month, nik.birth_day) for century in (1900, 2000)
+    ):
+        return Invalid("birth_part")
+    if digits[12:] == "0000":
+        return Invalid("serial")
+    return nik
+
+
+def _is_date(year: int, month: int, day: int) -> bool:
+    try:
+        date(year, month, day)
+    except ValueError:
+        return False
+    return True
+
+
+@cache
+def _month_numbers() -> dict[str, int]:
+    """Month words people type, in Indonesian and English, full or short,
+    plus the old spellings (Pebruari, Nopember) still common in villages."""
+    months: dict[str, int] = {}
+    for locale in ("id", "en"):
+        for width in ("wide", "abbreviated"):
+            for number, name in get_month_names(width, locale=locale).items():
+                months[name.lower().rstrip(".")] = number
+    extra = {"peb": 2, "pebruari": 2, "agt": 8, "ags": 8, "agus": 8, "sept": 9, "nop": 11, "nopember": 11}
+    months.update(extra)
+    return months
+
+
+NUMERIC_DMY = re.compile(r"(\d{1,2})[\s./\-]+(\d{1,2})[\s./\-]+(\d+)")
+NUMERIC_YMD = re.compile(r"(\d{4})[\s./\-]+(\d{1,2})[\s./\-]+(\d{1,2})")
+WORDED = re.compile(r"(\d{1,2})[\s./\-]*([^\W\d_]+)\.?[\s./\-]*(\d+)")
+
+
+def parse_date(text: str) -> date | Invalid:
+    """05-03-1980, 5/3/1980, 05 Maret 1980, 5 mar 1980, 1980-03-05.
+    The year must have four digits: '80' could be 1980 or 2080."""
+    text = (text or "").strip().lower()
+    if match := NUMERIC_YMD.fullmatch(text):
+        year, month, day = match.groups()
+    elif match := NUMERIC_DMY.fullmatch(text):
+        day, month, year = match.groups()
+    elif match := WORDED.fullmatch(text):
+        day, word, year = match.groups()
+        month = _month_numbers().get(word)
+        if month is None:
+            return Invalid("month")
+    else:
+        return Invalid("format")
+    if len(year) != 4:
+        return Invalid("year")
+    try:
+        return date(int(year), int(month), int(day))
+    except ValueError:
+        return Invalid("impossible")
+
+
+def parse_birth_date(text: str, *, today: date) -> date | Invalid:
+    born = parse_date(text)
+    if isinstance(born, date) and not (date(1900, 1, 1) <= born <= today):
+        return Invalid("out_of_range")
+    return born
+
+
+def parse_phone(text: str) -> str | Invalid:
+    """Any Indonesian way of writing a number (0812..., 62812..., +62 812-...)
+    as E.164 (+62812...)."""
+    try:
+        number = phonenumbers.parse(text or "", "ID")
+    except phonenumbers.NumberParseException:
+        return Invalid("phone")
+    if not phonenumbers.is_valid_number(number):
+        return Invalid("phone")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

@@ -1,0 +1,86 @@
+"""The message catalogue: every word a person reads, per language.
+
+The shipped files are id.yaml (default) and en.yaml. An operator corrects a
+text without a release by putting a file of the same name in `texts_dir`
+(config): its keys replace the shipped ones. Values may use {placeholders};
+the contact settings ({bpjs_care_line}, ...) are available to every text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SHIPPED = Path(__file__).parent
+LANGUAGES = ("id", "en")
+
+
+class CatalogueError(Exception):
+    pass
+
+
+def _flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(_flatten(value, name + "."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        return _flatten(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+    except yaml.YAMLError as exc:
+        raise CatalogueError(f"{path} is not valid YAML: {exc}") from None
+
+
+class Texts:
+    """The catalogue seen in one language."""
+
+    def __init__(self, language: str, entries: dict[str, Any], params: Mapping[str, str]):
+        self.language = language
+        self._entries = entries
+        self._params = params
+
+    def __call__(self, key: str, **values: Any) -> str:
+        return str(self._entries[key]).format_map({**self._params, **values}).strip()
+
+    def words(self, key: str) -> list[str]:
+        return list(self._entries[key])
+
+
+class Catalogue:
+    def __init__(self, entries: dict[str, dict[str, Any]], params: Mapping[str, str]):
+        self.entries = entries
+        self._by_language = {lang: Texts(lang, entries[lang], params) for lang in entries}
+
+    @classmethod
+    def load(cls, *, params: Mapping[str, str], override_dir: Path | None = None) -> Catalogue:
+        entries = {lang: _read(SHIPPED / f"{lang}.yaml") for lang in LANGUAGES}
+        if override_dir is not None:
+            for lang in LANGUAGES:
+                path = Path(override_dir) / f"{lang}.yaml"
+                if not path.exists():
+                    continue
+                overrides = _read(path)
+                unknown = sorted(set(overrides) - set(entries[lang]))
+                if unknown:
+                    raise CatalogueError(f"{path}: unknown text keys {', '.join(unknown)}")
+                entries[lang].update(overrides)
+        return cls(entries, params)
+
+    def __getitem__(self, language: str) -> Texts:
+        return self._by_language.get(language) or self._by_language[LANGUAGES[0]]
+
+    def keywords(self, key: str) -> frozenset[str]:
+        """A keyword list in every language at once: 'batal' and 'cancel'
+        both work whatever language the chat is set to."""
+        return frozenset(
+            word.casefold() for texts in self._by_language.values() for word in texts.words(f"keywords.{key}")
+        )

@@ -1,0 +1,121 @@
+"""Tables. Personal identifiers are never stored in the clear: a participant is
+found by a keyed hash of the NIK and proven by a keyed hash of NIK + birth date.
+Every datetime is stored as UTC."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Index, UniqueConstraint
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite (which keeps no
+    zone) and PostgreSQL alike, so comparisons never mix naive and aware."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Participant(SQLModel, table=True):
+    __tablename__ = "participants"
+    __table_args__ = (Index("ix_participants_district_village", "district", "village"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    nik_hash: str = Field(max_length=64, unique=True)
+    nik_masked: str = Field(max_length=32)
+    birth_hash: str = Field(max_length=64)
+    name: str = Field(max_length=200)
+    gender: str = Field(max_length=1)
+    village: str = Field(max_length=120)
+    district: str = Field(max_length=120)
+    category: str = Field(max_length=32, index=True)
+    kpj: str | None = Field(default=None, max_length=32)
+    phone: str | None = Field(default=None, max_length=20)
+    cover_start: date
+    cover_end: date
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Chat(SQLModel, table=True):
+    """One person's conversation on one channel."""
+
+    __tablename__ = "chats"
+    __table_args__ = (UniqueConstraint("channel", "chat_id", name="uq_chats_channel_chat_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=16)
+    chat_id: str = Field(max_length=64)
+    language: str = Field(max_length=8)
+    active: bool = True
+    last_inbound_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ConversationState(SQLModel, table=True):
+    """Where a chat is in a flow. `choices` are the buttons last offered, so a
+    typed title or number resolves to the same choice as a tap."""
+
+    __tablename__ = "sessions"
+
+    chat_pk: int = Field(foreign_key="chats.id", primary_key=True)
+    flow: str = Field(max_length=32)
+    step: str = Field(max_length=64)
+    data: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    choices: list[list[str]] = Field(default_factory=list, sa_type=JSON)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ProcessedMessage(SQLModel, table=True):
+    """Platforms redeliver; a message id seen once is never handled again."""
+
+    __tablename__ = "processed_messages"
+
+    channel: str = Field(max_length=16, primary_key=True)
+    message_id: str = Field(max_length=128, primary_key=True)
+    processed_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class LookupAttempt(SQLModel, table=True):
+    """Each identity check: the attempt counter behind the lockout and the
+    audit log of who checked whom. It never holds the NIK or birth date."""
+
+    __tablename__ = "lookup_attempts"
+    __table_args__ = (Index("ix_lookup_attempts_chat_at", "chat_pk", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_pk: int = Field(foreign_key="chats.id")
+    purpose: str = Field(max_length=32)
+    outcome: str = Field(max_length=16)
+    participant_id: int | None = Field(default=None, foreign_key="participants.id")
+    at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ReminderSubscription(SQLModel, table=True):
+    """A chat's consent to be reminded about one participant's cover. One phone
+    often serves a family, so a chat may follow several participants."""
+
+    __tablename__ = "reminder_subscriptions"
+    __table_args__ = (
+        UniqueConstraint("chat_pk", "participant_id", name="uq_reminder_subscriptions"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_pk: int = Field(foreign_key="chats.id")
+    participant_id: int = Field(foreign_key="participants.id", index=True)
+    created_at: datetime = Field(sa_type=UTCDateTime)
