@@ -53,14 +53,17 @@ def _import(app: App, path: Path) -> ImportReport:
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err, transient=False) as progress:
         task = progress.add_task(f"import {path.name}", total=roster.total)
-        return import_roster(
+        report = import_roster(
             roster,
             db=app.db,
             hasher=app.services.hasher,
             now=app.clock(),
             batch_size=app.settings.roster.batch_size,
+            workers=app.settings.roster.worker_count,
             progress=lambda advanced: progress.advance(task, advanced),
         )
+        progress.update(task, completed=roster.total)  # blank and repeated rows too
+    return report
 
 
 def _print_report(report: ImportReport) -> None:

@@ -38,6 +38,11 @@ class CoverageSettings(Section):
 
 class RosterSettings(Section):
     batch_size: int = Field(5000, gt=0)
+    workers: int = Field(0, ge=0)
+
+    @property
+    def worker_count(self) -> int:
+        return self.workers or os.cpu_count() or 1
 
 
 class ProgrammeSettings(Section):

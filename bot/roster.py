@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import csv
 import zipfile
-from collections import Counter
+from collections import Counter, deque
+from concurrent.futures import ProcessPoolExecutor
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -18,7 +19,7 @@ from typing import Any, TextIO
 
 import openpyxl
 
-from handlers.parse import Invalid, parse_date, parse_nik, parse_phone
+from handlers.parse import NIK_SEPARATORS, Invalid, parse_date, parse_nik, parse_phone
 from storage.db import Database
 from storage.participants import UpsertCounts, upsert_participants
 from storage.privacy import IdentityHasher, mask_nik
@@ -46,6 +47,20 @@ class ImportReport:
     warnings: list[RowNote] = field(default_factory=list)
     by_category: Counter[str] = field(default_factory=Counter)
     by_district: Counter[str] = field(default_factory=Counter)
+
+    def merge(self, other: ImportReport) -> None:
+        self.rows += other.rows
+        self.counts.add(other.counts)
+        self.rejected += other.rejected
+        self.warnings += other.warnings
+        self.by_category.update(other.by_category)
+        self.by_district.update(other.by_district)
+
+    def sorted(self) -> ImportReport:
+        """Notes in file order, whichever process found them."""
+        self.rejected.sort(key=lambda note: note.row)
+        self.warnings.sort(key=lambda note: note.row)
+        return self
 
 
 @dataclass
@@ -142,66 +157,111 @@ def _date(value: Any) -> date | Invalid:
     return parse_date(_text(value))
 
 
-class RowValidator:
-    """Turns one file row into participant columns, or says why it cannot."""
+Validated = tuple[int, dict[str, Any] | None, str | None, str | None]
 
-    def __init__(self, hasher: IdentityHasher):
-        self.hasher = hasher
-        self.first_seen: dict[str, int] = {}
 
-    def __call__(self, number: int, raw: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None, str | None]:
-        """(participant columns, rejection reason, warning)."""
-        if isinstance(raw.get("nik"), int | float):
-            return None, "NIK is stored as a number in Excel, which corrupts 16-digit numbers; format the column as text", None
-        nik = parse_nik(_text(raw.get("nik")))
-        if isinstance(nik, Invalid):
-            return None, f"invalid NIK ({nik.reason.replace('_', ' ')})", None
-        if nik.digits in self.first_seen:
-            return None, f"duplicate NIK (first at row {self.first_seen[nik.digits]})", None
-        born = _date(raw.get("tanggal_lahir"))
-        if isinstance(born, Invalid):
-            return None, f"invalid tanggal_lahir ({born.reason.replace('_', ' ')})", None
-        if not nik.matches_birth_date(born):
-            return None, "tanggal_lahir does not match the birth date in the NIK", None
-        gender = _text(raw.get("jenis_kelamin"))[:1].upper()
-        if gender not in ("L", "P"):
-            return None, "jenis_kelamin must be L or P", None
-        if (gender == "P") != nik.female:
-            return None, "jenis_kelamin does not match the NIK (women have 40 added to the day)", None
-        category = _text(raw.get("kategori")).lower().replace(" ", "_").replace("-", "_")
-        if category not in CATEGORIES:
-            return None, f"unknown kategori '{category}' (known: {', '.join(CATEGORIES)})", None
-        start, end = _date(raw.get("mulai")), _date(raw.get("berakhir"))
-        if isinstance(start, Invalid) or isinstance(end, Invalid):
-            return None, "mulai and berakhir must be dates (YYYY-MM-DD or DD/MM/YYYY)", None
-        if start >= end:
-            return None, "mulai must be before berakhir", None
-        name, village, district = (_text(raw.get(key)) for key in ("nama", "desa", "kecamatan"))
-        if not (name and village and district):
-            return None, "nama, desa and kecamatan must not be empty", None
-        warning, phone = None, None
-        if typed_phone := _text(raw.get("telepon")):
-            phone = parse_phone(typed_phone)
-            if isinstance(phone, Invalid):
-                # A bad phone must not cost a worker their cover lookup.
-                warning, phone = "telepon is not a valid Indonesian number; imported without it", None
-        self.first_seen[nik.digits] = number
-        nik_hash = self.hasher.nik_hash(nik.digits)
-        row = {
-            "nik_hash": nik_hash,
-            "nik_masked": mask_nik(nik.digits),
-            "birth_hash": self.hasher.birth_hash(nik_hash, born),
-            "name": name[:200],
-            "gender": gender,
-            "village": village[:120],
-            "district": district[:120],
-            "category": category,
-            "kpj": _text(raw.get("no_kpj"))[:32] or None,
-            "phone": phone,
-            "cover_start": start,
-            "cover_end": end,
-        }
-        return row, None, warning
+def validate_row(hasher: IdentityHasher, number: int, raw: dict[str, Any]) -> Validated:
+    """(row number, participant columns or None, rejection reason, warning)."""
+    if isinstance(raw.get("nik"), int | float):
+        return number, None, "NIK is stored as a number in Excel, which corrupts 16-digit numbers; format the column as text", None
+    nik = parse_nik(_text(raw.get("nik")))
+    if isinstance(nik, Invalid):
+        return number, None, f"invalid NIK ({nik.reason.replace('_', ' ')})", None
+    born = _date(raw.get("tanggal_lahir"))
+    if isinstance(born, Invalid):
+        return number, None, f"invalid tanggal_lahir ({born.reason.replace('_', ' ')})", None
+    if not nik.matches_birth_date(born):
+        return number, None, "tanggal_lahir does not match the birth date in the NIK", None
+    gender = _text(raw.get("jenis_kelamin"))[:1].upper()
+    if gender not in ("L", "P"):
+        return number, None, "jenis_kelamin must be L or P", None
+    if (gender == "P") != nik.female:
+        return number, None, "jenis_kelamin does not match the NIK (women have 40 added to the day)", None
+    category = _text(raw.get("kategori")).lower().replace(" ", "_").replace("-", "_")
+    if category not in CATEGORIES:
+        return number, None, f"unknown kategori '{category}' (known: {', '.join(CATEGORIES)})", None
+    start, end = _date(raw.get("mulai")), _date(raw.get("berakhir"))
+    if isinstance(start, Invalid) or isinstance(end, Invalid):
+        return number, None, "mulai and berakhir must be dates (YYYY-MM-DD or DD/MM/YYYY)", None
+    if start >= end:
+        return number, None, "mulai must be before berakhir", None
+    name, village, district = (_text(raw.get(key)) for key in ("nama", "desa", "kecamatan"))
+    if not (name and village and district):
+        return number, None, "nama, desa and kecamatan must not be empty", None
+    warning, phone = None, None
+    if typed_phone := _text(raw.get("telepon")):
+        phone = parse_phone(typed_phone)
+        if isinstance(phone, Invalid):
+            # A bad phone must not cost a worker their cover lookup.
+            warning, phone = "telepon is not a valid Indonesian number; imported without it", None
+    nik_hash = hasher.nik_hash(nik.digits)
+    row = {
+        "nik_hash": nik_hash,
+        "nik_masked": mask_nik(nik.digits),
+        "birth_hash": hasher.birth_hash(nik_hash, born),
+        "name": name[:200],
+        "gender": gender,
+        "village": village[:120],
+        "district": district[:120],
+        "category": category,
+        "kpj": _text(raw.get("no_kpj"))[:32] or None,
+        "phone": phone,
+        "cover_start": start,
+        "cover_end": end,
+    }
+    return number, row, None, warning
+
+
+Chunk = list[tuple[int, dict[str, Any]]]
+
+
+def import_chunk(db: Database, hasher: IdentityHasher, now: datetime, chunk: Chunk) -> ImportReport:
+    """Validate a chunk and upsert its good rows in one transaction."""
+    report = ImportReport(rows=len(chunk))
+    good = []
+    for number, row, reason, warning in (validate_row(hasher, number, raw) for number, raw in chunk):
+        if warning:
+            report.warnings.append(RowNote(number, warning))
+        if row is None:
+            report.rejected.append(RowNote(number, reason))
+            continue
+        report.by_category[row["category"]] += 1
+        report.by_district[row["district"]] += 1
+        good.append(row)
+    if good:
+        with db.transaction() as session:
+            report.counts = upsert_participants(session, good, now=now)
+    return report
+
+
+def _import_chunk_in_worker(url: str, hasher: IdentityHasher, now: datetime, chunk: Chunk) -> ImportReport:
+    db = Database(url)
+    try:
+        return import_chunk(db, hasher, now, chunk)
+    finally:
+        db.dispose()
+
+
+def _chunks(rows: Iterator[tuple[int, dict[str, Any]]], size: int, report: ImportReport) -> Iterator[Chunk]:
+    """Chunks of rows, without NIKs seen earlier in the file: those are
+    rejected here, where the whole file passes, so chunks can be written in
+    any order by any process."""
+    first_seen: dict[str, int] = {}
+    chunk: Chunk = []
+    for number, raw in rows:
+        key = NIK_SEPARATORS.sub("", _text(raw.get("nik")))
+        if key and key in first_seen:
+            report.rows += 1
+            report.rejected.append(RowNote(number, f"duplicate NIK (first at row {first_seen[key]})"))
+            continue
+        if key:
+            first_seen[key] = number
+        chunk.append((number, raw))
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def import_roster(
@@ -211,35 +271,33 @@ def import_roster(
     hasher: IdentityHasher,
     now: datetime,
     batch_size: int,
+    workers: int = 1,
     progress: Callable[[int], None] = lambda advanced: None,
 ) -> ImportReport:
+    """Validation is CPU work (NIKs, dates, phone numbers, hashes), so with
+    workers > 1 each chunk is validated and written by a worker process; the
+    database queues their transactions. At most a few chunks are in flight,
+    so memory stays flat on huge files."""
     report = ImportReport()
-    validate = RowValidator(hasher)
-    batch: list[dict[str, Any]] = []
 
-    def flush() -> None:
-        with db.transaction() as session:
-            report.counts.add(upsert_participants(session, batch, now=now))
-        progress(len(batch))
-        batch.clear()
+    def merge(part: ImportReport) -> None:
+        report.merge(part)
+        progress(part.rows)
 
-    for number, raw in roster.rows:
-        report.rows += 1
-        row, reason, warning = validate(number, raw)
-        if warning:
-            report.warnings.append(RowNote(number, warning))
-        if row is None:
-            report.rejected.append(RowNote(number, reason))
-            progress(1)
-            continue
-        report.by_category[row["category"]] += 1
-        report.by_district[row["district"]] += 1
-        batch.append(row)
-        if len(batch) >= batch_size:
-            flush()
-    if batch:
-        flush()
-    return report
+    chunks = _chunks(roster.rows, batch_size, report)
+    if workers <= 1:
+        for chunk in chunks:
+            merge(import_chunk(db, hasher, now, chunk))
+        return report.sorted()
+    with ProcessPoolExecutor(workers) as pool:
+        pending: deque = deque()
+        for chunk in chunks:
+            pending.append(pool.submit(_import_chunk_in_worker, db.url, hasher, now, chunk))
+            if len(pending) > 2 * workers:
+                merge(pending.popleft().result())
+        while pending:
+            merge(pending.popleft().result())
+    return report.sorted()
 
 
 COLUMNS = (*REQUIRED, *OPTIONAL)

@@ -125,13 +125,22 @@ def parse_birth_date(text: str, *, today: date) -> date | Invalid:
     return born
 
 
+PHONE_SEPARATORS = re.compile(r"[\s.\-()]+")
+PLAIN_INDONESIAN = re.compile(r"(?:\+?62|0)([1-9][0-9]{6,12})")
+
+
 def parse_phone(text: str) -> str | Invalid:
     """Any Indonesian way of writing a number (0812..., 62812..., +62 812-...)
-    as E.164 (+62812...)."""
+    as E.164 (+62812...). Numbers of other countries are refused."""
+    if plain := PLAIN_INDONESIAN.fullmatch(PHONE_SEPARATORS.sub("", text or "")):
+        # The common shapes skip the general parser (4x slower, and a roster
+        # has a million of them); validity still comes from libphonenumber.
+        number = phonenumbers.PhoneNumber(country_code=62, national_number=int(plain[1]))
+        return f"+62{plain[1]}" if phonenumbers.is_valid_number(number) else Invalid("phone")
     try:
         number = phonenumbers.parse(text or "", "ID")
     except phonenumbers.NumberParseException:
         return Invalid("phone")
-    if not phonenumbers.is_valid_number(number):
+    if number.country_code != 62 or not phonenumbers.is_valid_number(number):
         return Invalid("phone")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

@@ -6,7 +6,6 @@ is, as long as the key does."""
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from datetime import date
 
@@ -18,7 +17,7 @@ class IdentityHasher:
         self._key = key
 
     def _digest(self, text: str) -> str:
-        return hmac.new(self._key, text.encode(), hashlib.sha256).hexdigest()
+        return hmac.digest(self._key, text.encode(), "sha256").hex()
 
     def nik_hash(self, nik: str) -> str:
         return self._digest("nik:" + nik)
