@@ -37,7 +37,7 @@ def locked_until(turn: Turn) -> datetime | None:
 def refuse(turn: Turn, until: datetime):
     attempts.record_attempt(turn.db, chat=turn.chat, purpose=PURPOSE, outcome=attempts.REFUSED, now=turn.now)
     local = until.astimezone(turn.services.zone)
-    return done(turn.say("coverage.locked", until=format_time(local, "HH:mm", locale=turn.t.language)))
+    return done(turn.say("coverage.locked", until=format_time(local, "short", locale=turn.t.language)))
 
 
 async def start(turn: Turn):
@@ -58,8 +58,6 @@ async def got_birth_date(turn: Turn):
     born = parse_birth_date(turn.text, today=turn.today)
     if isinstance(born, Invalid):
         return ask(got_birth_date, turn.say(f"date.{born.reason}"), turn.say("common.way_back"))
-    if until := locked_until(turn):
-        return refuse(turn, until)
     participant = matching_participant(turn, born)
     if participant is None:
         attempts.record_attempt(turn.db, chat=turn.chat, purpose=PURPOSE, outcome=attempts.NOT_FOUND, now=turn.now)

@@ -1,0 +1,246 @@
+"""The conversation engine as a person meets it: menu, ways back, expiry,
+language, help, duplicates, and what happens when something breaks."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlmodel import select
+
+from bot.dispatcher import Dispatcher
+from handlers import Flows, build_flows
+from handlers.flow import Flow, Turn, ask
+from storage.models import ConversationState, ReminderSubscription
+from tests.transcript import Chat
+
+MENU = "[Cek kepesertaan | Lapor kejadian | Status laporan | Pengingat | Bantuan | Bahasa/Language]"
+MENU_EN = "[Check my cover | Report an incident | Report status | Reminders | Help | Bahasa/Language]"
+
+
+async def test_any_first_message_greets_with_the_menu(app):
+    for number, first in enumerate(["halo", "/start", "menu", "apa kabar?", "1603010503800001"]):
+        await Chat(app, f"first-{number}").run(f"""
+            > {first}
+            {MENU}
+        """)
+    await Chat(app, "greet").run(f"""
+        > Halo
+        Halo! Saya Payung, pembantu peserta BPJS Ketenagakerjaan yang dibiayai Kabupaten Muara Enim.
+        Silakan pilih (ketik nomornya atau ketuk tombol):
+        {MENU}
+    """)
+
+
+async def test_a_choice_by_tap_number_or_title(app):
+    tap, number, title = Chat(app, "tap"), Chat(app, "number"), Chat(app, "title")
+    for chat in (tap, number, title):
+        await chat.says("halo")
+    by_tap = await tap.send(choice="coverage")
+    assert by_tap[0].text.startswith("Ketik NIK Anda")
+    assert (await number.says("1")).startswith("Ketik NIK Anda")
+    assert (await title.says("  cek KEPESERTAAN ")).startswith("Ketik NIK Anda")
+
+
+async def test_a_tap_on_an_old_button_selects_nothing(app):
+    chat = Chat(app)
+    await chat.says("halo")
+    await chat.says("1")
+    await chat.says("1603010503800001")
+    await chat.says("05-03-1980")  # now asked about reminders: [Ya | Tidak]
+    replies = await chat.send(choice="help")  # a menu button from an earlier message
+    assert "Silakan pilih salah satu tombol" in replies[0].text
+    assert [c.title for c in replies[-1].choices] == ["Ya", "Tidak"]
+
+
+async def test_unknown_menu_text_shows_the_menu_again(app):
+    await Chat(app).run(f"""
+        > halo
+        > 9
+        Maaf, saya belum mengerti. Silakan pilih salah satu:
+        {MENU}
+        > asdf
+        Maaf, saya belum mengerti.
+    """)
+
+
+async def test_features_not_built_yet_say_so_and_return_to_the_menu(app):
+    await Chat(app).run(f"""
+        > halo
+        > 2
+        Maaf, fitur "Lapor kejadian" belum tersedia.
+        hubungi kantor desa atau BPJS Ketenagakerjaan (telepon 175)
+        Ada lagi yang bisa dibantu?
+        {MENU}
+        > Status laporan
+        fitur "Status laporan" belum tersedia
+        > 4
+        fitur "Pengingat" belum tersedia
+    """)
+
+
+async def test_batal_menu_and_start_leave_any_step(app):
+    await Chat(app, "batal").run(f"""
+        > halo
+        > 1
+        > batal
+        Baik, dibatalkan.
+        {MENU}
+        > 1
+        Ketik NIK Anda
+    """)
+    await Chat(app, "menu").run(f"""
+        > halo
+        > 1
+        > 1603010503800001
+        > MENU
+        Silakan pilih
+        {MENU}
+    """)
+    await Chat(app, "start").run(f"""
+        > halo
+        > 5
+        > /start
+        Halo! Saya Payung
+        {MENU}
+    """)
+
+
+async def test_an_idle_session_expires_back_to_the_menu(app, clock):
+    chat = Chat(app)
+    await chat.says("halo")
+    await chat.says("1")
+    await chat.says("1603010503800001")
+    clock.advance(minutes=31)
+    await chat.run(f"""
+        > 05-03-1980
+        Sesi sebelumnya sudah berakhir karena lama tidak ada balasan.
+        {MENU}
+        > 1
+        Ketik NIK Anda
+    """)
+
+
+async def test_a_session_within_the_idle_time_goes_on(app, clock):
+    chat = Chat(app)
+    for line in ("halo", "1", "1603010503800001"):
+        await chat.says(line)
+    clock.advance(minutes=29)
+    assert "Kepesertaan ditemukan" in await chat.says("05-03-1980")
+
+
+async def test_a_step_that_no_longer_exists_returns_to_the_menu(app):
+    chat = Chat(app)
+    await chat.says("halo")
+    await chat.says("1")
+    with app.db.transaction() as db:  # as if a release renamed the step
+        state = db.exec(select(ConversationState)).one()
+        state.step = "got_old_name"
+    await chat.run(f"""
+        > 1603010503800001
+        Maaf, percakapan tadi tidak bisa dilanjutkan.
+        {MENU}
+    """)
+
+
+async def test_language_switch_is_remembered(app, tmp_path, clock):
+    chat = Chat(app)
+    await chat.run(f"""
+        > halo
+        > 6
+        Pilih bahasa / Choose a language:
+        [Bahasa Indonesia | English]
+        > English
+        OK, we will continue in English.
+        Anything else? Please choose:
+        {MENU_EN}
+        > 1
+        Type your NIK
+        > 1603010503800001
+        > 5 March 1980
+        Membership found.
+        Period: 1 October 2026 – 31 December 2026
+        Remaining: 34 days
+        Category: Village official
+        > cancel
+        OK, cancelled.
+    """)
+    # A new process (new dispatcher) still speaks English to this chat.
+    restarted = Dispatcher(db=app.db, flows=build_flows(), services=app.services, clock=clock)
+    app.dispatcher = restarted
+    await chat.run(f"""
+        > menu
+        {MENU_EN}
+        > bahasa
+        > 1
+        Baik, kita lanjut dalam Bahasa Indonesia.
+        {MENU}
+    """)
+
+
+async def test_help_answers_from_the_catalogue(app):
+    await Chat(app).run("""
+        > halo
+        > 5
+        Bantuan. Pilih topik:
+        [Apa itu JKK? | Apa itu JKM? | Siapa yang dilindungi? | Jika terjadi kecelakaan | Hubungi petugas | Kembali ke menu]
+        > 1
+        JKK (Jaminan Kecelakaan Kerja) melindungi Anda
+        Bantuan. Pilih topik:
+        > 2
+        sekitar Rp42 juta
+        tidak termasuk Jaminan Hari Tua
+        > 4
+        Laporkan dalam 2 x 24 jam
+        > 5
+        BPJS Ketenagakerjaan: telepon 175
+        > 6
+        Ada lagi yang bisa dibantu?
+        > bantuan
+        Bantuan. Pilih topik:
+    """)
+
+
+async def test_a_redelivered_message_is_answered_once(app):
+    chat = Chat(app)
+    first = await chat.send("halo", message_id="wamid-1")
+    again = await chat.send("halo", message_id="wamid-1")
+    assert first and again == []
+
+
+async def test_berhenti_withdraws_reminder_consent(app):
+    chat = Chat(app)
+    for line in ("halo", "1", "1603010503800001", "05-03-1980", "ya"):
+        await chat.says(line)
+    await chat.run("""
+        > berhenti
+        Baik, Anda tidak akan menerima pengingat lagi dari chat ini.
+    """)
+    with app.db.transaction() as db:
+        assert db.exec(select(ReminderSubscription)).all() == []
+
+
+async def test_a_failing_step_apologises_without_a_trace_and_keeps_earlier_writes(app, caplog):
+    async def start(turn: Turn):
+        return ask(explode, turn.say("common.pick_one"))
+
+    async def explode(turn: Turn):
+        turn.chat.language = "en"  # a write the failure must roll back
+        raise RuntimeError("boom")
+
+    flows = build_flows()
+    broken = Flow.of("help", start, explode)
+    app.dispatcher = Dispatcher(
+        db=app.db,
+        flows=Flows(by_name={**flows.by_name, "help": broken}, by_keyword=flows.by_keyword, menu=flows.menu),
+        services=app.services,
+        clock=app.clock,
+    )
+    chat = Chat(app)
+    await chat.says("halo")
+    await chat.says("5")
+    with caplog.at_level(logging.ERROR):
+        reply = await chat.says("anything")
+    assert "Maaf, terjadi gangguan" in reply and "Silakan pilih" in reply
+    assert "Traceback" not in reply and "boom" not in reply
+    assert "boom" in caplog.text
+    assert (await chat.says("1")).startswith("Ketik NIK Anda")  # still Indonesian, still working
