@@ -17,5 +17,7 @@ def claim_message(session: Session, *, channel: str, message_id: str, now: datet
         insert_for(session, ProcessedMessage)
         .values(channel=channel, message_id=message_id, processed_at=now)
         .on_conflict_do_nothing()
+        .returning(ProcessedMessage.message_id)
     )
-    return session.execute(statement).rowcount == 1
+    # RETURNING, not rowcount: drivers disagree on rowcount for ON CONFLICT.
+    return session.execute(statement).first() is not None

@@ -1,0 +1,157 @@
+"""Roster import: what operators feed it and what they get back."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import openpyxl
+import pytest
+
+from bot.demo_roster import DEMO_SIZE, demo_people, write_demo_roster
+from bot.roster import COLUMNS, RosterError, import_roster, open_roster
+from storage.db import Database
+from storage.participants import count_participants, find_participant
+from storage.privacy import IdentityHasher
+from tests.conftest import BUDI, FROZEN_NOW, SITI, person, write_csv
+
+HASHER = IdentityHasher(b"k" * 32)
+
+
+def run(path, db, *, workers=1, batch_size=100, now=FROZEN_NOW):
+    return import_roster(open_roster(path), db=db, hasher=HASHER, now=now, batch_size=batch_size, workers=workers)
+
+
+@pytest.fixture
+def db(database_url):
+    db = Database(database_url)
+    db.upgrade()
+    yield db
+    db.dispose()
+
+
+def stored(db) -> int:
+    with db.transaction() as session:
+        return count_participants(session)
+
+
+def test_good_rows_are_imported_with_counts(tmp_path, db):
+    report = run(write_csv(tmp_path / "r.csv", [BUDI, SITI]), db)
+    assert (report.rows, report.counts.inserted, report.rejected) == (2, 2, [])
+    assert report.by_category == {"perangkat_desa": 1, "guru_ngaji": 1}
+    assert report.by_district == {"Lubai": 1, "Gelumbang": 1}
+    with db.transaction() as session:
+        budi = find_participant(session, nik_hash=HASHER.nik_hash("1603010503800001"))
+        assert (budi.phone, budi.nik_masked, budi.cover_end) == ("+6281234567890", "1603********0001", date(2026, 12, 31))
+
+
+BAD_ROWS = [
+    (person(nik="12345"), "invalid NIK (length)"),
+    (person(nik="1603013202800001"), "invalid NIK (birth part)"),
+    (person(tanggal_lahir="1980-03-06"), "does not match the birth date in the NIK"),
+    (person(tanggal_lahir="31/02/1980"), "invalid tanggal_lahir (impossible)"),
+    (person(jenis_kelamin="P"), "jenis_kelamin does not match the NIK"),
+    (person(jenis_kelamin="X"), "jenis_kelamin must be L or P"),
+    (person(kategori="bupati"), "unknown kategori 'bupati'"),
+    (person(mulai="2026-12-31", berakhir="2026-10-01"), "mulai must be before berakhir"),
+    (person(berakhir="akhir tahun"), "mulai and berakhir must be dates"),
+    (person(nama=" "), "nama, desa and kecamatan must not be empty"),
+]
+
+
+@pytest.mark.parametrize(("row", "reason"), BAD_ROWS, ids=[reason for _, reason in BAD_ROWS])
+def test_a_bad_row_is_reported_with_its_number_and_the_rest_imported(tmp_path, db, row, reason):
+    report = run(write_csv(tmp_path / "r.csv", [SITI, row]), db)
+    assert [(note.row, reason in note.reason) for note in report.rejected] == [(3, True)]
+    assert report.counts.inserted == 1 and stored(db) == 1
+
+
+def test_a_repeated_nik_is_rejected_pointing_at_the_first(tmp_path, db):
+    report = run(write_csv(tmp_path / "r.csv", [BUDI, SITI, person(nik="1603 0105 0380 0001")]), db)
+    assert [(n.row, n.reason) for n in report.rejected] == [(4, "duplicate NIK (first at row 2)")]
+
+
+def test_a_bad_phone_warns_but_keeps_the_worker_findable(tmp_path, db):
+    report = run(write_csv(tmp_path / "r.csv", [person(telepon="12")]), db)
+    assert report.counts.inserted == 1 and report.rejected == []
+    assert [(n.row, "telepon" in n.reason) for n in report.warnings] == [(2, True)]
+
+
+def test_semicolon_csv_with_day_first_dates_and_blank_lines(tmp_path, db):
+    header = ";".join(COLUMNS).upper()
+    line = "1603010503800001;Budi;05/03/1980;L;Desa;Kec;Perangkat Desa;01/10/2026;31/12/2026;;"
+    (tmp_path / "r.csv").write_text(f"\ufeff{header}\n{line}\n\n", encoding="utf-8")
+    report = run(tmp_path / "r.csv", db)
+    assert (report.counts.inserted, report.rejected) == (1, [])
+
+
+def test_xlsx_with_date_cells(tmp_path, db):
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(list(COLUMNS))
+    values = dict(BUDI, tanggal_lahir=datetime(1980, 3, 5), mulai=datetime(2026, 10, 1), berakhir=date(2026, 12, 31))
+    sheet.append([values[c] for c in COLUMNS])
+    sheet.append([dict(SITI, nik=1603024512850002)[c] for c in COLUMNS])  # typed as a number
+    book.save(tmp_path / "r.xlsx")
+    report = run(tmp_path / "r.xlsx", db)
+    assert report.counts.inserted == 1
+    assert [(n.row, "stored as a number" in n.reason) for n in report.rejected] == [(3, True)]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("r.txt", "nik\n", "not a roster file; use CSV"),
+        ("r.csv", "", "the file is empty"),
+        ("r.csv", ",".join(COLUMNS) + "\n", "has a header but no rows"),
+        ("r.csv", "nik,nama\n1603010503800001,Budi\n", "missing columns: tanggal_lahir, jenis_kelamin"),
+        ("r.xlsx", "this is no zip", "not a readable Excel file"),
+    ],
+)
+def test_a_file_that_cannot_be_a_roster_changes_nothing(tmp_path, db, name, content, message):
+    (tmp_path / name).write_text(content, encoding="utf-8")
+    with pytest.raises(RosterError, match=message):
+        run(tmp_path / name, db)
+    assert stored(db) == 0
+
+
+def test_a_csv_in_another_encoding_is_refused_clearly(tmp_path, db):
+    (tmp_path / "r.csv").write_bytes(",".join(COLUMNS).encode() + b"\n\xff\xfe\n")
+    with pytest.raises(RosterError, match="save it as CSV UTF-8"):
+        run(tmp_path / "r.csv", db)
+
+
+def test_a_missing_file(tmp_path, db):
+    with pytest.raises(RosterError, match="no such file"):
+        run(tmp_path / "nope.csv", db)
+
+
+def test_reimport_changes_nothing_and_a_new_period_updates(tmp_path, db):
+    path = write_csv(tmp_path / "r.csv", [BUDI, SITI])
+    run(path, db)
+    again = run(path, db)
+    assert (again.counts.inserted, again.counts.updated, again.counts.unchanged) == (0, 0, 2)
+    next_period = write_csv(tmp_path / "r2.csv", [person(mulai="2027-01-01", berakhir="2027-03-31"), SITI])
+    moved = run(next_period, db)
+    assert (moved.counts.inserted, moved.counts.updated, moved.counts.unchanged) == (0, 1, 1)
+    with db.transaction() as session:
+        assert find_participant(session, nik_hash=HASHER.nik_hash("1603010503800001")).cover_end == date(2027, 3, 31)
+
+
+def test_worker_processes_import_the_same_as_one(tmp_path, db):
+    rows = list(demo_people(year=2026, districts=["A", "B", "C"], regency_code="1603", rows=1000))
+    rows.insert(500, dict(rows[10]))  # a repeat in a later chunk
+    rows.insert(700, person(nik="1"))
+    report = run(write_csv(tmp_path / "r.csv", rows), db, workers=2, batch_size=128)
+    assert report.rows == 1002 and report.counts.inserted == 1000 and stored(db) == 1000
+    assert [(n.row, n.reason.split(" (")[0]) for n in report.rejected] == [(502, "duplicate NIK"), (702, "invalid NIK")]
+
+
+def test_the_demo_roster_is_muara_enims_shape_and_imports_cleanly(tmp_path, db):
+    samples = write_demo_roster(tmp_path / "demo.csv", year=2026, districts=["Lubai", "Lembak"], regency_code="1603")
+    report = run(tmp_path / "demo.csv", db, batch_size=5000)
+    assert report.rows == DEMO_SIZE == 26_775 and report.rejected == []
+    assert report.by_category["petani_sawit"] == 2_124
+    assert sum(report.by_category.values()) - report.by_category["petani_sawit"] == 24_651
+    assert set(report.by_district) == {"Lubai", "Lembak"}
+    assert [s.nik[:4] for s in samples] == ["1603", "1603"]
+    assert {s.nik[6] in "4567" for s in samples} == {True, False}  # a man and a woman

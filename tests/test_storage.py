@@ -1,0 +1,194 @@
+"""Storage on SQLite and on PostgreSQL (TEST_DATABASE_URL): the schema the
+migrations build, and the query functions the flows rely on."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from datetime import UTC, date, datetime, timedelta, timezone
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlmodel import SQLModel, select
+
+from bot.app import build_app
+from bot.messages import Inbound
+from storage import attempts
+from storage.chats import get_or_create_chat, load_state, save_state
+from storage.db import Database, driver_url
+from storage.models import Chat, ReminderSubscription
+from storage.participants import count_participants, counts_by, find_participant, upsert_participants
+from storage.privacy import IdentityHasher, mask_kpj, mask_name, mask_nik
+from storage.processed import claim_message
+from storage.subscriptions import subscribe, unsubscribe_all
+from tests.conftest import FROZEN_NOW, make_settings
+from tests.transcript import Chat as Conversation
+
+HASHER = IdentityHasher(b"k" * 32)
+
+
+def participant_row(nik: str = "1603010503800001", **changes) -> dict:
+    nik_hash = HASHER.nik_hash(nik)
+    row = {
+        "nik_hash": nik_hash, "nik_masked": mask_nik(nik),
+        "birth_hash": HASHER.birth_hash(nik_hash, date(1980, 3, 5)),
+        "name": "Budi Santoso", "gender": "L", "village": "Talang Demo", "district": "Lubai",
+        "category": "perangkat_desa", "kpj": "12345678901", "phone": "+6281234567890",
+        "cover_start": date(2026, 10, 1), "cover_end": date(2026, 12, 31),
+    }  # fmt: skip
+    row.update(changes)
+    return row
+
+
+def fresh(database_url: str) -> Database:
+    db = Database(database_url)
+    db.upgrade()
+    return db
+
+
+def test_migrations_build_exactly_the_models_schema(database_url):
+    db = fresh(database_url)
+    db.upgrade()  # a second upgrade is a no-op
+    with db.engine.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), SQLModel.metadata) == []
+    db.dispose()
+
+
+def test_plain_urls_get_payungs_drivers():
+    assert driver_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert driver_url("postgres://u:p@h:5432/db") == "postgresql+psycopg://u:p@h:5432/db"
+    assert driver_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_upsert_inserts_updates_and_leaves_identical_rows_alone(database_url):
+    db = fresh(database_url)
+    with db.transaction() as session:
+        first = upsert_participants(session, [participant_row(), participant_row("1603010503800002")], now=FROZEN_NOW)
+    with db.transaction() as session:
+        again = upsert_participants(
+            session,
+            [participant_row(), participant_row("1603010503800002", cover_end=date(2027, 3, 31))],
+            now=FROZEN_NOW + timedelta(days=1),
+        )
+    assert (first.inserted, first.updated, first.unchanged) == (2, 0, 0)
+    assert (again.inserted, again.updated, again.unchanged) == (0, 1, 1)
+    with db.transaction() as session:
+        unchanged = find_participant(session, nik_hash=HASHER.nik_hash("1603010503800001"))
+        moved = find_participant(session, nik_hash=HASHER.nik_hash("1603010503800002"))
+        assert unchanged.updated_at == FROZEN_NOW
+        assert (moved.cover_end, moved.updated_at) == (date(2027, 3, 31), FROZEN_NOW + timedelta(days=1))
+        assert count_participants(session) == 2
+        assert counts_by(session, "district", "category") == [("Lubai", "perangkat_desa", 2)]
+        assert find_participant(session, nik_hash=HASHER.nik_hash("1603010503800003")) is None
+    db.dispose()
+
+
+def test_times_come_back_as_the_same_instant_in_utc(database_url):
+    db = fresh(database_url)
+    jakarta = timezone(timedelta(hours=7))
+    with db.transaction() as session:
+        chat = get_or_create_chat(session, channel="console", chat_id="1", language="id",
+                                  now=datetime(2026, 11, 27, 10, 0, tzinfo=jakarta))  # fmt: skip
+    with db.transaction() as session:
+        again = session.get(Chat, chat.id)
+        assert again.created_at == datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
+        assert again.created_at.tzinfo is UTC
+    db.dispose()
+
+
+def test_chat_state_and_consent(database_url):
+    db = fresh(database_url)
+    with db.transaction() as session:
+        upsert_participants(session, [participant_row()], now=FROZEN_NOW)
+        chat = get_or_create_chat(session, channel="telegram", chat_id="42", language="id", now=FROZEN_NOW)
+        assert get_or_create_chat(session, channel="telegram", chat_id="42", language="en", now=FROZEN_NOW).id == chat.id
+        assert get_or_create_chat(session, channel="whatsapp", chat_id="42", language="id", now=FROZEN_NOW).id != chat.id
+        save_state(session, chat=chat, flow="coverage", step="got_nik", data={"a": [1, 2]},
+                   choices=[["yes", "Ya"]], now=FROZEN_NOW, expires_at=FROZEN_NOW + timedelta(minutes=30))  # fmt: skip
+        participant_id = find_participant(session, nik_hash=participant_row()["nik_hash"]).id
+        subscribe(session, chat=chat, participant_id=participant_id, now=FROZEN_NOW)
+        subscribe(session, chat=chat, participant_id=participant_id, now=FROZEN_NOW)
+    with db.transaction() as session:
+        state = load_state(session, chat=chat)
+        assert (state.flow, state.step, state.data, state.choices) == ("coverage", "got_nik", {"a": [1, 2]}, [["yes", "Ya"]])
+        save_state(session, chat=chat, flow="menu", step="chose", data={}, choices=[],
+                   now=FROZEN_NOW, expires_at=FROZEN_NOW)  # fmt: skip
+        assert len(session.exec(select(ReminderSubscription)).all()) == 1
+        assert unsubscribe_all(session, chat=chat) == 1
+    with db.transaction() as session:
+        assert load_state(session, chat=chat).flow == "menu"
+    db.dispose()
+
+
+def test_a_message_id_is_claimed_once_per_channel(database_url):
+    db = fresh(database_url)
+    with db.transaction() as session:
+        assert claim_message(session, channel="telegram", message_id="7", now=FROZEN_NOW)
+        assert not claim_message(session, channel="telegram", message_id="7", now=FROZEN_NOW)
+        assert claim_message(session, channel="whatsapp", message_id="7", now=FROZEN_NOW)
+    db.dispose()
+
+
+def test_failures_are_counted_inside_the_window_only(database_url):
+    db = fresh(database_url)
+    with db.transaction() as session:
+        chat = get_or_create_chat(session, channel="console", chat_id="1", language="id", now=FROZEN_NOW)
+        for minutes, outcome in ((-90, attempts.NOT_FOUND), (-30, attempts.NOT_FOUND), (-20, attempts.FOUND), (-10, attempts.NOT_FOUND)):
+            attempts.record_attempt(session, chat=chat, purpose="coverage_check", outcome=outcome,
+                                    now=FROZEN_NOW + timedelta(minutes=minutes))  # fmt: skip
+    with db.transaction() as session:
+        failures = attempts.failures_since(session, chat=chat, since=FROZEN_NOW - timedelta(minutes=60))
+    assert failures == [FROZEN_NOW - timedelta(minutes=30), FROZEN_NOW - timedelta(minutes=10)]
+    db.dispose()
+
+
+def test_masks_show_only_what_a_person_recognises():
+    assert mask_nik("1603010503800001") == "1603********0001"
+    assert mask_name("Budi  Santoso") == "B*** S******"
+    assert mask_kpj("12345678901") == "*******8901"
+    assert mask_kpj("123") == "****123"
+    assert mask_kpj(None) == "-"
+
+
+def test_hashes_depend_on_the_key():
+    other = IdentityHasher(b"o" * 32)
+    assert HASHER.nik_hash("1603010503800001") != other.nik_hash("1603010503800001")
+    assert len(HASHER.nik_hash("1603010503800001")) == 64
+
+
+async def test_a_whole_coverage_check_on_each_database(any_db_app):
+    chat = Conversation(any_db_app)
+    await chat.run("""
+        > halo
+        > 1
+        > 1603010503800001
+        > 05-03-1980
+        Kepesertaan ditemukan.
+        Sisa: 34 hari lagi
+        > ya
+        Baik, kami akan mengingatkan Anda
+    """)
+
+
+def test_one_message_delivered_to_two_processes_at_once_is_answered_once(tmp_path, database_url, clock):
+    """Two bot processes (two engines, two event loops) get the same update."""
+    apps = [build_app(make_settings(tmp_path, database_url), clock=clock) for _ in range(2)]
+    replies: list[str] = []
+    start = threading.Barrier(2)
+
+    def deliver(app) -> None:
+        async def collect(message) -> None:
+            replies.append(message.text)
+
+        start.wait()
+        inbound = Inbound(channel="telegram", chat_id="9", message_id="update-1", text="halo")
+        asyncio.run(app.dispatcher.handle(inbound, collect))
+
+    threads = [threading.Thread(target=deliver, args=(app,)) for app in apps]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for app in apps:
+        app.close()
+    assert len(replies) == 1 and "Halo! Saya Payung" in replies[0]
