@@ -1,0 +1,74 @@
+"""The commands as operators and the README run them: real processes."""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import BUDI, write_csv
+
+
+def payung(cwd: Path, *args: str, stdin: str = "", env: dict | None = None) -> subprocess.CompletedProcess:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("PAYUNG_")}
+    environment.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], cwd=cwd, input=stdin, capture_output=True, text=True,
+        env=environment, timeout=120,
+    )  # fmt: skip
+
+
+def test_chat_on_a_fresh_machine_loads_the_demo_and_a_sample_pair_works(tmp_path):
+    first = payung(tmp_path, "chat", stdin="halo\n")
+    assert first.returncode == 0, first.stderr
+    samples = re.findall(r"try NIK (\d{16}) with birth date (\d\d-\d\d-\d{4})", first.stdout)
+    assert len(samples) == 2
+    assert "PAYUNG_NIK_KEY is not set" in first.stderr
+    key = tmp_path / "data" / "nik.key"
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    nik, born = samples[1]
+    second = payung(tmp_path, "chat", "--chat-id", "pipe", stdin=f"halo\n1\n{nik}\n{born}\n2\n")
+    assert second.returncode == 0, second.stderr
+    assert "try NIK" not in second.stdout  # the roster is loaded once
+    assert "Kepesertaan ditemukan." in second.stdout and "1. Cek kepesertaan" in second.stdout
+    assert nik not in second.stdout + second.stderr
+
+
+def test_chat_state_persists_between_runs_of_the_same_chat_id(tmp_path):
+    env = {"PAYUNG_NIK_KEY": "k" * 40}
+    payung(tmp_path, "chat", "--chat-id", "ani", stdin="halo\n6\n2\n", env=env)
+    again = payung(tmp_path, "chat", "--chat-id", "ani", stdin="menu\n", env=env)
+    assert "1. Check my cover" in again.stdout
+    other = payung(tmp_path, "chat", "--chat-id", "budi", stdin="menu\n", env=env)
+    assert "1. Cek kepesertaan" in other.stdout
+
+
+def test_import_roster_and_stats(tmp_path):
+    env = {"PAYUNG_NIK_KEY": "k" * 40}
+    path = write_csv(tmp_path / "roster.csv", [BUDI, dict(BUDI, nik="1603010503800002", kategori="x")])
+    result = payung(tmp_path, "import-roster", str(path), env=env)
+    assert result.returncode == 0, result.stderr
+    assert "2 rows: 1 new, 0 updated, 0 unchanged, 1 rejected" in result.stdout
+    assert "rejected: row 3: unknown kategori 'x'" in result.stdout
+    stats = payung(tmp_path, "stats", env=env)
+    assert re.search(r"perangkat_desa\s*│\s*1", stats.stdout) and re.search(r"Lubai\s*│\s*1", stats.stdout)
+
+
+def test_errors_are_one_line_and_exit_non_zero(tmp_path):
+    (tmp_path / "bad.csv").write_text("nik\n1\n", encoding="utf-8")
+    result = payung(tmp_path, "import-roster", str(tmp_path / "bad.csv"), env={"PAYUNG_NIK_KEY": "k" * 40})
+    assert result.returncode == 1 and "missing columns" in result.stderr and "Traceback" not in result.stderr
+    short_key = payung(tmp_path, "stats", env={"PAYUNG_NIK_KEY": "short"})
+    assert short_key.returncode == 1 and "at least 32 characters" in short_key.stderr
+    bad_config = payung(tmp_path, "--config", str(tmp_path / "missing.yaml"), "stats")
+    assert bad_config.returncode == 1 and "config file not found" in bad_config.stderr
+
+
+def test_demo_roster_writes_the_requested_size(tmp_path):
+    result = payung(tmp_path, "demo-roster", "--rows", "50", "--out", str(tmp_path / "d.csv"), "--year", "2027")
+    assert result.returncode == 0, result.stderr
+    lines = (tmp_path / "d.csv").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 51 and ",2027-10-01,2027-12-31," in lines[1]

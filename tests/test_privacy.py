@@ -1,0 +1,34 @@
+"""NIKs and birth dates never reach the logs or the database in the clear."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import inspect, text
+
+from bot.logs import RedactNik
+from tests.transcript import Chat
+
+NIK, BIRTH = "1603010503800001", "05-03-1980"
+
+
+async def test_a_check_leaves_no_nik_or_birth_date_in_logs_or_tables(app, caplog):
+    chat = Chat(app)
+    with caplog.at_level(logging.DEBUG):
+        for line in ("halo", "1", NIK, BIRTH, "ya", "1", "1603 0105 0380 0009", BIRTH):
+            await chat.says(line)
+    assert NIK not in caplog.text and "0105 0380" not in caplog.text
+    with app.db.engine.connect() as connection:
+        for table in inspect(connection).get_table_names():
+            dump = repr(connection.execute(text(f"SELECT * FROM {table}")).all())
+            for secret in (NIK, "1603010503800009", "1980-03-05", BIRTH, "05/03/1980"):
+                assert secret not in dump, f"{secret} found in {table}"
+
+
+def test_the_log_filter_masks_any_nik_that_slips_through():
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "user typed %s and %s", (NIK, "12345"), None)
+    RedactNik().filter(record)
+    assert record.getMessage() == "user typed 1603********0001 and 12345"
+    longer = logging.LogRecord("x", logging.INFO, __file__, 1, "id 12345678901234567", (), None)
+    RedactNik().filter(longer)
+    assert longer.getMessage() == "id 12345678901234567"  # not a NIK: 17 digits
