@@ -167,3 +167,5 @@ def main() -> None:
     except (ConfigError, RosterError, CatalogueError) as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False)
         sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 
 from bot.messages import Inbound, Outbound
 from handlers import Flows
-from handlers.flow import Ask, Done, Goto, Services, Step, Turn
+from handlers.flow import Ask, Done, Goto, Result, Services, Step, Turn
 from handlers.menu import home
 from storage.chats import get_or_create_chat, load_state, save_state
 from storage.db import Database
@@ -127,30 +127,34 @@ class Dispatcher:
                 said += await self._settle(turn, result)
                 return said
 
-    async def _route(self, turn: Turn, state: ConversationState | None) -> tuple[list[Outbound], object]:
+    async def _route(self, turn: Turn, state: ConversationState | None) -> tuple[list[Outbound], Result]:
         """What this message means: a keyword, an answer to the waiting step,
         or (no usable session) a reason to show the menu."""
-        t = turn.t
         action = None if turn.inbound.choice else self._keywords.get(normalise(turn.inbound.text))
         if action == "cancel":
-            return [Outbound(t("common.cancelled"))], home(turn, t("menu.question"))
+            return self._menu(turn, "common.cancelled")
         if action == "menu":
-            return [], home(turn, t("menu.question"))
+            return self._menu(turn)
         if action == "greet" or state is None:
             return [], await self._run(self.flows.menu.start, turn)
         if action is not None:
             return [], Goto(self.flows.by_keyword[action])
         if state.flow != self.flows.menu.name and state.expires_at <= turn.now:
-            return [Outbound(t("common.expired"))], home(turn, t("menu.question"))
+            return self._menu(turn, "common.expired")
         flow = self.flows.by_name.get(state.flow)
         step = flow.steps.get(state.step) if flow else None
         if step is None:
             log.warning("session in unknown step %s.%s; back to the menu", state.flow, state.step)
-            return [Outbound(t("common.lost"))], home(turn, t("menu.question"))
+            return self._menu(turn, "common.lost")
         turn.choice = resolve_choice(turn.inbound, state.choices)
         return [], await self._run(step, turn)
 
-    async def _run(self, step: Step, turn: Turn):
+    @staticmethod
+    def _menu(turn: Turn, lead: str | None = None) -> tuple[list[Outbound], Result]:
+        """Back to the menu, after one line saying why (if there is a why)."""
+        return ([Outbound(turn.t(lead))] if lead else []), home(turn, turn.t("menu.question"))
+
+    async def _run(self, step: Step, turn: Turn) -> Result:
         """Run a step in a savepoint: a bug in one step rolls back only that
         step's writes and puts the person back at the menu with an apology."""
         try:
@@ -160,7 +164,7 @@ class Dispatcher:
             log.exception("step %s failed", step.__qualname__)
             return Done((Outbound(turn.t("common.error")),))
 
-    async def _settle(self, turn: Turn, result) -> list[Outbound]:
+    async def _settle(self, turn: Turn, result: Result) -> list[Outbound]:
         said: list[Outbound] = []
         while isinstance(result, Goto):
             turn.data, turn.choice = {}, None

@@ -73,7 +73,7 @@ async def test_every_accepted_birth_date_form(app):
 
 async def test_wrong_nik_and_wrong_birth_date_get_the_same_words(app):
     wrong_nik, wrong_birth = Chat(app, "a"), Chat(app, "b")
-    for chat, nik, born in ((wrong_nik, "1603010503800009", "05-03-1980"), (wrong_birth, "1603010503800001", "05-03-1981")):
+    for chat, nik in ((wrong_nik, "1603010503800009"), (wrong_birth, "1603010503800001")):
         await chat.says("halo")
         await chat.says("1")
         await chat.says(nik)
@@ -152,7 +152,7 @@ async def test_ended_not_started_and_last_day_covers(app):
 async def test_five_failed_checks_lock_the_chat_for_an_hour(app, clock):
     chat = Chat(app)
     await chat.says("halo")
-    for attempt in range(5):
+    for _ in range(5):
         await chat.says("1")
         await chat.says("1603010503800001")
         assert "tidak ditemukan" in await chat.says("01-01-1999")

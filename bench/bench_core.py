@@ -1,0 +1,149 @@
+"""Core benchmarks: dispatcher throughput, roster import, coverage lookups.
+
+    .venv/bin/python bench/bench_core.py                 # SQLite, demo + 1M rows
+    .venv/bin/python bench/bench_core.py --postgres URL  # PostgreSQL too
+    .venv/bin/python bench/bench_core.py --big-rows 100000   # a quicker run
+
+Prints its figures; it asserts nothing (targets are in the README).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import date
+from itertools import islice
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from pydantic import SecretStr  # noqa: E402
+from sqlalchemy import create_engine, text  # noqa: E402
+
+from bot.app import build_app, utc_now  # noqa: E402
+from bot.config import Settings  # noqa: E402
+from bot.demo_roster import DEMO_SIZE, demo_people  # noqa: E402
+from bot.messages import Inbound  # noqa: E402
+from bot.roster import import_roster, open_roster, write_roster_csv  # noqa: E402
+from storage.db import driver_url  # noqa: E402
+from storage.participants import find_participant  # noqa: E402
+
+KEY = SecretStr("bench-key-" + "b" * 32)
+
+
+def settings(data_dir: Path, url: str) -> Settings:
+    return Settings(data_dir=data_dir, database_url=url, nik_key=KEY)
+
+
+def reset(url: str) -> None:
+    if url.startswith("postgres"):
+        engine = create_engine(driver_url(url))
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        engine.dispose()
+
+
+def write_roster(path: Path, rows: int) -> None:
+    people = demo_people(year=utc_now().year, districts=Settings().programme.districts, regency_code="1603", rows=rows)
+    with path.open("w", encoding="utf-8", newline="") as file:
+        write_roster_csv(file, people)
+
+
+def sample_people(path: Path, count: int = 50_000) -> list[dict]:
+    """People of the roster as written, to look up and to chat as."""
+    with path.open(encoding="utf-8", newline="") as file:
+        return list(islice(csv.DictReader(file), count))
+
+
+def timed_import(app, path: Path) -> float:
+    started = time.perf_counter()
+    report = import_roster(
+        open_roster(path), db=app.db, hasher=app.services.hasher, now=app.clock(),
+        batch_size=app.settings.roster.batch_size, workers=app.settings.roster.worker_count,
+    )  # fmt: skip
+    assert report.rejected == [], report.rejected[:3]
+    return time.perf_counter() - started
+
+
+def lookup_latencies(app, people: list[dict], samples: int = 3000) -> tuple[float, float]:
+    """The database part of a coverage check: find by NIK hash, prove the birth date."""
+    hasher = app.services.hasher
+    chosen = random.Random(7).sample(people, min(samples, len(people)))
+    times = []
+    for person in chosen:
+        started = time.perf_counter()
+        nik_hash = hasher.nik_hash(person["nik"])
+        with app.db.transaction() as session:
+            found = find_participant(session, nik_hash=nik_hash)
+        born = date.fromisoformat(person["tanggal_lahir"])
+        assert found is not None and hasher.same(found.birth_hash, hasher.birth_hash(nik_hash, born))
+        times.append(time.perf_counter() - started)
+    cuts = statistics.quantiles(times, n=100)
+    return cuts[49] * 1000, cuts[98] * 1000
+
+
+def dispatcher_rate(app, people: list[dict], chats: int) -> float:
+    """A whole coverage check (5 messages) per chat, chats after one another."""
+
+    async def run() -> int:
+        count = 0
+
+        async def discard(_message) -> None:
+            pass
+
+        for number in range(chats):
+            person = people[number % len(people)]
+            born = date.fromisoformat(person["tanggal_lahir"]).strftime("%d-%m-%Y")
+            for step, said in enumerate(("halo", "1", person["nik"], born, "2")):
+                inbound = Inbound(channel="console", chat_id=f"bench-{number}", message_id=f"{number}-{step}", text=said)
+                await app.dispatcher.handle(inbound, discard)
+                count += 1
+        return count
+
+    started = time.perf_counter()
+    messages = asyncio.run(run())
+    return messages / (time.perf_counter() - started)
+
+
+def bench_database(name: str, url: str, work: Path, big_rows: int, chats: int) -> None:
+    print(f"\n== {name} ==")
+    for rows, path in ((DEMO_SIZE, work / "demo.csv"), (big_rows, work / f"roster-{big_rows}.csv")):
+        if not path.exists():
+            write_roster(path, rows)
+        reset(url)
+        data = Path(tempfile.mkdtemp(dir=work))
+        db_url = url if url.startswith("postgres") else f"sqlite:///{data / 'bench.db'}"
+        app = build_app(settings(data, db_url))
+        seconds = timed_import(app, path)
+        people = sample_people(path)
+        p50, p99 = lookup_latencies(app, people)
+        print(f"import {rows:>9,} rows: {seconds:7.1f} s ({rows / seconds:,.0f} rows/s)   lookup p50 {p50:.2f} ms  p99 {p99:.2f} ms")
+        if rows == DEMO_SIZE:
+            rate = dispatcher_rate(app, people, chats)
+            print(f"dispatcher: {rate:,.0f} messages/s ({chats} chats x 5-message coverage check, console channel)")
+        app.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--postgres", default=os.environ.get("TEST_DATABASE_URL"), help="PostgreSQL URL (it is wiped)")
+    parser.add_argument("--big-rows", type=int, default=1_000_000)
+    parser.add_argument("--chats", type=int, default=1000)
+    options = parser.parse_args()
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        bench_database("SQLite", "sqlite", work, options.big_rows, options.chats)
+        if options.postgres:
+            bench_database("PostgreSQL", options.postgres, work, options.big_rows, options.chats)
+
+
+if __name__ == "__main__":
+    main()
