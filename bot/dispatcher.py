@@ -22,7 +22,7 @@ from bot.messages import Inbound, Outbound
 from handlers import Flows
 from handlers.flow import Ask, Done, Goto, Result, Services, Step, Turn
 from handlers.menu import home
-from storage.chats import get_or_create_chat, load_state, save_state
+from storage.chats import open_chat, save_state
 from storage.db import Database
 from storage.models import ConversationState
 from storage.processed import claim_message
@@ -116,12 +116,11 @@ class Dispatcher:
             with self.db.transaction() as db:
                 if not claim_message(db, channel=inbound.channel, message_id=inbound.message_id, now=now):
                     return None
-                chat = get_or_create_chat(
+                chat, state = open_chat(
                     db, channel=inbound.channel, chat_id=inbound.chat_id,
                     language=self.services.settings.default_language, now=now,
                 )  # fmt: skip
                 chat.last_inbound_at = now
-                state = load_state(db, chat=chat)
                 turn = Turn(inbound, chat, dict(state.data) if state else {}, db, now, self.services)
                 said, result = await self._route(turn, state)
                 said += await self._settle(turn, result)

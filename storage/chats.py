@@ -10,22 +10,25 @@ from sqlmodel import Session, select
 from storage.models import Chat, ConversationState
 
 
-def get_or_create_chat(
+def open_chat(
     session: Session, *, channel: str, chat_id: str, language: str, now: datetime
-) -> Chat:
-    """The chat row, locked for this transaction, so that one chat's messages
-    are handled one after another even across processes (PostgreSQL)."""
-    statement = select(Chat).where(Chat.channel == channel, Chat.chat_id == chat_id)
-    chat = session.exec(statement.with_for_update()).first()
-    if chat is None:
-        chat = Chat(channel=channel, chat_id=chat_id, language=language, created_at=now)
-        session.add(chat)
-        session.flush()
-    return chat
-
-
-def load_state(session: Session, *, chat: Chat) -> ConversationState | None:
-    return session.get(ConversationState, chat.id)
+) -> tuple[Chat, ConversationState | None]:
+    """The chat row (created on first contact) and where its conversation
+    stands, in one query. The chat row is locked for this transaction, so one
+    chat's messages are handled one after another even across processes."""
+    statement = (
+        select(Chat, ConversationState)
+        .outerjoin(ConversationState, ConversationState.chat_pk == Chat.id)
+        .where(Chat.channel == channel, Chat.chat_id == chat_id)
+        .with_for_update(of=Chat)
+    )
+    found = session.exec(statement).first()
+    if found is not None:
+        return found[0], found[1]
+    chat = Chat(channel=channel, chat_id=chat_id, language=language, created_at=now)
+    session.add(chat)
+    session.flush()
+    return chat, None
 
 
 def save_state(

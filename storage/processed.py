@@ -20,4 +20,6 @@ def claim_message(session: Session, *, channel: str, message_id: str, now: datet
         .returning(ProcessedMessage.message_id)
     )
     # RETURNING, not rowcount: drivers disagree on rowcount for ON CONFLICT.
-    return session.execute(statement).first() is not None
+    # Core on the session's connection: this runs for every message, and the
+    # ORM's execute layer (autoflush, entity bookkeeping) buys nothing here.
+    return session.connection().execute(statement).first() is not None

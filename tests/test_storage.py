@@ -14,7 +14,7 @@ from sqlmodel import SQLModel, select
 from bot.app import build_app
 from bot.messages import Inbound
 from storage import attempts
-from storage.chats import get_or_create_chat, load_state, save_state
+from storage.chats import open_chat, save_state
 from storage.db import Database, driver_url
 from storage.models import Chat, ReminderSubscription
 from storage.participants import count_participants, counts_by, find_participant, upsert_participants
@@ -38,6 +38,14 @@ def participant_row(nik: str = "1603010503800001", **changes) -> dict:
     }  # fmt: skip
     row.update(changes)
     return row
+
+
+def get_chat(session, *, channel: str = "console", chat_id: str = "1", now=FROZEN_NOW, language: str = "id") -> Chat:
+    return open_chat(session, channel=channel, chat_id=chat_id, language=language, now=now)[0]
+
+
+def state_of(session, chat: Chat):
+    return open_chat(session, channel=chat.channel, chat_id=chat.chat_id, language="id", now=FROZEN_NOW)[1]
 
 
 def fresh(database_url: str) -> Database:
@@ -87,8 +95,7 @@ def test_times_come_back_as_the_same_instant_in_utc(database_url):
     db = fresh(database_url)
     jakarta = timezone(timedelta(hours=7))
     with db.transaction() as session:
-        chat = get_or_create_chat(session, channel="console", chat_id="1", language="id",
-                                  now=datetime(2026, 11, 27, 10, 0, tzinfo=jakarta))  # fmt: skip
+        chat = get_chat(session, now=datetime(2026, 11, 27, 10, 0, tzinfo=jakarta))
     with db.transaction() as session:
         again = session.get(Chat, chat.id)
         assert again.created_at == datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
@@ -100,23 +107,24 @@ def test_chat_state_and_consent(database_url):
     db = fresh(database_url)
     with db.transaction() as session:
         upsert_participants(session, [participant_row()], now=FROZEN_NOW)
-        chat = get_or_create_chat(session, channel="telegram", chat_id="42", language="id", now=FROZEN_NOW)
-        assert get_or_create_chat(session, channel="telegram", chat_id="42", language="en", now=FROZEN_NOW).id == chat.id
-        assert get_or_create_chat(session, channel="whatsapp", chat_id="42", language="id", now=FROZEN_NOW).id != chat.id
+        chat = get_chat(session, channel="telegram", chat_id="42")
+        assert get_chat(session, channel="telegram", chat_id="42", language="en").id == chat.id
+        assert get_chat(session, channel="whatsapp", chat_id="42").id != chat.id
+        assert state_of(session, chat) is None
         save_state(session, chat=chat, flow="coverage", step="got_nik", data={"a": [1, 2]},
                    choices=[["yes", "Ya"]], now=FROZEN_NOW, expires_at=FROZEN_NOW + timedelta(minutes=30))  # fmt: skip
         participant_id = find_participant(session, nik_hash=participant_row()["nik_hash"]).id
         subscribe(session, chat=chat, participant_id=participant_id, now=FROZEN_NOW)
         subscribe(session, chat=chat, participant_id=participant_id, now=FROZEN_NOW)
     with db.transaction() as session:
-        state = load_state(session, chat=chat)
+        state = state_of(session, chat)
         assert (state.flow, state.step, state.data, state.choices) == ("coverage", "got_nik", {"a": [1, 2]}, [["yes", "Ya"]])
         save_state(session, chat=chat, flow="menu", step="chose", data={}, choices=[],
                    now=FROZEN_NOW, expires_at=FROZEN_NOW)  # fmt: skip
         assert len(session.exec(select(ReminderSubscription)).all()) == 1
         assert unsubscribe_all(session, chat=chat) == 1
     with db.transaction() as session:
-        assert load_state(session, chat=chat).flow == "menu"
+        assert state_of(session, chat).flow == "menu"
     db.dispose()
 
 
@@ -132,7 +140,7 @@ def test_a_message_id_is_claimed_once_per_channel(database_url):
 def test_failures_are_counted_inside_the_window_only(database_url):
     db = fresh(database_url)
     with db.transaction() as session:
-        chat = get_or_create_chat(session, channel="console", chat_id="1", language="id", now=FROZEN_NOW)
+        chat = get_chat(session)
         for minutes, outcome in ((-90, attempts.NOT_FOUND), (-30, attempts.NOT_FOUND), (-20, attempts.FOUND), (-10, attempts.NOT_FOUND)):
             attempts.record_attempt(session, chat=chat, purpose="coverage_check", outcome=outcome,
                                     now=FROZEN_NOW + timedelta(minutes=minutes))  # fmt: skip
