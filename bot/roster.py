@@ -19,7 +19,7 @@ from typing import Any, TextIO
 
 import openpyxl
 
-from handlers.parse import NIK_SEPARATORS, Invalid, parse_date, parse_nik, parse_phone
+from handlers.parse import Invalid, nik_digits, parse_date, parse_nik, parse_phone
 from storage.db import Database
 from storage.participants import UpsertCounts, upsert_participants
 from storage.privacy import IdentityHasher, mask_nik
@@ -157,37 +157,37 @@ def _date(value: Any) -> date | Invalid:
     return parse_date(_text(value))
 
 
-Validated = tuple[int, dict[str, Any] | None, str | None, str | None]
+Validated = tuple[dict[str, Any] | None, str | None, str | None]
 
 
-def validate_row(hasher: IdentityHasher, number: int, raw: dict[str, Any]) -> Validated:
-    """(row number, participant columns or None, rejection reason, warning)."""
+def validate_row(hasher: IdentityHasher, raw: dict[str, Any]) -> Validated:
+    """(participant columns or None, rejection reason, warning)."""
     if isinstance(raw.get("nik"), int | float):
-        return number, None, "NIK is stored as a number in Excel, which corrupts 16-digit numbers; format the column as text", None
+        return None, "NIK is stored as a number in Excel, which corrupts 16-digit numbers; format the column as text", None
     nik = parse_nik(_text(raw.get("nik")))
     if isinstance(nik, Invalid):
-        return number, None, f"invalid NIK ({nik.reason.replace('_', ' ')})", None
+        return None, f"invalid NIK ({nik.reason.replace('_', ' ')})", None
     born = _date(raw.get("tanggal_lahir"))
     if isinstance(born, Invalid):
-        return number, None, f"invalid tanggal_lahir ({born.reason.replace('_', ' ')})", None
+        return None, f"invalid tanggal_lahir ({born.reason.replace('_', ' ')})", None
     if not nik.matches_birth_date(born):
-        return number, None, "tanggal_lahir does not match the birth date in the NIK", None
+        return None, "tanggal_lahir does not match the birth date in the NIK", None
     gender = _text(raw.get("jenis_kelamin"))[:1].upper()
     if gender not in ("L", "P"):
-        return number, None, "jenis_kelamin must be L or P", None
+        return None, "jenis_kelamin must be L or P", None
     if (gender == "P") != nik.female:
-        return number, None, "jenis_kelamin does not match the NIK (women have 40 added to the day)", None
+        return None, "jenis_kelamin does not match the NIK (women have 40 added to the day)", None
     category = _text(raw.get("kategori")).lower().replace(" ", "_").replace("-", "_")
     if category not in CATEGORIES:
-        return number, None, f"unknown kategori '{category}' (known: {', '.join(CATEGORIES)})", None
+        return None, f"unknown kategori '{category}' (known: {', '.join(CATEGORIES)})", None
     start, end = _date(raw.get("mulai")), _date(raw.get("berakhir"))
     if isinstance(start, Invalid) or isinstance(end, Invalid):
-        return number, None, "mulai and berakhir must be dates (YYYY-MM-DD or DD/MM/YYYY)", None
+        return None, "mulai and berakhir must be dates (YYYY-MM-DD or DD/MM/YYYY)", None
     if start >= end:
-        return number, None, "mulai must be before berakhir", None
+        return None, "mulai must be before berakhir", None
     name, village, district = (_text(raw.get(key)) for key in ("nama", "desa", "kecamatan"))
     if not (name and village and district):
-        return number, None, "nama, desa and kecamatan must not be empty", None
+        return None, "nama, desa and kecamatan must not be empty", None
     warning, phone = None, None
     if typed_phone := _text(raw.get("telepon")):
         phone = parse_phone(typed_phone)
@@ -209,7 +209,7 @@ def validate_row(hasher: IdentityHasher, number: int, raw: dict[str, Any]) -> Va
         "cover_start": start,
         "cover_end": end,
     }
-    return number, row, None, warning
+    return row, None, warning
 
 
 Chunk = list[tuple[int, dict[str, Any]]]
@@ -219,7 +219,8 @@ def import_chunk(db: Database, hasher: IdentityHasher, now: datetime, chunk: Chu
     """Validate a chunk and upsert its good rows in one transaction."""
     report = ImportReport(rows=len(chunk))
     good = []
-    for number, row, reason, warning in (validate_row(hasher, number, raw) for number, raw in chunk):
+    for number, raw in chunk:
+        row, reason, warning = validate_row(hasher, raw)
         if warning:
             report.warnings.append(RowNote(number, warning))
         if row is None:
@@ -249,7 +250,7 @@ def _chunks(rows: Iterator[tuple[int, dict[str, Any]]], size: int, report: Impor
     first_seen: dict[str, int] = {}
     chunk: Chunk = []
     for number, raw in rows:
-        key = NIK_SEPARATORS.sub("", _text(raw.get("nik")))
+        key = nik_digits(_text(raw.get("nik")))
         if key and key in first_seen:
             report.rows += 1
             report.rejected.append(RowNote(number, f"duplicate NIK (first at row {first_seen[key]})"))

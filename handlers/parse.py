@@ -49,10 +49,15 @@ class Nik:
         )
 
 
+def nik_digits(text: str) -> str:
+    """What is left of a typed NIK once spaces, dots and dashes are gone."""
+    return NIK_SEPARATORS.sub("", text or "")
+
+
 def parse_nik(text: str) -> Nik | Invalid:
     """16 digits, typed with any spaces, dots or dashes; digits 7-12 must be a
     real DDMMYY birth date (day + 40 for women) in some century."""
-    digits = NIK_SEPARATORS.sub("", text or "")
+    digits = nik_digits(text)
     if not ASCII_DIGITS.fullmatch(digits):
         return Invalid("not_digits")
     if len(digits) != 16:
