@@ -16,15 +16,15 @@ import logging
 import re
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from bot.messages import Inbound, Outbound
 from handlers import Flows
 from handlers.flow import Ask, Done, Goto, Result, Services, Step, Turn
 from handlers.menu import home
-from storage.chats import open_chat, save_state
+from storage.chats import SavedState, open_chat, save_state
 from storage.db import Database
-from storage.models import ConversationState
 from storage.processed import claim_message
 
 log = logging.getLogger(__name__)
@@ -120,13 +120,12 @@ class Dispatcher:
                     db, channel=inbound.channel, chat_id=inbound.chat_id,
                     language=self.services.settings.default_language, now=now,
                 )  # fmt: skip
-                chat.last_inbound_at = now
                 turn = Turn(inbound, chat, dict(state.data) if state else {}, db, now, self.services)
                 said, result = await self._route(turn, state)
                 said += await self._settle(turn, result)
                 return said
 
-    async def _route(self, turn: Turn, state: ConversationState | None) -> tuple[list[Outbound], Result]:
+    async def _route(self, turn: Turn, state: SavedState | None) -> tuple[list[Outbound], Result]:
         """What this message means: a keyword, an answer to the waiting step,
         or (no usable session) a reason to show the menu."""
         action = None if turn.inbound.choice else self._keywords.get(normalise(turn.inbound.text))
@@ -155,12 +154,15 @@ class Dispatcher:
 
     async def _run(self, step: Step, turn: Turn) -> Result:
         """Run a step in a savepoint: a bug in one step rolls back only that
-        step's writes and puts the person back at the menu with an apology."""
+        step's writes (in the database and in the turn) and puts the person
+        back at the menu with an apology."""
+        chat, data = replace(turn.chat), dict(turn.data)
         try:
             with turn.db.begin_nested():
                 return await step(turn)
         except Exception:
             log.exception("step %s failed", step.__qualname__)
+            turn.chat, turn.data = chat, data
             return Done((Outbound(turn.t("common.error")),))
 
     async def _settle(self, turn: Turn, result: Result) -> list[Outbound]:

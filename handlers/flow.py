@@ -24,7 +24,7 @@ from sqlmodel import Session
 from bot.config import Settings
 from bot.messages import Choice, Inbound, Outbound
 from handlers.texts import Catalogue, Texts
-from storage.models import Chat
+from storage.chats import OpenChat
 from storage.privacy import IdentityHasher
 
 
@@ -44,7 +44,7 @@ class Services:
 @dataclass
 class Turn:
     inbound: Inbound
-    chat: Chat
+    chat: OpenChat
     data: dict[str, Any]
     db: Session
     now: datetime

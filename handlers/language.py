@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from handlers.flow import Flow, Turn, ask, done
 from handlers.texts import LANGUAGES
+from storage.chats import set_language
 
 
 def question(turn: Turn):
@@ -17,7 +18,7 @@ async def start(turn: Turn):
 async def chose_language(turn: Turn):
     if turn.choice not in LANGUAGES:
         return ask(chose_language, turn.say("common.pick_one"), question(turn))
-    turn.chat.language = turn.choice
+    set_language(turn.db, chat=turn.chat, language=turn.choice)
     return done(turn.say("language.set"))
 
 

@@ -6,7 +6,8 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from storage.models import Chat, LookupAttempt
+from storage.chats import OpenChat
+from storage.models import LookupAttempt
 
 FOUND = "found"
 NOT_FOUND = "not_found"
@@ -16,7 +17,7 @@ REFUSED = "refused"
 def record_attempt(
     session: Session,
     *,
-    chat: Chat,
+    chat: OpenChat,
     purpose: str,
     outcome: str,
     now: datetime,
@@ -29,7 +30,7 @@ def record_attempt(
     )
 
 
-def failures_since(session: Session, *, chat: Chat, since: datetime) -> list[datetime]:
+def failures_since(session: Session, *, chat: OpenChat, since: datetime) -> list[datetime]:
     """Times of failed checks from this chat after `since`, oldest first."""
     statement = (
         select(LookupAttempt.at)

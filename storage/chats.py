@@ -1,40 +1,93 @@
-"""Chats and the conversation state that hangs off them."""
+"""Chats and the conversation state that hangs off them.
+
+These run on every inbound message, so they are plain Core statements on the
+session's connection: the ORM's identity map and flush bookkeeping cost more
+than the SQL itself here and buy nothing for rows read once and written once.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlalchemy import bindparam, insert, select, update
+from sqlmodel import Session
 
+from storage.db import per_dialect
 from storage.models import Chat, ConversationState
+
+# Built once: a statement object memoises its cache key, so reusing it skips
+# SQLAlchemy's per-call construction and hashing (most of a message's cost).
+CHATS = Chat.__table__
+SESSIONS = ConversationState.__table__
+TOUCH_CHAT = (
+    update(CHATS)
+    .where(CHATS.c.channel == bindparam("p_channel"), CHATS.c.chat_id == bindparam("p_chat_id"))
+    .values(last_inbound_at=bindparam("p_now"))
+    .returning(CHATS.c.id, CHATS.c.language)
+)
+NEW_CHAT = insert(CHATS).returning(CHATS.c.id)
+LOAD_STATE = select(
+    SESSIONS.c.flow, SESSIONS.c.step, SESSIONS.c.data, SESSIONS.c.choices, SESSIONS.c.expires_at
+).where(SESSIONS.c.chat_pk == bindparam("p_chat_pk"))
+STATE_COLUMNS = ("flow", "step", "data", "choices", "expires_at", "updated_at")
+
+
+def _upsert_state(insert_):
+    statement = insert_(SESSIONS)
+    return statement.on_conflict_do_update(
+        index_elements=[SESSIONS.c.chat_pk], set_={name: statement.excluded[name] for name in STATE_COLUMNS}
+    )
+
+
+SAVE_STATE = per_dialect(_upsert_state)
+SET_LANGUAGE = update(CHATS).where(CHATS.c.id == bindparam("p_chat_pk")).values(language=bindparam("p_language"))
+
+
+@dataclass
+class OpenChat:
+    """The chat a message belongs to, as a step sees it. Changing it goes
+    through the functions below, never through attribute assignment."""
+
+    id: int
+    channel: str
+    chat_id: str
+    language: str
+
+
+@dataclass(frozen=True)
+class SavedState:
+    flow: str
+    step: str
+    data: dict[str, Any]
+    choices: list[list[str]]
+    expires_at: datetime
 
 
 def open_chat(
     session: Session, *, channel: str, chat_id: str, language: str, now: datetime
-) -> tuple[Chat, ConversationState | None]:
-    """The chat row (created on first contact) and where its conversation
-    stands, in one query. The chat row is locked for this transaction, so one
-    chat's messages are handled one after another even across processes."""
-    statement = (
-        select(Chat, ConversationState)
-        .outerjoin(ConversationState, ConversationState.chat_pk == Chat.id)
-        .where(Chat.channel == channel, Chat.chat_id == chat_id)
-        .with_for_update(of=Chat)
-    )
-    found = session.exec(statement).first()
-    if found is not None:
-        return found[0], found[1]
-    chat = Chat(channel=channel, chat_id=chat_id, language=language, created_at=now)
-    session.add(chat)
-    session.flush()
-    return chat, None
+) -> tuple[OpenChat, SavedState | None]:
+    """The chat (created on first contact, its last inbound time set to now)
+    and where its conversation stands. The UPDATE locks the chat row for this
+    transaction, so one chat's messages are handled one after another even
+    across processes."""
+    connection = session.connection()
+    touched = connection.execute(TOUCH_CHAT, {"p_channel": channel, "p_chat_id": chat_id, "p_now": now}).first()
+    if touched is None:
+        row = {"channel": channel, "chat_id": chat_id, "language": language, "active": True,
+               "last_inbound_at": now, "created_at": now}  # fmt: skip
+        created = connection.execute(NEW_CHAT, row).scalar_one()
+        return OpenChat(created, channel, chat_id, language), None
+    chat = OpenChat(touched.id, channel, chat_id, touched.language)
+    saved = connection.execute(LOAD_STATE, {"p_chat_pk": chat.id}).first()
+    return chat, SavedState(*saved) if saved else None
 
 
 def save_state(
     session: Session,
     *,
-    chat: Chat,
+    chat: OpenChat,
     flow: str,
     step: str,
     data: dict[str, Any],
@@ -42,11 +95,12 @@ def save_state(
     now: datetime,
     expires_at: datetime,
 ) -> None:
-    state = session.get(ConversationState, chat.id)
-    if state is None:
-        state = ConversationState(chat_pk=chat.id, flow=flow, step=step, expires_at=expires_at, updated_at=now)
-        session.add(state)
-    state.flow, state.step = flow, step
-    # JSON columns are compared by identity; fresh objects make the change visible.
-    state.data, state.choices = dict(data), [list(c) for c in choices]
-    state.expires_at, state.updated_at = expires_at, now
+    connection = session.connection()
+    row = {"chat_pk": chat.id, "flow": flow, "step": step, "data": data, "choices": choices,
+           "expires_at": expires_at, "updated_at": now}  # fmt: skip
+    connection.execute(SAVE_STATE[connection.dialect.name], row)
+
+
+def set_language(session: Session, *, chat: OpenChat, language: str) -> None:
+    session.connection().execute(SET_LANGUAGE, {"p_chat_pk": chat.id, "p_language": language})
+    chat.language = language

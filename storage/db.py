@@ -6,7 +6,7 @@ caller decides what one transaction is (one inbound message, one import batch).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -15,6 +15,7 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
+from sqlalchemy.sql import Executable
 from sqlmodel import Session
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -63,6 +64,12 @@ def insert_for(session: Session, table):
     """An INSERT that understands ON CONFLICT on this session's database."""
     dialect = session.get_bind().dialect.name
     return (sqlite.insert if dialect == "sqlite" else postgresql.insert)(table)
+
+
+def per_dialect(build: Callable[[Callable], Executable]) -> dict[str, Executable]:
+    """A statement that needs ON CONFLICT, built once for each database from
+    that database's insert(); pick one with connection.dialect.name."""
+    return {"sqlite": build(sqlite.insert), "postgresql": build(postgresql.insert)}
 
 
 def _make_sqlite_serialisable(engine: Engine) -> None:

@@ -14,10 +14,15 @@ from sqlmodel import SQLModel, select
 from bot.app import build_app
 from bot.messages import Inbound
 from storage import attempts
-from storage.chats import open_chat, save_state
+from storage.chats import OpenChat, open_chat, save_state
 from storage.db import Database, driver_url
 from storage.models import Chat, ReminderSubscription
-from storage.participants import count_participants, counts_by, find_participant, upsert_participants
+from storage.participants import (
+    count_participants,
+    counts_by,
+    find_participant,
+    upsert_participants,
+)
 from storage.privacy import IdentityHasher, mask_kpj, mask_name, mask_nik
 from storage.processed import claim_message
 from storage.subscriptions import subscribe, unsubscribe_all
@@ -40,11 +45,11 @@ def participant_row(nik: str = "1603010503800001", **changes) -> dict:
     return row
 
 
-def get_chat(session, *, channel: str = "console", chat_id: str = "1", now=FROZEN_NOW, language: str = "id") -> Chat:
+def get_chat(session, *, channel: str = "console", chat_id: str = "1", now=FROZEN_NOW, language: str = "id") -> OpenChat:
     return open_chat(session, channel=channel, chat_id=chat_id, language=language, now=now)[0]
 
 
-def state_of(session, chat: Chat):
+def state_of(session, chat: OpenChat):
     return open_chat(session, channel=chat.channel, chat_id=chat.chat_id, language="id", now=FROZEN_NOW)[1]
 
 

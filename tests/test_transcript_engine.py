@@ -10,6 +10,7 @@ from sqlmodel import select
 from bot.dispatcher import Dispatcher
 from handlers import Flows, build_flows
 from handlers.flow import Flow, Turn, ask
+from storage.chats import set_language
 from storage.models import ConversationState, ReminderSubscription
 from tests.transcript import Chat
 
@@ -224,7 +225,7 @@ async def test_a_failing_step_apologises_without_a_trace_and_keeps_earlier_write
         return ask(explode, turn.say("common.pick_one"))
 
     async def explode(turn: Turn):
-        turn.chat.language = "en"  # a write the failure must roll back
+        set_language(turn.db, chat=turn.chat, language="en")  # a write the failure must roll back
         raise RuntimeError("boom")
 
     flows = build_flows()
