@@ -21,7 +21,7 @@ import openpyxl
 
 from handlers.parse import Invalid, nik_digits, parse_date, parse_nik, parse_phone
 from storage.db import Database
-from storage.participants import UpsertCounts, upsert_participants
+from storage.participants import UpsertCounts, count_participants, upsert_participants
 from storage.privacy import IdentityHasher, mask_nik
 
 REQUIRED = ("nik", "nama", "tanggal_lahir", "jenis_kelamin", "desa", "kecamatan", "kategori", "mulai", "berakhir")
@@ -215,8 +215,9 @@ def validate_row(hasher: IdentityHasher, raw: dict[str, Any]) -> Validated:
 Chunk = list[tuple[int, dict[str, Any]]]
 
 
-def import_chunk(db: Database, hasher: IdentityHasher, now: datetime, chunk: Chunk) -> ImportReport:
-    """Validate a chunk and upsert its good rows in one transaction."""
+def validate_chunk(hasher: IdentityHasher, chunk: Chunk) -> tuple[list[dict[str, Any]], ImportReport]:
+    """The chunk's good rows, and what was wrong with the others. Pure CPU
+    work with no database, so it runs in worker processes."""
     report = ImportReport(rows=len(chunk))
     good = []
     for number, raw in chunk:
@@ -229,18 +230,7 @@ def import_chunk(db: Database, hasher: IdentityHasher, now: datetime, chunk: Chu
         report.by_category[row["category"]] += 1
         report.by_district[row["district"]] += 1
         good.append(row)
-    if good:
-        with db.transaction() as session:
-            report.counts = upsert_participants(session, good, now=now)
-    return report
-
-
-def _import_chunk_in_worker(url: str, hasher: IdentityHasher, now: datetime, chunk: Chunk) -> ImportReport:
-    db = Database(url)
-    try:
-        return import_chunk(db, hasher, now, chunk)
-    finally:
-        db.dispose()
+    return good, report
 
 
 def _chunks(rows: Iterator[tuple[int, dict[str, Any]]], size: int, report: ImportReport) -> Iterator[Chunk]:
@@ -276,28 +266,37 @@ def import_roster(
     progress: Callable[[int], None] = lambda advanced: None,
 ) -> ImportReport:
     """Validation is CPU work (NIKs, dates, phone numbers, hashes), so with
-    workers > 1 each chunk is validated and written by a worker process; the
-    database queues their transactions. At most a few chunks are in flight,
-    so memory stays flat on huge files."""
+    workers > 1 worker processes validate chunks while this process reads the
+    file and writes the validated chunks, one transaction each. One writer
+    means no process waits on another's database lock (SQLite has one writer
+    anyway), and at most a few chunks are in flight, so memory stays flat on
+    huge files."""
     report = ImportReport()
+    with db.transaction() as session:
+        # Repeated NIKs in the file are rejected before chunking, so into an
+        # empty roster every chunk is all new: no lookups needed.
+        into_empty = count_participants(session) == 0
 
-    def merge(part: ImportReport) -> None:
+    def write(good: list[dict[str, Any]], part: ImportReport) -> None:
+        if good:
+            with db.transaction() as session:
+                part.counts = upsert_participants(session, good, now=now, all_new=into_empty)
         report.merge(part)
         progress(part.rows)
 
     chunks = _chunks(roster.rows, batch_size, report)
     if workers <= 1:
         for chunk in chunks:
-            merge(import_chunk(db, hasher, now, chunk))
+            write(*validate_chunk(hasher, chunk))
         return report.sorted()
     with ProcessPoolExecutor(workers) as pool:
         pending: deque = deque()
         for chunk in chunks:
-            pending.append(pool.submit(_import_chunk_in_worker, db.url, hasher, now, chunk))
+            pending.append(pool.submit(validate_chunk, hasher, chunk))
             if len(pending) > 2 * workers:
-                merge(pending.popleft().result())
+                write(*pending.popleft().result())
         while pending:
-            merge(pending.popleft().result())
+            write(*pending.popleft().result())
     return report.sorted()
 
 
