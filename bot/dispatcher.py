@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import logging
 import re
 from collections import Counter
@@ -19,7 +20,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from bot.messages import Inbound, Outbound
+from bot.messages import Inbound, Outbound, choice_key
 from handlers import Flows
 from handlers.flow import Ask, Done, Goto, Result, Services, Step, Turn
 from handlers.menu import home
@@ -45,7 +46,7 @@ def resolve_choice(inbound: Inbound, offered: list[list[str]]) -> str | None:
     A tap on a button that is no longer offered selects nothing."""
     ids = [choice_id for choice_id, _ in offered]
     if inbound.choice is not None:
-        return inbound.choice if inbound.choice in ids else None
+        return next((choice_id for choice_id in ids if inbound.choice == choice_key(choice_id)), None)
     text = normalise(inbound.text)
     if NUMBER.fullmatch(text) and 1 <= int(text) <= len(offered):
         return ids[int(text) - 1]
@@ -53,6 +54,12 @@ def resolve_choice(inbound: Inbound, offered: list[list[str]]) -> str | None:
         if text in (normalise(title), choice_id):
             return choice_id
     return None
+
+
+class Outcome(enum.Enum):
+    ANSWERED = "answered"
+    DUPLICATE = "duplicate"  # seen before: nothing done, nothing sent
+    FAILED = "failed"  # apologised, nothing committed: a redelivery is retried
 
 
 class ChatLocks:
@@ -93,9 +100,9 @@ class Dispatcher:
             for word in catalogue.keywords(action)
         }
 
-    async def handle(self, inbound: Inbound, send: Send) -> bool:
-        """Handle one message; False when it was a duplicate and nothing was done."""
+    async def handle(self, inbound: Inbound, send: Send) -> Outcome:
         async with self._chats.hold((inbound.channel, inbound.chat_id)):
+            outcome = Outcome.ANSWERED
             try:
                 replies = await self._transact(inbound)
             except Exception:
@@ -103,12 +110,12 @@ class Dispatcher:
                 # key was not committed, so a platform redelivery retries it.
                 log.exception("handling a %s message failed", inbound.channel)
                 texts = self.services.catalogue[self.services.settings.default_language]
-                replies = [Outbound(texts("common.error"))]
+                replies, outcome = [Outbound(texts("common.error"))], Outcome.FAILED
             if replies is None:
-                return False
+                return Outcome.DUPLICATE
             for reply in replies:
                 await send(reply)
-            return True
+            return outcome
 
     async def _transact(self, inbound: Inbound) -> list[Outbound] | None:
         now = self.clock()
@@ -120,6 +127,9 @@ class Dispatcher:
                     db, channel=inbound.channel, chat_id=inbound.chat_id,
                     language=self.services.settings.default_language, now=now,
                 )  # fmt: skip
+                if inbound.refused:
+                    # The waiting step keeps waiting; only the reason is said.
+                    return [Outbound(self.services.catalogue[chat.language](f"refused.{inbound.refused}"))]
                 turn = Turn(inbound, chat, dict(state.data) if state else {}, db, now, self.services)
                 said, result = await self._route(turn, state)
                 said += await self._settle(turn, result)

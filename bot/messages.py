@@ -6,9 +6,13 @@ a platform object, so a flow written once works on every channel.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
+
+# Telegram's callback_data holds 64 bytes; other platforms allow more.
+CHOICE_KEY_BYTES = 64
 
 
 @dataclass(frozen=True)
@@ -18,6 +22,18 @@ class Choice:
     id: str
     title: str
     description: str = ""
+
+    @property
+    def key(self) -> str:
+        return choice_key(self.id)
+
+
+def choice_key(choice_id: str) -> str:
+    """What a button carries back when tapped: the id itself, or for an id
+    too long for every platform, a digest of it that the engine matches."""
+    if len(choice_id.encode()) <= CHOICE_KEY_BYTES:
+        return choice_id
+    return "#" + hashlib.sha256(choice_id.encode()).hexdigest()[:40]
 
 
 @dataclass(frozen=True)
@@ -36,6 +52,11 @@ class Location:
     longitude: float
 
 
+# Why a channel could not take what was sent; the engine answers with the
+# catalogue's text refused.<reason> and leaves the conversation where it was.
+Refusal = Literal["foreign_contact", "file_too_large"]
+
+
 @dataclass(frozen=True)
 class Inbound:
     channel: str
@@ -46,12 +67,22 @@ class Inbound:
     contact_phone: str | None = None
     location: Location | None = None
     media: tuple[Media, ...] = ()
+    refused: Refusal | None = None
     received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+@dataclass(frozen=True)
+class Request:
+    """Ask for the person's own phone number or their location: a button on
+    Telegram (labelled `label`), plain instructions elsewhere."""
+
+    kind: Literal["contact", "location"]
+    label: str
 
 
 @dataclass(frozen=True)
 class Outbound:
     text: str
     choices: tuple[Choice, ...] = ()
-    request: Literal["contact", "location"] | None = None
+    request: Request | None = None
     template: str | None = None

@@ -16,13 +16,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
 from bot.config import Settings
-from bot.messages import Choice, Inbound, Outbound
+from bot.messages import Choice, Inbound, Outbound, Request
 from handlers.texts import Catalogue, Texts
 from storage.chats import OpenChat
 from storage.privacy import IdentityHasher
@@ -73,6 +73,11 @@ class Turn:
             self.t(key, **values),
             choices=tuple(Choice(id=cid, title=self.t(title)) for cid, title in choices),
         )
+
+    def request(self, key: str, kind: Literal["contact", "location"], **values: Any) -> Outbound:
+        """A message asking for the person's own number or location, with a
+        button for it where the platform has one (label: text key request.<kind>)."""
+        return Outbound(self.t(key, **values), request=Request(kind, self.t(f"request.{kind}")))
 
     def since(self, minutes: int) -> datetime:
         return self.now - timedelta(minutes=minutes)

@@ -24,7 +24,7 @@ SESSIONS = ConversationState.__table__
 TOUCH_CHAT = (
     update(CHATS)
     .where(CHATS.c.channel == bindparam("p_channel"), CHATS.c.chat_id == bindparam("p_chat_id"))
-    .values(last_inbound_at=bindparam("p_now"))
+    .values(last_inbound_at=bindparam("p_now"), active=True)
     .returning(CHATS.c.id, CHATS.c.language)
 )
 NEW_CHAT = insert(CHATS).returning(CHATS.c.id)
@@ -42,6 +42,11 @@ def _upsert_state(insert_):
 
 
 SAVE_STATE = per_dialect(_upsert_state)
+MARK_UNREACHABLE = (
+    update(CHATS)
+    .where(CHATS.c.channel == bindparam("p_channel"), CHATS.c.chat_id == bindparam("p_chat_id"))
+    .values(active=False)
+)
 SET_LANGUAGE = update(CHATS).where(CHATS.c.id == bindparam("p_chat_pk")).values(language=bindparam("p_language"))
 
 
@@ -68,8 +73,9 @@ class SavedState:
 def open_chat(
     session: Session, *, channel: str, chat_id: str, language: str, now: datetime
 ) -> tuple[OpenChat, SavedState | None]:
-    """The chat (created on first contact, its last inbound time set to now)
-    and where its conversation stands. The UPDATE locks the chat row for this
+    """The chat (created on first contact; its last inbound time set to now,
+    and active again if it had blocked the bot) and where its conversation
+    stands. The UPDATE locks the chat row for this
     transaction, so one chat's messages are handled one after another even
     across processes."""
     connection = session.connection()
@@ -104,3 +110,9 @@ def save_state(
 def set_language(session: Session, *, chat: OpenChat, language: str) -> None:
     session.connection().execute(SET_LANGUAGE, {"p_chat_pk": chat.id, "p_language": language})
     chat.language = language
+
+
+def mark_unreachable(session: Session, *, channel: str, chat_id: str) -> None:
+    """The platform says this person cannot be reached (they blocked the bot):
+    nothing more is sent until they write again, which sets the chat active."""
+    session.connection().execute(MARK_UNREACHABLE, {"p_channel": channel, "p_chat_id": chat_id})
