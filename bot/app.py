@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from bot.config import Settings
 from bot.dispatcher import Clock, Dispatcher
 from bot.keys import load_nik_key
+from bot.metrics import Metrics
 from handlers import build_flows
 from handlers.flow import Services
 from handlers.texts import Catalogue
@@ -27,6 +28,7 @@ class App:
     services: Services
     dispatcher: Dispatcher
     clock: Clock
+    metrics: Metrics
 
     def close(self) -> None:
         self.db.dispose()
@@ -36,9 +38,13 @@ def build_app(settings: Settings, *, clock: Clock = utc_now) -> App:
     db = Database(settings.resolved_database_url)
     db.upgrade()
     catalogue = Catalogue.load(
-        params={"regency": settings.programme.regency_name, **settings.contacts.model_dump()},
+        params={
+            "regency": settings.programme.regency_name,
+            "max_file_mb": str(settings.telegram.max_file_mb),
+            **settings.contacts.model_dump(),
+        },
         override_dir=settings.texts_dir,
     )
     services = Services(settings, IdentityHasher(load_nik_key(settings)), catalogue)
     dispatcher = Dispatcher(db=db, flows=build_flows(), services=services, clock=clock)
-    return App(settings, db, services, dispatcher, clock)
+    return App(settings, db, services, dispatcher, clock, Metrics())

@@ -128,6 +128,15 @@ def _print_samples(samples: list[Sample]) -> None:
 
 
 @cli.command()
+def run(ctx: typer.Context) -> None:
+    """Run the bot on Telegram (TELEGRAM_BOT_TOKEN) with the web app (/healthz, /metrics)."""
+    from bot.service import serve  # Telegram and the web stack load only here
+
+    with opened(ctx) as app:
+        asyncio.run(serve(app))
+
+
+@cli.command()
 def stats(ctx: typer.Context) -> None:
     """Participants per category and per district."""
     with opened(ctx) as app, app.db.transaction() as session:
@@ -165,7 +174,7 @@ def main() -> None:
     try:
         cli()
     except (ConfigError, RosterError, CatalogueError) as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)

@@ -63,6 +63,32 @@ class ContactSettings(Section):
     dinas_pmd: str = "Dinas PMD Kabupaten Muara Enim (NOMOR CONTOH, ganti sebelum dipakai)"
 
 
+class PaceSettings(Section):
+    """Telegram's published limits, with headroom on the overall one."""
+
+    overall_per_second: int = Field(25, gt=0)
+    private_per_second: int = Field(1, gt=0)
+    group_per_minute: int = Field(20, gt=0)
+
+
+class TelegramSettings(Section):
+    enabled: bool = True
+    mode: Literal["polling", "webhook"] = "polling"
+    base_url: str = "https://api.telegram.org/bot"
+    base_file_url: str = "https://api.telegram.org/file/bot"
+    webhook_url: str | None = None
+    webhook_path: str = Field("/telegram", pattern=r"^/")
+    poll_timeout: int = Field(30, ge=0)
+    operator_chat_id: int | None = None
+    max_file_mb: int = Field(20, gt=0)
+    pace: PaceSettings = PaceSettings()
+
+
+class WebSettings(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="PAYUNG_", env_nested_delimiter="__", extra="forbid"
@@ -80,6 +106,8 @@ class Settings(BaseSettings):
     roster: RosterSettings = RosterSettings()
     programme: ProgrammeSettings = ProgrammeSettings()
     contacts: ContactSettings = ContactSettings()
+    telegram: TelegramSettings = TelegramSettings()
+    web: WebSettings = WebSettings()
 
     @classmethod
     def settings_customise_sources(
@@ -91,6 +119,13 @@ class Settings(BaseSettings):
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'payung.db'}"
+
+
+def env_secret(name: str) -> SecretStr | None:
+    """A secret from the environment (platform tokens keep their usual names,
+    TELEGRAM_BOT_TOKEN and so on); empty counts as unset."""
+    value = os.environ.get(name, "").strip()
+    return SecretStr(value) if value else None
 
 
 def config_path(explicit: Path | None) -> Path | None:

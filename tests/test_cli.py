@@ -13,7 +13,7 @@ from tests.conftest import BUDI, write_csv
 
 
 def payung(cwd: Path, *args: str, stdin: str = "", env: dict | None = None) -> subprocess.CompletedProcess:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("PAYUNG_")}
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("PAYUNG_", "TELEGRAM_"))}
     environment.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "bot", *args], cwd=cwd, input=stdin, capture_output=True, text=True,
@@ -72,3 +72,22 @@ def test_demo_roster_writes_the_requested_size(tmp_path):
     assert result.returncode == 0, result.stderr
     lines = (tmp_path / "d.csv").read_text(encoding="utf-8").splitlines()
     assert len(lines) == 51 and ",2027-10-01,2027-12-31," in lines[1]
+
+
+def test_run_refuses_to_start_without_a_usable_token_in_one_line(tmp_path):
+    key = {"PAYUNG_NIK_KEY": "k" * 40}
+    token = "123456:" + "A" * 35
+    cases = [
+        ({}, "TELEGRAM_BOT_TOKEN is not set"),
+        ({"TELEGRAM_BOT_TOKEN": "not-a-token"}, "does not look like a bot token"),
+        ({"TELEGRAM_BOT_TOKEN": token, "PAYUNG_TELEGRAM__MODE": "webhook",
+          "PAYUNG_TELEGRAM__WEBHOOK_URL": "https://payung.example/telegram"}, "needs TELEGRAM_WEBHOOK_SECRET"),
+        # nothing listens on port 9 of this machine: the API is unreachable
+        ({"TELEGRAM_BOT_TOKEN": token, "PAYUNG_TELEGRAM__BASE_URL": "http://127.0.0.1:9/bot"},
+         "cannot reach the Telegram Bot API at http://127.0.0.1:9/bot"),
+    ]  # fmt: skip
+    for env, message in cases:
+        result = payung(tmp_path, "run", env={**key, **env})
+        assert result.returncode == 1, (env, result.stderr)
+        assert message in result.stderr and "Traceback" not in result.stderr, result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr

@@ -1,0 +1,213 @@
+"""One outbound path for a platform: per-chat queues, sliding-window pacing,
+retries. Channel-neutral: a channel says how fast it may go and how to read
+its client's errors (classify); the rest is the same for Telegram and WhatsApp.
+
+Each chat with something to send gets its own task, so a chat that must wait
+(its own pace, a 429 retry_after, a backoff) never holds up another chat, and
+submitting never waits: the dispatcher hands replies over and returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
+
+from bot.metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+class SlidingWindow:
+    """At most `limit` calls in any `period` seconds, as the platform counts
+    them. A call reaches the platform at some moment between its start and
+    its end, and a slow network or a busy loop can bunch arrivals up; so a
+    call holds its place from its start until `period` after its end, and a
+    new one starts only when fewer than `limit` places are held. Unlike a
+    token bucket this never lets a burst straddle two windows."""
+
+    def __init__(self, limit: int, period: float, clock: Callable[[], float] = time.monotonic):
+        self.limit = limit
+        self.period = period
+        self.clock = clock
+        self._running = 0
+        self._ended: deque[float] = deque()
+        self._changed = asyncio.Condition()
+
+    def idle_for(self) -> float:
+        if self._running:
+            return 0.0
+        return self.clock() - self._ended[-1] if self._ended else self.period
+
+    @contextlib.asynccontextmanager
+    async def place(self) -> AsyncIterator[None]:
+        async with self._changed:
+            while True:
+                now = self.clock()
+                while self._ended and self._ended[0] <= now - self.period:
+                    self._ended.popleft()
+                if self._running + len(self._ended) < self.limit:
+                    self._running += 1
+                    break
+                # Wait for the oldest place to expire, or for a running call
+                # to end (only then is its expiry known).
+                timeout = self._ended[0] + self.period - now if self._ended else None
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._changed.wait(), timeout)
+        try:
+            yield
+        finally:
+            async with self._changed:
+                self._running -= 1
+                self._ended.append(self.clock())
+                self._changed.notify_all()
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """How a channel reads a failed send."""
+
+    kind: Literal["retry_after", "transient", "unreachable", "fatal"]
+    after: float = 0.0  # seconds, for retry_after
+
+
+@dataclass(frozen=True)
+class Pace:
+    overall_per_second: int
+    private_per_second: int
+    group_per_minute: int
+
+
+@dataclass(frozen=True)
+class Recipient:
+    chat_id: str
+    is_group: bool = False
+
+
+Send = Callable[[], Awaitable[Any]]
+
+
+class SendFailed(Exception):
+    def __init__(self, verdict: Verdict, cause: BaseException):
+        super().__init__(f"{verdict.kind}: {cause}")
+        self.verdict = verdict
+
+
+class PacedSender:
+    def __init__(
+        self,
+        *,
+        channel: str,
+        pace: Pace,
+        classify: Callable[[BaseException], Verdict],
+        on_unreachable: Callable[[str], Awaitable[None]],
+        metrics: Metrics,
+        attempts: int = 5,
+        max_backoff: float = 30.0,
+    ):
+        self.channel = channel
+        self.pace = pace
+        self.classify = classify
+        self.on_unreachable = on_unreachable
+        self.metrics = metrics
+        self.attempts = attempts
+        self.max_backoff = max_backoff
+        self._overall = SlidingWindow(pace.overall_per_second, 1.0)
+        self._queues: dict[Hashable, deque[Send]] = {}
+        self._workers: dict[Hashable, asyncio.Task] = {}
+        self._windows: dict[Hashable, SlidingWindow] = {}
+
+    def submit(self, recipient: Recipient, send: Send) -> None:
+        """Queue one platform call for a chat; calls to one chat keep their order."""
+        self._queues.setdefault(recipient, deque()).append(send)
+        if recipient not in self._workers:
+            self._workers[recipient] = asyncio.create_task(self._work(recipient))
+
+    async def drain(self) -> None:
+        """Wait until everything submitted so far has been sent or given up."""
+        while self._workers:
+            await asyncio.gather(*list(self._workers.values()), return_exceptions=True)
+
+    async def close(self, timeout: float) -> None:
+        """Give queued messages `timeout` seconds to go out, then stop; what
+        is still queued is logged as not sent."""
+        try:
+            await asyncio.wait_for(self.drain(), timeout)
+        except TimeoutError:
+            unsent = sum(len(queue) for queue in self._queues.values())
+            log.warning("%s: stopping with %d message(s) unsent", self.channel, unsent)
+            for worker in list(self._workers.values()):
+                worker.cancel()
+            await asyncio.gather(*list(self._workers.values()), return_exceptions=True)
+
+    def _window(self, recipient: Recipient) -> SlidingWindow:
+        if recipient not in self._windows:
+            if recipient.is_group:
+                self._windows[recipient] = SlidingWindow(self.pace.group_per_minute, 60.0)
+            else:
+                self._windows[recipient] = SlidingWindow(self.pace.private_per_second, 1.0)
+        return self._windows[recipient]
+
+    async def _work(self, recipient: Recipient) -> None:
+        queue = self._queues[recipient]
+        try:
+            while queue:
+                send = queue[0]
+                try:
+                    await self._deliver(recipient, send)
+                except SendFailed as failure:
+                    self.metrics.errors.labels(self.channel, failure.verdict.kind).inc()
+                    if failure.verdict.kind == "unreachable":
+                        log.info("%s chat unreachable; dropping %d queued message(s)", self.channel, len(queue))
+                        queue.clear()
+                        await self.on_unreachable(recipient.chat_id)
+                        break
+                    log.warning("%s send given up: %s", self.channel, failure)
+                queue.popleft()
+        finally:
+            del self._workers[recipient], self._queues[recipient]
+            self._forget_later(recipient)
+
+    def _forget_later(self, recipient: Recipient) -> None:
+        """Drop an idle chat's window once it has emptied: forgetting it any
+        sooner would let that chat's next message through too early."""
+        window = self._windows.get(recipient)
+        if window is None or recipient in self._workers:
+            return  # a busy chat's worker calls this again when it ends
+        idle_for = window.idle_for()
+        if idle_for < window.period:
+            asyncio.get_running_loop().call_later(window.period - idle_for, self._forget_later, recipient)
+        else:
+            del self._windows[recipient]
+
+    async def _deliver(self, recipient: Recipient, send: Send) -> None:
+        retrying = AsyncRetrying(
+            retry=retry_if_exception(lambda exc: isinstance(exc, SendFailed) and exc.verdict.kind in ("retry_after", "transient")),
+            wait=self._wait,
+            stop=stop_after_attempt(self.attempts),
+            reraise=True,
+        )  # fmt: skip
+        async for attempt in retrying:
+            with attempt:
+                async with self._window(recipient).place(), self._overall.place():
+                    started = time.perf_counter()
+                    try:
+                        await send()
+                    except Exception as exc:
+                        raise SendFailed(self.classify(exc), exc) from exc
+                self.metrics.send_seconds.labels(self.channel).observe(time.perf_counter() - started)
+                self.metrics.messages_out.labels(self.channel).inc()
+
+    def _wait(self, state) -> float:
+        """Telegram's retry_after when it gives one (this chat's task sleeps;
+        other chats go on), else exponential backoff."""
+        failure = state.outcome.exception()
+        if isinstance(failure, SendFailed) and failure.verdict.kind == "retry_after":
+            return failure.verdict.after
+        return wait_exponential(multiplier=0.5, max=self.max_backoff)(state)

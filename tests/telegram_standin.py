@@ -1,0 +1,235 @@
+"""A stand-in for the Telegram Bot API, served on 127.0.0.1 by uvicorn, that
+the real python-telegram-bot client talks HTTP to (through base_url).
+
+It implements the methods Payung calls with the Bot API's published request
+and response shapes, logs every call with its arrival time (the pacing tests
+read that log), serves files, long-polls getUpdates, and fails on request
+(429 with retry_after, 5xx, 403) for the reliability tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from urllib.parse import parse_qsl
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+TOKEN = "123456:TEST-token-for-the-stand-in-only-abcdef"
+BOT_USER = {"id": 123456, "is_bot": True, "first_name": "Payung", "username": "PayungTestBot"}
+JSON_FIELDS = {"reply_markup", "allowed_updates", "commands"}
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    at: float  # time.monotonic() on arrival
+
+
+@dataclass
+class Failure:
+    status: int
+    description: str
+    retry_after: int | None = None
+    times: int = 1
+
+
+@dataclass
+class BotApiStandIn:
+    token: str = TOKEN
+    calls: list[Call] = field(default_factory=list)
+    files: dict[str, bytes] = field(default_factory=dict)
+    _updates: list[dict] = field(default_factory=list)
+    _news: asyncio.Event = field(default_factory=asyncio.Event)
+    _failures: dict[tuple[str, str | None], Failure] = field(default_factory=dict)
+    _message_ids: Any = field(default_factory=lambda: itertools.count(1000))
+    server: uvicorn.Server | None = None
+    port: int = 0
+
+    # -- what tests use ------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/bot"
+
+    @property
+    def base_file_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/file/bot"
+
+    def push(self, *updates: dict) -> None:
+        """Updates for the next getUpdates."""
+        self._updates.extend(updates)
+        self._news.set()
+
+    def fail(self, method: str, *, chat_id: str | None = None, status: int, description: str,
+             retry_after: int | None = None, times: int = 1) -> None:  # fmt: skip
+        self._failures[(method, chat_id)] = Failure(status, description, retry_after, times)
+
+    def sent(self, method: str = "sendMessage") -> list[dict[str, Any]]:
+        return [call.params for call in self.calls if call.method == method]
+
+    async def wait_for(self, count: int, method: str = "sendMessage", timeout: float = 10.0) -> list[dict]:
+        deadline = time.monotonic() + timeout
+        while len(self.sent(method)) < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{len(self.sent(method))} {method} calls, expected {count}: {self.sent(method)}")
+            await asyncio.sleep(0.01)
+        return self.sent(method)
+
+    # -- serving -------------------------------------------------------------
+
+    async def __aenter__(self) -> BotApiStandIn:
+        app = Starlette(routes=[
+            Route("/bot{token}/{method}", self._api, methods=["GET", "POST"]),
+            Route("/file/bot{token}/{path:path}", self._file),
+        ])  # fmt: skip
+        self.server, self.port = await serve(app)
+        return self
+
+    async def __aexit__(self, *_exc) -> None:
+        await stop(self.server)
+
+    async def _api(self, request: Request) -> Response:
+        if request.path_params["token"] != self.token:
+            return JSONResponse({"ok": False, "error_code": 401, "description": "Unauthorized"}, status_code=401)
+        method = request.path_params["method"]
+        params = await _params(request)
+        self.calls.append(Call(method, params, time.monotonic()))
+        if failure := self._failure(method, params.get("chat_id")):
+            body = {"ok": False, "error_code": failure.status, "description": failure.description}
+            if failure.retry_after is not None:
+                body["parameters"] = {"retry_after": failure.retry_after}
+            return JSONResponse(body, status_code=failure.status)
+        handler: Callable | None = getattr(self, f"_{method}", None)
+        if handler is None:
+            return JSONResponse({"ok": False, "error_code": 404, "description": "Not Found"}, status_code=404)
+        return JSONResponse({"ok": True, "result": await handler(params)})
+
+    def _failure(self, method: str, chat_id: str | None) -> Failure | None:
+        for key in ((method, chat_id), (method, None)):
+            failure = self._failures.get(key)
+            if failure and failure.times > 0:
+                failure.times -= 1
+                return failure
+        return None
+
+    async def _file(self, request: Request) -> Response:
+        content = self.files.get(request.path_params["path"])
+        return Response(content, status_code=200) if content is not None else Response(status_code=404)
+
+    # -- Bot API methods -------------------------------------------------------
+
+    async def _getMe(self, _params):
+        return BOT_USER
+
+    async def _getUpdates(self, params):
+        offset = int(params.get("offset", 0) or 0)
+        timeout = float(params.get("timeout", 0) or 0)
+        self._updates = [update for update in self._updates if update["update_id"] >= offset]
+        if not self._updates and timeout:
+            self._news.clear()
+            try:
+                await asyncio.wait_for(self._news.wait(), timeout)
+            except TimeoutError:
+                pass
+        return [update for update in self._updates if update["update_id"] >= offset][:100]
+
+    async def _setWebhook(self, _params):
+        return True
+
+    async def _deleteWebhook(self, _params):
+        return True
+
+    async def _setMyCommands(self, _params):
+        return True
+
+    async def _answerCallbackQuery(self, _params):
+        return True
+
+    async def _sendMessage(self, params):
+        message = {"message_id": next(self._message_ids), "date": int(time.time()),
+                   "chat": {"id": int(params["chat_id"]), "type": "private"}, "text": params["text"]}  # fmt: skip
+        if isinstance(params.get("reply_markup"), dict) and "inline_keyboard" in params["reply_markup"]:
+            message["reply_markup"] = params["reply_markup"]
+        return message
+
+    async def _editMessageReplyMarkup(self, params):
+        return {"message_id": int(params["message_id"]), "date": int(time.time()),
+                "chat": {"id": int(params["chat_id"]), "type": "private"}}  # fmt: skip
+
+    async def _getFile(self, params):
+        file_id = params["file_id"]
+        content = self.files.get(f"documents/{file_id}", b"")
+        return {"file_id": file_id, "file_unique_id": f"u-{file_id}", "file_size": len(content),
+                "file_path": f"documents/{file_id}"}  # fmt: skip
+
+
+async def _params(request: Request) -> dict[str, Any]:
+    """PTB posts form fields, JSON-encoding the structured ones."""
+    if request.headers.get("content-type", "").startswith("application/json"):
+        raw = await request.json()
+    else:
+        raw = dict(parse_qsl((await request.body()).decode()))
+    return {key: json.loads(value) if key in JSON_FIELDS and isinstance(value, str) else value
+            for key, value in raw.items()}  # fmt: skip
+
+
+async def serve(app) -> tuple[uvicorn.Server, int]:
+    """Run an ASGI app on 127.0.0.1 on a free port, in this event loop."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
+    server.install_signal_handlers = lambda: None  # the test runner owns signals
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    server.task = task  # type: ignore[attr-defined]
+    return server, server.servers[0].sockets[0].getsockname()[1]
+
+
+async def stop(server: uvicorn.Server | None) -> None:
+    if server is not None:
+        server.should_exit = True
+        await server.task  # type: ignore[attr-defined]
+
+
+# -- Telegram-shaped updates ---------------------------------------------------
+
+
+def user(user_id: int) -> dict:
+    return {"id": user_id, "is_bot": False, "first_name": "Warga", "language_code": "id"}
+
+
+def private_chat(chat_id: int) -> dict:
+    return {"id": chat_id, "type": "private", "first_name": "Warga"}
+
+
+def message_update(update_id: int, chat_id: int, **content) -> dict:
+    message = {"message_id": update_id, "date": 1795755600, "chat": private_chat(chat_id), "from": user(chat_id)}
+    message.update(content)
+    return {"update_id": update_id, "message": message}
+
+
+def text_update(update_id: int, chat_id: int, text: str) -> dict:
+    return message_update(update_id, chat_id, text=text)
+
+
+def tap_update(update_id: int, chat_id: int, data: str, message_id: int = 1000) -> dict:
+    return {
+        "update_id": update_id,
+        "callback_query": {
+            "id": f"cb-{update_id}", "from": user(chat_id), "chat_instance": f"ci-{chat_id}", "data": data,
+            "message": {"message_id": message_id, "date": 1795755600, "chat": private_chat(chat_id),
+                        "from": BOT_USER, "text": "..."},
+        },
+    }  # fmt: skip

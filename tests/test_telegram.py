@@ -1,0 +1,397 @@
+"""The Telegram channel end to end: the real python-telegram-bot client talks
+HTTP to the stand-in Bot API, and Telegram-shaped updates come in by polling
+and by real webhook requests."""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import hashlib
+import os
+import signal
+import socket
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlmodel import select
+
+from bot.channels.pacing import Recipient
+from bot.config import PaceSettings
+from bot.dispatcher import Dispatcher
+from bot.messages import Outbound
+from bot.service import telegram_channel
+from bot.web import SECRET_HEADER, build_web
+from handlers import Flows
+from handlers.flow import Flow, Turn, ask
+from storage.models import Chat, ProcessedMessage
+from tests.telegram_standin import (
+    TOKEN,
+    BotApiStandIn,
+    message_update,
+    serve,
+    stop,
+    tap_update,
+    text_update,
+)
+
+SECRET = "webhook-secret_for-tests"
+BUDI_NIK, BUDI_BORN = "1603010503800001", "05-03-1980"
+
+
+@pytest.fixture
+async def api():
+    async with BotApiStandIn() as standin:
+        yield standin
+
+
+async def started(app, api, *, mode="polling", **telegram):
+    app.settings.telegram = app.settings.telegram.model_copy(update={
+        "base_url": api.base_url, "base_file_url": api.base_file_url, "mode": mode, "poll_timeout": 1,
+        "webhook_url": "https://payung.example/telegram", **telegram,
+    })  # fmt: skip
+    channel = telegram_channel(app, TOKEN)
+    await channel.start(webhook_secret=SECRET if mode == "webhook" else None)
+    return channel
+
+
+class Webhook:
+    """Our web app served on 127.0.0.1, posted to like Telegram does."""
+
+    def __init__(self, app, channel):
+        self.web = build_web(db=app.db, metrics=app.metrics, telegram=channel, telegram_secret=SECRET)
+        self.path = channel.settings.webhook_path
+
+    async def __aenter__(self):
+        self.server, port = await serve(self.web)
+        self.client = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}")
+        return self
+
+    async def __aexit__(self, *_):
+        await self.client.aclose()
+        await stop(self.server)
+
+    async def post(self, body, secret: str | None = SECRET) -> httpx.Response:
+        headers = {SECRET_HEADER: secret} if secret is not None else {}
+        content = body if isinstance(body, bytes) else None
+        return await self.client.post(self.path, json=None if content else body, content=content, headers=headers)
+
+
+def keyboard(sent: dict) -> list[tuple[str, str]]:
+    return [(row[0]["text"], row[0]["callback_data"]) for row in sent["reply_markup"]["inline_keyboard"]]
+
+
+async def converse(api: BotApiStandIn, deliver, chat_id: int = 501) -> list[dict]:
+    """The whole coverage check as a person does it on Telegram: taps and typing."""
+    script = [
+        text_update(1, chat_id, "/start@PayungTestBot"),
+        tap_update(2, chat_id, "coverage"),
+        text_update(3, chat_id, "1603 0105 0380 0001"),
+        text_update(4, chat_id, BUDI_BORN),
+        tap_update(5, chat_id, "no"),
+    ]
+    replies = [1, 2, 3, 5, 7]  # sendMessage calls after each step, in total
+    for update, total in zip(script, replies, strict=True):
+        await deliver(update)
+        await api.wait_for(total)
+    return api.sent()
+
+
+async def test_a_coverage_check_over_polling(app, api):
+    channel = await started(app, api)
+    polling = asyncio.create_task(channel.poll())
+    try:
+        sent = await converse(api, lambda update: _push(api, update))
+    finally:
+        polling.cancel()
+        await channel.stop()
+    assert_coverage_conversation(api, sent)
+    assert [call.method for call in api.calls[:4]] == ["getMe", "setMyCommands", "setMyCommands", "setMyCommands"]
+    assert "deleteWebhook" in [call.method for call in api.calls]
+
+
+async def _push(api, update):
+    api.push(update)
+
+
+async def test_the_same_check_over_the_webhook(app, api):
+    channel = await started(app, api, mode="webhook")
+    [webhook] = api.sent("setWebhook")
+    assert webhook == {"url": "https://payung.example/telegram", "secret_token": SECRET,
+                       "allowed_updates": ["message", "callback_query"]}  # fmt: skip
+    async with Webhook(app, channel) as hook:
+
+        async def deliver(update):
+            assert (await hook.post(update)).status_code == 200
+
+        sent = await converse(api, deliver)
+    await channel.stop()
+    assert_coverage_conversation(api, sent)
+
+
+def assert_coverage_conversation(api: BotApiStandIn, sent: list[dict]) -> None:
+    greeting, ask_nik, ask_birth, card, consent, goodbye, again = sent
+    assert greeting["chat_id"] == "501"
+    assert greeting["text"].startswith("Halo! Saya Payung")
+    assert "parse_mode" not in greeting
+    assert keyboard(greeting) == [
+        ("1. Cek kepesertaan", "coverage"), ("2. Lapor kejadian", "incident"), ("3. Status laporan", "status"),
+        ("4. Pengingat", "reminders"), ("5. Bantuan", "help"), ("6. Bahasa/Language", "language"),
+    ]  # fmt: skip
+    assert ask_nik == {"chat_id": "501", "text": ask_nik["text"]} and ask_nik["text"].startswith("Ketik NIK Anda")
+    assert ask_birth["text"].startswith("Sekarang ketik tanggal lahir")
+    assert "Status: AKTIF" in card["text"] and "1 Oktober 2026 – 31 Desember 2026" in card["text"]
+    assert keyboard(consent) == [("1. Ya", "yes"), ("2. Tidak", "no")]
+    assert goodbye["text"].startswith("Baik, Anda tidak akan diingatkan")
+    assert keyboard(again) == keyboard(greeting)
+    # Each tap was answered and took the keyboard off the message it was on.
+    assert api.sent("answerCallbackQuery") == [{"callback_query_id": "cb-2"}, {"callback_query_id": "cb-5"}]
+    assert api.sent("editMessageReplyMarkup") == [{"chat_id": "501", "message_id": "1000"}] * 2
+
+
+async def test_commands_are_registered_in_both_languages(app, api):
+    channel = await started(app, api)
+    await channel.stop()
+    registered = {call.get("language_code"): call["commands"] for call in api.sent("setMyCommands")}
+    assert set(registered) == {"id", "en", None}
+    assert [c["command"] for c in registered["id"]] == ["start", "menu", "batal", "bantuan", "bahasa"]
+    assert registered["en"][3]["description"] == "Help about JKK and JKM"
+    assert registered[None] == registered["id"]
+
+
+def probe_dispatcher(app) -> Dispatcher:
+    """An engine whose only flow asks for a contact and then says exactly
+    what reached the step, to see the channel's parsing end to end."""
+
+    async def start(turn: Turn):
+        return ask(got, turn.request("common.pick_one", "contact"))
+
+    async def got(turn: Turn):
+        inbound = turn.inbound
+        media = [(item.sha256, item.size, item.mime_type, Path(item.path).read_bytes()) for item in inbound.media]
+        said = f"contact={inbound.contact_phone} location={inbound.location} media={media} text={inbound.text}"
+        return ask(got, Outbound(said))
+
+    probe = Flow.of("probe", start, got)
+    return Dispatcher(db=app.db, flows=Flows(by_name={"probe": probe}, by_keyword={}, menu=probe),
+                      services=app.services, clock=app.clock)  # fmt: skip
+
+
+async def test_contacts_locations_and_files_reach_the_step(app, api):
+    channel = await started(app, api, mode="webhook", max_file_mb=1)
+    channel.dispatcher = probe_dispatcher(app)
+    photo = b"\xff\xd8\xff\xe0 a photo of the accident"
+    api.files["documents/big-photo"] = photo
+    async with Webhook(app, channel) as hook:
+        await hook.post(text_update(1, 501, "/start"))
+        [asked] = await api.wait_for(1)
+        assert asked["reply_markup"] == {"keyboard": [[{"text": "Kirim nomor saya", "request_contact": True}]],
+                                         "resize_keyboard": True, "one_time_keyboard": True}  # fmt: skip
+
+        own = {"phone_number": "6281234567890", "first_name": "Warga", "user_id": 501}
+        await hook.post(message_update(2, 501, contact=own))
+        reply = (await api.wait_for(2))[-1]
+        assert reply["text"].startswith("contact=+6281234567890 ")
+        assert reply["reply_markup"] == {"remove_keyboard": True}
+
+        someone_else = {"phone_number": "+6281111111111", "first_name": "Tetangga", "user_id": 777}
+        await hook.post(message_update(3, 501, contact=someone_else))
+        assert (await api.wait_for(3))[-1]["text"].startswith("Maaf, yang bisa diterima hanya nomor Anda sendiri")
+
+        await hook.post(message_update(4, 501, location={"latitude": -3.65, "longitude": 103.77}))
+        assert "location=Location(latitude=-3.65, longitude=103.77)" in (await api.wait_for(4))[-1]["text"]
+
+        sizes = [{"file_id": "small-photo", "file_unique_id": "s", "width": 90, "height": 90, "file_size": 10},
+                 {"file_id": "big-photo", "file_unique_id": "b", "width": 800, "height": 600, "file_size": len(photo)}]  # fmt: skip
+        await hook.post(message_update(5, 501, photo=sizes, caption="kaki saya"))
+        digest = hashlib.sha256(photo).hexdigest()
+        expected = f"media={[(digest, len(photo), 'image/jpeg', photo)]} text=kaki saya"
+        assert (await api.wait_for(5))[-1]["text"].endswith(expected)
+        assert (app.settings.data_dir / "media" / "telegram" / f"{digest}.jpg").read_bytes() == photo
+
+        too_big = {"file_id": "scan", "file_unique_id": "sc", "file_name": "surat.pdf",
+                   "mime_type": "application/pdf", "file_size": 2 * 1024 * 1024}  # fmt: skip
+        await hook.post(message_update(6, 501, document=too_big))
+        assert "berkas terlalu besar" in (await api.wait_for(6))[-1]["text"]
+    await channel.stop()
+    assert [call.params["file_id"] for call in api.calls if call.method == "getFile"] == ["big-photo"]
+
+
+def processed_count(app) -> int:
+    with app.db.transaction() as session:
+        return len(session.exec(select(ProcessedMessage)).all())
+
+
+async def test_what_payung_does_not_answer_gets_200_and_nothing_else(app, api):
+    channel = await started(app, api, mode="webhook")
+    group = {"id": -100200300, "type": "supergroup", "title": "Operator Payung"}
+    edited = text_update(10, 501, "halo")
+    edited["edited_message"] = edited.pop("message")
+    joined = message_update(11, 9, new_chat_members=[{"id": 10, "is_bot": False, "first_name": "Baru"}])
+    joined["message"]["chat"] = group
+    chatter = text_update(12, 9, "halo semua")
+    chatter["message"]["chat"] = group
+    unknown = {"update_id": 13, "some_future_update": {"id": 1}}
+    async with Webhook(app, channel) as hook:
+        for body in (edited, joined, chatter, unknown, b"not json at all", {"no": "update_id"}, [1, 2]):
+            assert (await hook.post(body)).status_code == 200, body
+    await channel.stop()
+    assert api.sent() == [] and processed_count(app) == 0
+
+
+async def test_a_wrong_or_missing_secret_is_refused_before_the_database(app, api):
+    channel = await started(app, api, mode="webhook")
+    async with Webhook(app, channel) as hook:
+        assert (await hook.post(text_update(1, 501, "halo"), secret="guess")).status_code == 401
+        assert (await hook.post(text_update(1, 501, "halo"), secret=None)).status_code == 401
+    await channel.stop()
+    assert api.sent() == [] and processed_count(app) == 0
+
+
+async def test_a_thousand_redeliveries_are_answered_once(app, api):
+    channel = await started(app, api, mode="webhook")
+    update = text_update(77, 501, "halo")
+    async with Webhook(app, channel) as hook:
+        for _ in range(50):
+            statuses = await asyncio.gather(*(hook.post(update) for _ in range(20)))
+            assert {response.status_code for response in statuses} == {200}
+    await channel.stop()
+    assert len(api.sent()) == 1 and processed_count(app) == 1
+
+
+async def test_health_and_metrics(app, api):
+    channel = await started(app, api, mode="webhook")
+    async with Webhook(app, channel) as hook:
+        await hook.post(text_update(1, 501, "halo"))
+        await api.wait_for(1)
+        await channel.sender.drain()
+        health = await hook.client.get("/healthz")
+        metrics = (await hook.client.get("/metrics")).text
+    await channel.stop()
+    assert health.status_code == 200 and health.json() == {"status": "ok"}
+    assert 'payung_messages_in_total{channel="telegram"} 1.0' in metrics
+    assert 'payung_messages_out_total{channel="telegram"} 1.0' in metrics
+    assert 'payung_send_seconds_count{channel="telegram"} 1.0' in metrics
+
+
+# -- the paced outbound path ----------------------------------------------------
+
+
+def arrivals(api: BotApiStandIn) -> list[tuple[str, float]]:
+    return [(call.params["chat_id"], call.at) for call in api.calls if call.method == "sendMessage"]
+
+
+def most_in_any_second(times: list[float]) -> int:
+    times = sorted(times)
+    return max(bisect.bisect_left(times, start + 1.0) - index for index, start in enumerate(times))
+
+
+async def test_a_burst_to_500_chats_stays_within_every_limit(app, api):
+    pace = PaceSettings(overall_per_second=200, private_per_second=1, group_per_minute=20)
+    channel = await started(app, api, pace=pace)
+    for round_ in range(4):
+        for chat in range(500):
+            channel.submit(Recipient(str(10_000 + chat)), Outbound(f"pesan {round_}"))
+    await channel.sender.drain()
+    await channel.stop()
+    log = arrivals(api)
+    assert len(log) == 2000
+    assert most_in_any_second([at for _, at in log]) <= 200
+    by_chat = defaultdict(list)
+    for chat, at in log:
+        by_chat[chat].append(at)
+    assert max(most_in_any_second(times) for times in by_chat.values()) == 1
+    # and each chat's messages kept their order
+    texts = defaultdict(list)
+    for call in api.sent():
+        texts[call["chat_id"]].append(call["text"])
+    assert all(said == [f"pesan {n}" for n in range(4)] for said in texts.values())
+
+
+async def test_a_group_gets_at_most_20_a_minute(app, api):
+    channel = await started(app, api, operator_chat_id=-100200300)
+    for number in range(21):
+        assert channel.notify_operators(Outbound(f"laporan {number}"))
+    await asyncio.sleep(2)
+    await channel.stop(timeout=0.1)  # the 21st would wait a minute
+    sent = api.sent()
+    assert len(sent) == 20 and sent[0]["chat_id"] == "-100200300"
+
+
+async def test_retry_after_pauses_only_that_chat(app, api):
+    channel = await started(app, api)
+    api.fail("sendMessage", chat_id="601", status=429, description="Too Many Requests: retry after 3", retry_after=3)
+    channel.submit(Recipient("601"), Outbound("untuk 601"))
+    channel.submit(Recipient("602"), Outbound("untuk 602"))
+    await channel.sender.drain()
+    await channel.stop()
+    log = arrivals(api)
+    first_601, second_601 = [at for chat, at in log if chat == "601"]
+    [only_602] = [at for chat, at in log if chat == "602"]
+    assert only_602 - first_601 < 0.5
+    assert second_601 - first_601 >= 3.0
+    assert [call["text"] for call in api.sent() if call["chat_id"] == "601"] == ["untuk 601"] * 2
+
+
+async def test_server_errors_are_retried_with_backoff(app, api):
+    channel = await started(app, api)
+    api.fail("sendMessage", chat_id="603", status=502, description="Bad Gateway", times=2)
+    channel.submit(Recipient("603"), Outbound("akhirnya sampai"))
+    await channel.sender.drain()
+    await channel.stop()
+    times = [at for chat, at in arrivals(api) if chat == "603"]
+    # backoff of 0.5 s then 1 s (and the chat's own 1 s pace still applies)
+    assert len(times) == 3 and times[1] - times[0] >= 0.5 and times[2] - times[1] >= 1.0
+
+
+async def test_a_blocked_bot_marks_the_chat_inactive_until_they_write_again(app, api):
+    channel = await started(app, api, mode="webhook")
+    async with Webhook(app, channel) as hook:
+        await hook.post(text_update(1, 604, "halo"))
+        await channel.sender.drain()
+        api.fail("sendMessage", chat_id="604", status=403, description="Forbidden: bot was blocked by the user")
+        for number in range(3):
+            channel.submit(Recipient("604"), Outbound(f"pengingat {number}"))
+        await channel.sender.drain()
+        assert not chat_row(app, "604").active
+        # one attempt reached Telegram; the two queued behind it were dropped
+        assert [call["text"] for call in api.sent()][1:] == ["pengingat 0"]
+        await hook.post(text_update(2, 604, "halo"))
+        await channel.sender.drain()
+        assert chat_row(app, "604").active
+    await channel.stop()
+    assert 'payung_errors_total{channel="telegram",kind="unreachable"} 1.0' in app.metrics.render().decode()
+
+
+def chat_row(app, chat_id: str) -> Chat:
+    with app.db.transaction() as session:
+        return session.exec(select(Chat).where(Chat.channel == "telegram", Chat.chat_id == chat_id)).one()
+
+
+async def test_python_m_bot_run_answers_on_telegram_and_stops_cleanly(tmp_path, api):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        web_port = probe.getsockname()[1]
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("PAYUNG_", "TELEGRAM_"))}
+    env.update({
+        "PAYUNG_NIK_KEY": "k" * 40, "TELEGRAM_BOT_TOKEN": TOKEN, "PAYUNG_DATA_DIR": str(tmp_path / "data"),
+        "PAYUNG_TELEGRAM__BASE_URL": api.base_url, "PAYUNG_TELEGRAM__BASE_FILE_URL": api.base_file_url,
+        "PAYUNG_TELEGRAM__POLL_TIMEOUT": "1", "PAYUNG_WEB__PORT": str(web_port),
+    })  # fmt: skip
+    bot = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", cwd=tmp_path, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        api.push(text_update(1, 501, "halo"))
+        [greeting] = await api.wait_for(1, timeout=60)
+        async with httpx.AsyncClient() as client:
+            health = await client.get(f"http://127.0.0.1:{web_port}/healthz")
+    finally:
+        bot.send_signal(signal.SIGINT)
+        _, stderr = await asyncio.wait_for(bot.communicate(), 30)
+    assert greeting["text"].startswith("Halo! Saya Payung")
+    assert health.json() == {"status": "ok"}
+    assert bot.returncode in (0, 130) and "Traceback" not in stderr.decode(), stderr.decode()
