@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlalchemy import bindparam, insert, select
+from sqlmodel import Session
 
 from storage.chats import OpenChat
 from storage.models import LookupAttempt
@@ -12,6 +13,19 @@ from storage.models import LookupAttempt
 FOUND = "found"
 NOT_FOUND = "not_found"
 REFUSED = "refused"
+
+ATTEMPTS = LookupAttempt.__table__
+RECORD = insert(ATTEMPTS)
+# Prebuilt: they run on every identity check (see storage/chats.py for why).
+FAILURES_SINCE = (
+    select(ATTEMPTS.c.at)
+    .where(
+        ATTEMPTS.c.chat_pk == bindparam("p_chat_pk"),
+        ATTEMPTS.c.outcome == NOT_FOUND,
+        ATTEMPTS.c.at > bindparam("p_since"),
+    )
+    .order_by(ATTEMPTS.c.at)
+)
 
 
 def record_attempt(
@@ -23,22 +37,10 @@ def record_attempt(
     now: datetime,
     participant_id: int | None = None,
 ) -> None:
-    session.add(
-        LookupAttempt(
-            chat_pk=chat.id, purpose=purpose, outcome=outcome, participant_id=participant_id, at=now
-        )
-    )
+    row = {"chat_pk": chat.id, "purpose": purpose, "outcome": outcome, "participant_id": participant_id, "at": now}
+    session.connection().execute(RECORD, row)
 
 
 def failures_since(session: Session, *, chat: OpenChat, since: datetime) -> list[datetime]:
     """Times of failed checks from this chat after `since`, oldest first."""
-    statement = (
-        select(LookupAttempt.at)
-        .where(
-            LookupAttempt.chat_pk == chat.id,
-            LookupAttempt.outcome == NOT_FOUND,
-            LookupAttempt.at > since,
-        )
-        .order_by(LookupAttempt.at)
-    )
-    return list(session.exec(statement))
+    return list(session.connection().execute(FAILURES_SINCE, {"p_chat_pk": chat.id, "p_since": since}).scalars())
