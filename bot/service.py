@@ -20,6 +20,7 @@ from bot.web import build_web
 log = logging.getLogger(__name__)
 
 TOKEN_SHAPE = re.compile(r"\d{3,}:[A-Za-z0-9_-]{30,}")
+IN_FLIGHT = 8
 SECRET_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what setWebhook accepts
 
 
@@ -29,9 +30,10 @@ def telegram_bot(app: App, token: str) -> Bot:
         token,
         base_url=settings.base_url,
         base_file_url=settings.base_file_url,
-        # Replies to many chats go out concurrently (paced); PTB's default
-        # pool of one connection would queue them and time out.
-        request=HTTPXRequest(connection_pool_size=32),
+        # Replies to many chats go out concurrently (paced, at most
+        # IN_FLIGHT at once); PTB's default pool of one connection would
+        # queue them and time out.
+        request=HTTPXRequest(connection_pool_size=IN_FLIGHT),
         get_updates_request=HTTPXRequest(connection_pool_size=1),
     )
 
@@ -45,6 +47,7 @@ def telegram_channel(app: App, token: str) -> TelegramChannel:
         catalogue=app.services.catalogue,
         media=MediaStore(app.settings.data_dir / "media"),
         metrics=app.metrics,
+        in_flight=IN_FLIGHT,
     )
 
 

@@ -89,12 +89,22 @@ class BotApiStandIn:
     # -- serving -------------------------------------------------------------
 
     async def __aenter__(self) -> BotApiStandIn:
-        app = Starlette(routes=[
+        self.server, self.port = await serve(self.app())
+        return self
+
+    def app(self) -> Starlette:
+        return Starlette(routes=[
             Route("/bot{token}/{method}", self._api, methods=["GET", "POST"]),
             Route("/file/bot{token}/{path:path}", self._file),
+            Route("/counts", self._counts),
         ])  # fmt: skip
-        self.server, self.port = await serve(app)
-        return self
+
+    async def _counts(self, _request: Request) -> Response:
+        """Calls per method, for a benchmark running this in its own process."""
+        counts: dict[str, int] = {}
+        for call in self.calls:
+            counts[call.method] = counts.get(call.method, 0) + 1
+        return JSONResponse(counts)
 
     async def __aexit__(self, *_exc) -> None:
         await stop(self.server)
@@ -233,3 +243,14 @@ def tap_update(update_id: int, chat_id: int, data: str, message_id: int = 1000) 
                         "from": BOT_USER, "text": "..."},
         },
     }  # fmt: skip
+
+
+if __name__ == "__main__":
+    # python -m tests.telegram_standin PORT: serve it alone (the benchmarks).
+    import sys
+
+    async def main(port: int) -> None:
+        standin = BotApiStandIn()
+        await uvicorn.Server(uvicorn.Config(standin.app(), host="127.0.0.1", port=port, log_level="warning")).serve()
+
+    asyncio.run(main(int(sys.argv[1])))

@@ -108,6 +108,7 @@ class PacedSender:
         classify: Callable[[BaseException], Verdict],
         on_unreachable: Callable[[str], Awaitable[None]],
         metrics: Metrics,
+        in_flight: int = 32,
         attempts: int = 5,
         max_backoff: float = 30.0,
     ):
@@ -119,6 +120,10 @@ class PacedSender:
         self.attempts = attempts
         self.max_backoff = max_backoff
         self._overall = SlidingWindow(pace.overall_per_second, 1.0)
+        # Calls wait here, not in the HTTP client's connection pool, whose
+        # bookkeeping grows with every request queued in it.
+        self.in_flight = in_flight
+        self._in_flight = asyncio.Semaphore(in_flight)
         self._queues: dict[Hashable, deque[Send]] = {}
         self._workers: dict[Hashable, asyncio.Task] = {}
         self._windows: dict[Hashable, SlidingWindow] = {}
@@ -195,7 +200,7 @@ class PacedSender:
         )  # fmt: skip
         async for attempt in retrying:
             with attempt:
-                async with self._window(recipient).place(), self._overall.place():
+                async with self._window(recipient).place(), self._overall.place(), self._in_flight:
                     started = time.perf_counter()
                     try:
                         await send()

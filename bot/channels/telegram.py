@@ -116,6 +116,7 @@ class TelegramChannel:
         catalogue: Catalogue,
         media: MediaStore,
         metrics: Metrics,
+        in_flight: int = 32,
     ):
         self.dispatcher = dispatcher
         self.bot = bot
@@ -131,6 +132,7 @@ class TelegramChannel:
             classify=classify,
             on_unreachable=self._unreachable,
             metrics=metrics,
+            in_flight=in_flight,
         )
 
     # -- lifecycle ---------------------------------------------------------
