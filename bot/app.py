@@ -40,7 +40,7 @@ def build_app(settings: Settings, *, clock: Clock = utc_now) -> App:
     catalogue = Catalogue.load(
         params={
             "regency": settings.programme.regency_name,
-            "max_file_mb": str(settings.telegram.max_file_mb),
+            "max_file_mb": str(settings.max_file_mb),
             **settings.contacts.model_dump(),
         },
         override_dir=settings.texts_dir,

@@ -80,8 +80,31 @@ class TelegramSettings(Section):
     webhook_path: str = Field("/telegram", pattern=r"^/")
     poll_timeout: int = Field(30, ge=0)
     operator_chat_id: int | None = None
-    max_file_mb: int = Field(20, gt=0)
     pace: PaceSettings = PaceSettings()
+
+
+class TemplateSettings(Section):
+    """An approved WhatsApp template: its name, language id, and which of the
+    message's values fill its body parameters, in order."""
+
+    name: str
+    language: str = "id"
+    parameters: list[str] = []
+
+
+class WhatsAppPaceSettings(Section):
+    per_second: int = Field(60, gt=0)  # per business phone number
+    per_recipient_per_second: int = Field(1, gt=0)
+
+
+class WhatsAppSettings(Section):
+    enabled: bool = False
+    phone_number_id: str | None = None
+    webhook_path: str = Field("/whatsapp", pattern=r"^/")
+    graph_base_url: str = "https://graph.facebook.com"
+    api_version: str = "21.0"
+    pace: WhatsAppPaceSettings = WhatsAppPaceSettings()
+    templates: dict[str, TemplateSettings] = {}
 
 
 class WebSettings(Section):
@@ -101,12 +124,14 @@ class Settings(BaseSettings):
     default_language: Literal["id", "en"] = "id"
     texts_dir: Path | None = None
     log_level: str = "INFO"
+    max_file_mb: int = Field(20, gt=0)
     session: SessionSettings = SessionSettings()
     coverage: CoverageSettings = CoverageSettings()
     roster: RosterSettings = RosterSettings()
     programme: ProgrammeSettings = ProgrammeSettings()
     contacts: ContactSettings = ContactSettings()
     telegram: TelegramSettings = TelegramSettings()
+    whatsapp: WhatsAppSettings = WhatsAppSettings()
     web: WebSettings = WebSettings()
 
     @classmethod

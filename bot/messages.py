@@ -54,7 +54,7 @@ class Location:
 
 # Why a channel could not take what was sent; the engine answers with the
 # catalogue's text refused.<reason> and leaves the conversation where it was.
-Refusal = Literal["foreign_contact", "file_too_large"]
+Refusal = Literal["foreign_contact", "file_too_large", "unsupported"]
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,9 @@ class Inbound:
     location: Location | None = None
     media: tuple[Media, ...] = ()
     refused: Refusal | None = None
+    # The sender's own number where the platform vouches for it (WhatsApp's
+    # wa_id), so a step can use it without asking.
+    sender_phone: str | None = None
     received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
@@ -81,8 +84,18 @@ class Request:
 
 
 @dataclass(frozen=True)
+class TemplateRef:
+    """Which approved WhatsApp template stands for this message outside the
+    24-hour window (`key` in whatsapp.templates), and the values its
+    parameters are filled from."""
+
+    key: str
+    values: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class Outbound:
     text: str
     choices: tuple[Choice, ...] = ()
     request: Request | None = None
-    template: str | None = None
+    template: TemplateRef | None = None

@@ -1,4 +1,4 @@
-"""`python -m bot run`: the channels and the web app in one process."""
+"""`python -m bot run`: the enabled channels and the web app in one process."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from telegram.request import HTTPXRequest
 
 from bot.app import App
 from bot.channels.telegram import TelegramChannel
+from bot.channels.whatsapp import WhatsAppChannel, WhatsAppSecrets, whatsapp_client
 from bot.config import ConfigError, env_secret
 from bot.media import MediaStore
 from bot.web import build_web
@@ -47,6 +48,7 @@ def telegram_channel(app: App, token: str) -> TelegramChannel:
         catalogue=app.services.catalogue,
         media=MediaStore(app.settings.data_dir / "media"),
         metrics=app.metrics,
+        max_file_mb=app.settings.max_file_mb,
         in_flight=IN_FLIGHT,
     )
 
@@ -80,34 +82,73 @@ async def start_telegram(channel: TelegramChannel, secret: str) -> None:
         raise ConfigError(f"Telegram refused to start the bot: {error}") from None
 
 
+def whatsapp_secrets(app: App) -> WhatsAppSecrets:
+    """The three WhatsApp secrets and the phone number id, or one clear line."""
+    names = ("WHATSAPP_TOKEN", "WHATSAPP_APP_SECRET", "WHATSAPP_VERIFY_TOKEN")
+    values = {name: env_secret(name) for name in names}
+    missing = [name for name, value in values.items() if value is None]
+    if missing:
+        raise ConfigError(f"whatsapp.enabled is true but {', '.join(missing)} not set in the environment")
+    if not app.settings.whatsapp.phone_number_id:
+        raise ConfigError("whatsapp.enabled is true but whatsapp.phone_number_id is not set")
+    token, app_secret, verify_token = (values[name].get_secret_value() for name in names)
+    return WhatsAppSecrets(token, app_secret, verify_token)
+
+
+def whatsapp_channel(app: App, secrets: WhatsAppSecrets) -> WhatsAppChannel:
+    return WhatsAppChannel(
+        dispatcher=app.dispatcher,
+        client=whatsapp_client(app.settings.whatsapp, secrets.token),
+        settings=app.settings.whatsapp,
+        db=app.db,
+        catalogue=app.services.catalogue,
+        media=MediaStore(app.settings.data_dir / "media"),
+        metrics=app.metrics,
+        max_file_mb=app.settings.max_file_mb,
+        clock=app.clock,
+        in_flight=IN_FLIGHT,
+    )
+
+
 async def serve(app: App) -> None:
-    if not app.settings.telegram.enabled:
-        raise ConfigError("no channel is enabled (telegram.enabled is false)")
-    token, secret = telegram_secrets(app)
-    channel = telegram_channel(app, token)
-    await start_telegram(channel, secret)
+    settings = app.settings
+    if not (settings.telegram.enabled or settings.whatsapp.enabled):
+        raise ConfigError("no channel is enabled (telegram.enabled and whatsapp.enabled are both false)")
+    # Every secret is checked before anything connects or listens.
+    token, secret = telegram_secrets(app) if settings.telegram.enabled else ("", "")
+    wa_secrets = whatsapp_secrets(app) if settings.whatsapp.enabled else None
+    telegram = telegram_channel(app, token) if settings.telegram.enabled else None
+    whatsapp = whatsapp_channel(app, wa_secrets) if wa_secrets else None
+    if telegram is not None:
+        await start_telegram(telegram, secret)
+    if whatsapp is not None:
+        await whatsapp.recover()  # what was stored before the last stop
     web = build_web(
         db=app.db,
         metrics=app.metrics,
-        telegram=channel if app.settings.telegram.mode == "webhook" else None,
+        telegram=telegram if settings.telegram.mode == "webhook" else None,
         telegram_secret=secret,
+        whatsapp=whatsapp,
+        whatsapp_secrets=wa_secrets,
     )
     server = uvicorn.Server(
-        uvicorn.Config(web, host=app.settings.web.host, port=app.settings.web.port, log_level="warning", lifespan="off")
+        uvicorn.Config(web, host=settings.web.host, port=settings.web.port, log_level="warning", lifespan="off")
     )
     tasks = [asyncio.create_task(_serve_web(server, app))]
-    if app.settings.telegram.mode == "polling":
-        tasks.append(asyncio.create_task(channel.poll()))
-    log.info("telegram %s mode; web app on %s:%s", app.settings.telegram.mode, app.settings.web.host, app.settings.web.port)
+    if telegram is not None and settings.telegram.mode == "polling":
+        tasks.append(asyncio.create_task(telegram.poll()))
+    log.info("web app on %s:%s", settings.web.host, settings.web.port)
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         for task in done:
-            task.result()  # surface a failure of either
+            task.result()  # surface a failure of any
     finally:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        await channel.stop()
+        for channel in (telegram, whatsapp):
+            if channel is not None:
+                await channel.stop()
 
 
 async def _serve_web(server: uvicorn.Server, app: App) -> None:

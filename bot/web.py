@@ -7,6 +7,7 @@ and the stored message key makes that safe.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
 import logging
@@ -14,11 +15,12 @@ import logging
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from telegram import Update
 
 from bot.channels.telegram import TelegramChannel
+from bot.channels.whatsapp import WhatsAppChannel, WhatsAppSecrets
 from bot.dispatcher import Outcome
 from bot.metrics import Metrics
 from storage.db import Database
@@ -26,10 +28,17 @@ from storage.db import Database
 log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+SIGNATURE_HEADER = "X-Hub-Signature-256"
 
 
 def build_web(
-    *, db: Database, metrics: Metrics, telegram: TelegramChannel | None = None, telegram_secret: str = ""
+    *,
+    db: Database,
+    metrics: Metrics,
+    telegram: TelegramChannel | None = None,
+    telegram_secret: str = "",
+    whatsapp: WhatsAppChannel | None = None,
+    whatsapp_secrets: WhatsAppSecrets | None = None,
 ) -> Starlette:
     async def healthz(_: Request) -> Response:
         try:
@@ -46,6 +55,10 @@ def build_web(
     routes = [Route("/healthz", healthz), Route("/metrics", prometheus)]
     if telegram is not None:
         routes.append(Route(telegram.settings.webhook_path, _telegram_webhook(telegram, telegram_secret), methods=["POST"]))
+    if whatsapp is not None and whatsapp_secrets is not None:
+        path = whatsapp.settings.webhook_path
+        routes.append(Route(path, _whatsapp_handshake(whatsapp_secrets.verify_token), methods=["GET"]))
+        routes.append(Route(path, _whatsapp_webhook(whatsapp, whatsapp_secrets.app_secret), methods=["POST"]))
     return Starlette(routes=routes)
 
 
@@ -77,3 +90,45 @@ def _parse_update(body: bytes, channel: TelegramChannel) -> Update | None:
     except Exception as error:  # PTB raises whatever a malformed field causes
         log.warning("telegram webhook: ignoring a body that is not an update (%s)", type(error).__name__)
         return None
+
+
+def _whatsapp_handshake(verify_token: str):
+    """Meta's subscription check: echo hub.challenge for the right token."""
+
+    async def verify(request: Request) -> Response:
+        query = request.query_params
+        token = query.get("hub.verify_token", "")
+        if query.get("hub.mode") == "subscribe" and hmac.compare_digest(token.encode(), verify_token.encode()):
+            return PlainTextResponse(query.get("hub.challenge", ""))
+        return Response(status_code=403)
+
+    return verify
+
+
+def _whatsapp_webhook(channel: WhatsAppChannel, app_secret: str):
+    key = app_secret.encode()
+
+    async def receive(request: Request) -> Response:
+        body = await request.body()
+        signature = request.headers.get(SIGNATURE_HEADER)
+        if not signature:
+            return Response(status_code=401)
+        expected = "sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(signature.encode(), expected.encode()):
+            return Response(status_code=403)
+        try:
+            data = json.loads(body)
+            if not isinstance(data, dict):
+                raise ValueError("not an object")
+        except ValueError as error:
+            log.warning("whatsapp webhook: ignoring a body that is not JSON (%s)", type(error).__name__)
+            return Response()  # 200: Meta must stop resending it
+        try:
+            stored = channel.receive(data)
+        except Exception:
+            log.exception("whatsapp webhook: could not store a delivery; asking for redelivery")
+            return Response(status_code=500)
+        channel.handle_later(stored)  # after the commit: a crash from here on loses nothing
+        return Response()
+
+    return receive

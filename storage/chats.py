@@ -116,3 +116,21 @@ def mark_unreachable(session: Session, *, channel: str, chat_id: str) -> None:
     """The platform says this person cannot be reached (they blocked the bot):
     nothing more is sent until they write again, which sets the chat active."""
     session.connection().execute(MARK_UNREACHABLE, {"p_channel": channel, "p_chat_id": chat_id})
+
+
+@dataclass(frozen=True)
+class Addressee:
+    """What the outbound path needs to know about a chat before sending."""
+
+    language: str
+    active: bool
+    last_inbound_at: datetime | None
+
+
+def addressee(session: Session, *, channel: str, chat_id: str) -> Addressee | None:
+    row = session.connection().execute(
+        select(CHATS.c.language, CHATS.c.active, CHATS.c.last_inbound_at).where(
+            CHATS.c.channel == channel, CHATS.c.chat_id == chat_id
+        )
+    ).first()
+    return Addressee(*row) if row else None

@@ -119,3 +119,39 @@ class ReminderSubscription(SQLModel, table=True):
     chat_pk: int = Field(foreign_key="chats.id")
     participant_id: int = Field(foreign_key="participants.id", index=True)
     created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class PendingInbound(SQLModel, table=True):
+    """A webhook delivery stored before it is acknowledged and handled, so a
+    crash after the 200 loses nothing. Deleted once handled: the raw message
+    may hold a NIK, so it is kept no longer than needed."""
+
+    __tablename__ = "pending_inbound"
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=16)
+    message_id: str = Field(max_length=128)
+    payload: dict[str, Any] = Field(sa_type=JSON)
+    received_at: datetime = Field(sa_type=UTCDateTime)
+
+    __table_args__ = (UniqueConstraint("channel", "message_id", name="uq_pending_inbound_message"),)
+
+
+class OutboundMessage(SQLModel, table=True):
+    """What was sent (or deliberately not sent) to a chat, and what the
+    platform later reported about it (sent, delivered, read, failed)."""
+
+    __tablename__ = "outbound_messages"
+    __table_args__ = (
+        UniqueConstraint("channel", "platform_message_id", name="uq_outbound_platform_id"),
+        Index("ix_outbound_messages_chat", "channel", "chat_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=16)
+    chat_id: str = Field(max_length=64)
+    platform_message_id: str | None = Field(default=None, max_length=128)
+    status: str = Field(max_length=16)  # accepted, sent, delivered, read, failed, skipped
+    detail: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)

@@ -13,7 +13,7 @@ from tests.conftest import BUDI, write_csv
 
 
 def payung(cwd: Path, *args: str, stdin: str = "", env: dict | None = None) -> subprocess.CompletedProcess:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("PAYUNG_", "TELEGRAM_"))}
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("PAYUNG_", "TELEGRAM_", "WHATSAPP_"))}
     environment.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "bot", *args], cwd=cwd, input=stdin, capture_output=True, text=True,
@@ -85,6 +85,9 @@ def test_run_refuses_to_start_without_a_usable_token_in_one_line(tmp_path):
         # nothing listens on port 9 of this machine: the API is unreachable
         ({"TELEGRAM_BOT_TOKEN": token, "PAYUNG_TELEGRAM__BASE_URL": "http://127.0.0.1:9/bot"},
          "cannot reach the Telegram Bot API at http://127.0.0.1:9/bot"),
+        ({"PAYUNG_TELEGRAM__ENABLED": "false", "PAYUNG_WHATSAPP__ENABLED": "true", "WHATSAPP_TOKEN": "t"},
+         "whatsapp.enabled is true but WHATSAPP_APP_SECRET, WHATSAPP_VERIFY_TOKEN not set in the environment"),
+        ({"PAYUNG_TELEGRAM__ENABLED": "false"}, "no channel is enabled"),
     ]  # fmt: skip
     for env, message in cases:
         result = payung(tmp_path, "run", env={**key, **env})

@@ -180,7 +180,8 @@ def probe_dispatcher(app) -> Dispatcher:
 
 
 async def test_contacts_locations_and_files_reach_the_step(app, api):
-    channel = await started(app, api, mode="webhook", max_file_mb=1)
+    app.settings.max_file_mb = 1
+    channel = await started(app, api, mode="webhook")
     channel.dispatcher = probe_dispatcher(app)
     photo = b"\xff\xd8\xff\xe0 a photo of the accident"
     api.files["documents/big-photo"] = photo

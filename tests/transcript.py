@@ -7,7 +7,9 @@
 
 Expected lines must appear in the reply in the order written. A message is
 sent through the real dispatcher with the console channel's name, against a
-real database, exactly as the console channel sends it.
+real database, exactly as the console channel sends it. Every reply is also
+rendered for Telegram and for WhatsApp and checked against their limits, so a
+flow that only works on one channel fails here.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from __future__ import annotations
 import itertools
 
 from bot.app import App
+from bot.channels import telegram, whatsapp
 from bot.channels.console import NAME as CONSOLE
+from bot.channels.render import utf16_length
 from bot.messages import Inbound, Outbound
 
 NO_REPLY = "(tidak ada balasan)"
@@ -32,6 +36,7 @@ class Chat:
         replies: list[Outbound] = []
 
         async def collect(message: Outbound) -> None:
+            assert_fits_every_channel(message)
             replies.append(message)
 
         inbound = Inbound(
@@ -52,6 +57,20 @@ class Chat:
         for said, expected in parse(script):
             replies = await self.send(said)
             check(said, replies, expected)
+
+
+def assert_fits_every_channel(message: Outbound) -> None:
+    """What Telegram and WhatsApp would refuse, or silently cut, fails the test."""
+    for part in telegram.render(message):
+        assert 0 < utf16_length(part.text) <= telegram.MAX_TEXT, part.text
+        for row in getattr(part.markup, "inline_keyboard", ()):
+            assert len(row[0].callback_data.encode()) <= 64, row[0].callback_data
+    for part in whatsapp.render(message, list_button="Lihat pilihan"):
+        limit = whatsapp.MAX_TEXT if part.kind == "text" else whatsapp.MAX_BODY
+        assert 0 < len(part.text) <= limit, part.text
+        title_limit = whatsapp.BUTTON_TITLE if part.kind == "buttons" else whatsapp.ROW_TITLE
+        assert len(part.rows) <= (whatsapp.MAX_BUTTONS if part.kind == "buttons" else whatsapp.MAX_ROWS)
+        assert all(len(row.title) <= title_limit and len(row.description) <= whatsapp.ROW_DESCRIPTION for row in part.rows)
 
 
 def reply_text(replies: list[Outbound]) -> str:

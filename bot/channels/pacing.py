@@ -97,6 +97,7 @@ class SendFailed(Exception):
     def __init__(self, verdict: Verdict, cause: BaseException):
         super().__init__(f"{verdict.kind}: {cause}")
         self.verdict = verdict
+        self.cause = cause
 
 
 class PacedSender:
@@ -106,7 +107,7 @@ class PacedSender:
         channel: str,
         pace: Pace,
         classify: Callable[[BaseException], Verdict],
-        on_unreachable: Callable[[str], Awaitable[None]],
+        on_failure: Callable[[str, SendFailed], Awaitable[None]],
         metrics: Metrics,
         in_flight: int = 32,
         attempts: int = 5,
@@ -115,7 +116,7 @@ class PacedSender:
         self.channel = channel
         self.pace = pace
         self.classify = classify
-        self.on_unreachable = on_unreachable
+        self.on_failure = on_failure
         self.metrics = metrics
         self.attempts = attempts
         self.max_backoff = max_backoff
@@ -167,11 +168,13 @@ class PacedSender:
                 try:
                     await self._deliver(recipient, send)
                 except SendFailed as failure:
+                    # Given up: the channel records why (and, for an
+                    # unreachable person, marks the chat inactive).
                     self.metrics.errors.labels(self.channel, failure.verdict.kind).inc()
+                    await self.on_failure(recipient.chat_id, failure)
                     if failure.verdict.kind == "unreachable":
                         log.info("%s chat unreachable; dropping %d queued message(s)", self.channel, len(queue))
                         queue.clear()
-                        await self.on_unreachable(recipient.chat_id)
                         break
                     log.warning("%s send given up: %s", self.channel, failure)
                 queue.popleft()

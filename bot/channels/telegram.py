@@ -29,7 +29,7 @@ from telegram import (
 )
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
 
-from bot.channels.pacing import Pace, PacedSender, Recipient, Verdict
+from bot.channels.pacing import Pace, PacedSender, Recipient, SendFailed, Verdict
 from bot.channels.render import split_text, utf16_length
 from bot.config import TelegramSettings
 from bot.dispatcher import Dispatcher, Outcome
@@ -116,9 +116,11 @@ class TelegramChannel:
         catalogue: Catalogue,
         media: MediaStore,
         metrics: Metrics,
+        max_file_mb: int,
         in_flight: int = 32,
     ):
         self.dispatcher = dispatcher
+        self.max_file_bytes = max_file_mb * 1024 * 1024
         self.bot = bot
         self.settings = settings
         self.db = db
@@ -130,7 +132,7 @@ class TelegramChannel:
             channel=NAME,
             pace=Pace(pace.overall_per_second, pace.private_per_second, pace.group_per_minute),
             classify=classify,
-            on_unreachable=self._unreachable,
+            on_failure=self._given_up,
             metrics=metrics,
             in_flight=in_flight,
         )
@@ -249,7 +251,7 @@ class TelegramChannel:
             log.info("telegram housekeeping call failed: %s", error)
 
     async def _download(self, message: Message) -> Media | Refusal:
-        limit = self.settings.max_file_mb * 1024 * 1024
+        limit = self.max_file_bytes
         if message.photo:
             item, mime_type, suffix = message.photo[-1], "image/jpeg", ".jpg"
         else:
@@ -288,6 +290,7 @@ class TelegramChannel:
         self.submit(Recipient(str(self.settings.operator_chat_id), is_group=True), message)
         return True
 
-    async def _unreachable(self, chat_id: str) -> None:
-        with self.db.transaction() as session:
-            mark_unreachable(session, channel=NAME, chat_id=chat_id)
+    async def _given_up(self, chat_id: str, failure: SendFailed) -> None:
+        if failure.verdict.kind == "unreachable":
+            with self.db.transaction() as session:
+                mark_unreachable(session, channel=NAME, chat_id=chat_id)

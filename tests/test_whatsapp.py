@@ -1,0 +1,296 @@
+"""The WhatsApp channel end to end: the real pywa client talks HTTP to the
+stand-in Graph API, and signed webhook deliveries in the Cloud API's shapes
+come in through the web app served on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import httpx
+import pytest
+from sqlmodel import select
+
+from bot.channels.whatsapp import WhatsAppSecrets, render, shorten
+from bot.config import TemplateSettings
+from bot.messages import Choice, Outbound, TemplateRef
+from bot.service import whatsapp_channel
+from bot.web import SIGNATURE_HEADER, build_web
+from storage.models import Chat, OutboundMessage, PendingInbound, ProcessedMessage
+from tests.graph_standin import (
+    PHONE_ID,
+    TOKEN,
+    GraphApiStandIn,
+    button_reply,
+    delivery,
+    list_reply,
+    message,
+    status,
+    text,
+)
+from tests.telegram_standin import serve, stop
+from tests.test_telegram import probe_dispatcher
+
+SECRETS = WhatsAppSecrets(token=TOKEN, app_secret="app-secret-for-tests", verify_token="verify-me")
+WARGA = "6281234567890"
+
+
+@pytest.fixture
+async def graph():
+    async with GraphApiStandIn() as standin:
+        yield standin
+
+
+def channel_for(app, graph, **whatsapp):
+    app.settings.whatsapp = app.settings.whatsapp.model_copy(update={
+        "enabled": True, "phone_number_id": PHONE_ID, "graph_base_url": graph.base_url, **whatsapp,
+    })  # fmt: skip
+    return whatsapp_channel(app, SECRETS)
+
+
+class Webhook:
+    def __init__(self, app, channel):
+        self.web = build_web(db=app.db, metrics=app.metrics, whatsapp=channel, whatsapp_secrets=SECRETS)
+        self.channel = channel
+
+    async def __aenter__(self):
+        self.server, port = await serve(self.web)
+        self.client = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}")
+        return self
+
+    async def __aexit__(self, *_):
+        await self.client.aclose()
+        await stop(self.server)
+
+    async def post(self, body, *, signature: str | None = "right") -> httpx.Response:
+        raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+        headers = {"Content-Type": "application/json"}
+        if signature == "right":
+            headers[SIGNATURE_HEADER] = "sha256=" + hmac.new(SECRETS.app_secret.encode(), raw, hashlib.sha256).hexdigest()
+        elif signature is not None:
+            headers[SIGNATURE_HEADER] = signature
+        return await self.client.post("/whatsapp", content=raw, headers=headers)
+
+    async def say(self, *messages: dict) -> None:
+        response = await self.post(delivery(messages=list(messages)))
+        assert response.status_code == 200
+        await self.settle()
+
+    async def settle(self) -> None:
+        while self.channel._handling:
+            await asyncio.gather(*list(self.channel._handling))
+        await self.channel.sender.drain()
+
+
+def rows(app, model):
+    with app.db.transaction() as session:
+        return session.exec(select(model)).all()
+
+
+async def test_the_handshake_echoes_the_challenge_for_the_right_token_only(app, graph):
+    async with Webhook(app, channel_for(app, graph)) as hook:
+        right = {"hub.mode": "subscribe", "hub.verify_token": "verify-me", "hub.challenge": "1158201444"}
+        ok = await hook.client.get("/whatsapp", params=right)
+        wrong = await hook.client.get("/whatsapp", params={**right, "hub.verify_token": "guess"})
+        no_mode = await hook.client.get("/whatsapp", params={"hub.challenge": "1"})
+    assert (ok.status_code, ok.text) == (200, "1158201444")
+    assert wrong.status_code == 403 and no_mode.status_code == 403
+
+
+async def test_unsigned_or_badly_signed_deliveries_never_reach_the_database(app, graph):
+    async with Webhook(app, channel_for(app, graph)) as hook:
+        body = delivery(messages=[text("wamid.1", WARGA, "halo")])
+        assert (await hook.post(body, signature=None)).status_code == 401
+        assert (await hook.post(body, signature="sha256=" + "0" * 64)).status_code == 403
+        tampered = json.dumps(body).encode().replace(b"halo", b"hola")
+        signed_original = "sha256=" + hmac.new(b"app-secret-for-tests", json.dumps(body).encode(), hashlib.sha256).hexdigest()
+        assert (await hook.post(tampered, signature=signed_original)).status_code == 403
+    assert rows(app, PendingInbound) == [] and rows(app, ProcessedMessage) == [] and graph.posted == []
+
+
+async def test_a_coverage_check_on_whatsapp(app, graph):
+    channel = channel_for(app, graph)
+    async with Webhook(app, channel) as hook:
+        await hook.say(text("wamid.1", WARGA, "halo"))
+        await hook.say(list_reply("wamid.2", WARGA, "coverage", "Cek kepesertaan"))
+        await hook.say(text("wamid.3", WARGA, "1603-0105-0380-0001"))
+        await hook.say(text("wamid.4", WARGA, "5 Maret 1980"))
+        await hook.say(button_reply("wamid.5", WARGA, "no", "Tidak"))
+    await channel.stop()
+    menu, ask_nik, ask_birth, card, consent, goodbye, again = graph.bodies()
+    assert menu["to"] == WARGA and menu["type"] == "interactive"
+    assert menu["interactive"]["type"] == "list"
+    assert menu["interactive"]["body"]["text"].startswith("Halo! Saya Payung")
+    assert menu["interactive"]["action"]["button"] == "Lihat pilihan"
+    [section] = menu["interactive"]["action"]["sections"]
+    assert [(row["id"], row["title"]) for row in section["rows"]] == [
+        ("coverage", "Cek kepesertaan"), ("incident", "Lapor kejadian"), ("status", "Status laporan"),
+        ("reminders", "Pengingat"), ("help", "Bantuan"), ("language", "Bahasa/Language"),
+    ]  # fmt: skip
+    assert ask_nik["type"] == "text" and ask_nik["text"]["body"].startswith("Ketik NIK Anda")
+    assert ask_birth["text"]["body"].startswith("Sekarang ketik tanggal lahir")
+    assert "Status: AKTIF" in card["text"]["body"]
+    assert consent["interactive"]["type"] == "button"
+    assert [(b["reply"]["id"], b["reply"]["title"]) for b in consent["interactive"]["action"]["buttons"]] == [
+        ("yes", "Ya"), ("no", "Tidak")
+    ]
+    assert goodbye["text"]["body"].startswith("Baik, Anda tidak akan diingatkan")
+    assert again["interactive"]["type"] == "list"
+    # every message is recorded against the id WhatsApp gave it; nothing is left pending
+    assert len([r for r in rows(app, OutboundMessage) if r.platform_message_id]) == 7
+    assert rows(app, PendingInbound) == []
+
+
+def test_three_choices_are_buttons_ten_a_list_eleven_numbered_text():
+    def choices(count: int, title: str = "Pilihan") -> tuple[Choice, ...]:
+        return tuple(Choice(f"c{n}", f"{title} {n}") for n in range(1, count + 1))
+
+    [three] = render(Outbound("Pilih", choices=choices(3)), list_button="Lihat pilihan")
+    [ten] = render(Outbound("Pilih", choices=choices(10)), list_button="Lihat pilihan")
+    [eleven] = render(Outbound("Pilih", choices=choices(11)), list_button="Lihat pilihan")
+    assert (three.kind, len(three.rows)) == ("buttons", 3)
+    assert (ten.kind, len(ten.rows)) == ("list", 10)
+    assert eleven.kind == "text" and eleven.text.endswith("10. Pilihan 10\n11. Pilihan 11")
+    [long] = render(Outbound("Pilih", choices=choices(2, "Kecelakaan dalam perjalanan kerja")), list_button="x")
+    assert [row.title for row in long.rows] == ["Kecelakaan dalam…", "Kecelakaan dalam…"]
+    assert shorten("Meninggal dunia bukan karena kecelakaan kerja", 24) == "Meninggal dunia bukan…"
+    assert shorten("Supercalifragilisticexpialidocious", 20) == "Supercalifragilisti…"
+
+
+async def test_long_titles_reach_the_api_shortened_not_rejected(app, graph):
+    channel = channel_for(app, graph)
+    async with Webhook(app, channel) as hook:
+        await hook.say(text("wamid.1", WARGA, "halo"))  # opens the 24-hour window
+        titles = ["Kecelakaan saat bekerja di kebun", "Kecelakaan dalam perjalanan kerja", "Penyakit akibat kerja"]
+        channel.submit(WARGA, Outbound("Apa yang terjadi?", choices=tuple(Choice(f"k{n}", t) for n, t in enumerate(titles))))
+        await hook.settle()
+    await channel.stop()
+    buttons = graph.bodies()[-1]["interactive"]["action"]["buttons"]
+    assert [b["reply"]["title"] for b in buttons] == ["Kecelakaan saat…", "Kecelakaan dalam…", "Penyakit akibat…"]
+
+
+async def test_a_thousand_redeliveries_of_one_wamid_are_answered_once(app, graph):
+    channel = channel_for(app, graph)
+    body = delivery(messages=[text("wamid.same", WARGA, "halo")])
+    async with Webhook(app, channel) as hook:
+        for _ in range(50):
+            statuses = await asyncio.gather(*(hook.post(body) for _ in range(20)))
+            assert {response.status_code for response in statuses} == {200}
+        await hook.settle()
+    await channel.stop()
+    assert len(graph.posted) == 1 and len(rows(app, ProcessedMessage)) == 1 and rows(app, PendingInbound) == []
+
+
+async def test_outside_24_hours_only_a_template_goes_out(app, graph, clock):
+    channel = channel_for(app, graph, templates={
+        "reminder_7": TemplateSettings(name="pengingat_perlindungan", language="id", parameters=["name", "end_date"]),
+    })  # fmt: skip
+    async with Webhook(app, channel) as hook:
+        await hook.say(text("wamid.1", WARGA, "halo"))
+        clock.advance(hours=23, minutes=59, seconds=59)
+        channel.submit(WARGA, Outbound("masih di dalam jendela"))
+        await hook.settle()
+        clock.advance(seconds=2)  # 24 h + 1 s after the person's message
+        template = TemplateRef("reminder_7", (("name", "B*** S******"), ("end_date", "31 Desember 2026")))
+        channel.submit(WARGA, Outbound("Perlindungan Anda berakhir 31 Desember 2026", template=template))
+        channel.submit(WARGA, Outbound("teks bebas tanpa template"))
+        await hook.settle()
+    await channel.stop()
+    inside, sent = graph.bodies()[-2:]
+    assert inside["text"]["body"] == "masih di dalam jendela"
+    assert sent["type"] == "template"
+    assert sent["template"]["name"] == "pengingat_perlindungan" and sent["template"]["language"]["code"] == "id"
+    assert sent["template"]["components"] == [
+        {"type": "body", "parameters": [{"type": "text", "text": "B*** S******"}, {"type": "text", "text": "31 Desember 2026"}]}
+    ]
+    [skipped] = [r for r in rows(app, OutboundMessage) if r.status == "skipped"]
+    assert "outside the 24-hour window" in skipped.detail and skipped.chat_id == WARGA
+
+
+async def test_a_message_stored_before_a_crash_is_handled_on_start(app, graph):
+    crashed = channel_for(app, graph)
+    stored = crashed.receive(delivery(messages=[text("wamid.1", WARGA, "halo")]))  # stored, 200 sent, then the crash
+    assert len(stored) == 1 and len(rows(app, PendingInbound)) == 1 and graph.posted == []
+    restarted = channel_for(app, graph)
+    assert await restarted.recover() == 1
+    await restarted.sender.drain()
+    await restarted.stop()
+    assert graph.bodies()[0]["interactive"]["body"]["text"].startswith("Halo! Saya Payung")
+    assert rows(app, PendingInbound) == []
+
+
+async def test_statuses_are_recorded_and_an_undeliverable_person_made_inactive(app, graph):
+    channel = channel_for(app, graph)
+    async with Webhook(app, channel) as hook:
+        await hook.say(text("wamid.1", WARGA, "halo"))
+        [sent] = [r.platform_message_id for r in rows(app, OutboundMessage)]
+        await hook.post(delivery(statuses=[status(sent, WARGA, "delivered")]))
+        assert rows(app, OutboundMessage)[0].status == "delivered"
+        await hook.post(delivery(statuses=[status(sent, WARGA, "failed", code=131026, title="Message undeliverable")]))
+    await channel.stop()
+    [record] = rows(app, OutboundMessage)
+    assert (record.status, record.detail) == ("failed", "131026: Message undeliverable")
+    [chat] = rows(app, Chat)
+    assert chat.active is False
+
+
+async def test_what_cannot_be_read_gets_a_polite_answer_and_garbage_a_200(app, graph):
+    channel = channel_for(app, graph)
+    async with Webhook(app, channel) as hook:
+        await hook.say(message("wamid.s", WARGA, "sticker", {"id": "st-1", "mime_type": "image/webp"}))
+        await hook.say(message("wamid.r", WARGA, "reaction", {"message_id": "wamid.x", "emoji": "👍"}))
+        for garbage in (b"{not json", {"object": "x", "entry": "nope"}, {"entry": [{"changes": [{"value": {"messages": [{"no": "id"}]}, "field": "messages"}]}]}):
+            assert (await hook.post(garbage)).status_code == 200
+        await hook.settle()
+    await channel.stop()
+    answers = [body["text"]["body"] for body in graph.bodies()]
+    assert answers == ["Maaf, saya hanya bisa membaca teks, tombol, lokasi, dan foto. Silakan ketik pesan Anda."] * 2
+
+
+async def test_the_sender_number_location_and_photos_reach_the_step(app, graph):
+    channel = channel_for(app, graph)
+    channel.dispatcher = probe_dispatcher(app)
+    photo = b"\xff\xd8\xff\xe0 foto kaki"
+    graph.media["media-1"] = (photo, "image/jpeg")
+    graph.media["media-big"] = (b"x" * (2 * 1024 * 1024), "application/pdf")
+    app.settings.max_file_mb = 1
+    channel.max_file_bytes = 1024 * 1024
+    async with Webhook(app, channel) as hook:
+        await hook.say(text("wamid.1", WARGA, "halo"))
+        await hook.say(message("wamid.2", WARGA, "location", {"latitude": -3.65, "longitude": 103.77, "name": "Kebun"}))
+        await hook.say(message("wamid.3", WARGA, "image", {"id": "media-1", "mime_type": "image/jpeg", "caption": "kaki saya"}))
+        await hook.say(message("wamid.4", WARGA, "document", {"id": "media-big", "mime_type": "application/pdf"}))
+    await channel.stop()
+    said = [body["text"]["body"] for body in graph.bodies()[1:]]
+    assert said[0].startswith("contact=None location=Location(latitude=-3.65, longitude=103.77)")
+    digest = hashlib.sha256(photo).hexdigest()
+    assert said[1].endswith(f"media={[(digest, len(photo), 'image/jpeg', photo)]} text=kaki saya")
+    assert "berkas terlalu besar" in said[2]
+
+
+async def test_rate_limits_are_retried_and_other_errors_recorded(app, graph):
+    channel = channel_for(app, graph)
+    async with Webhook(app, channel) as hook:
+        await hook.say(text("wamid.1", WARGA, "halo"))
+        graph.fail(WARGA, code=130429, message="Rate limit hit", status=400, times=1)
+        channel.submit(WARGA, Outbound("dicoba lagi"))
+        await hook.settle()
+        graph.fail(WARGA, code=131009, message="Parameter value is not valid")
+        channel.submit(WARGA, Outbound("ditolak"))
+        await hook.settle()
+    await channel.stop()
+    assert [b["text"]["body"] for b in graph.bodies()[1:]] == ["dicoba lagi", "dicoba lagi", "ditolak"]
+    [failed] = [r for r in rows(app, OutboundMessage) if r.status == "failed"]
+    assert "Parameter value is not valid" in failed.detail
+
+
+async def test_the_window_opens_again_after_a_day_when_the_person_writes(app, graph, clock):
+    channel = channel_for(app, graph)
+    async with Webhook(app, channel) as hook:
+        await hook.say(text("wamid.1", WARGA, "halo"))
+        clock.advance(days=2)
+        await hook.say(text("wamid.2", WARGA, "menu"))
+    await channel.stop()
+    # two days on, the reply still goes out free-form: the person wrote first
+    assert len(graph.bodies()) == 2 and all(r.status != "skipped" for r in rows(app, OutboundMessage))
