@@ -148,3 +148,14 @@ def status(wamid: str, recipient: str, state: str, *, code: int | None = None, t
     if code is not None:
         update["errors"] = [{"code": code, "title": title}]
     return update
+
+
+if __name__ == "__main__":
+    # python -m tests.graph_standin PORT: serve it alone (the benchmarks).
+    import sys
+
+    async def main(port: int) -> None:
+        standin = GraphApiStandIn(port=port)
+        await uvicorn.Server(uvicorn.Config(standin.app(), host="127.0.0.1", port=port, log_level="warning")).serve()
+
+    asyncio.run(main(int(sys.argv[1])))
