@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import typer
@@ -21,6 +22,7 @@ from bot.demo_roster import DEMO_SIZE, Sample, write_demo_roster
 from bot.logs import configure_logging
 from bot.roster import ImportReport, RosterError, import_roster, open_roster
 from handlers.texts import CatalogueError
+from storage import outbox
 from storage.participants import count_participants, counts_by
 
 cli = typer.Typer(no_args_is_help=True, add_completion=False, help="Payung: BPJS Ketenagakerjaan cover chatbot.")
@@ -134,6 +136,84 @@ def run(ctx: typer.Context) -> None:
 
     with opened(ctx) as app:
         asyncio.run(serve(app))
+
+
+reminders_cli = typer.Typer(no_args_is_help=True, help="Reminders before the cover ends.")
+cli.add_typer(reminders_cli, name="reminders")
+NOW_HELP = "pretend it is this time (ISO, e.g. 2026-12-01T09:00; local time unless it has an offset)"
+
+
+def _now(app: App, now: str | None) -> datetime:
+    if now is None:
+        return app.clock()
+    try:
+        moment = datetime.fromisoformat(now)
+    except ValueError:
+        raise ConfigError(f"--now {now!r} is not an ISO date and time, e.g. 2026-12-01T09:00") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=app.services.zone)
+
+
+def _stage(stage: int) -> str:
+    if stage == 0:
+        return "on the last day"
+    days = f"{abs(stage)} day{'s' if abs(stage) != 1 else ''}"
+    return f"{days} before" if stage > 0 else f"{days} after"
+
+
+@reminders_cli.command("plan")
+def reminders_plan(
+    ctx: typer.Context,
+    now: str = typer.Option(None, help=NOW_HELP),
+    dry_run: bool = typer.Option(False, "--dry-run", help="show what would be planned; change nothing"),
+) -> None:
+    """Plan reminder stages for every consenting chat (idempotent)."""
+    from bot.service import reminders_for
+
+    with opened(ctx) as app:
+        planned = reminders_for(app, {}).plan(_now(app, now), dry_run=dry_run)
+    table = Table(title="Would be planned" if dry_run else "Planned")
+    for column in ("stage", "channel", "messages"):
+        table.add_column(column)
+    for (stage, channel), count in sorted(planned.items(), key=lambda item: (-item[0][0], item[0][1])):
+        table.add_row(_stage(stage), channel, f"{count:,}")
+    table.add_row("[bold]total", "", f"[bold]{sum(planned.values()):,}")
+    out.print(table)
+
+
+@reminders_cli.command("send")
+def reminders_send(ctx: typer.Context, now: str = typer.Option(None, help=NOW_HELP)) -> None:
+    """Send what is due now, batch after batch, then exit."""
+    from bot.service import reminders_for, sending_channels
+
+    async def send(app: App) -> Counter:
+        console = ConsoleChannel(app.dispatcher, chat_id="", output=sys.stdout)
+        channels = await sending_channels(app, console)
+        reminders, moment, total = reminders_for(app, channels), _now(app, now), Counter()
+        try:
+            while done := await reminders.drain(moment):
+                total.update(done)
+        finally:
+            for channel in channels.values():
+                await channel.stop()
+        return total
+
+    with opened(ctx) as app:
+        total = asyncio.run(send(app))
+    out.print(", ".join(f"{count:,} {state}" for state, count in sorted(total.items())) or "nothing due")
+
+
+@reminders_cli.command("status")
+def reminders_status(ctx: typer.Context) -> None:
+    """Outbox rows per stage and state, and when the next one is due."""
+    with opened(ctx) as app, app.db.transaction() as session:
+        rows, due = outbox.counts(session), outbox.next_due(session)
+    table = Table(title="Reminders")
+    for column in ("stage", "state", "messages"):
+        table.add_column(column)
+    for stage, state, count in sorted(rows, key=lambda row: (-row[0], row[1])):
+        table.add_row(_stage(stage), state, f"{count:,}")
+    out.print(table)
+    out.print(f"next due: {due.astimezone(app.services.zone):%Y-%m-%d %H:%M %Z}" if due else "nothing planned")
 
 
 @cli.command()

@@ -107,6 +107,19 @@ class WhatsAppSettings(Section):
     templates: dict[str, TemplateSettings] = {}
 
 
+class ReminderSettings(Section):
+    # Days before a person's cover ends; a negative number is days after.
+    stages: list[int] = [30, 14, 7, 1, -1]
+    send_at: str = Field("09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    quiet_from: str = Field("20:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    quiet_until: str = Field("07:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    plan_at: str = Field("06:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    drain_seconds: int = Field(5, gt=0)
+    batch: int = Field(200, gt=0)
+    lease_seconds: int = Field(300, gt=0)
+    max_attempts: int = Field(5, gt=0)
+
+
 class WebSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
@@ -132,6 +145,7 @@ class Settings(BaseSettings):
     contacts: ContactSettings = ContactSettings()
     telegram: TelegramSettings = TelegramSettings()
     whatsapp: WhatsAppSettings = WhatsAppSettings()
+    reminders: ReminderSettings = ReminderSettings()
     web: WebSettings = WebSettings()
 
     @classmethod

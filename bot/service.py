@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
+import socket
 
 import uvicorn
 from telegram import Bot
@@ -12,10 +14,13 @@ from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.request import HTTPXRequest
 
 from bot.app import App
+from bot.channels.console import ConsoleChannel
 from bot.channels.telegram import TelegramChannel
 from bot.channels.whatsapp import WhatsAppChannel, WhatsAppSecrets, whatsapp_client
 from bot.config import ConfigError, env_secret
 from bot.media import MediaStore
+from bot.reminders import Deliverer, Reminders
+from bot.scheduler import reminder_scheduler
 from bot.web import build_web
 
 log = logging.getLogger(__name__)
@@ -123,6 +128,8 @@ async def serve(app: App) -> None:
         await start_telegram(telegram, secret)
     if whatsapp is not None:
         await whatsapp.recover()  # what was stored before the last stop
+    channels = {name: channel for name, channel in (("telegram", telegram), ("whatsapp", whatsapp)) if channel}
+    scheduler = reminder_scheduler(reminders_for(app, channels), app.clock)
     web = build_web(
         db=app.db,
         metrics=app.metrics,
@@ -138,17 +145,46 @@ async def serve(app: App) -> None:
     if telegram is not None and settings.telegram.mode == "polling":
         tasks.append(asyncio.create_task(telegram.poll()))
     log.info("web app on %s:%s", settings.web.host, settings.web.port)
+    scheduler.start()
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         for task in done:
             task.result()  # surface a failure of any
     finally:
+        scheduler.shutdown(wait=False)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         for channel in (telegram, whatsapp):
             if channel is not None:
                 await channel.stop()
+
+
+def reminders_for(app: App, channels: dict[str, Deliverer]) -> Reminders:
+    return Reminders(
+        db=app.db,
+        settings=app.settings.reminders,
+        zone=app.services.zone,
+        catalogue=app.services.catalogue,
+        channels=channels,
+        worker=f"{socket.gethostname()}:{os.getpid()}",
+    )
+
+
+async def sending_channels(app: App, console: ConsoleChannel) -> dict[str, Deliverer]:
+    """The channels `reminders send` can reach from the command line: the
+    console always, Telegram and WhatsApp when enabled with their secrets."""
+    channels: dict[str, Deliverer] = {"console": console}
+    if app.settings.telegram.enabled and env_secret("TELEGRAM_BOT_TOKEN"):
+        telegram = telegram_channel(app, telegram_secrets(app)[0])
+        try:
+            await telegram.bot.initialize()
+        except TelegramError as error:
+            raise ConfigError(f"cannot reach the Telegram Bot API at {telegram.settings.base_url}: {error}") from None
+        channels["telegram"] = telegram
+    if app.settings.whatsapp.enabled:
+        channels["whatsapp"] = whatsapp_channel(app, whatsapp_secrets(app))
+    return channels
 
 
 async def _serve_web(server: uvicorn.Server, app: App) -> None:

@@ -19,9 +19,9 @@ class Flows:
 
 
 def build_flows() -> Flows:
-    flows = [menu.flow, coverage.flow, help.flow, language.flow, reminders.stop_flow]
+    flows = [menu.flow, coverage.flow, help.flow, language.flow, reminders.flow, reminders.stop_flow, reminders.resume_flow]
     return Flows(
         by_name={flow.name: flow for flow in flows},
-        by_keyword={"help": "help", "language": "language", "stop": "stop_reminders"},
+        by_keyword={"help": "help", "language": "language", "stop": "stop_reminders", "resume": "resume_reminders"},
         menu=menu.flow,
     )

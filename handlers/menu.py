@@ -11,7 +11,7 @@ ENTRIES = (
     ("coverage", "menu.coverage", True),
     ("incident", "menu.incident", False),
     ("status", "menu.status", False),
-    ("reminders", "menu.reminders", False),
+    ("reminders", "menu.reminders", True),
     ("help", "menu.help", True),
     ("language", "menu.language", True),
 )

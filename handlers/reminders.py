@@ -1,15 +1,58 @@
-"""Reminder consent. Planning and sending reminders is the scheduler's work;
-here a person can always withdraw consent with one word ("berhenti")."""
+"""Pengingat: whose cover this chat is reminded about, when the next reminder
+comes, and a way to stop (or start again). "berhenti" and "mulai" work
+anywhere. Planning and sending are the scheduler's work (bot/reminders.py)."""
 
 from __future__ import annotations
 
-from handlers.flow import Flow, Turn, done
-from storage.subscriptions import unsubscribe_all
+from handlers.coverage import long_date
+from handlers.flow import Flow, Turn, ask, done
+from storage.outbox import next_due
+from storage.privacy import mask_name
+from storage.subscriptions import followed, set_consent
+
+
+def overview(turn: Turn):
+    following = followed(turn.db, chat=turn.chat)
+    if not following:
+        return done(turn.say("reminders.none"))
+    names = ", ".join(mask_name(item.name) for item in following)
+    if not any(item.active for item in following):
+        return ask(chose, turn.question("reminders.off", [("on", "reminders.turn_on"), ("back", "common.back")], names=names))
+    due = next_due(turn.db, chat_pks=[turn.chat.id])
+    upcoming = (
+        turn.t("reminders.next", day=long_date(turn, due.astimezone(turn.services.zone).date()))
+        if due else turn.t("reminders.next_unknown")
+    )  # fmt: skip
+    choices = [("off", "reminders.turn_off"), ("back", "common.back")]
+    return ask(chose, turn.question("reminders.on", choices, names=names, upcoming=upcoming))
+
+
+async def start(turn: Turn):
+    return overview(turn)
+
+
+async def chose(turn: Turn):
+    if turn.choice == "off":
+        return await stop(turn)
+    if turn.choice == "on":
+        return await resume(turn)
+    if turn.choice == "back":
+        return done()
+    return ask(chose, turn.say("common.pick_one"))
 
 
 async def stop(turn: Turn):
-    unsubscribe_all(turn.db, chat=turn.chat)
+    set_consent(turn.db, chat=turn.chat, active=False)
     return done(turn.say("reminders.stopped"))
 
 
+async def resume(turn: Turn):
+    if not followed(turn.db, chat=turn.chat):
+        return done(turn.say("reminders.none"))
+    set_consent(turn.db, chat=turn.chat, active=True)
+    return done(turn.say("reminders.resumed"))
+
+
+flow = Flow.of("reminders", start, chose)
 stop_flow = Flow.of("stop_reminders", stop)
+resume_flow = Flow.of("resume_reminders", resume)

@@ -118,6 +118,9 @@ class ReminderSubscription(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     chat_pk: int = Field(foreign_key="chats.id")
     participant_id: int = Field(foreign_key="participants.id", index=True)
+    # "berhenti" turns consent off and "mulai" back on, without forgetting whom
+    # the chat follows.
+    active: bool = True
     created_at: datetime = Field(sa_type=UTCDateTime)
 
 
@@ -152,6 +155,37 @@ class OutboundMessage(SQLModel, table=True):
     chat_id: str = Field(max_length=64)
     platform_message_id: str | None = Field(default=None, max_length=128)
     status: str = Field(max_length=16)  # accepted, sent, delivered, read, failed, skipped
+    detail: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A planned message (first use: a reminder stage). `key` is unique per
+    recipient, cover period and stage, so planning twice plans nothing new.
+    States: planned -> claimed (leased to one drainer until claimed_until)
+    -> sent | failed (retried later, up to a limit) | skipped (with why)."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("key", name="uq_outbox_key"),
+        Index("ix_outbox_due", "state", "due_at"),
+        Index("ix_outbox_chat", "chat_pk"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=160)
+    chat_pk: int = Field(foreign_key="chats.id")
+    participant_id: int = Field(foreign_key="participants.id")
+    cover_end: date
+    stage: int  # days before the cover ends; negative: days after
+    due_at: datetime = Field(sa_type=UTCDateTime)
+    stale_at: datetime = Field(sa_type=UTCDateTime)  # not sent after this: a later stage took over
+    state: str = Field(max_length=16)
+    attempts: int = 0
+    claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    claimed_by: str | None = Field(default=None, max_length=64)
+    platform_message_id: str | None = Field(default=None, max_length=128)
     detail: str | None = Field(default=None, max_length=500)
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)

@@ -1,25 +1,54 @@
-"""Consent to reminders, per chat and participant."""
+"""Consent to reminders, per chat and participant. Stopping switches consent
+off without forgetting whom the chat follows, so "mulai" can switch it back."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 
-from sqlalchemy import delete
+from sqlalchemy import select, update
 from sqlmodel import Session
 
 from storage.chats import OpenChat
-from storage.db import insert_for
-from storage.models import ReminderSubscription
+from storage.db import per_dialect
+from storage.models import Participant, ReminderSubscription
+
+SUBSCRIPTIONS = ReminderSubscription.__table__
+PARTICIPANTS = Participant.__table__
+SUBSCRIBE = per_dialect(
+    lambda insert: insert(SUBSCRIPTIONS).on_conflict_do_update(
+        index_elements=["chat_pk", "participant_id"], set_={"active": True}
+    )
+)
+
+
+@dataclass(frozen=True)
+class Followed:
+    name: str  # as stored; mask it before showing
+    cover_end: date
+    active: bool
 
 
 def subscribe(session: Session, *, chat: OpenChat, participant_id: int, now: datetime) -> None:
-    session.execute(
-        insert_for(session, ReminderSubscription)
-        .values(chat_pk=chat.id, participant_id=participant_id, created_at=now)
-        .on_conflict_do_nothing()
-    )
+    connection = session.connection()
+    row = {"chat_pk": chat.id, "participant_id": participant_id, "active": True, "created_at": now}
+    connection.execute(SUBSCRIBE[connection.dialect.name], row)
 
 
-def unsubscribe_all(session: Session, *, chat: OpenChat) -> int:
-    result = session.execute(delete(ReminderSubscription).where(ReminderSubscription.chat_pk == chat.id))
+def set_consent(session: Session, *, chat: OpenChat, active: bool) -> int:
+    """Switch all of a chat's reminders off (berhenti) or on (mulai); how many."""
+    result = session.connection().execute(
+        update(SUBSCRIPTIONS).where(SUBSCRIPTIONS.c.chat_pk == chat.id, SUBSCRIPTIONS.c.active != active)
+        .values(active=active)
+    )  # fmt: skip
     return result.rowcount
+
+
+def followed(session: Session, *, chat: OpenChat) -> list[Followed]:
+    statement = (
+        select(PARTICIPANTS.c.name, PARTICIPANTS.c.cover_end, SUBSCRIPTIONS.c.active)
+        .join(PARTICIPANTS, PARTICIPANTS.c.id == SUBSCRIPTIONS.c.participant_id)
+        .where(SUBSCRIPTIONS.c.chat_pk == chat.id)
+        .order_by(PARTICIPANTS.c.cover_end)
+    )
+    return [Followed(*row) for row in session.connection().execute(statement)]

@@ -25,7 +25,7 @@ from storage.participants import (
 )
 from storage.privacy import IdentityHasher, mask_kpj, mask_name, mask_nik
 from storage.processed import claim_message
-from storage.subscriptions import subscribe, unsubscribe_all
+from storage.subscriptions import set_consent, subscribe
 from tests.conftest import FROZEN_NOW, make_settings
 from tests.transcript import Chat as Conversation
 
@@ -127,7 +127,8 @@ def test_chat_state_and_consent(database_url):
         save_state(session, chat=chat, flow="menu", step="chose", data={}, choices=[],
                    now=FROZEN_NOW, expires_at=FROZEN_NOW)  # fmt: skip
         assert len(session.exec(select(ReminderSubscription)).all()) == 1
-        assert unsubscribe_all(session, chat=chat) == 1
+        assert set_consent(session, chat=chat, active=False) == 1
+        assert set_consent(session, chat=chat, active=False) == 0
     with db.transaction() as session:
         assert state_of(session, chat).flow == "menu"
     db.dispose()

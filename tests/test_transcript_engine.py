@@ -8,6 +8,7 @@ import logging
 from sqlmodel import select
 
 from bot.dispatcher import Dispatcher
+from bot.reminders import Reminders
 from handlers import Flows, build_flows
 from handlers.flow import Flow, Turn, ask
 from storage.chats import set_language
@@ -74,9 +75,39 @@ async def test_features_not_built_yet_say_so_and_return_to_the_menu(app):
         {MENU}
         > Status laporan
         fitur "Status laporan" belum tersedia
-        > 4
-        fitur "Pengingat" belum tersedia
     """)
+
+
+async def test_pengingat_shows_whose_cover_the_next_reminder_and_stops_and_starts(app):
+    chat = Chat(app)
+    await chat.run("""
+        > halo
+        > 4
+        Chat ini belum berlangganan pengingat.
+        Pilih "Cek kepesertaan", lalu jawab "Ya"
+    """)
+    for line in ("1", "1603010503800001", "05-03-1980", "ya"):
+        await chat.says(line)
+    Reminders(db=app.db, settings=app.settings.reminders, zone=app.services.zone, catalogue=app.services.catalogue,
+              channels={}, worker="test").plan(app.clock())  # fmt: skip
+    await chat.run("""
+        > menu
+        > Pengingat
+        Pengingat aktif untuk: B*** S******.
+        Pengingat berikutnya sekitar 1 Desember 2026.
+        [Matikan pengingat | Kembali ke menu]
+        > 1
+        Baik, Anda tidak akan menerima pengingat lagi dari chat ini. Ketik "mulai" untuk menyalakannya lagi.
+        > 4
+        Pengingat untuk B*** S****** sedang dimatikan.
+        [Nyalakan lagi | Kembali ke menu]
+        > 2
+        Ada lagi yang bisa dibantu?
+        > mulai
+        Baik, pengingat dinyalakan lagi.
+    """)
+    with app.db.transaction() as db:
+        assert [s.active for s in db.exec(select(ReminderSubscription)).all()] == [True]
 
 
 async def test_batal_menu_and_start_leave_any_step(app):
@@ -217,7 +248,7 @@ async def test_berhenti_withdraws_reminder_consent(app):
         Baik, Anda tidak akan menerima pengingat lagi dari chat ini.
     """)
     with app.db.transaction() as db:
-        assert db.exec(select(ReminderSubscription)).all() == []
+        assert [s.active for s in db.exec(select(ReminderSubscription)).all()] == [False]
 
 
 async def test_a_failing_step_apologises_without_a_trace_and_keeps_earlier_writes(app, caplog):

@@ -10,6 +10,7 @@ import asyncio
 import uuid
 from typing import TextIO
 
+from bot.channels.pacing import Delivery
 from bot.channels.render import numbered
 from bot.dispatcher import Dispatcher
 from bot.messages import Inbound, Outbound
@@ -29,6 +30,14 @@ class ConsoleChannel:
 
     async def send(self, message: Outbound) -> None:
         print(render(message), end="\n\n", file=self.output, flush=True)
+
+    async def deliver(self, chat_id: str, message: Outbound) -> Delivery:
+        """A message the bot starts (a reminder): printed under the chat it is for."""
+        print(f"[{chat_id}]\n{render(message)}", end="\n\n", file=self.output, flush=True)
+        return Delivery("sent")
+
+    async def stop(self, timeout: float = 0.0) -> None:
+        """Nothing to wait for: the console prints as it goes."""
 
     async def receive(self, text: str) -> None:
         inbound = Inbound(channel=NAME, chat_id=self.chat_id, message_id=uuid.uuid4().hex, text=text)

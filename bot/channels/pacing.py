@@ -93,6 +93,43 @@ class Recipient:
 Send = Callable[[], Awaitable[Any]]
 
 
+@dataclass
+class Job:
+    send: Send
+    # For callers that must know the outcome (the reminder drainer marks
+    # each outbox row): resolved with send()'s result, or SendFailed.
+    outcome: asyncio.Future | None = None
+
+    def settle(self, result: Any = None, failure: BaseException | None = None) -> None:
+        if self.outcome is None or self.outcome.done():
+            return
+        if failure is None:
+            self.outcome.set_result(result)
+        else:
+            self.outcome.set_exception(failure)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What became of one Outbound, for callers that keep score (the outbox)."""
+
+    state: Literal["sent", "failed", "skipped"]
+    platform_message_id: str | None = None
+    detail: str | None = None
+
+
+async def delivered(outcomes: list[asyncio.Future], message_id: Callable[[Any], Any]) -> Delivery:
+    """One Delivery from the outcomes of a message's platform calls. An
+    unreachable person is a skip (trying again will not help); any other
+    failure may be retried later."""
+    try:
+        results = [await outcome for outcome in outcomes]
+    except SendFailed as failure:
+        state = "skipped" if failure.verdict.kind == "unreachable" else "failed"
+        return Delivery(state, detail=f"{failure.verdict.kind}: {failure.cause}"[:500])
+    return Delivery("sent", str(message_id(results[-1])))
+
+
 class SendFailed(Exception):
     def __init__(self, verdict: Verdict, cause: BaseException):
         super().__init__(f"{verdict.kind}: {cause}")
@@ -125,13 +162,23 @@ class PacedSender:
         # bookkeeping grows with every request queued in it.
         self.in_flight = in_flight
         self._in_flight = asyncio.Semaphore(in_flight)
-        self._queues: dict[Hashable, deque[Send]] = {}
+        self._queues: dict[Hashable, deque[Job]] = {}
         self._workers: dict[Hashable, asyncio.Task] = {}
         self._windows: dict[Hashable, SlidingWindow] = {}
 
     def submit(self, recipient: Recipient, send: Send) -> None:
         """Queue one platform call for a chat; calls to one chat keep their order."""
-        self._queues.setdefault(recipient, deque()).append(send)
+        self._enqueue(recipient, Job(send))
+
+    def deliver(self, recipient: Recipient, send: Send) -> asyncio.Future:
+        """Like submit, but the caller can await the outcome: send()'s result,
+        or SendFailed once the sender has given up."""
+        job = Job(send, asyncio.get_running_loop().create_future())
+        self._enqueue(recipient, job)
+        return job.outcome
+
+    def _enqueue(self, recipient: Recipient, job: Job) -> None:
+        self._queues.setdefault(recipient, deque()).append(job)
         if recipient not in self._workers:
             self._workers[recipient] = asyncio.create_task(self._work(recipient))
 
@@ -164,9 +211,9 @@ class PacedSender:
         queue = self._queues[recipient]
         try:
             while queue:
-                send = queue[0]
+                job = queue[0]
                 try:
-                    await self._deliver(recipient, send)
+                    job.settle(await self._deliver(recipient, job.send))
                 except SendFailed as failure:
                     # Given up: the channel records why (and, for an
                     # unreachable person, marks the chat inactive).
@@ -174,12 +221,18 @@ class PacedSender:
                     await self.on_failure(recipient.chat_id, failure)
                     if failure.verdict.kind == "unreachable":
                         log.info("%s chat unreachable; dropping %d queued message(s)", self.channel, len(queue))
+                        for dropped in queue:
+                            dropped.settle(failure=failure)
                         queue.clear()
                         break
                     log.warning("%s send given up: %s", self.channel, failure)
+                    job.settle(failure=failure)
                 queue.popleft()
         finally:
-            del self._workers[recipient], self._queues[recipient]
+            for unsent in self._queues.pop(recipient, ()):  # cancelled at shutdown
+                if unsent.outcome is not None and not unsent.outcome.done():
+                    unsent.outcome.cancel()
+            del self._workers[recipient]
             self._forget_later(recipient)
 
     def _forget_later(self, recipient: Recipient) -> None:
@@ -194,7 +247,7 @@ class PacedSender:
         else:
             del self._windows[recipient]
 
-    async def _deliver(self, recipient: Recipient, send: Send) -> None:
+    async def _deliver(self, recipient: Recipient, send: Send) -> Any:
         retrying = AsyncRetrying(
             retry=retry_if_exception(lambda exc: isinstance(exc, SendFailed) and exc.verdict.kind in ("retry_after", "transient")),
             wait=self._wait,
@@ -206,11 +259,12 @@ class PacedSender:
                 async with self._window(recipient).place(), self._overall.place(), self._in_flight:
                     started = time.perf_counter()
                     try:
-                        await send()
+                        result = await send()
                     except Exception as exc:
                         raise SendFailed(self.classify(exc), exc) from exc
                 self.metrics.send_seconds.labels(self.channel).observe(time.perf_counter() - started)
                 self.metrics.messages_out.labels(self.channel).inc()
+        return result
 
     def _wait(self, state) -> float:
         """Telegram's retry_after when it gives one (this chat's task sleeps;

@@ -29,7 +29,7 @@ from telegram import (
 )
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
 
-from bot.channels.pacing import Pace, PacedSender, Recipient, SendFailed, Verdict
+from bot.channels.pacing import Delivery, Pace, PacedSender, Recipient, SendFailed, Verdict, delivered
 from bot.channels.render import split_text, utf16_length
 from bot.config import TelegramSettings
 from bot.dispatcher import Dispatcher, Outcome
@@ -279,9 +279,16 @@ class TelegramChannel:
 
     def submit(self, recipient: Recipient, message: Outbound, *, clear_reply_keyboard: bool = False) -> None:
         for part in render(message, clear_reply_keyboard=clear_reply_keyboard):
-            self.sender.submit(
-                recipient, partial(self.bot.send_message, chat_id=recipient.chat_id, text=part.text, reply_markup=part.markup)
-            )  # fmt: skip
+            self.sender.submit(recipient, self._call(recipient, part))
+
+    async def deliver(self, chat_id: str, message: Outbound) -> Delivery:
+        """Send and wait for the outcome (the outbox marks each row by it)."""
+        recipient = Recipient(chat_id)
+        outcomes = [self.sender.deliver(recipient, self._call(recipient, part)) for part in render(message)]
+        return await delivered(outcomes, lambda sent: sent.message_id)
+
+    def _call(self, recipient: Recipient, part: Part):
+        return partial(self.bot.send_message, chat_id=recipient.chat_id, text=part.text, reply_markup=part.markup)
 
     def notify_operators(self, message: Outbound) -> bool:
         """Post to the operators' group; False when none is configured."""

@@ -29,7 +29,7 @@ from pywa.types.templates import TemplateLanguage
 from pywa_async import WhatsApp
 from pywa_async.types import Button, Section, SectionList, SectionRow
 
-from bot.channels.pacing import Pace, PacedSender, Recipient, SendFailed, Verdict
+from bot.channels.pacing import Delivery, Pace, PacedSender, Recipient, Send, SendFailed, Verdict, delivered
 from bot.channels.render import numbered, split_text
 from bot.config import TemplateSettings, WhatsAppSettings
 from bot.dispatcher import Dispatcher, Outcome
@@ -299,21 +299,35 @@ class WhatsAppChannel:
     def submit(self, chat_id: str, message: Outbound) -> None:
         """Queue a message for a chat: free-form inside the 24-hour window,
         else its template, else nothing (recorded with the reason)."""
+        calls = self._calls(chat_id, message)
+        if isinstance(calls, str):
+            self._skip(chat_id, calls)
+            return
+        for call in calls:
+            self.sender.submit(Recipient(chat_id), call)
+
+    async def deliver(self, chat_id: str, message: Outbound) -> Delivery:
+        """Send and wait for the outcome (the outbox marks each row by it)."""
+        calls = self._calls(chat_id, message)
+        if isinstance(calls, str):
+            self._skip(chat_id, calls)
+            return Delivery("skipped", detail=calls)
+        outcomes = [self.sender.deliver(Recipient(chat_id), call) for call in calls]
+        return await delivered(outcomes, lambda sent: sent.id)
+
+    def _calls(self, chat_id: str, message: Outbound) -> list[Send] | str:
+        """The Graph API calls for a message, or why none may be made."""
         with self.db.transaction() as session:
             who = addressee(session, channel=NAME, chat_id=chat_id)
-        now = self.clock()
         if who is None or not who.active:
-            self._skip(chat_id, "chat unknown or unreachable")
-            return
-        if who.last_inbound_at is None or now - who.last_inbound_at >= WINDOW:
+            return "chat unknown or unreachable"
+        if who.last_inbound_at is None or self.clock() - who.last_inbound_at >= WINDOW:
             template = self.settings.templates.get(message.template.key) if message.template else None
             if template is None:
-                self._skip(chat_id, "outside the 24-hour window and no template for this message")
-                return
-            self.sender.submit(Recipient(chat_id), partial(self._send_template, chat_id, template, message))
-            return
-        for part in render(message, list_button=self.catalogue[who.language]("whatsapp.list_button")):
-            self.sender.submit(Recipient(chat_id), partial(self._send_part, chat_id, part))
+                return "outside the 24-hour window and no template for this message"
+            return [partial(self._send_template, chat_id, template, message)]
+        list_button = self.catalogue[who.language]("whatsapp.list_button")
+        return [partial(self._send_part, chat_id, part) for part in render(message, list_button=list_button)]
 
     async def _send_part(self, chat_id: str, part: Part) -> None:
         if part.kind == "buttons":
@@ -328,6 +342,7 @@ class WhatsAppChannel:
         else:
             sent = await self.client.send_message(chat_id, part.text)
         self._record(chat_id, "accepted", sent.id)
+        return sent
 
     async def _send_template(self, chat_id: str, template: TemplateSettings, message: Outbound) -> None:
         values = dict(message.template.values)
@@ -337,6 +352,7 @@ class WhatsAppChannel:
             chat_id, name=template.name, language=TemplateLanguage(template.language), params=params
         )
         self._record(chat_id, "accepted", sent.id)
+        return sent
 
     def _record(self, chat_id: str, status: str, platform_message_id: str | None = None, detail: str | None = None) -> None:
         with self.db.transaction() as session:

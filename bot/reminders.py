@@ -1,0 +1,206 @@
+"""Reminders before the cover ends: plan them into the outbox, drain the
+outbox through the channels.
+
+Plan (daily, and at start) inserts one row per (chat, participant, cover end,
+stage) under a unique key, so planning twice plans nothing new, and a roster
+that moves someone's cover end plans fresh rows while the old ones are skipped
+when their turn comes. Drain (every few seconds, outside quiet hours) leases
+due rows to this process, sends each through its channel's paced path, and
+marks it sent, skipped (with why) or, after repeated failures, failed.
+Delivery is at least once: a process that dies after the platform accepted a
+message but before the mark leaves a lease that runs out, and the row is
+sent again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date
+from babel.units import format_unit
+from sqlalchemy import select
+
+from bot.channels.pacing import Delivery
+from bot.config import ReminderSettings
+from bot.messages import Outbound, TemplateRef
+from handlers.texts import Catalogue
+from storage import outbox
+from storage.db import Database
+from storage.models import Participant, ReminderSubscription
+from storage.privacy import mask_name
+
+log = logging.getLogger(__name__)
+
+
+class Deliverer(Protocol):
+    async def deliver(self, chat_id: str, message: Outbound) -> Delivery: ...
+
+
+def template_key(stage: int) -> str:
+    """The whatsapp.templates key for a stage: reminder_30 ... reminder_after_1."""
+    return f"reminder_{stage}" if stage >= 0 else f"reminder_after_{-stage}"
+
+
+def clock_time(text: str) -> time:
+    hours, minutes = text.split(":")
+    return time(int(hours), int(minutes))
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """When each stage of a cover period is due, and until when it is worth
+    sending, in the regency's time zone."""
+
+    stages: tuple[int, ...]  # days before the end, latest first: 30, 14, 7, 1, -1
+    send_at: time
+    quiet_from: time
+    quiet_until: time
+    zone: ZoneInfo
+
+    @classmethod
+    def of(cls, settings: ReminderSettings, zone: ZoneInfo) -> Calendar:
+        return cls(tuple(sorted(set(settings.stages), reverse=True)), clock_time(settings.send_at),
+                   clock_time(settings.quiet_from), clock_time(settings.quiet_until), zone)  # fmt: skip
+
+    def at(self, day: date, moment: time) -> datetime:
+        return datetime.combine(day, moment, self.zone)
+
+    def schedule(self, cover_end: date) -> list[tuple[int, datetime, datetime]]:
+        """(stage, due, stale) for each stage. A stage goes stale when the next
+        one is due; a reminder before the end, also when the cover has ended;
+        the last stage, at the end of its day's sending window."""
+        dues = [self.at(cover_end - timedelta(days=stage), self.send_at) for stage in self.stages]
+        after_end = self.at(cover_end + timedelta(days=1), time(0))
+        schedule = []
+        for index, (stage, due) in enumerate(zip(self.stages, dues, strict=True)):
+            if index + 1 < len(dues):
+                stale = dues[index + 1]
+            else:
+                stale = self.at(due.date(), self.quiet_from)
+            if stage > 0:
+                stale = min(stale, after_end)
+            schedule.append((stage, due, stale))
+        return schedule
+
+    def quiet(self, now: datetime) -> bool:
+        moment = now.astimezone(self.zone).time()
+        if self.quiet_from > self.quiet_until:  # over midnight, e.g. 20:00-07:00
+            return moment >= self.quiet_from or moment < self.quiet_until
+        return self.quiet_from <= moment < self.quiet_until
+
+
+class Reminders:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        settings: ReminderSettings,
+        zone: ZoneInfo,
+        catalogue: Catalogue,
+        channels: dict[str, Deliverer],
+        worker: str,
+    ):
+        self.db = db
+        self.settings = settings
+        self.calendar = Calendar.of(settings, zone)
+        self.catalogue = catalogue
+        self.channels = channels
+        self.worker = worker
+
+    def plan(self, now: datetime, *, dry_run: bool = False) -> Counter[tuple[int, str]]:
+        """Plan every stage not yet stale for every consenting chat; returns the
+        new rows per (stage, channel). A dry run plans in a transaction it
+        rolls back, so it shows exactly what a real run would add."""
+        with self.db.transaction() as session:
+            planned: Counter[tuple[int, str]] = Counter()
+            for subscriber in outbox.subscribers(session):
+                rows = [
+                    {"key": f"reminder:{subscriber.chat_pk}:{subscriber.participant_id}:{subscriber.cover_end}:{stage}",
+                     "chat_pk": subscriber.chat_pk, "participant_id": subscriber.participant_id,
+                     "cover_end": subscriber.cover_end, "stage": stage, "due_at": due, "stale_at": stale,
+                     "state": outbox.PLANNED, "attempts": 0, "created_at": now, "updated_at": now}
+                    for stage, due, stale in self.calendar.schedule(subscriber.cover_end)
+                    if stale > now
+                ]  # fmt: skip
+                for stage, count in outbox.plan(session, rows).items():
+                    planned[(stage, subscriber.channel)] += count
+            if dry_run:
+                session.rollback()
+        return planned
+
+    async def drain(self, now: datetime) -> Counter[str]:
+        """Send one batch of due reminders; returns how many rows ended in
+        each state. Nothing is sent in quiet hours."""
+        if self.calendar.quiet(now) or not self.channels:
+            return Counter()
+        lease = timedelta(seconds=self.settings.lease_seconds)
+        with self.db.transaction() as session:
+            claimed = outbox.claim_due(session, now=now, worker=self.worker, lease=lease,
+                                       limit=self.settings.batch, channels=list(self.channels))  # fmt: skip
+            people = self._people(session, claimed)
+            consenting = self._consenting(session, claimed)
+        results = await asyncio.gather(*(self._send(row, people, consenting, now) for row in claimed))
+        return Counter(results)
+
+    def _people(self, session, rows: Iterable[outbox.Claimed]) -> dict[int, tuple[str, date]]:
+        ids = {row.participant_id for row in rows}
+        statement = select(Participant.id, Participant.name, Participant.cover_end).where(Participant.id.in_(ids))
+        return {pid: (name, end) for pid, name, end in session.connection().execute(statement)} if ids else {}
+
+    def _consenting(self, session, rows: Iterable[outbox.Claimed]) -> set[tuple[int, int]]:
+        chats = {row.chat_pk for row in rows}
+        if not chats:
+            return set()
+        table = ReminderSubscription.__table__
+        statement = select(table.c.chat_pk, table.c.participant_id).where(table.c.chat_pk.in_(chats), table.c.active)
+        return {tuple(row) for row in session.connection().execute(statement)}
+
+    async def _send(self, row: outbox.Claimed, people, consenting, now: datetime) -> str:
+        name, cover_end = people.get(row.participant_id, ("", None))
+        reason = None
+        if not row.chat_active:
+            reason = "the chat cannot be reached"
+        elif (row.chat_pk, row.participant_id) not in consenting:
+            reason = "consent withdrawn"
+        elif cover_end != row.cover_end:
+            reason = "the roster changed this cover's end"
+        elif row.stale_at <= now:
+            reason = "stale: a later stage took over"
+        if reason is not None:
+            return self._mark(row, Delivery("skipped", detail=reason), now)
+        try:
+            delivery = await self.channels[row.channel].deliver(row.chat_id, self._message(row, name, now))
+        except Exception as error:  # a bug or an outage must not lose the row: retry it
+            log.exception("reminder %s could not be sent", row.id)
+            delivery = Delivery("failed", detail=f"{type(error).__name__}: {error}")
+        return self._mark(row, delivery, now)
+
+    def _message(self, row: outbox.Claimed, name: str, now: datetime) -> Outbound:
+        texts = self.catalogue[row.language]
+        today = now.astimezone(self.calendar.zone).date()
+        end = format_date(row.cover_end, "d MMMM y", locale=texts.language)
+        days = format_unit(max((row.cover_end - today).days, 0), "duration-day", locale=texts.language)
+        masked = mask_name(name)
+        key = "after" if today > row.cover_end else "last_day" if today == row.cover_end else "before"
+        values = (("name", masked), ("end_date", end), ("days_left", days))
+        return Outbound(texts(f"reminders.{key}", name=masked, end=end, days=days),
+                        template=TemplateRef(template_key(row.stage), values))  # fmt: skip
+
+    def _mark(self, row: outbox.Claimed, delivery: Delivery, now: datetime) -> str:
+        state, retry_at = delivery.state, None
+        if state == "failed" and row.attempts < self.settings.max_attempts:
+            state, retry_at = outbox.PLANNED, now + timedelta(minutes=2**row.attempts)
+        with self.db.transaction() as session:
+            kept = outbox.mark(session, outbox_id=row.id, worker=self.worker, state=state, now=now,
+                               platform_message_id=delivery.platform_message_id, detail=delivery.detail,
+                               retry_at=retry_at)  # fmt: skip
+        if not kept:
+            log.warning("reminder %s: lease lost before marking it %s", row.id, state)
+        return "retry" if retry_at else state

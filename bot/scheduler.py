@@ -1,0 +1,38 @@
+"""APScheduler jobs in the bot process: plan reminders daily (and at start),
+drain the outbox every few seconds. Several processes may run these on one
+PostgreSQL: planning is idempotent and draining leases rows."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.reminders import Reminders, clock_time
+
+log = logging.getLogger(__name__)
+
+
+def reminder_scheduler(reminders: Reminders, clock: Callable[[], datetime]) -> AsyncIOScheduler:
+    settings, zone = reminders.settings, reminders.calendar.zone
+    scheduler = AsyncIOScheduler(timezone=zone)
+    plan_at = clock_time(settings.plan_at)
+
+    def plan() -> None:
+        planned = reminders.plan(clock())
+        log.info("reminders planned: %d new", sum(planned.values()))
+
+    async def drain() -> None:
+        done = await reminders.drain(clock())
+        if done:
+            log.info("reminders drained: %s", dict(done))
+
+    # coalesce + one instance: a slow run is never stacked with the next.
+    scheduler.add_job(plan, CronTrigger(hour=plan_at.hour, minute=plan_at.minute, timezone=zone),
+                      id="plan", coalesce=True, max_instances=1, next_run_time=datetime.now(zone))  # fmt: skip
+    scheduler.add_job(drain, IntervalTrigger(seconds=settings.drain_seconds), id="drain", coalesce=True, max_instances=1)
+    return scheduler

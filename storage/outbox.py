@@ -1,0 +1,142 @@
+"""The outbox: planned messages, claimed by one drainer at a time, marked."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlmodel import Session
+
+from storage.db import per_dialect
+from storage.models import Chat, OutboxMessage, Participant, ReminderSubscription
+
+OUTBOX = OutboxMessage.__table__
+CHATS = Chat.__table__
+SUBSCRIPTIONS = ReminderSubscription.__table__
+PARTICIPANTS = Participant.__table__
+PLAN = per_dialect(lambda insert: insert(OUTBOX).on_conflict_do_nothing(index_elements=["key"]).returning(OUTBOX.c.stage))
+
+PLANNED, CLAIMED, SENT, FAILED, SKIPPED = "planned", "claimed", "sent", "failed", "skipped"
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    """A consenting, reachable chat and the cover it follows."""
+
+    chat_pk: int
+    channel: str
+    participant_id: int
+    cover_end: date
+
+
+def subscribers(session: Session) -> list[Subscriber]:
+    statement = (
+        select(SUBSCRIPTIONS.c.chat_pk, CHATS.c.channel, SUBSCRIPTIONS.c.participant_id, PARTICIPANTS.c.cover_end)
+        .join(CHATS, CHATS.c.id == SUBSCRIPTIONS.c.chat_pk)
+        .join(PARTICIPANTS, PARTICIPANTS.c.id == SUBSCRIPTIONS.c.participant_id)
+        .where(SUBSCRIPTIONS.c.active, CHATS.c.active)
+    )
+    return [Subscriber(*row) for row in session.connection().execute(statement)]
+
+
+def plan(session: Session, rows: list[dict[str, Any]]) -> Counter[int]:
+    """Insert planned rows; a key already planned is left alone. Returns how
+    many new rows each stage got."""
+    if not rows:
+        return Counter()
+    connection = session.connection()
+    inserted = connection.execute(PLAN[connection.dialect.name], rows)
+    return Counter(stage for (stage,) in inserted)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    chat_pk: int
+    channel: str
+    chat_id: str
+    language: str
+    chat_active: bool
+    participant_id: int
+    cover_end: date
+    stage: int
+    stale_at: datetime
+    attempts: int
+
+
+def claim_due(
+    session: Session, *, now: datetime, worker: str, lease: timedelta, limit: int, channels: list[str]
+) -> list[Claimed]:
+    """Due rows nobody holds (planned, including retries, or claimed under a
+    lease that ran out) for chats on `channels`, leased to `worker`. On
+    PostgreSQL, rows another drainer has locked are skipped; SQLite's write
+    lock already makes this transaction the only drainer."""
+    due = or_(
+        and_(OUTBOX.c.state == PLANNED, OUTBOX.c.due_at <= now),
+        and_(OUTBOX.c.state == CLAIMED, OUTBOX.c.claimed_until < now),
+    )
+    ids = [
+        row.id
+        for row in session.connection().execute(
+            select(OUTBOX.c.id)
+            .where(due, OUTBOX.c.chat_pk.in_(select(CHATS.c.id).where(CHATS.c.channel.in_(channels))))
+            .order_by(OUTBOX.c.due_at, OUTBOX.c.id).limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    ]  # fmt: skip
+    if not ids:
+        return []
+    session.connection().execute(
+        update(OUTBOX).where(OUTBOX.c.id.in_(ids)).values(
+            state=CLAIMED, claimed_until=now + lease, claimed_by=worker, attempts=OUTBOX.c.attempts + 1, updated_at=now
+        )
+    )  # fmt: skip
+    statement = (
+        select(OUTBOX.c.id, OUTBOX.c.chat_pk, CHATS.c.channel, CHATS.c.chat_id, CHATS.c.language, CHATS.c.active,
+               OUTBOX.c.participant_id, OUTBOX.c.cover_end, OUTBOX.c.stage, OUTBOX.c.stale_at, OUTBOX.c.attempts)
+        .join(CHATS, CHATS.c.id == OUTBOX.c.chat_pk)
+        .where(OUTBOX.c.id.in_(ids))
+        .order_by(OUTBOX.c.id)
+    )  # fmt: skip
+    return [Claimed(*row) for row in session.connection().execute(statement)]
+
+
+def mark(
+    session: Session,
+    *,
+    outbox_id: int,
+    worker: str,
+    state: str,
+    now: datetime,
+    platform_message_id: str | None = None,
+    detail: str | None = None,
+    retry_at: datetime | None = None,
+) -> bool:
+    """Record what became of a claimed row. False when the lease was lost
+    (another drainer took the row over), so nothing is overwritten."""
+    values: dict[str, Any] = {"state": state, "updated_at": now, "claimed_until": None,
+                              "platform_message_id": platform_message_id, "detail": detail and detail[:500]}  # fmt: skip
+    if retry_at is not None:
+        values["due_at"] = retry_at
+    result = session.connection().execute(
+        update(OUTBOX).where(OUTBOX.c.id == outbox_id, OUTBOX.c.claimed_by == worker, OUTBOX.c.state == CLAIMED)
+        .values(**values)
+    )  # fmt: skip
+    return result.rowcount > 0
+
+
+def counts(session: Session) -> list[tuple[int, str, int]]:
+    """(stage, state, rows), for `reminders status`."""
+    statement = select(OUTBOX.c.stage, OUTBOX.c.state, func.count()).group_by(OUTBOX.c.stage, OUTBOX.c.state)
+    return sorted((stage, state, n) for stage, state, n in session.connection().execute(statement))
+
+
+def next_due(session: Session, *, chat_pks: Iterable[int] | None = None) -> datetime | None:
+    statement = select(func.min(OUTBOX.c.due_at)).where(OUTBOX.c.state == PLANNED)
+    if chat_pks is not None:
+        statement = statement.where(OUTBOX.c.chat_pk.in_(list(chat_pks)))
+    return session.connection().execute(statement).scalar()
