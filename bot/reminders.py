@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 
 
 class Deliverer(Protocol):
-    async def deliver(self, chat_id: str, message: Outbound) -> Delivery: ...
+    async def deliver(self, chat_id: str, message: Outbound, *, now: datetime) -> Delivery: ...
 
 
 def template_key(stage: int) -> str:
@@ -176,7 +176,7 @@ class Reminders:
         if reason is not None:
             return self._mark(row, Delivery("skipped", detail=reason), now)
         try:
-            delivery = await self.channels[row.channel].deliver(row.chat_id, self._message(row, name, now))
+            delivery = await self.channels[row.channel].deliver(row.chat_id, self._message(row, name, now), now=now)
         except Exception as error:  # a bug or an outage must not lose the row: retry it
             log.exception("reminder %s could not be sent", row.id)
             delivery = Delivery("failed", detail=f"{type(error).__name__}: {error}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import datetime
 from typing import TextIO
 
 from bot.channels.pacing import Delivery
@@ -31,7 +32,7 @@ class ConsoleChannel:
     async def send(self, message: Outbound) -> None:
         print(render(message), end="\n\n", file=self.output, flush=True)
 
-    async def deliver(self, chat_id: str, message: Outbound) -> Delivery:
+    async def deliver(self, chat_id: str, message: Outbound, *, now: datetime) -> Delivery:
         """A message the bot starts (a reminder): printed under the chat it is for."""
         print(f"[{chat_id}]\n{render(message)}", end="\n\n", file=self.output, flush=True)
         return Delivery("sent")

@@ -13,7 +13,7 @@ import logging
 import mimetypes
 import warnings
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 
 from telegram import (
@@ -281,7 +281,7 @@ class TelegramChannel:
         for part in render(message, clear_reply_keyboard=clear_reply_keyboard):
             self.sender.submit(recipient, self._call(recipient, part))
 
-    async def deliver(self, chat_id: str, message: Outbound) -> Delivery:
+    async def deliver(self, chat_id: str, message: Outbound, *, now: datetime) -> Delivery:
         """Send and wait for the outcome (the outbox marks each row by it)."""
         recipient = Recipient(chat_id)
         outcomes = [self.sender.deliver(recipient, self._call(recipient, part)) for part in render(message)]

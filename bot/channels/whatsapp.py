@@ -299,29 +299,31 @@ class WhatsAppChannel:
     def submit(self, chat_id: str, message: Outbound) -> None:
         """Queue a message for a chat: free-form inside the 24-hour window,
         else its template, else nothing (recorded with the reason)."""
-        calls = self._calls(chat_id, message)
+        calls = self._calls(chat_id, message, self.clock())
         if isinstance(calls, str):
             self._skip(chat_id, calls)
             return
         for call in calls:
             self.sender.submit(Recipient(chat_id), call)
 
-    async def deliver(self, chat_id: str, message: Outbound) -> Delivery:
-        """Send and wait for the outcome (the outbox marks each row by it)."""
-        calls = self._calls(chat_id, message)
+    async def deliver(self, chat_id: str, message: Outbound, *, now: datetime) -> Delivery:
+        """Send and wait for the outcome (the outbox marks each row by it).
+        `now` decides the 24-hour window: the drainer's time, which an
+        operator rehearsing December with --now sets ahead."""
+        calls = self._calls(chat_id, message, now)
         if isinstance(calls, str):
             self._skip(chat_id, calls)
             return Delivery("skipped", detail=calls)
         outcomes = [self.sender.deliver(Recipient(chat_id), call) for call in calls]
         return await delivered(outcomes, lambda sent: sent.id)
 
-    def _calls(self, chat_id: str, message: Outbound) -> list[Send] | str:
+    def _calls(self, chat_id: str, message: Outbound, now: datetime) -> list[Send] | str:
         """The Graph API calls for a message, or why none may be made."""
         with self.db.transaction() as session:
             who = addressee(session, channel=NAME, chat_id=chat_id)
         if who is None or not who.active:
             return "chat unknown or unreachable"
-        if who.last_inbound_at is None or self.clock() - who.last_inbound_at >= WINDOW:
+        if who.last_inbound_at is None or now - who.last_inbound_at >= WINDOW:
             template = self.settings.templates.get(message.template.key) if message.template else None
             if template is None:
                 return "outside the 24-hour window and no template for this message"

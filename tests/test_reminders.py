@@ -1,0 +1,171 @@
+"""A whole reminder campaign through the real channels: 2,000 consenting
+chats on Telegram and WhatsApp (the stand-ins), the clock stepped through
+every stage, plus quiet hours, a roster extension, a withdrawal, a blocked
+bot, and planning that is idempotent."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections import Counter, defaultdict
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlmodel import select
+
+from bot.config import PaceSettings, TemplateSettings, WhatsAppPaceSettings
+from bot.demo_roster import demo_people
+from bot.reminders import Calendar, Reminders, template_key
+from bot.roster import import_roster, open_roster
+from bot.service import telegram_channel, whatsapp_channel
+from storage.chats import open_chat, set_language
+from storage.models import Chat, OutboxMessage
+from storage.participants import find_participant, upsert_participants
+from storage.subscriptions import set_consent, subscribe
+from tests.conftest import write_csv
+from tests.graph_standin import GraphApiStandIn
+from tests.telegram_standin import TOKEN, BotApiStandIn
+from tests.test_whatsapp import SECRETS
+
+WIB = ZoneInfo("Asia/Jakarta")
+STAGES = [30, 14, 7, 1, -1]
+PEOPLE = 2000
+
+
+def at(day: int, month: int = 12, hour: int = 9, minute: int = 0, year: int = 2026) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=WIB)
+
+
+STAGE_TIMES = [at(1), at(17), at(24), at(30), at(1, 1, year=2027)]
+
+
+@pytest.fixture
+async def stand_ins():
+    async with BotApiStandIn() as telegram, GraphApiStandIn() as graph:
+        yield telegram, graph
+
+
+def consenting(app, count: int) -> list[dict]:
+    """`count` people from the demo roster, each followed by one chat:
+    Telegram and WhatsApp alternately, every third chat in English."""
+    people = list(demo_people(year=2026, districts=app.settings.programme.districts, regency_code="1603", rows=count))
+    roster = write_csv(app.settings.data_dir / "campaign.csv", people)
+    import_roster(open_roster(roster), db=app.db, hasher=app.services.hasher, now=app.clock(), batch_size=1000)
+    with app.db.transaction() as session:
+        for number, person in enumerate(people):
+            found = find_participant(session, nik_hash=app.services.hasher.nik_hash(person["nik"]))
+            channel = ("telegram", "whatsapp")[number % 2]
+            chat, _ = open_chat(session, channel=channel, chat_id=str(700_000 + number), language="id", now=app.clock())
+            if number % 3 == 0:
+                set_language(session, chat=chat, language="en")
+            subscribe(session, chat=chat, participant_id=found.id, now=app.clock())
+            person["participant_id"] = found.id
+    return people
+
+
+def campaign(app, telegram_api, graph) -> Reminders:
+    app.settings.telegram = app.settings.telegram.model_copy(update={
+        "base_url": telegram_api.base_url, "base_file_url": telegram_api.base_file_url,
+        "pace": PaceSettings(overall_per_second=10_000, private_per_second=10_000),
+    })  # fmt: skip
+    app.settings.whatsapp = app.settings.whatsapp.model_copy(update={
+        "enabled": True, "phone_number_id": "1001", "graph_base_url": graph.base_url,
+        "pace": WhatsAppPaceSettings(per_second=10_000, per_recipient_per_second=10_000),
+        "templates": {template_key(stage): TemplateSettings(name=f"payung_{template_key(stage)}", parameters=["name", "end_date"])
+                      for stage in STAGES},
+    })  # fmt: skip
+    channels = {"telegram": telegram_channel(app, TOKEN), "whatsapp": whatsapp_channel(app, SECRETS)}
+    return Reminders(db=app.db, settings=app.settings.reminders, zone=WIB, catalogue=app.services.catalogue,
+                     channels=channels, worker="test-drainer")  # fmt: skip
+
+
+async def drain_all(reminders: Reminders, now: datetime) -> Counter:
+    total: Counter = Counter()
+    while done := await reminders.drain(now):
+        total.update(done)
+    return total
+
+
+def outbox_rows(app) -> list[OutboxMessage]:
+    with app.db.transaction() as session:
+        return session.exec(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+
+
+def test_the_calendar_of_one_cover_period():
+    calendar = Calendar(tuple(STAGES), at(1).timetz().replace(tzinfo=None), at(1, hour=20).time(), at(1, hour=7).time(), WIB)
+    schedule = calendar.schedule(date(2026, 12, 31))
+    assert [(stage, due) for stage, due, _ in schedule] == list(zip(STAGES, STAGE_TIMES, strict=True))
+    stale = [stale for _, _, stale in schedule]
+    assert stale[:3] == STAGE_TIMES[1:4]  # each stage gives way to the next
+    assert stale[3] == at(1, 1, hour=0, year=2027)  # "1 day before" is pointless once the cover has ended
+    assert stale[4] == at(1, 1, hour=20, year=2027)  # the last one only within its day's window
+    assert calendar.quiet(at(1, hour=20)) and calendar.quiet(at(2, hour=6, minute=59))
+    assert not calendar.quiet(at(2, hour=7)) and not calendar.quiet(at(1, hour=19, minute=59))
+
+
+async def test_a_whole_campaign_on_both_channels(app, stand_ins):
+    telegram_api, graph = stand_ins
+    people = consenting(app, PEOPLE)
+    reminders = campaign(app, telegram_api, graph)
+    planned = reminders.plan(app.clock())
+    assert sum(planned.values()) == PEOPLE * len(STAGES)
+    assert reminders.plan(app.clock()) == Counter()  # planning twice plans nothing new
+
+    extended = people[0]  # chat 0 (Telegram); chat 1 (WhatsApp) withdraws; chat 2 (Telegram) blocks the bot
+    telegram_api.fail("sendMessage", chat_id="700002", status=403, description="Forbidden: bot was blocked by the user")
+
+    assert await reminders.drain(at(1, hour=8, minute=59)) == Counter()  # not due yet
+    first = await drain_all(reminders, STAGE_TIMES[0])
+    assert first == Counter(sent=PEOPLE - 1, skipped=1)  # the blocked chat
+    assert await reminders.drain(at(1, hour=21)) == Counter()  # quiet hours: nothing, even if it were due
+
+    with app.db.transaction() as session:  # a new roster extends one person's cover
+        upsert_participants(session, [{**participant_row(app, extended), "cover_end": date(2027, 3, 31)}], now=app.clock())
+        set_consent(session, chat=chat_of(session, 1), active=False)  # "berhenti"
+    for moment in STAGE_TIMES[1:]:
+        await drain_all(reminders, moment)
+    for channel in reminders.channels.values():
+        await channel.stop()
+
+    telegram_texts, whatsapp_templates = defaultdict(list), defaultdict(list)
+    for call in telegram_api.sent():
+        telegram_texts[call["chat_id"]].append(call["text"])
+    for body in graph.bodies():
+        whatsapp_templates[body["to"]].append(body["template"]["name"])
+    for number in range(3, PEOPLE):
+        chat_id = str(700_000 + number)
+        if number % 2 == 0:
+            texts = telegram_texts[chat_id]
+            assert len(texts) == len(STAGES), (chat_id, texts)
+            greeting = "Payung reminder" if number % 3 == 0 else "Pengingat Payung"
+            assert all(text.startswith(greeting) for text in texts), texts
+        else:
+            assert whatsapp_templates[chat_id] == [f"payung_{template_key(stage)}" for stage in STAGES]
+    assert telegram_texts["700000"] == telegram_texts["700000"][:1]  # the extended cover: only the first stage
+    assert whatsapp_templates["700001"] == ["payung_reminder_30"]  # said "berhenti" after the first stage
+    assert len(telegram_texts["700002"]) == 1  # blocked: one attempt (refused), never retried
+
+    states = Counter((row.state, row.detail) for row in outbox_rows(app))
+    assert states[("skipped", "the roster changed this cover's end")] == 4
+    assert states[("skipped", "consent withdrawn")] == 4
+    assert states[("skipped", "the chat cannot be reached")] == 4
+    # the next daily plan gives the extended cover its own stages, once
+    assert reminders.plan(STAGE_TIMES[4]) == Counter({(stage, "telegram"): 1 for stage in STAGES})
+    assert reminders.plan(STAGE_TIMES[4]) == Counter()
+
+
+def participant_row(app, person: dict) -> dict:
+    """The participant columns of a demo person, as the import stores them."""
+    with app.db.transaction() as session:
+        found = find_participant(session, nik_hash=app.services.hasher.nik_hash(person["nik"]))
+        return {name: getattr(found, name) for name in (
+            "nik_hash", "nik_masked", "birth_hash", "name", "gender", "village", "district", "category",
+            "kpj", "phone", "cover_start", "cover_end")}  # fmt: skip
+
+
+def chat_of(session, number: int):
+    channel = ("telegram", "whatsapp")[number % 2]
+    return open_chat(session, channel=channel, chat_id=str(700_000 + number), language="id", now=datetime.now(WIB))[0]
