@@ -69,6 +69,7 @@ class PaceSettings(Section):
     overall_per_second: int = Field(25, gt=0)
     private_per_second: int = Field(1, gt=0)
     group_per_minute: int = Field(20, gt=0)
+    in_flight: int = Field(8, gt=0)
 
 
 class TelegramSettings(Section):
@@ -95,6 +96,7 @@ class TemplateSettings(Section):
 class WhatsAppPaceSettings(Section):
     per_second: int = Field(60, gt=0)  # per business phone number
     per_recipient_per_second: int = Field(1, gt=0)
+    in_flight: int = Field(8, gt=0)
 
 
 class WhatsAppSettings(Section):

@@ -26,7 +26,6 @@ from bot.web import build_web
 log = logging.getLogger(__name__)
 
 TOKEN_SHAPE = re.compile(r"\d{3,}:[A-Za-z0-9_-]{30,}")
-IN_FLIGHT = 8
 SECRET_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what setWebhook accepts
 
 
@@ -37,9 +36,9 @@ def telegram_bot(app: App, token: str) -> Bot:
         base_url=settings.base_url,
         base_file_url=settings.base_file_url,
         # Replies to many chats go out concurrently (paced, at most
-        # IN_FLIGHT at once); PTB's default pool of one connection would
-        # queue them and time out.
-        request=HTTPXRequest(connection_pool_size=IN_FLIGHT),
+        # pace.in_flight at once); PTB's default pool of one connection
+        # would queue them and time out.
+        request=HTTPXRequest(connection_pool_size=settings.pace.in_flight),
         get_updates_request=HTTPXRequest(connection_pool_size=1),
     )
 
@@ -54,7 +53,6 @@ def telegram_channel(app: App, token: str) -> TelegramChannel:
         media=MediaStore(app.settings.data_dir / "media"),
         metrics=app.metrics,
         max_file_mb=app.settings.max_file_mb,
-        in_flight=IN_FLIGHT,
     )
 
 
@@ -111,7 +109,6 @@ def whatsapp_channel(app: App, secrets: WhatsAppSecrets) -> WhatsAppChannel:
         metrics=app.metrics,
         max_file_mb=app.settings.max_file_mb,
         clock=app.clock,
-        in_flight=IN_FLIGHT,
     )
 
 

@@ -91,6 +91,16 @@ def database_url(request, tmp_path) -> str:
 
 
 @pytest.fixture
+def postgres_url() -> str:
+    """For tests that only mean something on PostgreSQL (row locks across processes)."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        pytest.skip("TEST_DATABASE_URL is not set")
+    reset_postgres(url)
+    return url
+
+
+@pytest.fixture
 def sqlite_url(tmp_path) -> str:
     return f"sqlite:///{tmp_path / 'test.db'}"
 

@@ -5,9 +5,10 @@ bot, and planning that is idempotent."""
 
 from __future__ import annotations
 
+import asyncio
 import os
+import random
 import signal
-import subprocess
 import sys
 from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta
@@ -22,10 +23,10 @@ from bot.reminders import Calendar, Reminders, template_key
 from bot.roster import import_roster, open_roster
 from bot.service import telegram_channel, whatsapp_channel
 from storage.chats import open_chat, set_language
-from storage.models import Chat, OutboxMessage
+from storage.models import OutboxMessage
 from storage.participants import find_participant, upsert_participants
 from storage.subscriptions import set_consent, subscribe
-from tests.conftest import write_csv
+from tests.conftest import TEST_KEY, build, write_csv
 from tests.graph_standin import GraphApiStandIn
 from tests.telegram_standin import TOKEN, BotApiStandIn
 from tests.test_whatsapp import SECRETS
@@ -48,16 +49,16 @@ async def stand_ins():
         yield telegram, graph
 
 
-def consenting(app, count: int) -> list[dict]:
-    """`count` people from the demo roster, each followed by one chat:
-    Telegram and WhatsApp alternately, every third chat in English."""
+def consenting(app, count: int, channels: tuple[str, ...] = ("telegram", "whatsapp")) -> list[dict]:
+    """`count` people from the demo roster, each followed by one chat: on
+    the channels in turn, every third chat in English."""
     people = list(demo_people(year=2026, districts=app.settings.programme.districts, regency_code="1603", rows=count))
     roster = write_csv(app.settings.data_dir / "campaign.csv", people)
     import_roster(open_roster(roster), db=app.db, hasher=app.services.hasher, now=app.clock(), batch_size=1000)
     with app.db.transaction() as session:
         for number, person in enumerate(people):
             found = find_participant(session, nik_hash=app.services.hasher.nik_hash(person["nik"]))
-            channel = ("telegram", "whatsapp")[number % 2]
+            channel = channels[number % len(channels)]
             chat, _ = open_chat(session, channel=channel, chat_id=str(700_000 + number), language="id", now=app.clock())
             if number % 3 == 0:
                 set_language(session, chat=chat, language="en")
@@ -169,3 +170,73 @@ def participant_row(app, person: dict) -> dict:
 def chat_of(session, number: int):
     channel = ("telegram", "whatsapp")[number % 2]
     return open_chat(session, channel=channel, chat_id=str(700_000 + number), language="id", now=datetime.now(WIB))[0]
+
+
+# -- drainer processes ----------------------------------------------------------
+
+
+def drainer_env(app, telegram_api, **settings: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("PAYUNG_", "TELEGRAM_", "WHATSAPP_"))}
+    env.update({
+        "PAYUNG_NIK_KEY": TEST_KEY.get_secret_value(), "PAYUNG_DATA_DIR": str(app.settings.data_dir),
+        "PAYUNG_DATABASE_URL": app.settings.resolved_database_url, "TELEGRAM_BOT_TOKEN": TOKEN,
+        "PAYUNG_TELEGRAM__BASE_URL": telegram_api.base_url, "PAYUNG_LOG_LEVEL": "WARNING",
+        "PAYUNG_TELEGRAM__PACE__OVERALL_PER_SECOND": "1000", "PAYUNG_TELEGRAM__PACE__PRIVATE_PER_SECOND": "1000",
+        **settings,
+    })  # fmt: skip
+    return env
+
+
+async def drainer(env: dict[str, str], now: datetime) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "reminders", "send", "--now", now.isoformat(), env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+
+
+def sends_per_chat(telegram_api) -> Counter:
+    return Counter(call["chat_id"] for call in telegram_api.sent())
+
+
+async def test_two_drainer_processes_on_postgresql_send_each_reminder_once(tmp_path, postgres_url, clock, stand_ins):
+    telegram_api, graph = stand_ins
+    app = build(tmp_path, postgres_url, clock, roster=[])
+    consenting(app, 600, channels=("telegram",))
+    assert sum(campaign(app, telegram_api, graph).plan(clock()).values()) == 600 * len(STAGES)
+    env = drainer_env(app, telegram_api, PAYUNG_REMINDERS__BATCH="25")
+    processes = [await drainer(env, STAGE_TIMES[0]) for _ in range(2)]
+    outputs = [await process.communicate() for process in processes]
+    app.close()
+    for process, (stdout, stderr) in zip(processes, outputs, strict=True):
+        assert process.returncode == 0, stderr.decode()
+        assert "sent" in stdout.decode()  # both took part
+    assert sends_per_chat(telegram_api) == Counter({str(700_000 + n): 1 for n in range(600)})
+
+
+async def test_killing_the_drainer_loses_nothing_and_repeats_at_most_one_per_kill(app, stand_ins):
+    telegram_api, graph = stand_ins
+    consenting(app, PEOPLE, channels=("telegram",))
+    campaign(app, telegram_api, graph).plan(app.clock())
+    # One request in flight: a kill can then leave at most one message that
+    # Telegram accepted but the outbox did not mark (see README).
+    env = drainer_env(app, telegram_api, PAYUNG_TELEGRAM__PACE__IN_FLIGHT="1", PAYUNG_REMINDERS__BATCH="100")
+    lease = timedelta(seconds=app.settings.reminders.lease_seconds + 1)
+    moments = random.Random(7)
+    kills = 0
+    for attempt in range(20):
+        process = await drainer(env, STAGE_TIMES[0] + attempt * lease)  # later: the dead one's leases ran out
+        await asyncio.sleep(moments.uniform(1.5, 3.0))
+        if process.returncode is None:
+            process.send_signal(signal.SIGKILL)
+            kills += 1
+        await process.wait()
+    last = await drainer(env, STAGE_TIMES[0] + 20 * lease)
+    _, stderr = await last.communicate()
+    assert last.returncode == 0, stderr.decode()
+    per_chat = sends_per_chat(telegram_api)
+    assert set(per_chat) == {str(700_000 + n) for n in range(PEOPLE)}  # nothing lost
+    duplicates = sum(per_chat.values()) - PEOPLE
+    assert duplicates <= kills, (duplicates, kills)
+    with app.db.transaction() as session:
+        first_stage = session.exec(select(OutboxMessage).where(OutboxMessage.stage == STAGES[0])).all()
+    assert {row.state for row in first_stage} == {"sent"}

@@ -146,7 +146,7 @@ class PacedSender:
         classify: Callable[[BaseException], Verdict],
         on_failure: Callable[[str, SendFailed], Awaitable[None]],
         metrics: Metrics,
-        in_flight: int = 32,
+        in_flight: int,
         attempts: int = 5,
         max_backoff: float = 30.0,
     ):

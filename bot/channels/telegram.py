@@ -117,7 +117,6 @@ class TelegramChannel:
         media: MediaStore,
         metrics: Metrics,
         max_file_mb: int,
-        in_flight: int = 32,
     ):
         self.dispatcher = dispatcher
         self.max_file_bytes = max_file_mb * 1024 * 1024
@@ -134,7 +133,7 @@ class TelegramChannel:
             classify=classify,
             on_failure=self._given_up,
             metrics=metrics,
-            in_flight=in_flight,
+            in_flight=pace.in_flight,
         )
 
     # -- lifecycle ---------------------------------------------------------

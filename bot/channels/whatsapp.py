@@ -161,7 +161,6 @@ class WhatsAppChannel:
         metrics: Metrics,
         max_file_mb: int,
         clock: Callable[[], datetime],
-        in_flight: int = 8,
     ):
         self.dispatcher = dispatcher
         self.client = client
@@ -180,7 +179,7 @@ class WhatsAppChannel:
             classify=classify,
             on_failure=self._given_up,
             metrics=metrics,
-            in_flight=in_flight,
+            in_flight=pace.in_flight,
         )
         self._handling: set = set()
 
