@@ -188,14 +188,11 @@ def reminders_send(ctx: typer.Context, now: str = typer.Option(None, help=NOW_HE
     async def send(app: App) -> Counter:
         console = ConsoleChannel(app.dispatcher, chat_id="", output=sys.stdout)
         channels = await sending_channels(app, console)
-        reminders, moment, total = reminders_for(app, channels), _now(app, now), Counter()
         try:
-            while done := await reminders.drain(moment):
-                total.update(done)
+            return await reminders_for(app, channels).drain(_now(app, now))
         finally:
             for channel in channels.values():
                 await channel.stop()
-        return total
 
     with opened(ctx) as app:
         total = asyncio.run(send(app))

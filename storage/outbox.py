@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -18,7 +17,9 @@ OUTBOX = OutboxMessage.__table__
 CHATS = Chat.__table__
 SUBSCRIPTIONS = ReminderSubscription.__table__
 PARTICIPANTS = Participant.__table__
-PLAN = per_dialect(lambda insert: insert(OUTBOX).on_conflict_do_nothing(index_elements=["key"]).returning(OUTBOX.c.stage))
+PLAN = per_dialect(
+    lambda insert: insert(OUTBOX).on_conflict_do_nothing(index_elements=["key"]).returning(OUTBOX.c.stage, OUTBOX.c.chat_pk)
+)
 
 PLANNED, CLAIMED, SENT, FAILED, SKIPPED = "planned", "claimed", "sent", "failed", "skipped"
 
@@ -43,14 +44,13 @@ def subscribers(session: Session) -> list[Subscriber]:
     return [Subscriber(*row) for row in session.connection().execute(statement)]
 
 
-def plan(session: Session, rows: list[dict[str, Any]]) -> Counter[int]:
-    """Insert planned rows; a key already planned is left alone. Returns how
-    many new rows each stage got."""
+def plan(session: Session, rows: list[dict[str, Any]]) -> list[tuple[int, int]]:
+    """Insert planned rows; a key already planned is left alone. Returns
+    (stage, chat_pk) of each new row."""
     if not rows:
-        return Counter()
+        return []
     connection = session.connection()
-    inserted = connection.execute(PLAN[connection.dialect.name], rows)
-    return Counter(stage for (stage,) in inserted)
+    return [(stage, chat_pk) for stage, chat_pk in connection.execute(PLAN[connection.dialect.name], rows)]
 
 
 @dataclass(frozen=True)

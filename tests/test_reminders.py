@@ -83,13 +83,6 @@ def campaign(app, telegram_api, graph) -> Reminders:
                      channels=channels, worker="test-drainer")  # fmt: skip
 
 
-async def drain_all(reminders: Reminders, now: datetime) -> Counter:
-    total: Counter = Counter()
-    while done := await reminders.drain(now):
-        total.update(done)
-    return total
-
-
 def outbox_rows(app) -> list[OutboxMessage]:
     with app.db.transaction() as session:
         return session.exec(select(OutboxMessage).order_by(OutboxMessage.id)).all()
@@ -119,7 +112,7 @@ async def test_a_whole_campaign_on_both_channels(app, stand_ins):
     telegram_api.fail("sendMessage", chat_id="700002", status=403, description="Forbidden: bot was blocked by the user")
 
     assert await reminders.drain(at(1, hour=8, minute=59)) == Counter()  # not due yet
-    first = await drain_all(reminders, STAGE_TIMES[0])
+    first = await reminders.drain(STAGE_TIMES[0])
     assert first == Counter(sent=PEOPLE - 1, skipped=1)  # the blocked chat
     assert await reminders.drain(at(1, hour=21)) == Counter()  # quiet hours: nothing, even if it were due
 
@@ -127,7 +120,7 @@ async def test_a_whole_campaign_on_both_channels(app, stand_ins):
         upsert_participants(session, [{**participant_row(app, extended), "cover_end": date(2027, 3, 31)}], now=app.clock())
         set_consent(session, chat=chat_of(session, 1), active=False)  # "berhenti"
     for moment in STAGE_TIMES[1:]:
-        await drain_all(reminders, moment)
+        await reminders.drain(moment)
     for channel in reminders.channels.values():
         await channel.stop()
 
