@@ -188,12 +188,18 @@ class Reminders:
         elif row.stale_at <= now:
             reason = "stale: a later stage took over"
         if reason is not None:
-            return self._mark(row, Delivery("skipped", detail=reason), now)
+            return await self._marked(row, Delivery("skipped", detail=reason), now)
         try:
             delivery = await self.channels[row.channel].deliver(row.chat_id, self._message(row, name, now), now=now)
         except Exception as error:  # a bug or an outage must not lose the row: retry it
             log.exception("reminder %s could not be sent", row.id)
             delivery = Delivery("failed", detail=f"{type(error).__name__}: {error}")
+        return await self._marked(row, delivery, now)
+
+    async def _marked(self, row: outbox.Claimed, delivery: Delivery, now: datetime) -> str:
+        # Marked at once, on the event loop, not in a thread: every moment a
+        # row spends accepted by the platform but unmarked is a moment in
+        # which a crash makes it a duplicate.
         return self._mark(row, delivery, now)
 
     def _message(self, row: outbox.Claimed, name: str, now: datetime) -> Outbound:

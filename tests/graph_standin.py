@@ -72,6 +72,7 @@ class GraphApiStandIn:
             Route("/v{version}/{media_id}", self._media_url, methods=["GET"]),
             Route("/files/{media_id}", self._file, methods=["GET"]),
             Route("/counts", self._counts),
+            Route("/arrivals", self._arrivals),
         ])  # fmt: skip
 
     def _authorised(self, request: Request) -> bool:
@@ -105,6 +106,10 @@ class GraphApiStandIn:
             return Response(status_code=401)
         content, mime_type = self.media[request.path_params["media_id"]]
         return Response(content, media_type=mime_type)
+
+    async def _arrivals(self, _request: Request) -> Response:
+        """Arrival times (monotonic seconds) of posted messages, for the pacing benchmark."""
+        return JSONResponse([posted.at for posted in self.posted])
 
     async def _counts(self, _request: Request) -> Response:
         return JSONResponse({"messages": len(self.posted)})

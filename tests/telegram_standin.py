@@ -97,7 +97,13 @@ class BotApiStandIn:
             Route("/bot{token}/{method}", self._api, methods=["GET", "POST"]),
             Route("/file/bot{token}/{path:path}", self._file),
             Route("/counts", self._counts),
+            Route("/arrivals", self._arrivals),
         ])  # fmt: skip
+
+    async def _arrivals(self, request: Request) -> Response:
+        """Arrival times (monotonic seconds) of one method's calls, for the pacing benchmark."""
+        method = request.query_params.get("method", "sendMessage")
+        return JSONResponse([call.at for call in self.calls if call.method == method])
 
     async def _counts(self, _request: Request) -> Response:
         """Calls per method, for a benchmark running this in its own process."""

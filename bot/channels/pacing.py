@@ -256,7 +256,9 @@ class PacedSender:
         )  # fmt: skip
         async for attempt in retrying:
             with attempt:
-                async with self._window(recipient).place(), self._overall.place(), self._in_flight:
+                # A free slot first, then the places: a place is held from the
+                # moment it is taken, so it must be taken just before the call.
+                async with self._in_flight, self._window(recipient).place(), self._overall.place():
                     started = time.perf_counter()
                     try:
                         result = await send()

@@ -342,7 +342,7 @@ class WhatsAppChannel:
             sent = await self.client.request_location(chat_id, part.text)
         else:
             sent = await self.client.send_message(chat_id, part.text)
-        self._record(chat_id, "accepted", sent.id)
+        await asyncio.to_thread(self._record, chat_id, "accepted", sent.id)
         return sent
 
     async def _send_template(self, chat_id: str, template: TemplateSettings, message: Outbound) -> None:
@@ -352,7 +352,7 @@ class WhatsAppChannel:
         sent = await self.client.send_template(
             chat_id, name=template.name, language=TemplateLanguage(template.language), params=params
         )
-        self._record(chat_id, "accepted", sent.id)
+        await asyncio.to_thread(self._record, chat_id, "accepted", sent.id)
         return sent
 
     def _record(self, chat_id: str, status: str, platform_message_id: str | None = None, detail: str | None = None) -> None:
