@@ -31,6 +31,11 @@ class SessionSettings(Section):
     idle_minutes: int = Field(30, gt=0)
 
 
+class RetentionSettings(Section):
+    # Message ids kept for dedupe; platforms redeliver within hours or days.
+    processed_days: int = Field(30, gt=0)
+
+
 class CoverageSettings(Section):
     max_failed_checks: int = Field(5, gt=0)
     window_minutes: int = Field(60, gt=0)
@@ -148,6 +153,7 @@ class Settings(BaseSettings):
     telegram: TelegramSettings = TelegramSettings()
     whatsapp: WhatsAppSettings = WhatsAppSettings()
     reminders: ReminderSettings = ReminderSettings()
+    retention: RetentionSettings = RetentionSettings()
     web: WebSettings = WebSettings()
 
     @classmethod

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Protocol
@@ -25,7 +24,6 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 from babel.units import format_unit
-from sqlalchemy import select
 
 from bot.channels.pacing import Delivery
 from bot.config import ReminderSettings
@@ -33,7 +31,6 @@ from bot.messages import Outbound, TemplateRef
 from handlers.texts import Catalogue
 from storage import outbox
 from storage.db import Database
-from storage.models import Participant, ReminderSubscription
 from storage.privacy import mask_name
 
 log = logging.getLogger(__name__)
@@ -157,24 +154,11 @@ class Reminders:
             with self.db.transaction() as session:
                 claimed = outbox.claim_due(session, now=now, worker=self.worker, lease=lease,
                                            limit=self.settings.batch, channels=[channel])  # fmt: skip
-                people = self._people(session, claimed)
-                consenting = self._consenting(session, claimed)
+                people = outbox.names_and_ends(session, participant_ids={row.participant_id for row in claimed})
+                consenting = outbox.consenting(session, chat_pks={row.chat_pk for row in claimed})
             if not claimed:
                 return done
             done.update(await asyncio.gather(*(self._send(row, people, consenting, now) for row in claimed)))
-
-    def _people(self, session, rows: Iterable[outbox.Claimed]) -> dict[int, tuple[str, date]]:
-        ids = {row.participant_id for row in rows}
-        statement = select(Participant.id, Participant.name, Participant.cover_end).where(Participant.id.in_(ids))
-        return {pid: (name, end) for pid, name, end in session.connection().execute(statement)} if ids else {}
-
-    def _consenting(self, session, rows: Iterable[outbox.Claimed]) -> set[tuple[int, int]]:
-        chats = {row.chat_pk for row in rows}
-        if not chats:
-            return set()
-        table = ReminderSubscription.__table__
-        statement = select(table.c.chat_pk, table.c.participant_id).where(table.c.chat_pk.in_(chats), table.c.active)
-        return {tuple(row) for row in session.connection().execute(statement)}
 
     async def _send(self, row: outbox.Claimed, people, consenting, now: datetime) -> str:
         name, cover_end = people.get(row.participant_id, ("", None))

@@ -7,6 +7,7 @@ import logging
 import os
 import re
 import socket
+from datetime import timedelta
 
 import uvicorn
 from telegram import Bot
@@ -43,17 +44,17 @@ def telegram_bot(app: App, token: str) -> Bot:
     )
 
 
+def channel_parts(app: App) -> dict:
+    """What every channel is built from, besides its client and settings."""
+    return {
+        "dispatcher": app.dispatcher, "db": app.db, "catalogue": app.services.catalogue,
+        "media": MediaStore(app.settings.data_dir / "media"), "metrics": app.metrics,
+        "max_file_mb": app.settings.max_file_mb,
+    }  # fmt: skip
+
+
 def telegram_channel(app: App, token: str) -> TelegramChannel:
-    return TelegramChannel(
-        dispatcher=app.dispatcher,
-        bot=telegram_bot(app, token),
-        settings=app.settings.telegram,
-        db=app.db,
-        catalogue=app.services.catalogue,
-        media=MediaStore(app.settings.data_dir / "media"),
-        metrics=app.metrics,
-        max_file_mb=app.settings.max_file_mb,
-    )
+    return TelegramChannel(bot=telegram_bot(app, token), settings=app.settings.telegram, **channel_parts(app))
 
 
 def telegram_secrets(app: App) -> tuple[str, str]:
@@ -99,17 +100,8 @@ def whatsapp_secrets(app: App) -> WhatsAppSecrets:
 
 
 def whatsapp_channel(app: App, secrets: WhatsAppSecrets) -> WhatsAppChannel:
-    return WhatsAppChannel(
-        dispatcher=app.dispatcher,
-        client=whatsapp_client(app.settings.whatsapp, secrets.token),
-        settings=app.settings.whatsapp,
-        db=app.db,
-        catalogue=app.services.catalogue,
-        media=MediaStore(app.settings.data_dir / "media"),
-        metrics=app.metrics,
-        max_file_mb=app.settings.max_file_mb,
-        clock=app.clock,
-    )
+    client = whatsapp_client(app.settings.whatsapp, secrets.token)
+    return WhatsAppChannel(client=client, settings=app.settings.whatsapp, clock=app.clock, **channel_parts(app))
 
 
 async def serve(app: App) -> None:
@@ -126,7 +118,8 @@ async def serve(app: App) -> None:
     if whatsapp is not None:
         await whatsapp.recover()  # what was stored before the last stop
     channels = {name: channel for name, channel in (("telegram", telegram), ("whatsapp", whatsapp)) if channel}
-    scheduler = reminder_scheduler(reminders_for(app, channels), app.clock)
+    keep = timedelta(days=settings.retention.processed_days)
+    scheduler = reminder_scheduler(reminders_for(app, channels), app.clock, db=app.db, keep_processed=keep)
     web = build_web(
         db=app.db,
         metrics=app.metrics,

@@ -140,3 +140,23 @@ def next_due(session: Session, *, chat_pks: Iterable[int] | None = None) -> date
     if chat_pks is not None:
         statement = statement.where(OUTBOX.c.chat_pk.in_(list(chat_pks)))
     return session.connection().execute(statement).scalar()
+
+
+def names_and_ends(session: Session, *, participant_ids: set[int]) -> dict[int, tuple[str, date]]:
+    """Each participant's name and current cover end, as the drainer checks them."""
+    if not participant_ids:
+        return {}
+    statement = select(PARTICIPANTS.c.id, PARTICIPANTS.c.name, PARTICIPANTS.c.cover_end).where(
+        PARTICIPANTS.c.id.in_(participant_ids)
+    )
+    return {pid: (name, end) for pid, name, end in session.connection().execute(statement)}
+
+
+def consenting(session: Session, *, chat_pks: set[int]) -> set[tuple[int, int]]:
+    """(chat, participant) pairs whose consent is on now."""
+    if not chat_pks:
+        return set()
+    statement = select(SUBSCRIPTIONS.c.chat_pk, SUBSCRIPTIONS.c.participant_id).where(
+        SUBSCRIPTIONS.c.chat_pk.in_(chat_pks), SUBSCRIPTIONS.c.active
+    )
+    return {(chat_pk, participant_id) for chat_pk, participant_id in session.connection().execute(statement)}

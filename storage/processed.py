@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import delete
 from sqlmodel import Session
 
 from storage.db import per_dialect
@@ -22,3 +23,10 @@ def claim_message(session: Session, *, channel: str, message_id: str, now: datet
     # RETURNING, not rowcount: drivers disagree on rowcount for ON CONFLICT.
     # A prebuilt Core statement: this runs for every message (see chats.py).
     return connection.execute(CLAIM[connection.dialect.name], row).first() is not None
+
+
+def prune_processed(session: Session, *, before: datetime) -> int:
+    """Forget message keys older than any platform redelivers (days, not
+    weeks), so the table does not grow forever."""
+    table = ProcessedMessage.__table__
+    return session.connection().execute(delete(table).where(table.c.processed_at < before)).rowcount

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.telegram_standin import serve, stop
+from tests.servers import serve, stop
 
 TOKEN = "EAAG-test-token-for-the-stand-in"
 PHONE_ID = "1001"

@@ -24,6 +24,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from tests.servers import serve, stop
+
 TOKEN = "123456:TEST-token-for-the-stand-in-only-abcdef"
 BOT_USER = {"id": 123456, "is_bot": True, "first_name": "Payung", "username": "PayungTestBot"}
 JSON_FIELDS = {"reply_markup", "allowed_updates", "commands"}
@@ -198,25 +200,6 @@ async def _params(request: Request) -> dict[str, Any]:
         raw = dict(parse_qsl((await request.body()).decode()))
     return {key: json.loads(value) if key in JSON_FIELDS and isinstance(value, str) else value
             for key, value in raw.items()}  # fmt: skip
-
-
-async def serve(app) -> tuple[uvicorn.Server, int]:
-    """Run an ASGI app on 127.0.0.1 on a free port, in this event loop."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
-    server.install_signal_handlers = lambda: None  # the test runner owns signals
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    server.task = task  # type: ignore[attr-defined]
-    return server, server.servers[0].sockets[0].getsockname()[1]
-
-
-async def stop(server: uvicorn.Server | None) -> None:
-    if server is not None:
-        server.should_exit = True
-        await server.task  # type: ignore[attr-defined]
 
 
 # -- Telegram-shaped updates ---------------------------------------------------

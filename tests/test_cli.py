@@ -94,3 +94,25 @@ def test_run_refuses_to_start_without_a_usable_token_in_one_line(tmp_path):
         assert result.returncode == 1, (env, result.stderr)
         assert message in result.stderr and "Traceback" not in result.stderr, result.stderr
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_reminders_can_be_rehearsed_from_the_command_line(tmp_path):
+    env = {"PAYUNG_NIK_KEY": "k" * 40, "PAYUNG_TELEGRAM__ENABLED": "false"}
+    path = write_csv(tmp_path / "roster.csv", [BUDI])
+    payung(tmp_path, "import-roster", str(path), env=env)
+    chat = payung(tmp_path, "chat", "--chat-id", "budi", stdin="halo\n1\n1603010503800001\n05-03-1980\n1\n", env=env)
+    assert "kami akan mengingatkan Anda" in chat.stdout, chat.stdout
+    dry = payung(tmp_path, "reminders", "plan", "--dry-run", "--now", "2026-11-27T10:00", env=env)
+    assert re.search(r"30 days before\s*│\s*console\s*│\s*1", dry.stdout) and re.search(r"total\s*│\s*│\s*5", dry.stdout)
+    assert "nothing planned" in payung(tmp_path, "reminders", "status", env=env).stdout  # the dry run changed nothing
+    payung(tmp_path, "reminders", "plan", "--now", "2026-11-27T10:00", env=env)
+    early = payung(tmp_path, "reminders", "send", "--now", "2026-12-01T08:59", env=env)
+    assert "nothing due" in early.stdout
+    sent = payung(tmp_path, "reminders", "send", "--now", "2026-12-01T09:00", env=env)
+    assert "[budi]" in sent.stdout and "B*** S****** berakhir 31 Desember 2026 (30 hari)" in sent.stdout
+    assert "1 sent" in sent.stdout
+    assert "nothing due" in payung(tmp_path, "reminders", "send", "--now", "2026-12-01T10:00", env=env).stdout
+    status = payung(tmp_path, "reminders", "status", env=env).stdout
+    assert re.search(r"30 days before\s*│\s*sent\s*│\s*1", status) and "next due: 2026-12-17 09:00" in status
+    bad = payung(tmp_path, "reminders", "send", "--now", "tomorrow", env=env)
+    assert bad.returncode == 1 and "is not an ISO date and time" in bad.stderr

@@ -24,7 +24,7 @@ from storage.participants import (
     upsert_participants,
 )
 from storage.privacy import IdentityHasher, mask_kpj, mask_name, mask_nik
-from storage.processed import claim_message
+from storage.processed import claim_message, prune_processed
 from storage.subscriptions import set_consent, subscribe
 from tests.conftest import FROZEN_NOW, make_settings
 from tests.transcript import Chat as Conversation
@@ -140,6 +140,19 @@ def test_a_message_id_is_claimed_once_per_channel(database_url):
         assert claim_message(session, channel="telegram", message_id="7", now=FROZEN_NOW)
         assert not claim_message(session, channel="telegram", message_id="7", now=FROZEN_NOW)
         assert claim_message(session, channel="whatsapp", message_id="7", now=FROZEN_NOW)
+    db.dispose()
+
+
+def test_old_message_ids_are_pruned_and_recent_ones_kept(database_url):
+    db = fresh(database_url)
+    with db.transaction() as session:
+        claim_message(session, channel="telegram", message_id="old", now=FROZEN_NOW - timedelta(days=31))
+        claim_message(session, channel="telegram", message_id="new", now=FROZEN_NOW - timedelta(days=1))
+    with db.transaction() as session:
+        assert prune_processed(session, before=FROZEN_NOW - timedelta(days=30)) == 1
+    with db.transaction() as session:
+        assert not claim_message(session, channel="telegram", message_id="new", now=FROZEN_NOW)
+        assert claim_message(session, channel="telegram", message_id="old", now=FROZEN_NOW)
     db.dispose()
 
 

@@ -27,15 +27,8 @@ from bot.web import SECRET_HEADER, build_web
 from handlers import Flows
 from handlers.flow import Flow, Turn, ask
 from storage.models import Chat, ProcessedMessage
-from tests.telegram_standin import (
-    TOKEN,
-    BotApiStandIn,
-    message_update,
-    serve,
-    stop,
-    tap_update,
-    text_update,
-)
+from tests.servers import served
+from tests.telegram_standin import TOKEN, BotApiStandIn, message_update, tap_update, text_update
 
 SECRET = "webhook-secret_for-tests"
 BUDI_NIK, BUDI_BORN = "1603010503800001", "05-03-1980"
@@ -63,15 +56,14 @@ class Webhook:
     def __init__(self, app, channel):
         self.web = build_web(db=app.db, metrics=app.metrics, telegram=channel, telegram_secret=SECRET)
         self.path = channel.settings.webhook_path
+        self._served = served(self.web)
 
     async def __aenter__(self):
-        self.server, port = await serve(self.web)
-        self.client = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}")
+        self.client = await self._served.__aenter__()
         return self
 
-    async def __aexit__(self, *_):
-        await self.client.aclose()
-        await stop(self.server)
+    async def __aexit__(self, *exc):
+        await self._served.__aexit__(*exc)
 
     async def post(self, body, secret: str | None = SECRET) -> httpx.Response:
         headers = {SECRET_HEADER: secret} if secret is not None else {}

@@ -29,7 +29,7 @@ from tests.graph_standin import (
     status,
     text,
 )
-from tests.telegram_standin import serve, stop
+from tests.servers import served
 from tests.test_telegram import probe_dispatcher
 
 SECRETS = WhatsAppSecrets(token=TOKEN, app_secret="app-secret-for-tests", verify_token="verify-me")
@@ -53,15 +53,14 @@ class Webhook:
     def __init__(self, app, channel):
         self.web = build_web(db=app.db, metrics=app.metrics, whatsapp=channel, whatsapp_secrets=SECRETS)
         self.channel = channel
+        self._served = served(self.web)
 
     async def __aenter__(self):
-        self.server, port = await serve(self.web)
-        self.client = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}")
+        self.client = await self._served.__aenter__()
         return self
 
-    async def __aexit__(self, *_):
-        await self.client.aclose()
-        await stop(self.server)
+    async def __aexit__(self, *exc):
+        await self._served.__aexit__(*exc)
 
     async def post(self, body, *, signature: str | None = "right") -> httpx.Response:
         raw = body if isinstance(body, bytes) else json.dumps(body).encode()

@@ -1,0 +1,41 @@
+"""ASGI apps served for real on 127.0.0.1 inside the test's event loop: the
+stand-in platform APIs, and Payung's own web app for webhook tests."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import httpx
+import uvicorn
+
+
+async def serve(app) -> tuple[uvicorn.Server, int]:
+    """Run an ASGI app on 127.0.0.1 on a free port, in this event loop."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
+    server.install_signal_handlers = lambda: None  # the test runner owns signals
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    server.task = task  # type: ignore[attr-defined]
+    return server, server.servers[0].sockets[0].getsockname()[1]
+
+
+async def stop(server: uvicorn.Server | None) -> None:
+    if server is not None:
+        server.should_exit = True
+        await server.task  # type: ignore[attr-defined]
+
+
+@contextlib.asynccontextmanager
+async def served(app) -> AsyncIterator[httpx.AsyncClient]:
+    """A client for `app`, served for the length of the block."""
+    server, port = await serve(app)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            yield client
+    finally:
+        await stop(server)
