@@ -39,3 +39,17 @@ async def served(app) -> AsyncIterator[httpx.AsyncClient]:
             yield client
     finally:
         await stop(server)
+
+
+class Served:
+    """An app served for the length of an `async with`; `.client` talks to it."""
+
+    def __init__(self, app):
+        self._served = served(app)
+
+    async def __aenter__(self):
+        self.client = await self._served.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc):
+        await self._served.__aexit__(*exc)

@@ -27,7 +27,7 @@ from bot.web import SECRET_HEADER, build_web
 from handlers import Flows
 from handlers.flow import Flow, Turn, ask
 from storage.models import Chat, ProcessedMessage
-from tests.servers import served
+from tests.servers import Served
 from tests.telegram_standin import TOKEN, BotApiStandIn, message_update, tap_update, text_update
 
 SECRET = "webhook-secret_for-tests"
@@ -50,20 +50,12 @@ async def started(app, api, *, mode="polling", **telegram):
     return channel
 
 
-class Webhook:
+class Webhook(Served):
     """Our web app served on 127.0.0.1, posted to like Telegram does."""
 
     def __init__(self, app, channel):
-        self.web = build_web(db=app.db, metrics=app.metrics, telegram=channel, telegram_secret=SECRET)
+        super().__init__(build_web(db=app.db, metrics=app.metrics, telegram=channel, telegram_secret=SECRET))
         self.path = channel.settings.webhook_path
-        self._served = served(self.web)
-
-    async def __aenter__(self):
-        self.client = await self._served.__aenter__()
-        return self
-
-    async def __aexit__(self, *exc):
-        await self._served.__aexit__(*exc)
 
     async def post(self, body, secret: str | None = SECRET) -> httpx.Response:
         headers = {SECRET_HEADER: secret} if secret is not None else {}

@@ -29,7 +29,7 @@ from tests.graph_standin import (
     status,
     text,
 )
-from tests.servers import served
+from tests.servers import Served
 from tests.test_telegram import probe_dispatcher
 
 SECRETS = WhatsAppSecrets(token=TOKEN, app_secret="app-secret-for-tests", verify_token="verify-me")
@@ -49,18 +49,12 @@ def channel_for(app, graph, **whatsapp):
     return whatsapp_channel(app, SECRETS)
 
 
-class Webhook:
+class Webhook(Served):
+    """Our web app served on 127.0.0.1, posted to like Meta does (signed)."""
+
     def __init__(self, app, channel):
-        self.web = build_web(db=app.db, metrics=app.metrics, whatsapp=channel, whatsapp_secrets=SECRETS)
+        super().__init__(build_web(db=app.db, metrics=app.metrics, whatsapp=channel, whatsapp_secrets=SECRETS))
         self.channel = channel
-        self._served = served(self.web)
-
-    async def __aenter__(self):
-        self.client = await self._served.__aenter__()
-        return self
-
-    async def __aexit__(self, *exc):
-        await self._served.__aexit__(*exc)
 
     async def post(self, body, *, signature: str | None = "right") -> httpx.Response:
         raw = body if isinstance(body, bytes) else json.dumps(body).encode()
