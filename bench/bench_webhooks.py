@@ -38,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 from bench.bench_core import KEY, reset, sample_people, settings, timed_import, write_roster  # noqa: E402
 from bot.app import build_app  # noqa: E402
 from tests import graph_standin, telegram_standin  # noqa: E402
+from tests.processes import bot_environment  # noqa: E402
 
 SECRET = "bench-secret"
 REPLIES_PER_CHECK = 7
@@ -162,9 +163,8 @@ async def bench(platform: Platform, db_url: str, work: Path, chats: int, concurr
     people = sample_people(work / "demo.csv", chats)
     api_port, port = free_port(), free_port()
     api = await start(sys.executable, "-m", platform.standin, str(api_port), port=api_port)
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("PAYUNG_", "TELEGRAM_", "WHATSAPP_"))}
-    env.update({"PAYUNG_NIK_KEY": KEY.get_secret_value(), "PAYUNG_DATA_DIR": str(data), "PAYUNG_DATABASE_URL": db_url,
-                "PAYUNG_LOG_LEVEL": "WARNING", "PAYUNG_WEB__PORT": str(port), **platform.env(api_port)})  # fmt: skip
+    env = bot_environment(PAYUNG_NIK_KEY=KEY.get_secret_value(), PAYUNG_DATA_DIR=str(data), PAYUNG_DATABASE_URL=db_url,
+                          PAYUNG_LOG_LEVEL="WARNING", PAYUNG_WEB__PORT=str(port), **platform.env(api_port))  # fmt: skip
     bot = await start(sys.executable, "-m", "bot", "run", port=port, env=env, cwd=data)
     try:
         queue = list(range(chats))

@@ -57,21 +57,26 @@ def telegram_channel(app: App, token: str) -> TelegramChannel:
     return TelegramChannel(bot=telegram_bot(app, token), settings=app.settings.telegram, **channel_parts(app))
 
 
-def telegram_secrets(app: App) -> tuple[str, str]:
-    """(bot token, webhook secret), checked before anything connects."""
+def telegram_token() -> str:
+    """The bot token, checked before anything connects."""
     token = env_secret("TELEGRAM_BOT_TOKEN")
     if token is None:
         raise ConfigError("TELEGRAM_BOT_TOKEN is not set (get one from @BotFather)")
     if not TOKEN_SHAPE.fullmatch(token.get_secret_value()):
         raise ConfigError("TELEGRAM_BOT_TOKEN does not look like a bot token (digits, a colon, then 30+ characters)")
+    return token.get_secret_value()
+
+
+def webhook_secret(app: App) -> str:
+    """The webhook's secret token in webhook mode; empty when polling."""
     if app.settings.telegram.mode != "webhook":
-        return token.get_secret_value(), ""
+        return ""
     if not app.settings.telegram.webhook_url:
         raise ConfigError("telegram.mode is webhook but telegram.webhook_url is not set")
     secret = env_secret("TELEGRAM_WEBHOOK_SECRET")
     if secret is None or not SECRET_SHAPE.fullmatch(secret.get_secret_value()):
         raise ConfigError("webhook mode needs TELEGRAM_WEBHOOK_SECRET: 1-256 of A-Z a-z 0-9 _ -")
-    return token.get_secret_value(), secret.get_secret_value()
+    return secret.get_secret_value()
 
 
 async def start_telegram(channel: TelegramChannel, secret: str) -> None:
@@ -109,7 +114,7 @@ async def serve(app: App) -> None:
     if not (settings.telegram.enabled or settings.whatsapp.enabled):
         raise ConfigError("no channel is enabled (telegram.enabled and whatsapp.enabled are both false)")
     # Every secret is checked before anything connects or listens.
-    token, secret = telegram_secrets(app) if settings.telegram.enabled else ("", "")
+    token, secret = (telegram_token(), webhook_secret(app)) if settings.telegram.enabled else ("", "")
     wa_secrets = whatsapp_secrets(app) if settings.whatsapp.enabled else None
     telegram = telegram_channel(app, token) if settings.telegram.enabled else None
     whatsapp = whatsapp_channel(app, wa_secrets) if wa_secrets else None
@@ -165,8 +170,10 @@ async def sending_channels(app: App, console: ConsoleChannel) -> dict[str, Deliv
     """The channels `reminders send` can reach from the command line: the
     console always, Telegram and WhatsApp when enabled with their secrets."""
     channels: dict[str, Deliverer] = {"console": console}
+    # Sending needs only the token, not the webhook secret; without a token,
+    # Telegram's reminders wait for a process that has one.
     if app.settings.telegram.enabled and env_secret("TELEGRAM_BOT_TOKEN"):
-        telegram = telegram_channel(app, telegram_secrets(app)[0])
+        telegram = telegram_channel(app, telegram_token())
         try:
             await telegram.bot.initialize()
         except TelegramError as error:

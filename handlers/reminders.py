@@ -11,7 +11,7 @@ from storage.privacy import mask_name
 from storage.subscriptions import followed, set_consent
 
 
-def overview(turn: Turn):
+async def start(turn: Turn):
     following = followed(turn.db, chat=turn.chat)
     if not following:
         return done(turn.say("reminders.none"))
@@ -25,10 +25,6 @@ def overview(turn: Turn):
     )  # fmt: skip
     choices = [("off", "reminders.turn_off"), ("back", "common.back")]
     return ask(chose, turn.question("reminders.on", choices, names=names, upcoming=upcoming))
-
-
-async def start(turn: Turn):
-    return overview(turn)
 
 
 async def chose(turn: Turn):

@@ -21,7 +21,8 @@ PLAN = per_dialect(
     lambda insert: insert(OUTBOX).on_conflict_do_nothing(index_elements=["key"]).returning(OUTBOX.c.stage, OUTBOX.c.chat_pk)
 )
 
-PLANNED, CLAIMED, SENT, FAILED, SKIPPED = "planned", "claimed", "sent", "failed", "skipped"
+# The other states (sent, skipped, failed) are a Delivery's, marked as they come.
+PLANNED, CLAIMED = "planned", "claimed"
 
 
 @dataclass(frozen=True)

@@ -79,25 +79,24 @@ def reset_postgres(url: str) -> None:
     engine.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request, tmp_path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'test.db'}"
+def wiped_postgres() -> str:
+    """TEST_DATABASE_URL with an empty schema, or the test is skipped."""
     url = os.environ.get("TEST_DATABASE_URL")
     if not url:
         pytest.skip("TEST_DATABASE_URL is not set")
     reset_postgres(url)
     return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path) -> str:
+    return f"sqlite:///{tmp_path / 'test.db'}" if request.param == "sqlite" else wiped_postgres()
 
 
 @pytest.fixture
 def postgres_url() -> str:
     """For tests that only mean something on PostgreSQL (row locks across processes)."""
-    url = os.environ.get("TEST_DATABASE_URL")
-    if not url:
-        pytest.skip("TEST_DATABASE_URL is not set")
-    reset_postgres(url)
-    return url
+    return wiped_postgres()
 
 
 @pytest.fixture

@@ -51,14 +51,6 @@ class GraphApiStandIn:
     def bodies(self, to: str | None = None) -> list[dict[str, Any]]:
         return [p.body for p in self.posted if to is None or p.body.get("to") == to]
 
-    async def wait_for(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
-        deadline = time.monotonic() + timeout
-        while len(self.posted) < count:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{len(self.posted)} messages posted, expected {count}: {self.bodies()}")
-            await asyncio.sleep(0.01)
-        return self.bodies()
-
     async def __aenter__(self) -> GraphApiStandIn:
         self.server, self.port = await serve(self.app())
         return self

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 
 import httpx
 import uvicorn
@@ -53,3 +54,13 @@ class Served:
 
     async def __aexit__(self, *exc):
         await self._served.__aexit__(*exc)
+
+
+async def at_least(count: int, seen: Callable[[], list], what: str, timeout: float = 10.0) -> list:
+    """Wait until a stand-in has seen `count` calls; fail saying what it saw."""
+    deadline = time.monotonic() + timeout
+    while len(seen()) < count:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{len(seen())} {what}, expected {count}: {seen()}")
+        await asyncio.sleep(0.01)
+    return seen()

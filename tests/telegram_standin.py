@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.servers import serve, stop
+from tests.servers import at_least, serve, stop
 
 TOKEN = "123456:TEST-token-for-the-stand-in-only-abcdef"
 BOT_USER = {"id": 123456, "is_bot": True, "first_name": "Payung", "username": "PayungTestBot"}
@@ -81,12 +81,7 @@ class BotApiStandIn:
         return [call.params for call in self.calls if call.method == method]
 
     async def wait_for(self, count: int, method: str = "sendMessage", timeout: float = 10.0) -> list[dict]:
-        deadline = time.monotonic() + timeout
-        while len(self.sent(method)) < count:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{len(self.sent(method))} {method} calls, expected {count}: {self.sent(method)}")
-            await asyncio.sleep(0.01)
-        return self.sent(method)
+        return await at_least(count, lambda: self.sent(method), f"{method} calls", timeout)
 
     # -- serving -------------------------------------------------------------
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import stat
 import subprocess
@@ -10,11 +9,11 @@ import sys
 from pathlib import Path
 
 from tests.conftest import BUDI, write_csv
+from tests.processes import bot_environment
 
 
 def payung(cwd: Path, *args: str, stdin: str = "", env: dict | None = None) -> subprocess.CompletedProcess:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("PAYUNG_", "TELEGRAM_", "WHATSAPP_"))}
-    environment.update(env or {})
+    environment = bot_environment(**(env or {}))
     return subprocess.run(
         [sys.executable, "-m", "bot", *args], cwd=cwd, input=stdin, capture_output=True, text=True,
         env=environment, timeout=120,

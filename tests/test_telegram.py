@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import bisect
 import hashlib
-import os
 import signal
 import socket
 import sys
@@ -27,6 +26,7 @@ from bot.web import SECRET_HEADER, build_web
 from handlers import Flows
 from handlers.flow import Flow, Turn, ask
 from storage.models import Chat, ProcessedMessage
+from tests.processes import bot_environment
 from tests.servers import Served
 from tests.telegram_standin import TOKEN, BotApiStandIn, message_update, tap_update, text_update
 
@@ -359,8 +359,7 @@ async def test_python_m_bot_run_answers_on_telegram_and_stops_cleanly(tmp_path, 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         web_port = probe.getsockname()[1]
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("PAYUNG_", "TELEGRAM_"))}
-    env.update({
+    env = bot_environment(**{
         "PAYUNG_NIK_KEY": "k" * 40, "TELEGRAM_BOT_TOKEN": TOKEN, "PAYUNG_DATA_DIR": str(tmp_path / "data"),
         "PAYUNG_TELEGRAM__BASE_URL": api.base_url, "PAYUNG_TELEGRAM__BASE_FILE_URL": api.base_file_url,
         "PAYUNG_TELEGRAM__POLL_TIMEOUT": "1", "PAYUNG_WEB__PORT": str(web_port),

@@ -142,13 +142,13 @@ class TelegramChannel:
         """Check the token and the API (getMe), register the commands, and
         point Telegram at the webhook, or away from it for polling."""
         await self.bot.initialize()
-        for language in LANGUAGES:
-            texts = self.catalogue[language]
-            commands = [BotCommand(name, texts(f"commands.{name}")) for name in COMMANDS]
-            await self.bot.set_my_commands(commands, language_code=language)
-        await self.bot.set_my_commands(
-            [BotCommand(name, self.catalogue[LANGUAGES[0]](f"commands.{name}")) for name in COMMANDS]
-        )
+        commands = {
+            language: [BotCommand(name, self.catalogue[language](f"commands.{name}")) for name in COMMANDS]
+            for language in LANGUAGES
+        }
+        for language, described in commands.items():
+            await self.bot.set_my_commands(described, language_code=language)
+        await self.bot.set_my_commands(commands[LANGUAGES[0]])  # everyone else: Indonesian
         if self.settings.mode == "webhook":
             await self.bot.set_webhook(
                 self.settings.webhook_url, secret_token=webhook_secret, allowed_updates=list(ALLOWED_UPDATES)
