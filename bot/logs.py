@@ -1,5 +1,6 @@
-"""Logging set-up. No code path logs a NIK on purpose; the filter is the
-second lock on the door, masking any 16-digit run that slips into a record."""
+"""Logging set-up. No code path logs a NIK or a secret on purpose; the
+filter is the second lock on the door, masking any 16-digit run and any bot
+token that slips into a record."""
 
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ import logging
 import re
 
 SIXTEEN_DIGITS = re.compile(r"(?<!\d)(\d{4})\d{8}(\d{4})(?!\d)")
+BOT_TOKEN = re.compile(r"\d{3,}:[A-Za-z0-9_-]{30,}")  # as in a Bot API URL
 
 
-class RedactNik(logging.Filter):
+class Redact(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        redacted = SIXTEEN_DIGITS.sub(r"\1********\2", message)
+        redacted = BOT_TOKEN.sub("<token>", SIXTEEN_DIGITS.sub(r"\1********\2", message))
         if redacted != message:
             record.msg, record.args = redacted, None
         return True
@@ -20,8 +22,11 @@ class RedactNik(logging.Filter):
 
 def configure_logging(level: str) -> None:
     handler = logging.StreamHandler()
-    handler.addFilter(RedactNik())
+    handler.addFilter(Redact())
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
     # Alembic narrates every start-up at INFO; only its problems matter here.
-    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))
+    # HTTP clients log each request's URL at INFO, and a Bot API URL holds
+    # the token; aiogram logs every update it dispatches.
+    for noisy in ("alembic", "httpx", "httpcore", "aiogram.event"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))

@@ -6,7 +6,7 @@ import logging
 
 from sqlalchemy import inspect, text
 
-from bot.logs import RedactNik
+from bot.logs import Redact
 from tests.transcript import Chat
 
 NIK, BIRTH = "1603010503800001", "05-03-1980"
@@ -25,10 +25,13 @@ async def test_a_check_leaves_no_nik_or_birth_date_in_logs_or_tables(app, caplog
                 assert secret not in dump, f"{secret} found in {table}"
 
 
-def test_the_log_filter_masks_any_nik_that_slips_through():
+def test_the_log_filter_masks_any_nik_or_bot_token_that_slips_through():
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "user typed %s and %s", (NIK, "12345"), None)
-    RedactNik().filter(record)
+    Redact().filter(record)
     assert record.getMessage() == "user typed 1603********0001 and 12345"
     longer = logging.LogRecord("x", logging.INFO, __file__, 1, "id 12345678901234567", (), None)
-    RedactNik().filter(longer)
+    Redact().filter(longer)
     assert longer.getMessage() == "id 12345678901234567"  # not a NIK: 17 digits
+    url = logging.LogRecord("x", logging.INFO, __file__, 1, "POST %s", ("https://api.telegram.org/bot123456:AAH-secret_part_of_the_token_123/getMe",), None)
+    Redact().filter(url)
+    assert url.getMessage() == "POST https://api.telegram.org/bot<token>/getMe"
