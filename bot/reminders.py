@@ -39,6 +39,8 @@ PLAN_CHUNK = 2000  # subscribers per INSERT: one statement per few thousand rows
 
 
 class Deliverer(Protocol):
+    in_flight: int  # platform calls awaiting an answer at once
+
     async def deliver(self, chat_id: str, message: Outbound, *, now: datetime) -> Delivery: ...
 
 
@@ -148,19 +150,32 @@ class Reminders:
         return sum(done, Counter())
 
     async def _drain(self, channel: str, now: datetime) -> Counter[str]:
-        lease = timedelta(seconds=self.settings.lease_seconds)
+        """Claim a batch, and the next one while the last half of it is still
+        going out, so the channel's pace never waits for a claim."""
+        # Sent but not yet marked is the state a crash turns into a duplicate:
+        # at most the channel's in_flight reminders are in it at any moment.
+        unmarked = asyncio.Semaphore(self.channels[channel].in_flight)
+        sending: set[asyncio.Task[str]] = set()
         done: Counter[str] = Counter()
         while True:
-            with self.db.transaction() as session:
-                claimed = outbox.claim_due(session, now=now, worker=self.worker, lease=lease,
-                                           limit=self.settings.batch, channels=[channel])  # fmt: skip
-                people = outbox.names_and_ends(session, participant_ids={row.participant_id for row in claimed})
-                consenting = outbox.consenting(session, chat_pks={row.chat_pk for row in claimed})
+            claimed, people, consenting = await asyncio.to_thread(self._claim, channel, now)
+            sending.update(asyncio.create_task(self._send(row, people, consenting, now, unmarked)) for row in claimed)
+            while sending and (not claimed or len(sending) > self.settings.batch // 2):
+                finished, sending = await asyncio.wait(sending, return_when=asyncio.FIRST_COMPLETED)
+                done.update(task.result() for task in finished)
             if not claimed:
                 return done
-            done.update(await asyncio.gather(*(self._send(row, people, consenting, now) for row in claimed)))
 
-    async def _send(self, row: outbox.Claimed, people, consenting, now: datetime) -> str:
+    def _claim(self, channel: str, now: datetime) -> tuple[list[outbox.Claimed], dict, set]:
+        lease = timedelta(seconds=self.settings.lease_seconds)
+        with self.db.transaction() as session:
+            claimed = outbox.claim_due(session, now=now, worker=self.worker, lease=lease,
+                                       limit=self.settings.batch, channels=[channel])  # fmt: skip
+            people = outbox.names_and_ends(session, participant_ids={row.participant_id for row in claimed})
+            consenting = outbox.consenting(session, chat_pks={row.chat_pk for row in claimed})
+        return claimed, people, consenting
+
+    async def _send(self, row: outbox.Claimed, people, consenting, now: datetime, unmarked: asyncio.Semaphore) -> str:
         name, cover_end = people.get(row.participant_id, ("", None))
         reason = None
         if not row.chat_active:
@@ -172,19 +187,14 @@ class Reminders:
         elif row.stale_at <= now:
             reason = "stale: a later stage took over"
         if reason is not None:
-            return await self._marked(row, Delivery("skipped", detail=reason), now)
-        try:
-            delivery = await self.channels[row.channel].deliver(row.chat_id, self._message(row, name, now), now=now)
-        except Exception as error:  # a bug or an outage must not lose the row: retry it
-            log.exception("reminder %s could not be sent", row.id)
-            delivery = Delivery("failed", detail=f"{type(error).__name__}: {error}")
-        return await self._marked(row, delivery, now)
-
-    async def _marked(self, row: outbox.Claimed, delivery: Delivery, now: datetime) -> str:
-        # Marked at once, on the event loop, not in a thread: every moment a
-        # row spends accepted by the platform but unmarked is a moment in
-        # which a crash makes it a duplicate.
-        return self._mark(row, delivery, now)
+            return await asyncio.to_thread(self._mark, row, Delivery("skipped", detail=reason), now)
+        async with unmarked:
+            try:
+                delivery = await self.channels[row.channel].deliver(row.chat_id, self._message(row, name, now), now=now)
+            except Exception as error:  # a bug or an outage must not lose the row: retry it
+                log.exception("reminder %s could not be sent", row.id)
+                delivery = Delivery("failed", detail=f"{type(error).__name__}: {error}")
+            return await asyncio.to_thread(self._mark, row, delivery, now)
 
     def _message(self, row: outbox.Claimed, name: str, now: datetime) -> Outbound:
         texts = self.catalogue[row.language]

@@ -24,6 +24,8 @@ def render(message: Outbound) -> str:
 
 
 class ConsoleChannel:
+    in_flight = 1  # printing has no round trip to overlap
+
     def __init__(self, dispatcher: Dispatcher, *, chat_id: str, output: TextIO):
         self.dispatcher = dispatcher
         self.chat_id = chat_id

@@ -91,11 +91,16 @@ class Recipient:
 
 
 Send = Callable[[], Awaitable[Any]]
+AfterSent = Callable[[Any], Awaitable[None]]
 
 
 @dataclass
 class Job:
     send: Send
+    # Bookkeeping on send()'s result (WhatsApp records the message id). It
+    # runs once the call has given back its places: a database round trip
+    # inside them would hold each place longer and lower the rate.
+    after_sent: AfterSent | None = None
     # For callers that must know the outcome (the reminder drainer marks
     # each outbox row): resolved with send()'s result, or SendFailed.
     outcome: asyncio.Future | None = None
@@ -166,14 +171,14 @@ class PacedSender:
         self._workers: dict[Hashable, asyncio.Task] = {}
         self._windows: dict[Hashable, SlidingWindow] = {}
 
-    def submit(self, recipient: Recipient, send: Send) -> None:
+    def submit(self, recipient: Recipient, send: Send, after_sent: AfterSent | None = None) -> None:
         """Queue one platform call for a chat; calls to one chat keep their order."""
-        self._enqueue(recipient, Job(send))
+        self._enqueue(recipient, Job(send, after_sent))
 
-    def deliver(self, recipient: Recipient, send: Send) -> asyncio.Future:
+    def deliver(self, recipient: Recipient, send: Send, after_sent: AfterSent | None = None) -> asyncio.Future:
         """Like submit, but the caller can await the outcome: send()'s result,
         or SendFailed once the sender has given up."""
-        job = Job(send, asyncio.get_running_loop().create_future())
+        job = Job(send, after_sent, asyncio.get_running_loop().create_future())
         self._enqueue(recipient, job)
         return job.outcome
 
@@ -213,7 +218,9 @@ class PacedSender:
             while queue:
                 job = queue[0]
                 try:
-                    job.settle(await self._deliver(recipient, job.send))
+                    result = await self._deliver(recipient, job.send)
+                    await self._after_sent(job, result)
+                    job.settle(result)
                 except SendFailed as failure:
                     # Given up: the channel records why (and, for an
                     # unreachable person, marks the chat inactive).
@@ -234,6 +241,14 @@ class PacedSender:
                     unsent.outcome.cancel()
             del self._workers[recipient]
             self._forget_later(recipient)
+
+    async def _after_sent(self, job: Job, result: Any) -> None:
+        if job.after_sent is None:
+            return
+        try:
+            await job.after_sent(result)
+        except Exception:  # the message is out; losing its bookkeeping must not stop the queue
+            log.exception("%s: bookkeeping after a send failed", self.channel)
 
     def _forget_later(self, recipient: Recipient) -> None:
         """Drop an idle chat's window once it has emptied: forgetting it any

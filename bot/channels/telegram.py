@@ -127,6 +127,7 @@ class TelegramChannel:
         self.media = media
         self.metrics = metrics
         pace = settings.pace
+        self.in_flight = pace.in_flight
         self.sender = PacedSender(
             channel=NAME,
             pace=Pace(pace.overall_per_second, pace.private_per_second, pace.group_per_minute),

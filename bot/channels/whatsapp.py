@@ -27,9 +27,9 @@ import httpx
 from pywa.errors import WhatsAppError
 from pywa.types.templates import TemplateLanguage
 from pywa_async import WhatsApp
-from pywa_async.types import Button, Section, SectionList, SectionRow
+from pywa_async.types import Button, Section, SectionList, SectionRow, SentMessage
 
-from bot.channels.pacing import Delivery, Pace, PacedSender, Recipient, Send, SendFailed, Verdict, delivered
+from bot.channels.pacing import AfterSent, Delivery, Pace, PacedSender, Recipient, Send, SendFailed, Verdict, delivered
 from bot.channels.render import numbered, split_text
 from bot.config import TemplateSettings, WhatsAppSettings
 from bot.dispatcher import Dispatcher, Outcome
@@ -171,6 +171,7 @@ class WhatsAppChannel:
         self.max_file_bytes = max_file_mb * 1024 * 1024
         self.clock = clock
         pace = settings.pace
+        self.in_flight = pace.in_flight
         self.sender = PacedSender(
             channel=NAME,
             # WhatsApp has no groups for this bot; group_per_minute is unused.
@@ -302,7 +303,7 @@ class WhatsAppChannel:
             self._skip(chat_id, calls)
             return
         for call in calls:
-            self.sender.submit(Recipient(chat_id), call)
+            self.sender.submit(Recipient(chat_id), call, self._accepted(chat_id))
 
     async def deliver(self, chat_id: str, message: Outbound, *, now: datetime) -> Delivery:
         """Send and wait for the outcome (the outbox marks each row by it).
@@ -313,7 +314,7 @@ class WhatsAppChannel:
         if isinstance(calls, str):
             await asyncio.to_thread(self._skip, chat_id, calls)
             return Delivery("skipped", detail=calls)
-        outcomes = [self.sender.deliver(Recipient(chat_id), call) for call in calls]
+        outcomes = [self.sender.deliver(Recipient(chat_id), call, self._accepted(chat_id)) for call in calls]
         return await delivered(outcomes, lambda sent: sent.id)
 
     def _calls(self, chat_id: str, message: Outbound, now: datetime) -> list[Send] | str:
@@ -330,30 +331,31 @@ class WhatsAppChannel:
         list_button = self.catalogue[who.language]("whatsapp.list_button")
         return [partial(self._send_part, chat_id, part) for part in render(message, list_button=list_button)]
 
-    async def _send_part(self, chat_id: str, part: Part) -> None:
+    async def _send_part(self, chat_id: str, part: Part) -> SentMessage:
         if part.kind == "buttons":
             buttons = [Button(row.title, callback_data=row.key) for row in part.rows]
-            sent = await self.client.send_message(chat_id, part.text, buttons=buttons)
-        elif part.kind == "list":
+            return await self.client.send_message(chat_id, part.text, buttons=buttons)
+        if part.kind == "list":
             rows = [SectionRow(row.title, callback_data=row.key, description=row.description or None) for row in part.rows]
             sections = [Section(title=shorten(part.list_button, ROW_TITLE), rows=rows)]
-            sent = await self.client.send_message(chat_id, part.text, buttons=SectionList(part.list_button, sections))
-        elif part.kind == "location_request":
-            sent = await self.client.request_location(chat_id, part.text)
-        else:
-            sent = await self.client.send_message(chat_id, part.text)
-        await asyncio.to_thread(self._record, chat_id, "accepted", sent.id)
-        return sent
+            return await self.client.send_message(chat_id, part.text, buttons=SectionList(part.list_button, sections))
+        if part.kind == "location_request":
+            return await self.client.request_location(chat_id, part.text)
+        return await self.client.send_message(chat_id, part.text)
 
-    async def _send_template(self, chat_id: str, template: TemplateSettings, message: Outbound) -> None:
+    async def _send_template(self, chat_id: str, template: TemplateSettings, message: Outbound) -> SentMessage:
         values = dict(message.template.values)
         body = [{"type": "text", "text": str(values.get(name, ""))} for name in template.parameters]
         params = [{"type": "body", "parameters": body}] if body else []
-        sent = await self.client.send_template(
+        return await self.client.send_template(
             chat_id, name=template.name, language=TemplateLanguage(template.language), params=params
         )
-        await asyncio.to_thread(self._record, chat_id, "accepted", sent.id)
-        return sent
+
+    def _accepted(self, chat_id: str) -> AfterSent:
+        async def record(sent: SentMessage) -> None:
+            await asyncio.to_thread(self._record, chat_id, "accepted", sent.id)
+
+        return record
 
     def _record(self, chat_id: str, status: str, platform_message_id: str | None = None, detail: str | None = None) -> None:
         with self.db.transaction() as session:
