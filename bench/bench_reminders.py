@@ -83,7 +83,7 @@ async def fan_out(app, people: int) -> None:
         })  # fmt: skip
         secrets = WhatsAppSecrets(graph_standin.TOKEN, "bench", "bench")
         channels = {"telegram": telegram_channel(app, telegram_standin.TOKEN), "whatsapp": whatsapp_channel(app, secrets)}
-        await channels["telegram"].bot.initialize()
+        await channels["telegram"].api.open()
         reminders = reminders_for(app, channels)
         reminders.plan(PLANNED_AT)
         started = time.perf_counter()

@@ -79,6 +79,7 @@ class PaceSettings(Section):
 
 class TelegramSettings(Section):
     enabled: bool = True
+    library: Literal["python-telegram-bot", "aiogram"] = "python-telegram-bot"
     mode: Literal["polling", "webhook"] = "polling"
     base_url: str = "https://api.telegram.org/bot"
     base_file_url: str = "https://api.telegram.org/file/bot"

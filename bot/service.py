@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import re
 import socket
+from collections.abc import Iterator
 from datetime import timedelta
 
 import uvicorn
-from telegram import Bot
-from telegram.error import InvalidToken, NetworkError, TelegramError
-from telegram.request import HTTPXRequest
 
 from bot.app import App
 from bot.channels.console import ConsoleChannel
-from bot.channels.telegram import TelegramChannel
+from bot.channels.telegram import BotApi, TelegramChannel
 from bot.channels.whatsapp import WhatsAppChannel, WhatsAppSecrets, whatsapp_client
 from bot.config import ConfigError, env_secret
 from bot.media import MediaStore
@@ -30,18 +29,19 @@ TOKEN_SHAPE = re.compile(r"\d{3,}:[A-Za-z0-9_-]{30,}")
 SECRET_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what setWebhook accepts
 
 
-def telegram_bot(app: App, token: str) -> Bot:
+def telegram_api(app: App, token: str) -> BotApi:
+    """The Bot API client of the configured library. Each adapter is imported
+    only when chosen, so a deployment loads one library, not both."""
     settings = app.settings.telegram
-    return Bot(
-        token,
-        base_url=settings.base_url,
-        base_file_url=settings.base_file_url,
-        # Replies to many chats go out concurrently (paced, at most
-        # pace.in_flight at once); PTB's default pool of one connection
-        # would queue them and time out.
-        request=HTTPXRequest(connection_pool_size=settings.pace.in_flight),
-        get_updates_request=HTTPXRequest(connection_pool_size=1),
-    )
+    if settings.library == "aiogram":
+        try:
+            from bot.channels.telegram_aiogram import AiogramApi
+        except ImportError:
+            raise ConfigError("telegram.library is aiogram but aiogram is not installed: pip install -e '.[aiogram]'") from None
+        return AiogramApi(token, settings)
+    from bot.channels.telegram_ptb import PtbApi
+
+    return PtbApi(token, settings)
 
 
 def channel_parts(app: App) -> dict:
@@ -54,7 +54,7 @@ def channel_parts(app: App) -> dict:
 
 
 def telegram_channel(app: App, token: str) -> TelegramChannel:
-    return TelegramChannel(bot=telegram_bot(app, token), settings=app.settings.telegram, **channel_parts(app))
+    return TelegramChannel(api=telegram_api(app, token), settings=app.settings.telegram, **channel_parts(app))
 
 
 def telegram_token() -> str:
@@ -79,15 +79,17 @@ def webhook_secret(app: App) -> str:
     return secret.get_secret_value()
 
 
-async def start_telegram(channel: TelegramChannel, secret: str) -> None:
-    """Start the channel; a bad token or an unreachable API is one clear line."""
+@contextlib.contextmanager
+def telegram_errors(channel: TelegramChannel) -> Iterator[None]:
+    """A bad token or an unreachable API at start is one clear line."""
+    api = channel.api
     try:
-        await channel.start(webhook_secret=secret or None)
-    except InvalidToken:
+        yield
+    except api.token_error:
         raise ConfigError("Telegram rejected TELEGRAM_BOT_TOKEN (revoked or mistyped?)") from None
-    except NetworkError as error:
-        raise ConfigError(f"cannot reach the Telegram Bot API at {channel.settings.base_url}: {error}") from None
-    except TelegramError as error:
+    except api.error as error:
+        if api.classify(error).kind in ("transient", "retry_after"):
+            raise ConfigError(f"cannot reach the Telegram Bot API at {channel.settings.base_url}: {error}") from None
         raise ConfigError(f"Telegram refused to start the bot: {error}") from None
 
 
@@ -119,7 +121,8 @@ async def serve(app: App) -> None:
     telegram = telegram_channel(app, token) if settings.telegram.enabled else None
     whatsapp = whatsapp_channel(app, wa_secrets) if wa_secrets else None
     if telegram is not None:
-        await start_telegram(telegram, secret)
+        with telegram_errors(telegram):
+            await telegram.start(webhook_secret=secret or None)
     if whatsapp is not None:
         await whatsapp.recover()  # what was stored before the last stop
     channels = {name: channel for name, channel in (("telegram", telegram), ("whatsapp", whatsapp)) if channel}
@@ -174,10 +177,8 @@ async def sending_channels(app: App, console: ConsoleChannel) -> dict[str, Deliv
     # Telegram's reminders wait for a process that has one.
     if app.settings.telegram.enabled and env_secret("TELEGRAM_BOT_TOKEN"):
         telegram = telegram_channel(app, telegram_token())
-        try:
-            await telegram.bot.initialize()
-        except TelegramError as error:
-            raise ConfigError(f"cannot reach the Telegram Bot API at {telegram.settings.base_url}: {error}") from None
+        with telegram_errors(telegram):
+            await telegram.api.open()
         channels["telegram"] = telegram
     if app.settings.whatsapp.enabled:
         channels["whatsapp"] = whatsapp_channel(app, whatsapp_secrets(app))

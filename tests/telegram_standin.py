@@ -1,5 +1,6 @@
 """A stand-in for the Telegram Bot API, served on 127.0.0.1 by uvicorn, that
-the real python-telegram-bot client talks HTTP to (through base_url).
+the real python-telegram-bot and aiogram clients talk HTTP to (through
+telegram.base_url).
 
 It implements the methods Payung calls with the Bot API's published request
 and response shapes, logs every call with its arrival time (the pacing tests
@@ -13,7 +14,6 @@ import asyncio
 import itertools
 import json
 import time
-from urllib.parse import parse_qsl
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,6 +55,9 @@ class BotApiStandIn:
     _news: asyncio.Event = field(default_factory=asyncio.Event)
     _failures: dict[tuple[str, str | None], Failure] = field(default_factory=dict)
     _message_ids: Any = field(default_factory=lambda: itertools.count(1000))
+    _update_ids: Any = field(default_factory=lambda: itertools.count(1))
+    _replies: dict[str, list[float]] = field(default_factory=dict)  # chat -> sendMessage arrival times
+    _waiting: list[tuple[str, int, asyncio.Future]] = field(default_factory=list)
     server: uvicorn.Server | None = None
     port: int = 0
 
@@ -95,7 +98,40 @@ class BotApiStandIn:
             Route("/file/bot{token}/{path:path}", self._file),
             Route("/counts", self._counts),
             Route("/arrivals", self._arrivals),
+            Route("/push", self._push, methods=["POST"]),
+            Route("/replies/{chat_id}", self._replies_to),
         ])  # fmt: skip
+
+    async def _push(self, request: Request) -> Response:
+        """Updates for getUpdates from another process (the polling benchmark),
+        numbered here in arrival order as Telegram numbers them."""
+        updates = await request.json()
+        for update in updates:
+            update["update_id"] = next(self._update_ids)
+        self.push(*updates)
+        return JSONResponse([update["update_id"] for update in updates])
+
+    async def _replies_to(self, request: Request) -> Response:
+        """Arrival times of the replies to a chat, once there are at least
+        ?count= of them (the benchmarks' update-to-reply latency)."""
+        chat_id, count = request.path_params["chat_id"], int(request.query_params.get("count", 1))
+        if len(self._replies.get(chat_id, ())) < count:
+            arrived = asyncio.get_running_loop().create_future()
+            self._waiting.append((chat_id, count, arrived))
+            await asyncio.wait_for(arrived, float(request.query_params.get("timeout", 60)))
+        return JSONResponse(self._replies[chat_id])
+
+    def _replied(self, chat_id: str, at: float) -> None:
+        self._replies.setdefault(chat_id, []).append(at)
+        still = []
+        for waiting in self._waiting:
+            chat, count, arrived = waiting
+            if chat == chat_id and len(self._replies[chat]) >= count:
+                if not arrived.done():  # a waiter that timed out is already done
+                    arrived.set_result(None)
+            else:
+                still.append(waiting)
+        self._waiting = still
 
     async def _arrivals(self, request: Request) -> Response:
         """Arrival times (monotonic seconds) of one method's calls, for the pacing benchmark."""
@@ -123,6 +159,8 @@ class BotApiStandIn:
             if failure.retry_after is not None:
                 body["parameters"] = {"retry_after": failure.retry_after}
             return JSONResponse(body, status_code=failure.status)
+        if method == "sendMessage":
+            self._replied(str(params.get("chat_id")), self.calls[-1].at)
         handler: Callable | None = getattr(self, f"_{method}", None)
         if handler is None:
             return JSONResponse({"ok": False, "error_code": 404, "description": "Not Found"}, status_code=404)
@@ -188,11 +226,12 @@ class BotApiStandIn:
 
 
 async def _params(request: Request) -> dict[str, Any]:
-    """PTB posts form fields, JSON-encoding the structured ones."""
+    """Both libraries post form fields (urlencoded or multipart), JSON-encoding
+    the structured ones; JSON bodies are accepted too."""
     if request.headers.get("content-type", "").startswith("application/json"):
         raw = await request.json()
     else:
-        raw = dict(parse_qsl((await request.body()).decode()))
+        raw = {key: value for key, value in (await request.form()).items() if isinstance(value, str)}
     return {key: json.loads(value) if key in JSON_FIELDS and isinstance(value, str) else value
             for key, value in raw.items()}  # fmt: skip
 

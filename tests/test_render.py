@@ -35,15 +35,14 @@ def test_splitting_keeps_every_character_but_spaces_at_the_cuts(text, limit):
 def test_the_keyboard_rides_on_the_last_piece_only():
     choices = (Choice("yes", "Ya"), Choice("no", "Tidak"))
     parts = render(Outbound("panjang " * 1000, choices=choices))
-    assert len(parts) == 2 and parts[0].markup is None
-    rows = parts[1].markup.inline_keyboard
-    assert [(row[0].text, row[0].callback_data) for row in rows] == [("1. Ya", "yes"), ("2. Tidak", "no")]
+    assert len(parts) == 2 and parts[0].buttons == ()
+    assert parts[1].buttons == (("1. Ya", "yes"), ("2. Tidak", "no"))
 
 
 def test_long_choice_ids_still_fit_callback_data_and_resolve():
     long_id = "laporan:" + "x" * 120
     [part] = render(Outbound("Pilih", choices=(Choice(long_id, "Laporan"), Choice("other", "Lain"))))
-    tapped = part.markup.inline_keyboard[0][0].callback_data
+    _title, tapped = part.buttons[0]
     assert len(tapped.encode()) <= 64 and tapped == choice_key(long_id)
     offered = [[long_id, "Laporan"], ["other", "Lain"]]
     assert resolve_choice(Inbound("telegram", "1", "u1", choice=tapped), offered) == long_id

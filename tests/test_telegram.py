@@ -1,6 +1,6 @@
-"""The Telegram channel end to end: the real python-telegram-bot client talks
-HTTP to the stand-in Bot API, and Telegram-shaped updates come in by polling
-and by real webhook requests."""
+"""The Telegram channel end to end, once per library: the real
+python-telegram-bot or aiogram client talks HTTP to the stand-in Bot API, and
+Telegram-shaped updates come in by polling and by real webhook requests."""
 
 from __future__ import annotations
 
@@ -32,6 +32,13 @@ from tests.telegram_standin import TOKEN, BotApiStandIn, message_update, tap_upd
 
 SECRET = "webhook-secret_for-tests"
 BUDI_NIK, BUDI_BORN = "1603010503800001", "05-03-1980"
+
+
+@pytest.fixture(autouse=True, params=["python-telegram-bot", "aiogram"])
+def library(request, app) -> str:
+    """Every test here runs with each Telegram library behind the channel."""
+    app.settings.telegram = app.settings.telegram.model_copy(update={"library": request.param})
+    return request.param
 
 
 @pytest.fixture
@@ -355,14 +362,14 @@ def chat_row(app, chat_id: str) -> Chat:
         return session.exec(select(Chat).where(Chat.channel == "telegram", Chat.chat_id == chat_id)).one()
 
 
-async def test_python_m_bot_run_answers_on_telegram_and_stops_cleanly(tmp_path, api):
+async def test_python_m_bot_run_answers_on_telegram_and_stops_cleanly(tmp_path, api, library):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         web_port = probe.getsockname()[1]
     env = bot_environment(**{
         "PAYUNG_NIK_KEY": "k" * 40, "TELEGRAM_BOT_TOKEN": TOKEN, "PAYUNG_DATA_DIR": str(tmp_path / "data"),
         "PAYUNG_TELEGRAM__BASE_URL": api.base_url, "PAYUNG_TELEGRAM__BASE_FILE_URL": api.base_file_url,
-        "PAYUNG_TELEGRAM__POLL_TIMEOUT": "1", "PAYUNG_WEB__PORT": str(web_port),
+        "PAYUNG_TELEGRAM__POLL_TIMEOUT": "1", "PAYUNG_WEB__PORT": str(web_port), "PAYUNG_TELEGRAM__LIBRARY": library,
     })  # fmt: skip
     bot = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "run", cwd=tmp_path, env=env,
@@ -379,3 +386,4 @@ async def test_python_m_bot_run_answers_on_telegram_and_stops_cleanly(tmp_path, 
     assert greeting["text"].startswith("Halo! Saya Payung")
     assert health.json() == {"status": "ok"}
     assert bot.returncode in (0, 130) and "Traceback" not in stderr.decode(), stderr.decode()
+    assert TOKEN not in stderr.decode() and TOKEN.split(":")[1] not in stderr.decode()

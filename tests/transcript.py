@@ -63,8 +63,8 @@ def assert_fits_every_channel(message: Outbound) -> None:
     """What Telegram and WhatsApp would refuse, or silently cut, fails the test."""
     for part in telegram.render(message):
         assert 0 < utf16_length(part.text) <= telegram.MAX_TEXT, part.text
-        for row in getattr(part.markup, "inline_keyboard", ()):
-            assert len(row[0].callback_data.encode()) <= 64, row[0].callback_data
+        for _title, data in part.buttons:
+            assert len(data.encode()) <= 64, data
     for part in whatsapp.render(message, list_button="Lihat pilihan"):
         limit = whatsapp.MAX_TEXT if part.kind == "text" else whatsapp.MAX_BODY
         assert 0 < len(part.text) <= limit, part.text

@@ -1,9 +1,15 @@
-"""Telegram through python-telegram-bot: a thin channel.
+"""Telegram: a thin channel, whichever library speaks the Bot API.
 
 Updates become Inbound messages for the dispatcher; Outbound messages become
 Bot API calls through the paced sender. No conversation state lives here (the
-engine owns it) and PTB's Application, ConversationHandler, JobQueue and
-persistence are not used. Polling and the webhook feed the same `handle`.
+engine owns it). Polling and the webhook feed the same `handle`.
+
+What differs between python-telegram-bot and aiogram (building the client,
+parsing an update, markup classes, errors, downloads) sits behind `BotApi`,
+in telegram_ptb.py and telegram_aiogram.py. Everything else is here, once:
+rendering decisions, limits, splitting, reading an update, pacing. Both
+libraries' update objects carry the Bot API's own field names, so one reading
+serves both.
 """
 
 from __future__ import annotations
@@ -11,30 +17,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import mimetypes
-import warnings
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import partial
-
-from telegram import (
-    Bot,
-    BotCommand,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    KeyboardButton,
-    Message,
-    ReplyKeyboardMarkup,
-    ReplyKeyboardRemove,
-    Update,
-)
-from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
+from types import ModuleType
+from typing import Any, Protocol
 
 from bot.channels.pacing import Delivery, Pace, PacedSender, Recipient, SendFailed, Verdict, delivered
 from bot.channels.render import split_text, utf16_length
 from bot.config import TelegramSettings
 from bot.dispatcher import Dispatcher, Outcome
 from bot.media import MediaStore
-from bot.messages import Inbound, Location, Media, Outbound, Refusal
+from bot.messages import Inbound, Location, Media, Outbound, Refusal, Request
 from bot.metrics import Metrics
 from handlers.texts import LANGUAGES, Catalogue
 from storage.chats import mark_unreachable
@@ -48,15 +43,16 @@ MAX_TEXT = 4096
 ALLOWED_UPDATES = ("message", "callback_query")
 COMMANDS = ("start", "menu", "batal", "bantuan", "bahasa")
 
-Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
-
 
 @dataclass(frozen=True)
 class Part:
-    """One sendMessage: a piece of text and, on the last piece, the keyboard."""
+    """One sendMessage: a piece of text and, on the last piece, its keyboard,
+    described without any library's classes."""
 
     text: str
-    markup: Markup | None = None
+    buttons: tuple[tuple[str, str], ...] = ()  # (label, callback data), one a row
+    request: Request | None = None  # a reply-keyboard button asking for a contact or location
+    clear_reply_keyboard: bool = False
 
 
 def render(message: Outbound, *, clear_reply_keyboard: bool = False) -> list[Part]:
@@ -65,37 +61,10 @@ def render(message: Outbound, *, clear_reply_keyboard: bool = False) -> list[Par
     keyboard button. Text goes as plain text, with no parse_mode, so nothing
     in a name (* _ ` [) can be taken for formatting."""
     pieces = split_text(message.text, MAX_TEXT, utf16_length)
-    markup: Markup | None = None
-    if message.choices:
-        markup = InlineKeyboardMarkup(
-            [[InlineKeyboardButton(f"{number}. {choice.title}", callback_data=choice.key)]
-             for number, choice in enumerate(message.choices, 1)]
-        )  # fmt: skip
-    elif message.request:
-        request = message.request
-        button = KeyboardButton(
-            request.label, **({"request_contact": True} if request.kind == "contact" else {"request_location": True})
-        )
-        markup = ReplyKeyboardMarkup([[button]], resize_keyboard=True, one_time_keyboard=True)
-    elif clear_reply_keyboard:
-        markup = ReplyKeyboardRemove()
-    return [Part(piece) for piece in pieces[:-1]] + [Part(pieces[-1], markup)]
-
-
-def classify(error: BaseException) -> Verdict:
-    """How the paced sender should treat a failed Bot API call."""
-    if isinstance(error, RetryAfter):
-        with warnings.catch_warnings():  # PTB 22 warns about int retry_after
-            warnings.simplefilter("ignore")
-            after = error.retry_after
-        return Verdict("retry_after", after.total_seconds() if isinstance(after, timedelta) else float(after))
-    if isinstance(error, Forbidden):  # blocked by the user, or removed from the group
-        return Verdict("unreachable")
-    if isinstance(error, BadRequest | InvalidToken):
-        return Verdict("fatal")
-    if isinstance(error, NetworkError):  # 5xx, timeouts, connection errors
-        return Verdict("transient")
-    return Verdict("fatal")
+    buttons = tuple((f"{number}. {choice.title}", choice.key) for number, choice in enumerate(message.choices, 1))
+    last = Part(pieces[-1], buttons, None if buttons else message.request,
+                clear_reply_keyboard and not buttons and message.request is None)  # fmt: skip
+    return [Part(piece) for piece in pieces[:-1]] + [last]
 
 
 def command(text: str) -> str:
@@ -105,12 +74,84 @@ def command(text: str) -> str:
     return text.split(maxsplit=1)[0].split("@", 1)[0]
 
 
+Download = Callable[[Any], Awaitable[Any]]  # given a target path, fetch the file there
+
+
+class BotApi(Protocol):
+    """What a Telegram library must do for the channel. Updates and messages
+    are the library's own objects; the channel reads them by the Bot API's
+    field names, which both libraries keep."""
+
+    library: str
+    error: type[Exception]  # the library's base class for a failed Bot API call
+    token_error: type[Exception] | tuple[type[Exception], ...]  # raised when Telegram rejects the token
+
+    async def open(self) -> None: ...  # getMe: checks the token and the API
+    async def close(self) -> None: ...
+    def parse(self, data: dict[str, Any]) -> Any: ...  # a webhook body, as the library's Update
+    async def dispatch(self, update: Any, handle: Callable[[Any], Awaitable[Outcome | None]]) -> Outcome | None: ...
+    async def get_updates(self, *, offset: int | None, timeout: int, allowed_updates: list[str]) -> list[Any]: ...
+    async def send(self, chat_id: str, part: Part) -> Any: ...  # the sent Message
+    async def answer_tap(self, query_id: str) -> None: ...
+    async def drop_keyboard(self, chat_id: str, message_id: int) -> None: ...
+    async def set_commands(self, commands: list[tuple[str, str]], language: str | None) -> None: ...
+    async def set_webhook(self, url: str, *, secret: str | None, allowed_updates: list[str]) -> None: ...
+    async def delete_webhook(self) -> None: ...
+    async def file(self, file_id: str) -> tuple[int | None, Download]: ...  # size, and how to fetch it
+    def classify(self, error: BaseException) -> Verdict: ...
+    def accessible(self, message: Any) -> bool: ...  # False for an InaccessibleMessage
+
+
+class AlikeCalls:
+    """The part of BotApi both libraries spell alike. Each mirrors the Bot
+    API: the same method names and keyword arguments on its Bot, the same
+    class names in its types module. So it is written once, over the
+    adapter's `bot` and `types`."""
+
+    bot: Any
+    types: ModuleType  # telegram, or aiogram.types
+
+    def markup(self, part: Part) -> Any:
+        types = self.types
+        if part.buttons:
+            return types.InlineKeyboardMarkup(inline_keyboard=[
+                [types.InlineKeyboardButton(text=label, callback_data=data)] for label, data in part.buttons
+            ])  # fmt: skip
+        if part.request is not None:
+            asks = {"request_contact": True} if part.request.kind == "contact" else {"request_location": True}
+            return types.ReplyKeyboardMarkup(keyboard=[[types.KeyboardButton(text=part.request.label, **asks)]],
+                                             resize_keyboard=True, one_time_keyboard=True)  # fmt: skip
+        return types.ReplyKeyboardRemove() if part.clear_reply_keyboard else None
+
+    async def send(self, chat_id: str, part: Part) -> Any:
+        return await self.bot.send_message(chat_id=chat_id, text=part.text, reply_markup=self.markup(part))
+
+    async def answer_tap(self, query_id: str) -> None:
+        await self.bot.answer_callback_query(query_id)
+
+    async def drop_keyboard(self, chat_id: str, message_id: int) -> None:
+        await self.bot.edit_message_reply_markup(chat_id=chat_id, message_id=message_id, reply_markup=None)
+
+    async def set_commands(self, commands: list[tuple[str, str]], language: str | None) -> None:
+        listed = [self.types.BotCommand(command=name, description=about) for name, about in commands]
+        await self.bot.set_my_commands(listed, language_code=language)
+
+    async def set_webhook(self, url: str, *, secret: str | None, allowed_updates: list[str]) -> None:
+        await self.bot.set_webhook(url, secret_token=secret, allowed_updates=allowed_updates)
+
+    async def delete_webhook(self) -> None:
+        await self.bot.delete_webhook()
+
+    def accessible(self, message: Any) -> bool:
+        return isinstance(message, self.types.Message)
+
+
 class TelegramChannel:
     def __init__(
         self,
         *,
         dispatcher: Dispatcher,
-        bot: Bot,
+        api: BotApi,
         settings: TelegramSettings,
         db: Database,
         catalogue: Catalogue,
@@ -120,7 +161,7 @@ class TelegramChannel:
     ):
         self.dispatcher = dispatcher
         self.max_file_bytes = max_file_mb * 1024 * 1024
-        self.bot = bot
+        self.api = api
         self.settings = settings
         self.db = db
         self.catalogue = catalogue
@@ -131,7 +172,7 @@ class TelegramChannel:
         self.sender = PacedSender(
             channel=NAME,
             pace=Pace(pace.overall_per_second, pace.private_per_second, pace.group_per_minute),
-            classify=classify,
+            classify=api.classify,
             on_failure=self._given_up,
             metrics=metrics,
             in_flight=pace.in_flight,
@@ -142,24 +183,23 @@ class TelegramChannel:
     async def start(self, *, webhook_secret: str | None = None) -> None:
         """Check the token and the API (getMe), register the commands, and
         point Telegram at the webhook, or away from it for polling."""
-        await self.bot.initialize()
+        await self.api.open()
         commands = {
-            language: [BotCommand(name, self.catalogue[language](f"commands.{name}")) for name in COMMANDS]
+            language: [(name, self.catalogue[language](f"commands.{name}")) for name in COMMANDS]
             for language in LANGUAGES
         }
         for language, described in commands.items():
-            await self.bot.set_my_commands(described, language_code=language)
-        await self.bot.set_my_commands(commands[LANGUAGES[0]])  # everyone else: Indonesian
+            await self.api.set_commands(described, language)
+        await self.api.set_commands(commands[LANGUAGES[0]], None)  # everyone else: Indonesian
         if self.settings.mode == "webhook":
-            await self.bot.set_webhook(
-                self.settings.webhook_url, secret_token=webhook_secret, allowed_updates=list(ALLOWED_UPDATES)
-            )
+            await self.api.set_webhook(self.settings.webhook_url, secret=webhook_secret,
+                                       allowed_updates=list(ALLOWED_UPDATES))  # fmt: skip
         else:
-            await self.bot.delete_webhook()
+            await self.api.delete_webhook()
 
     async def stop(self, timeout: float = 10.0) -> None:
         await self.sender.close(timeout)
-        await self.bot.shutdown()
+        await self.api.close()
 
     async def poll(self) -> None:
         """getUpdates forever. Each batch is handled before the next offset
@@ -169,10 +209,12 @@ class TelegramChannel:
         failures = 0
         while True:
             try:
-                updates = await self.bot.get_updates(
+                updates = await self.api.get_updates(
                     offset=offset, timeout=self.settings.poll_timeout, allowed_updates=list(ALLOWED_UPDATES)
                 )
-            except (NetworkError, RetryAfter) as error:
+            except self.api.error as error:
+                if self.api.classify(error).kind not in ("transient", "retry_after"):
+                    raise
                 failures += 1
                 log.warning("getUpdates failed (%s); trying again", error)
                 await asyncio.sleep(min(2**failures, 60))
@@ -182,7 +224,7 @@ class TelegramChannel:
             if updates:
                 offset = updates[-1].update_id + 1
 
-    async def _handle_logged(self, update: Update) -> None:
+    async def _handle_logged(self, update: Any) -> None:
         try:
             await self.handle(update)
         except Exception:
@@ -192,8 +234,11 @@ class TelegramChannel:
 
     # -- inbound -----------------------------------------------------------
 
-    async def handle(self, update: Update) -> Outcome | None:
-        """Handle one update; None when it is nothing Payung answers."""
+    async def handle(self, update: Any) -> Outcome | None:
+        """Handle one update (the library's); None when it is nothing Payung answers."""
+        return await self.api.dispatch(update, self._answer)
+
+    async def _answer(self, update: Any) -> Outcome | None:
         inbound = await self.inbound(update)
         if inbound is None:
             log.debug("telegram update %s ignored", update.update_id)
@@ -201,7 +246,7 @@ class TelegramChannel:
         self.metrics.messages_in.labels(NAME).inc()
         return await self.dispatcher.handle(inbound, self._replier(inbound))
 
-    async def inbound(self, update: Update) -> Inbound | None:
+    async def inbound(self, update: Any) -> Inbound | None:
         if update.callback_query is not None:
             return await self._tapped(update)
         message = update.message
@@ -226,31 +271,30 @@ class TelegramChannel:
             return Inbound(**base, text=text, media=(media,))
         return Inbound(**base, text=text)
 
-    async def _tapped(self, update: Update) -> Inbound | None:
+    async def _tapped(self, update: Any) -> Inbound | None:
         """A button tap: answer it (the spinner stops), take the keyboard off
         the old message so a second tap cannot repeat the step, go on."""
         query = update.callback_query
         message = query.message
         if message is None or message.chat.type != "private":
-            await self._quietly(query.answer())
+            await self._quietly(self.api.answer_tap(query.id))
             return None
-        done = [query.answer()]
-        if isinstance(message, Message):
-            done.append(query.edit_message_reply_markup(reply_markup=None))
+        done = [self.api.answer_tap(query.id)]
+        if self.api.accessible(message):
+            done.append(self.api.drop_keyboard(str(message.chat.id), message.message_id))
         await asyncio.gather(*(self._quietly(call) for call in done))
         return Inbound(channel=NAME, chat_id=str(message.chat.id), message_id=str(update.update_id),
                        choice=query.data or "")  # fmt: skip
 
-    @staticmethod
-    async def _quietly(call) -> None:
+    async def _quietly(self, call) -> None:
         """Keyboard housekeeping may fail (a message too old to edit); the
         conversation goes on regardless."""
         try:
             await call
-        except TelegramError as error:
+        except self.api.error as error:
             log.info("telegram housekeeping call failed: %s", error)
 
-    async def _download(self, message: Message) -> Media | Refusal:
+    async def _download(self, message: Any) -> Media | Refusal:
         limit = self.max_file_bytes
         if message.photo:
             item, mime_type, suffix = message.photo[-1], "image/jpeg", ".jpg"
@@ -260,10 +304,10 @@ class TelegramChannel:
             suffix = mimetypes.guess_extension(mime_type) or ".bin"
         if (item.file_size or 0) > limit:
             return "file_too_large"
-        file = await item.get_file()
-        if (file.file_size or 0) > limit:
+        size, download = await self.api.file(item.file_id)
+        if (size or 0) > limit:
             return "file_too_large"
-        return await self.media.save(NAME, file.download_to_drive, mime_type=mime_type, suffix=suffix)
+        return await self.media.save(NAME, download, mime_type=mime_type, suffix=suffix)
 
     # -- outbound ----------------------------------------------------------
 
@@ -279,16 +323,13 @@ class TelegramChannel:
 
     def submit(self, recipient: Recipient, message: Outbound, *, clear_reply_keyboard: bool = False) -> None:
         for part in render(message, clear_reply_keyboard=clear_reply_keyboard):
-            self.sender.submit(recipient, self._call(recipient, part))
+            self.sender.submit(recipient, partial(self.api.send, recipient.chat_id, part))
 
     async def deliver(self, chat_id: str, message: Outbound, *, now: datetime) -> Delivery:
         """Send and wait for the outcome (the outbox marks each row by it)."""
         recipient = Recipient(chat_id)
-        outcomes = [self.sender.deliver(recipient, self._call(recipient, part)) for part in render(message)]
+        outcomes = [self.sender.deliver(recipient, partial(self.api.send, chat_id, part)) for part in render(message)]
         return await delivered(outcomes, lambda sent: sent.message_id)
-
-    def _call(self, recipient: Recipient, part: Part):
-        return partial(self.bot.send_message, chat_id=recipient.chat_id, text=part.text, reply_markup=part.markup)
 
     def notify_operators(self, message: Outbound) -> bool:
         """Post to the operators' group; False when none is configured."""
