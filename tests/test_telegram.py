@@ -122,6 +122,27 @@ async def test_the_same_check_over_the_webhook(app, api):
     assert_coverage_conversation(api, sent)
 
 
+async def test_switching_library_mid_conversation_loses_nothing(app, api, library):
+    """Sessions and dedupe keys are Payung's tables: a deployment that
+    changes telegram.library between two messages carries on."""
+    other = {"python-telegram-bot": "aiogram", "aiogram": "python-telegram-bot"}[library]
+    before = await started(app, api, mode="webhook")
+    async with Webhook(app, before) as hook:
+        for update in (text_update(1, 501, "/start"), tap_update(2, 501, "coverage"), text_update(3, 501, BUDI_NIK)):
+            assert (await hook.post(update)).status_code == 200
+        await api.wait_for(3)
+    await before.stop()
+    after = await started(app, api, mode="webhook", library=other)
+    assert type(after.api).__name__ != type(before.api).__name__
+    async with Webhook(app, after) as hook:
+        assert (await hook.post(text_update(3, 501, BUDI_NIK))).status_code == 200  # a redelivery: ignored
+        assert (await hook.post(text_update(4, 501, BUDI_BORN))).status_code == 200
+        sent = await api.wait_for(5)
+    await after.stop()
+    assert sent[2]["text"].startswith("Sekarang ketik tanggal lahir")
+    assert "Status: AKTIF" in sent[3]["text"] and len(sent) == 5
+
+
 def assert_coverage_conversation(api: BotApiStandIn, sent: list[dict]) -> None:
     greeting, ask_nik, ask_birth, card, consent, goodbye, again = sent
     assert greeting["chat_id"] == "501"
