@@ -142,8 +142,12 @@ class Connection:
         self.writer.close()
 
     async def post(self, path: str, body: bytes, headers: dict[str, str]) -> int:
-        lines = [f"POST {path} HTTP/1.1", "Host: 127.0.0.1", "Content-Type: application/json",
-                 f"Content-Length: {len(body)}", *(f"{name}: {value}" for name, value in headers.items())]  # fmt: skip
+        status, _ = await self.request("POST", path, body, headers)
+        return status
+
+    async def request(self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+        lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", "Content-Type: application/json",
+                 f"Content-Length: {len(body)}", *(f"{name}: {value}" for name, value in (headers or {}).items())]  # fmt: skip
         self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
         status = int((await self.reader.readline()).split()[1])
         length = 0
@@ -151,8 +155,7 @@ class Connection:
             name, _, value = line.decode().partition(":")
             if name.lower() == "content-length":
                 length = int(value)
-        await self.reader.readexactly(length)
-        return status
+        return status, await self.reader.readexactly(length)
 
 
 async def bench(platform: Platform, db_url: str, work: Path, chats: int, concurrency: int) -> None:
