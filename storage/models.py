@@ -189,3 +189,69 @@ class OutboxMessage(SQLModel, table=True):
     detail: str | None = Field(default=None, max_length=500)
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ReferenceCounter(SQLModel, table=True):
+    """The last incident reference number given out in a year: LK-2026-000123.
+    One row a year, incremented under its row lock, so concurrent reports
+    never share a number on either database."""
+
+    __tablename__ = "reference_counters"
+
+    year: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    last: int = 0
+
+
+class Incident(SQLModel, table=True):
+    """A reported accident or death. The affected person's NIK is kept as its
+    keyed hash (to match the roster and to prove a later status request) and
+    masked (for operators); never in the clear."""
+
+    __tablename__ = "incidents"
+    __table_args__ = (Index("ix_incidents_reporter", "reporter_chat_pk"), Index("ix_incidents_status", "status"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    reference: str = Field(max_length=20, unique=True)
+    reporter_chat_pk: int = Field(foreign_key="chats.id")
+    affected: str = Field(max_length=8)  # self (identity proven) or other
+    relation: str | None = Field(default=None, max_length=16)  # the reporter's, for "other"
+    participant_id: int | None = Field(default=None, foreign_key="participants.id")  # found in the roster
+    nik_hash: str = Field(max_length=64, index=True)
+    nik_masked: str = Field(max_length=32)
+    name: str = Field(max_length=200)
+    kind: str = Field(max_length=24)
+    occurred_on: date
+    covered: bool | None = None  # in the roster and covered on occurred_on; None: not in the roster
+    place: str = Field(max_length=300)
+    latitude: float | None = None
+    longitude: float | None = None
+    chronology: str = Field(max_length=1000)
+    phone: str = Field(max_length=20)
+    status: str = Field(max_length=16)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class IncidentAttachment(SQLModel, table=True):
+    __tablename__ = "incident_attachments"
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incidents.id", index=True)
+    sha256: str = Field(max_length=64)
+    mime_type: str = Field(max_length=100)
+    size: int
+    path: str = Field(max_length=500)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class IncidentStatusChange(SQLModel, table=True):
+    """Every status a report has had: what, why, who and when."""
+
+    __tablename__ = "incident_status_changes"
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incidents.id", index=True)
+    status: str = Field(max_length=16)
+    note: str | None = Field(default=None, max_length=500)
+    actor: str = Field(max_length=120)  # "reporter", "operator:<name>", "cli:<user>"
+    at: datetime = Field(sa_type=UTCDateTime)

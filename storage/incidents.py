@@ -1,0 +1,163 @@
+"""Incident reports: numbering, filing, status history, and the reads the
+reporter, the flows and the operators make."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlmodel import Session
+
+from storage.chats import OpenChat
+from storage.db import per_dialect
+from storage.models import Chat, Incident, IncidentAttachment, IncidentStatusChange, ReferenceCounter
+
+INCIDENTS = Incident.__table__
+ATTACHMENTS = IncidentAttachment.__table__
+CHANGES = IncidentStatusChange.__table__
+COUNTERS = ReferenceCounter.__table__
+CHATS = Chat.__table__
+
+KINDS = ("work_accident", "commute_accident", "occupational_disease", "work_death", "death")
+RELATIONS = ("family", "neighbour", "coworker", "village_officer", "other")
+# As operators say them: diterima, diverifikasi, diproses (by BPJS), selesai, ditolak.
+STATUSES = ("diterima", "diverifikasi", "diproses", "selesai", "ditolak")
+FIRST_STATUS = "diterima"
+NEEDS_REASON = "ditolak"
+
+
+class StatusError(ValueError):
+    """A status change an operator asked for that cannot be made."""
+
+OPEN_YEAR = per_dialect(lambda insert: insert(COUNTERS).on_conflict_do_nothing(index_elements=["year"]))
+
+
+def next_reference(session: Session, *, year: int) -> str:
+    """LK-<year>-<number>, numbered from 1 each year. The counter row is
+    incremented in place: PostgreSQL locks the row until this transaction
+    ends and SQLite holds its write lock, so two reports never share one."""
+    connection = session.connection()
+    connection.execute(OPEN_YEAR[connection.dialect.name], {"year": year, "last": 0})
+    number = connection.execute(
+        update(COUNTERS).where(COUNTERS.c.year == year).values(last=COUNTERS.c.last + 1).returning(COUNTERS.c.last)
+    ).scalar_one()
+    return f"LK-{year}-{number:06d}"
+
+
+def file_incident(session: Session, *, reporter: OpenChat, fields: dict[str, Any], files: Iterable[dict[str, Any]],
+                  now: datetime, year: int) -> str:  # fmt: skip
+    """Store a submitted report, its files (sha256, mime_type, size, path) and
+    its first status; the reference number it was given."""
+    reference = next_reference(session, year=year)
+    connection = session.connection()
+    row = {**fields, "reference": reference, "reporter_chat_pk": reporter.id, "status": FIRST_STATUS,
+           "created_at": now, "updated_at": now}  # fmt: skip
+    incident_id = connection.execute(INCIDENTS.insert().values(row).returning(INCIDENTS.c.id)).scalar_one()
+    rows = [{**file, "incident_id": incident_id, "created_at": now} for file in files]
+    if rows:
+        connection.execute(ATTACHMENTS.insert(), rows)
+    connection.execute(CHANGES.insert().values(incident_id=incident_id, status=FIRST_STATUS, actor="reporter", at=now))
+    return reference
+
+
+@dataclass(frozen=True)
+class Change:
+    status: str
+    note: str | None
+    actor: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Report:
+    id: int
+    reference: str
+    reporter_chat_pk: int
+    reporter_channel: str
+    reporter_chat_id: str
+    affected: str
+    relation: str | None
+    participant_id: int | None
+    nik_hash: str
+    nik_masked: str
+    name: str
+    kind: str
+    occurred_on: date
+    covered: bool | None
+    place: str
+    latitude: float | None
+    longitude: float | None
+    chronology: str
+    phone: str
+    status: str
+    created_at: datetime
+    updated_at: datetime
+
+
+REPORT = (
+    select(INCIDENTS.c.id, INCIDENTS.c.reference, INCIDENTS.c.reporter_chat_pk, CHATS.c.channel, CHATS.c.chat_id,
+           INCIDENTS.c.affected, INCIDENTS.c.relation, INCIDENTS.c.participant_id, INCIDENTS.c.nik_hash,
+           INCIDENTS.c.nik_masked, INCIDENTS.c.name, INCIDENTS.c.kind, INCIDENTS.c.occurred_on, INCIDENTS.c.covered,
+           INCIDENTS.c.place, INCIDENTS.c.latitude, INCIDENTS.c.longitude, INCIDENTS.c.chronology,
+           INCIDENTS.c.phone, INCIDENTS.c.status, INCIDENTS.c.created_at, INCIDENTS.c.updated_at)
+    .join(CHATS, CHATS.c.id == INCIDENTS.c.reporter_chat_pk)
+)  # fmt: skip
+
+
+def report(session: Session, *, reference: str) -> Report | None:
+    row = session.connection().execute(REPORT.where(INCIDENTS.c.reference == reference.upper())).first()
+    return Report(*row) if row else None
+
+
+def reports(session: Session, *, reporter: OpenChat | None = None, status: str | None = None,
+            since: datetime | None = None, until: datetime | None = None) -> list[Report]:  # fmt: skip
+    """Reports, newest first: a reporter's own, or any by status and filing time."""
+    statement = REPORT.order_by(INCIDENTS.c.id.desc())
+    if reporter is not None:
+        statement = statement.where(INCIDENTS.c.reporter_chat_pk == reporter.id)
+    if status is not None:
+        statement = statement.where(INCIDENTS.c.status == status)
+    if since is not None:
+        statement = statement.where(INCIDENTS.c.created_at >= since)
+    if until is not None:
+        statement = statement.where(INCIDENTS.c.created_at < until)
+    return [Report(*row) for row in session.connection().execute(statement)]
+
+
+def history(session: Session, *, incident_id: int) -> list[Change]:
+    statement = (select(CHANGES.c.status, CHANGES.c.note, CHANGES.c.actor, CHANGES.c.at)
+                 .where(CHANGES.c.incident_id == incident_id).order_by(CHANGES.c.id))  # fmt: skip
+    return [Change(*row) for row in session.connection().execute(statement)]
+
+
+def attachments(session: Session, *, incident_id: int) -> list[tuple[str, str, int, str]]:
+    """(sha256, mime type, size, path) of a report's files, in the order sent."""
+    statement = (select(ATTACHMENTS.c.sha256, ATTACHMENTS.c.mime_type, ATTACHMENTS.c.size, ATTACHMENTS.c.path)
+                 .where(ATTACHMENTS.c.incident_id == incident_id).order_by(ATTACHMENTS.c.id))  # fmt: skip
+    return [tuple(row) for row in session.connection().execute(statement)]
+
+
+def set_status(session: Session, *, reference: str, status: str, note: str | None, actor: str,
+               now: datetime) -> Report | None:  # fmt: skip
+    """Move a report to `status`, recording who and why; the report as it is
+    now, or None when there is no such reference."""
+    if status not in STATUSES:
+        raise StatusError(f"unknown status {status!r}: use one of {', '.join(STATUSES)}")
+    if status == NEEDS_REASON and not (note or "").strip():
+        raise StatusError(f"{NEEDS_REASON} needs a reason (--note)")
+    found = report(session, reference=reference)
+    if found is None:
+        return None
+    connection = session.connection()
+    connection.execute(update(INCIDENTS).where(INCIDENTS.c.id == found.id).values(status=status, updated_at=now))
+    connection.execute(CHANGES.insert().values(incident_id=found.id, status=status, note=note, actor=actor, at=now))
+    return report(session, reference=reference)
+
+
+def count_by(session: Session, column: str) -> list[tuple[str, int]]:
+    """How many reports per kind or per status, for `stats`."""
+    field = INCIDENTS.c[column]
+    return [tuple(row) for row in session.connection().execute(select(field, func.count()).group_by(field).order_by(field))]
