@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from handlers import coverage, help, language, menu, reminders
+from handlers import coverage, help, incident, language, menu, reminders, status
 from handlers.flow import Flow
 
 
@@ -19,7 +19,8 @@ class Flows:
 
 
 def build_flows() -> Flows:
-    flows = [menu.flow, coverage.flow, help.flow, language.flow, reminders.flow, reminders.stop_flow, reminders.resume_flow]
+    flows = [menu.flow, coverage.flow, incident.flow, status.flow, help.flow, language.flow, reminders.flow,
+             reminders.stop_flow, reminders.resume_flow]
     return Flows(
         by_name={flow.name: flow for flow in flows},
         by_keyword={"help": "help", "language": "language", "stop": "stop_reminders", "resume": "resume_reminders"},

@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 from bot.messages import Choice, Outbound
-from handlers.flow import Ask, Flow, Turn, ask, done, goto
+from handlers.flow import Ask, Flow, Turn, ask, goto
 
-# (choice id = flow name, title key, built yet). Items not built yet stay
-# visible and say so honestly, rather than pretending to work.
+# (choice id = flow name, title key)
 ENTRIES = (
-    ("coverage", "menu.coverage", True),
-    ("incident", "menu.incident", False),
-    ("status", "menu.status", False),
-    ("reminders", "menu.reminders", True),
-    ("help", "menu.help", True),
-    ("language", "menu.language", True),
+    ("coverage", "menu.coverage"),
+    ("incident", "menu.incident"),
+    ("status", "menu.status"),
+    ("reminders", "menu.reminders"),
+    ("help", "menu.help"),
+    ("language", "menu.language"),
 )
 
 
 def home(turn: Turn, header: str) -> Ask:
-    choices = tuple(Choice(id=flow, title=turn.t(title)) for flow, title, _ in ENTRIES)
+    choices = tuple(Choice(id=flow, title=turn.t(title)) for flow, title in ENTRIES)
     return ask(chose, Outbound(header, choices=choices))
 
 
@@ -27,9 +26,9 @@ async def start(turn: Turn):
 
 
 async def chose(turn: Turn):
-    for flow, title, built in ENTRIES:
+    for flow, _title in ENTRIES:
         if turn.choice == flow:
-            return goto(flow) if built else done(turn.say("menu.not_ready", feature=turn.t(title)))
+            return goto(flow)
     return home(turn, turn.t("menu.not_understood"))
 
 

@@ -65,16 +65,17 @@ async def test_unknown_menu_text_shows_the_menu_again(app):
     """)
 
 
-async def test_features_not_built_yet_say_so_and_return_to_the_menu(app):
+async def test_every_menu_entry_leads_somewhere_and_back(app):
     await Chat(app).run(f"""
         > halo
         > 2
-        Maaf, fitur "Lapor kejadian" belum tersedia.
-        hubungi kantor desa atau BPJS Ketenagakerjaan (telepon 175)
-        Ada lagi yang bisa dibantu?
+        Laporan kejadian. Siapa yang mengalami?
+        > menu
         {MENU}
         > Status laporan
-        fitur "Status laporan" belum tersedia
+        Belum ada laporan dari chat ini.
+        > batal
+        {MENU}
     """)
 
 

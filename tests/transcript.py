@@ -32,7 +32,10 @@ class Chat:
         self.channel = channel
         self._ids = itertools.count(1)
 
-    async def send(self, text: str = "", *, choice: str | None = None, message_id: str | None = None) -> list[Outbound]:
+    async def send(self, text: str = "", *, choice: str | None = None, message_id: str | None = None,
+                   **shared) -> list[Outbound]:  # fmt: skip
+        """One message; `shared` is what else a channel can carry (media,
+        location, contact_phone, sender_phone)."""
         replies: list[Outbound] = []
 
         async def collect(message: Outbound) -> None:
@@ -46,6 +49,7 @@ class Chat:
             text=text,
             choice=choice,
             received_at=self.app.clock(),
+            **shared,
         )
         await self.app.dispatcher.handle(inbound, collect)
         return replies

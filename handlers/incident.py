@@ -1,0 +1,320 @@
+"""Lapor kejadian: who was affected, what happened, when, where, how, files,
+a phone number to call back; then a summary to check, change or send.
+
+The draft lives in the session (turn.data), which is saved with every
+message, so a report half-written when the process stops goes on where it
+stopped; a sent one is in the database before its confirmation leaves.
+
+Privacy (UU 27/2022): the affected person's NIK is kept only as its keyed
+hash and a masked form. A reporter learns whether the person is covered only
+after proving to be that person (NIK + birth date, under the coverage
+check's attempt limit).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from bot.messages import Outbound
+from handlers.coverage import PURPOSE, locked_until, long_date, matching_participant, refuse
+from handlers.flow import Flow, Turn, ask, done
+from handlers.parse import Invalid, parse_birth_date, parse_date, parse_nik, parse_phone
+from storage import attempts
+from storage.incidents import KINDS, RELATIONS, file_incident
+from storage.participants import find_participant
+from storage.privacy import mask_name, mask_nik
+
+MAX_FILES = 5
+MAX_CHRONOLOGY = 1000
+MIN_CHRONOLOGY_WORDS = 4
+FIELDS = ("person", "kind", "date", "place", "chronology", "files", "phone")
+
+
+# -- who ---------------------------------------------------------------------
+
+
+async def start(turn: Turn):
+    turn.data = {"files": []}
+    return ask(got_who, who_question(turn))
+
+
+def who_question(turn: Turn):
+    return turn.question("incident.who", [("self", "incident.who_self"), ("other", "incident.who_other")])
+
+
+async def got_who(turn: Turn):
+    if turn.choice == "self":
+        return ask_own_nik(turn)
+    if turn.choice == "other":
+        return ask(got_other_nik, turn.say("incident.ask_other_nik"))
+    return ask(got_who, turn.say("common.pick_one"), who_question(turn))
+
+
+def ask_own_nik(turn: Turn):
+    if until := locked_until(turn):  # the coverage check's limit: one budget for both
+        return refuse(turn, until)
+    return ask(got_own_nik, turn.say("incident.ask_own_nik"))
+
+
+async def got_own_nik(turn: Turn):
+    nik = parse_nik(turn.text)
+    if isinstance(nik, Invalid):
+        return ask(got_own_nik, turn.say(f"nik.{nik.reason}"), turn.say("common.way_back"))
+    turn.data.update(nik_hash=turn.services.hasher.nik_hash(nik.digits), nik_masked=mask_nik(nik.digits))
+    return ask(got_own_birth_date, turn.say("incident.ask_own_birth_date"))
+
+
+async def got_own_birth_date(turn: Turn):
+    born = parse_birth_date(turn.text, today=turn.today)
+    if isinstance(born, Invalid):
+        return ask(got_own_birth_date, turn.say(f"date.{born.reason}"), turn.say("common.way_back"))
+    person = matching_participant(turn, born)
+    outcome = attempts.FOUND if person else attempts.NOT_FOUND
+    attempts.record_attempt(turn.db, chat=turn.chat, purpose=PURPOSE, outcome=outcome,
+                            participant_id=person and person.id, now=turn.now)  # fmt: skip
+    if person is None:
+        choices = [("again", "incident.try_again"), ("other", "incident.as_other")]
+        return ask(got_not_proven, turn.question("incident.not_proven", choices))
+    turn.data.update(affected="self", relation=None, name=person.name,
+                     cover_start=person.cover_start.isoformat(), cover_end=person.cover_end.isoformat())  # fmt: skip
+    return onward(turn, ask_kind)
+
+
+async def got_not_proven(turn: Turn):
+    if turn.choice == "again":
+        return ask_own_nik(turn)
+    if turn.choice == "other":
+        return ask(got_other_nik, turn.say("incident.ask_other_nik"))
+    return ask(got_not_proven, turn.say("common.pick_one"))
+
+
+async def got_other_nik(turn: Turn):
+    nik = parse_nik(turn.text)
+    if isinstance(nik, Invalid):
+        return ask(got_other_nik, turn.say(f"nik.{nik.reason}"), turn.say("common.way_back"))
+    # Found in the roster or not, the reporter is told nothing about it.
+    turn.data.update(nik_hash=turn.services.hasher.nik_hash(nik.digits), nik_masked=mask_nik(nik.digits),
+                     affected="other", cover_start=None, cover_end=None)  # fmt: skip
+    return ask(got_name, turn.say("incident.ask_name"))
+
+
+async def got_name(turn: Turn):
+    name = " ".join(turn.text.split())
+    if not 2 <= len(name) <= 200 or not any(letter.isalpha() for letter in name):
+        return ask(got_name, turn.say("incident.name_invalid"))
+    turn.data["name"] = name
+    return ask(got_relation, relation_question(turn))
+
+
+def relation_question(turn: Turn):
+    return turn.question("incident.ask_relation", [(relation, f"incident.relation_{relation}") for relation in RELATIONS])
+
+
+async def got_relation(turn: Turn):
+    if turn.choice not in RELATIONS:
+        return ask(got_relation, turn.say("common.pick_one"), relation_question(turn))
+    turn.data["relation"] = turn.choice
+    return onward(turn, ask_kind)
+
+
+# -- what, when, where, how ----------------------------------------------------
+
+
+def kind_question(turn: Turn):
+    return turn.question("incident.ask_kind", [(kind, f"incident.kind_{kind}") for kind in KINDS])
+
+
+def ask_kind(turn: Turn):
+    return ask(got_kind, kind_question(turn))
+
+
+async def got_kind(turn: Turn):
+    if turn.choice not in KINDS:
+        return ask(got_kind, turn.say("common.pick_one"), kind_question(turn))
+    turn.data["kind"] = turn.choice
+    return onward(turn, ask_date)
+
+
+def ask_date(turn: Turn):
+    choices = [("today", "incident.today"), ("yesterday", "incident.yesterday")]
+    return ask(got_date, turn.question("incident.ask_date", choices))
+
+
+async def got_date(turn: Turn):
+    if turn.choice in ("today", "yesterday"):
+        day = turn.today - timedelta(days=0 if turn.choice == "today" else 1)
+    else:
+        day = parse_date(turn.text)
+        if isinstance(day, Invalid):
+            return ask(got_date, turn.say(f"date.{day.reason}"), turn.say("common.way_back"))
+    if day > turn.today:
+        return ask(got_date, turn.say("incident.date_future"))
+    turn.data["occurred_on"] = day.isoformat()
+    warning = outside_cover(turn, day)
+    return onward(turn, ask_place, *([warning] if warning else []))
+
+
+def outside_cover(turn: Turn, day: date):
+    """Told only to a reporter who proved to be the person: the cover period
+    is theirs to know, nobody else's."""
+    if turn.data.get("affected") != "self":
+        return None
+    start, end = date.fromisoformat(turn.data["cover_start"]), date.fromisoformat(turn.data["cover_end"])
+    if start <= day <= end:
+        return None
+    return turn.say("incident.maybe_not_covered", start=long_date(turn, start), end=long_date(turn, end))
+
+
+def ask_place(turn: Turn):
+    return ask(got_place, turn.request("incident.ask_place", "location"))
+
+
+async def got_place(turn: Turn):
+    if where := turn.inbound.location:
+        turn.data.update(place=turn.t("incident.shared_location"), latitude=where.latitude, longitude=where.longitude)
+        return onward(turn, ask_chronology)
+    place = " ".join(turn.text.split())
+    if not 3 <= len(place) <= 300:
+        return ask(got_place, turn.say("incident.place_invalid"))
+    turn.data.update(place=place, latitude=None, longitude=None)
+    return onward(turn, ask_chronology)
+
+
+def ask_chronology(turn: Turn):
+    return ask(got_chronology, turn.say("incident.ask_chronology"))
+
+
+async def got_chronology(turn: Turn):
+    told = turn.text
+    if len(told) > MAX_CHRONOLOGY:
+        return ask(got_chronology, turn.say("incident.chronology_long", length=len(told)))
+    if len(told.split()) < MIN_CHRONOLOGY_WORDS:
+        return ask(got_chronology, turn.say("incident.chronology_short"))
+    turn.data["chronology"] = told
+    return onward(turn, ask_files)
+
+
+# -- files and phone -------------------------------------------------------------
+
+
+def files_question(turn: Turn, key: str, **values):
+    return turn.question(key, [("files_done", "incident.files_done")], **values)
+
+
+def ask_files(turn: Turn):
+    return ask(got_files, files_question(turn, "incident.ask_files"))
+
+
+async def got_files(turn: Turn):
+    if turn.choice == "files_done":
+        return onward(turn, ask_phone)
+    if not turn.inbound.media:
+        return ask(got_files, files_question(turn, "incident.files_waiting"))
+    files = turn.data["files"]
+    for item in turn.inbound.media:
+        if len(files) >= MAX_FILES:
+            return ask(got_files, files_question(turn, "incident.files_full"))
+        files.append({"sha256": item.sha256, "mime_type": item.mime_type, "size": item.size, "path": item.path})
+    return ask(got_files, files_question(turn, "incident.file_received", count=len(files)))
+
+
+def ask_phone(turn: Turn):
+    if phone := turn.inbound.sender_phone:  # WhatsApp: the sender's number is known
+        turn.data["sender_phone"] = phone
+        choices = [("this_number", "incident.use_this_number"), ("another_number", "incident.another_number")]
+        return ask(got_phone, turn.question("incident.ask_phone_this", choices, phone=phone))
+    return ask(got_phone, turn.request("incident.ask_phone", "contact"))
+
+
+async def got_phone(turn: Turn):
+    if turn.choice == "this_number" and turn.data.get("sender_phone"):
+        phone = turn.data["sender_phone"]
+    elif turn.choice == "another_number":
+        return ask(got_phone, turn.say("incident.ask_phone_typed"))
+    else:
+        phone = parse_phone(turn.inbound.contact_phone or turn.text)
+        if isinstance(phone, Invalid):
+            return ask(got_phone, turn.say("incident.phone_invalid"))
+    turn.data["phone"] = phone
+    return summary(turn)
+
+
+# -- summary, change, send ---------------------------------------------------------
+
+
+def onward(turn: Turn, next_question, *before):
+    """The next question, or back to the summary when a field was changed."""
+    following = summary(turn) if turn.data.get("editing") else next_question(turn)
+    return ask(following.step, *before, *following.messages)
+
+
+def summary(turn: Turn):
+    return ask(got_summary, summary_question(turn))
+
+
+def summary_question(turn: Turn):
+    draft, t = turn.data, turn.t
+    if draft["affected"] == "self":
+        person = t("incident.person_self", name=mask_name(draft["name"]))
+    else:
+        relation = t(f"incident.relation_{draft['relation']}")
+        person = t("incident.person_other", name=draft["name"], nik=draft["nik_masked"], relation=relation)
+    choices = [("submit", "incident.submit"), ("change", "incident.change")]
+    return turn.question("incident.summary", choices, person=person, kind=t(f"incident.kind_{draft['kind']}"),
+                         date=long_date(turn, date.fromisoformat(draft["occurred_on"])), place=draft["place"],
+                         chronology=draft["chronology"], files=len(draft["files"]), phone=draft["phone"])  # fmt: skip
+
+
+async def got_summary(turn: Turn):
+    if turn.choice == "submit":
+        return submit(turn)
+    if turn.choice == "change":
+        return ask(got_field, field_question(turn))
+    return ask(got_summary, turn.say("common.pick_one"), summary_question(turn))
+
+
+def field_question(turn: Turn):
+    return turn.question("incident.which_field", [(field, f"incident.field_{field}") for field in FIELDS])
+
+
+async def got_field(turn: Turn):
+    if turn.choice not in FIELDS:
+        return ask(got_field, turn.say("common.pick_one"), field_question(turn))
+    turn.data["editing"] = True
+    if turn.choice == "person":
+        return ask(got_who, who_question(turn))
+    if turn.choice == "files":
+        turn.data["files"] = []
+        return ask(got_files, turn.say("incident.files_cleared"), *ask_files(turn).messages)
+    ask_again = {"kind": ask_kind, "date": ask_date, "place": ask_place, "chronology": ask_chronology,
+                 "phone": ask_phone}[turn.choice]  # fmt: skip
+    return ask_again(turn)
+
+
+def submit(turn: Turn):
+    draft = turn.data
+    occurred_on = date.fromisoformat(draft["occurred_on"])
+    # Operators see whether the person is in the roster and was covered that
+    # day, whoever reported; the reporter, only after proving to be them.
+    person = find_participant(turn.db, nik_hash=draft["nik_hash"])
+    covered = person.cover_start <= occurred_on <= person.cover_end if person else None
+    fields = {name: draft[name] for name in ("affected", "relation", "nik_hash", "nik_masked", "name", "kind",
+                                             "place", "chronology", "phone")}  # fmt: skip
+    fields.update(participant_id=person and person.id, occurred_on=occurred_on, covered=covered,
+                  latitude=draft.get("latitude"), longitude=draft.get("longitude"))  # fmt: skip
+    reference = file_incident(turn.db, reporter=turn.chat, fields=fields, files=draft["files"], now=turn.now,
+                              year=turn.today.year)  # fmt: skip
+    if draft["affected"] == "self":
+        coverage = turn.t("incident.covered_yes" if covered else "incident.covered_no")
+    else:
+        coverage = turn.t("incident.covered_checked")
+    return done(
+        turn.say("incident.filed", reference=reference),
+        Outbound(f"{coverage}\n{turn.t('incident.next_steps', phone=draft['phone'])}"),
+        Outbound(f"{turn.t('incident.documents')}\n{turn.t('documents.' + draft['kind'])}"),
+    )
+
+
+flow = Flow.of("incident", start, got_who, got_own_nik, got_own_birth_date, got_not_proven, got_other_nik, got_name,
+               got_relation, got_kind, got_date, got_place, got_chronology, got_files, got_phone, got_summary,
+               got_field)  # fmt: skip

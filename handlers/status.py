@@ -1,0 +1,94 @@
+"""Status laporan: a reporter's own reports and each one's history.
+
+A reference number alone shows nothing: a report from another chat is shown
+only to someone who proves the affected person's NIK and birth date. An
+unknown number and a failed proof get the very same answer, after the same
+questions, so nobody can learn which numbers exist; failures count against
+the coverage check's attempt limit.
+"""
+
+from __future__ import annotations
+
+import re
+
+from babel.dates import format_datetime
+
+from bot.messages import Choice, Outbound
+from handlers.coverage import PURPOSE, locked_until, long_date, refuse
+from handlers.flow import Flow, Turn, ask, done
+from handlers.parse import Invalid, parse_birth_date, parse_nik
+from storage import attempts
+from storage.incidents import Report, history, report, reports
+from storage.participants import find_participant
+
+REFERENCE = re.compile(r"LK-\d{4}-\d{6}")
+LISTED = 5  # the newest of a chat's reports offered as buttons
+
+
+async def start(turn: Turn):
+    own = reports(turn.db, reporter=turn.chat)[:LISTED]
+    if not own:
+        return ask(got_reference, turn.say("status.none"), turn.say("status.ask_reference"))
+    choices = (*(Choice(item.reference, item.reference) for item in own), Choice("other", turn.t("status.other_reference")))
+    return ask(got_pick, Outbound(turn.t("status.pick"), choices=choices))
+
+
+async def got_pick(turn: Turn):
+    if turn.choice == "other":
+        return ask(got_reference, turn.say("status.ask_reference"))
+    return await got_reference(turn)
+
+
+async def got_reference(turn: Turn):
+    typed = REFERENCE.search((turn.choice or turn.text).upper().replace(" ", ""))
+    if typed is None:
+        return ask(got_reference, turn.say("status.reference_invalid"), turn.say("common.way_back"))
+    found = report(turn.db, reference=typed.group())
+    if found is not None and found.reporter_chat_pk == turn.chat.id:
+        return done(card(turn, found))
+    if until := locked_until(turn):
+        return refuse(turn, until)
+    turn.data = {"reference": typed.group()}
+    return ask(got_nik, turn.say("status.ask_nik"))
+
+
+async def got_nik(turn: Turn):
+    nik = parse_nik(turn.text)
+    if isinstance(nik, Invalid):
+        return ask(got_nik, turn.say(f"nik.{nik.reason}"), turn.say("common.way_back"))
+    turn.data["nik_hash"] = turn.services.hasher.nik_hash(nik.digits)
+    return ask(got_birth_date, turn.say("status.ask_birth_date"))
+
+
+async def got_birth_date(turn: Turn):
+    born = parse_birth_date(turn.text, today=turn.today)
+    if isinstance(born, Invalid):
+        return ask(got_birth_date, turn.say(f"date.{born.reason}"), turn.say("common.way_back"))
+    hasher, nik_hash = turn.services.hasher, turn.data["nik_hash"]
+    found = report(turn.db, reference=turn.data["reference"])
+    person = find_participant(turn.db, nik_hash=nik_hash)
+    proven = (
+        found is not None and person is not None and found.participant_id == person.id
+        and hasher.same(person.birth_hash, hasher.birth_hash(nik_hash, born))
+    )  # fmt: skip
+    attempts.record_attempt(turn.db, chat=turn.chat, purpose=PURPOSE, now=turn.now,
+                            outcome=attempts.FOUND if proven else attempts.NOT_FOUND)  # fmt: skip
+    if not proven:
+        return done(turn.say("status.not_found"))
+    return done(card(turn, found))
+
+
+def card(turn: Turn, found: Report):
+    zone, language = turn.services.zone, turn.t.language
+    lines = []
+    for change in history(turn.db, incident_id=found.id):
+        at = format_datetime(change.at.astimezone(zone), "d MMM y HH:mm", locale=language)
+        status = turn.t(f"status.{change.status}")
+        key = "status.history_note" if change.note else "status.history_line"
+        lines.append(turn.t(key, at=at, status=status, note=change.note or ""))
+    return turn.say("status.report", reference=found.reference, kind=turn.t(f"incident.kind_{found.kind}"),
+                    date=long_date(turn, found.occurred_on), status=turn.t(f"status.{found.status}"),
+                    history="\n".join(lines))  # fmt: skip
+
+
+flow = Flow.of("status", start, got_pick, got_reference, got_nik, got_birth_date)

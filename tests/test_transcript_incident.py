@@ -1,0 +1,300 @@
+"""Lapor kejadian and Status laporan, as people will use them."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import inspect, text
+from sqlmodel import select
+
+from bot.app import build_app
+from bot.messages import Location, Media
+from storage import incidents
+from storage.models import Incident, IncidentAttachment, LookupAttempt
+from tests.transcript import Chat
+
+MENU = "[Cek kepesertaan | Lapor kejadian | Status laporan | Pengingat | Bantuan | Bahasa/Language]"
+KINDS = ("[Kecelakaan saat bekerja | Kecelakaan dalam perjalanan kerja | Penyakit akibat kerja | "
+         "Meninggal karena kecelakaan kerja | Meninggal bukan karena kecelakaan kerja]")  # fmt: skip
+BUDI_NIK, BUDI_BORN = "1603010503800001", "05-03-1980"
+SITI_NIK, SITI_BORN = "1603024512850002", "05-12-1985"
+CHRONOLOGY = "Jatuh dari pohon sawit saat memanen, kaki kanan patah."
+
+
+def photo(number: int) -> Media:
+    return Media(path=f"/data/media/console/{number:064x}.jpg", sha256=f"{number:064x}", mime_type="image/jpeg", size=1000)
+
+
+def filed(app) -> list[Incident]:
+    with app.db.transaction() as session:
+        return list(session.exec(select(Incident).order_by(Incident.id)).all())
+
+
+async def test_a_worker_reports_their_own_accident_changes_the_date_and_sends(app):
+    chat = Chat(app)
+    await chat.run(f"""
+        > halo
+        > 2
+        Laporan kejadian. Siapa yang mengalami?
+        [Saya sendiri | Orang lain]
+        > Saya sendiri
+        Ketik NIK Anda
+        > {BUDI_NIK}
+        Sekarang ketik tanggal lahir Anda.
+        > {BUDI_BORN}
+        Apa yang terjadi?
+        {KINDS}
+        > 1
+        Kapan kejadiannya?
+        [Hari ini | Kemarin]
+        > kemarin
+        Di mana kejadiannya?
+        > Kebun sawit Desa Talang Demo, Lubai
+        Ceritakan singkat kronologinya
+        > {CHRONOLOGY}
+        Kirim foto atau dokumen pendukung
+        [Selesai]
+    """)
+    await chat.run("""
+        > selesai
+        Nomor telepon yang bisa dihubungi petugas?
+        > 0812-3456-7890
+        Periksa laporan Anda:
+        1. Yang mengalami: B*** S****** (Anda sendiri)
+        2. Kejadian: Kecelakaan saat bekerja
+        3. Tanggal: 26 November 2026
+        4. Tempat: Kebun sawit Desa Talang Demo, Lubai
+        5. Kronologi: Jatuh dari pohon sawit
+        6. Lampiran: 0 berkas
+        7. Telepon: +6281234567890
+        [Kirim laporan | Ubah]
+        > Ubah
+        Bagian mana yang mau diubah?
+        [Yang mengalami | Kejadian | Tanggal | Tempat | Kronologi | Lampiran | Telepon]
+        > Tanggal
+        Kapan kejadiannya?
+        > 15-09-2026
+        Catatan: tanggal itu di luar periode perlindungan (1 Oktober 2026 – 31 Desember 2026)
+        Periksa laporan Anda:
+        3. Tanggal: 15 September 2026
+        7. Telepon: +6281234567890
+        > Kirim laporan
+        Laporan terkirim. Nomor laporan: LK-2026-000001
+        Pada tanggal kejadian, peserta tidak dalam periode perlindungan.
+        Petugas akan menghubungi +6281234567890.
+        Siapkan dokumen ini:
+        formulir Tahap I
+        surat keterangan dokter
+        Ada lagi yang bisa dibantu?
+        {MENU}
+    """.replace("{MENU}", MENU))
+    [report] = filed(app)
+    assert (report.affected, report.kind, report.occurred_on, report.covered) == ("self", "work_accident", date(2026, 9, 15), False)
+    assert report.nik_masked == "1603********0001" and report.participant_id is not None
+    assert report.status == "diterima" and report.phone == "+6281234567890"
+
+
+async def test_a_neighbour_reports_a_death_on_whatsapp_with_location_and_files(app):
+    chat = Chat(app, channel="whatsapp", chat_id="6281299990000")
+    number = "+6281299990000"
+    for line in ("halo", "2", "Orang lain"):
+        await chat.says(line)
+    await chat.run(f"""
+        > {SITI_NIK}
+        Ketik nama lengkapnya sesuai e-KTP.
+        > Siti Aminah
+        Apa hubungan Anda dengannya?
+        [Keluarga | Tetangga | Rekan kerja | Perangkat desa | Lainnya]
+        > 2
+        Apa yang terjadi?
+        > Meninggal bukan karena kecelakaan kerja
+        Kapan kejadiannya?
+        > hari ini
+        Di mana kejadiannya?
+    """)
+    located = await chat.send(location=Location(-3.65, 103.77), sender_phone=number)
+    assert "Ceritakan singkat kronologinya" in located[0].text
+    await chat.send("Meninggal mendadak di rumah pada pagi hari.", sender_phone=number)
+    for count in range(1, 6):
+        [received] = await chat.send(media=(photo(count),), sender_phone=number)
+        assert f"Diterima ({count} dari 5)" in received.text
+    [full] = await chat.send(media=(photo(6),), sender_phone=number)
+    assert full.text.startswith("Sudah 5 berkas, itu batasnya.")
+    [asked] = await chat.send(choice="files_done", sender_phone=number)
+    assert asked.text == f"Petugas bisa menghubungi nomor ini: {number}?"
+    summary = await chat.send(choice="this_number", sender_phone=number)
+    assert "1. Yang mengalami: Siti Aminah, NIK 1603********0002 (Tetangga)" in summary[0].text
+    assert "4. Tempat: Lokasi dibagikan" in summary[0].text and "6. Lampiran: 5 berkas" in summary[0].text
+    done = "\n".join(reply.text for reply in await chat.send(choice="submit", sender_phone=number))
+    assert "Nomor laporan: LK-2026-000001" in done and "Petugas akan memeriksa data kepesertaannya." in done
+    assert "terlindungi" not in done and "Guru ngaji" not in done  # nothing about Siti to a neighbour
+    assert "akta kematian" in done and "surat keterangan ahli waris" in done
+    [report] = filed(app)
+    assert (report.affected, report.relation, report.covered, report.phone) == ("other", "neighbour", True, number)
+    assert (report.latitude, report.longitude) == (-3.65, 103.77)
+    with app.db.transaction() as session:
+        assert len(session.exec(select(IncidentAttachment)).all()) == 5
+
+
+async def test_every_validation_failure_explains_and_asks_again(app):
+    chat = Chat(app)
+    await chat.run(f"""
+        > halo
+        > 2
+        > 2
+        > 1603 0105 0380
+        NIK harus 16 angka.
+        > {SITI_NIK}
+        > S
+        Nama harus 2 sampai 200 huruf.
+        > Siti Aminah
+        > Keluarga
+        > 1
+        > 01-01-2027
+        Tanggal kejadian tidak boleh di masa depan.
+        > 31-02-2026
+        Tanggal itu tidak ada di kalender.
+        > 20 November 2026
+        > ab
+        Tulis tempatnya dengan 3 sampai 300 huruf
+        > Jalan desa Karang Demo
+        > jatuh
+        Kronologi terlalu singkat.
+        > {"kata " * 201}
+        Kronologi terlalu panjang (1004 huruf, paling banyak 1.000).
+        > {CHRONOLOGY}
+        > halo semua
+        Kirim foto atau dokumen, atau pilih "Selesai" untuk lanjut.
+        > 1
+        > 12345
+        Nomor itu tidak bisa dipakai.
+        > +1 202 555 0101
+        Nomor itu tidak bisa dipakai.
+        > 0812 3456 7890
+        Periksa laporan Anda:
+    """)
+    assert filed(app) == []
+
+
+async def test_a_reporter_who_cannot_prove_themself_may_report_as_someone_else(app):
+    await Chat(app).run(f"""
+        > halo
+        > 2
+        > 1
+        > {BUDI_NIK}
+        > 05-03-1981
+        NIK dan tanggal lahir itu tidak cocok dengan data peserta.
+        [Coba lagi | Lapor sebagai orang lain]
+        > Lapor sebagai orang lain
+        Ketik NIK orang yang mengalami kejadian
+    """)
+    with app.db.transaction() as session:
+        [attempt] = session.exec(select(LookupAttempt)).all()
+    assert attempt.outcome == "not_found"
+
+
+# Where the flow waits, and what to type to get there from the menu.
+STEPS = [
+    ("who", []), ("own NIK", ["1"]), ("own birth date", ["1", BUDI_NIK]), ("other NIK", ["2"]),
+    ("name", ["2", SITI_NIK]), ("relation", ["2", SITI_NIK, "Siti Aminah"]),
+    ("kind", ["1", BUDI_NIK, BUDI_BORN]), ("date", ["1", BUDI_NIK, BUDI_BORN, "1"]),
+    ("place", ["1", BUDI_NIK, BUDI_BORN, "1", "kemarin"]),
+    ("chronology", ["1", BUDI_NIK, BUDI_BORN, "1", "kemarin", "Kebun"]),
+    ("files", ["1", BUDI_NIK, BUDI_BORN, "1", "kemarin", "Kebun", CHRONOLOGY]),
+    ("phone", ["1", BUDI_NIK, BUDI_BORN, "1", "kemarin", "Kebun", CHRONOLOGY, "selesai"]),
+    ("summary", ["1", BUDI_NIK, BUDI_BORN, "1", "kemarin", "Kebun", CHRONOLOGY, "selesai", "081234567890"]),
+    ("field", ["1", BUDI_NIK, BUDI_BORN, "1", "kemarin", "Kebun", CHRONOLOGY, "selesai", "081234567890", "Ubah"]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("step, typed", STEPS, ids=[step for step, _ in STEPS])
+async def test_batal_at_every_step_returns_to_the_menu_and_files_nothing(app, step, typed):
+    chat = Chat(app)
+    for line in ("halo", "2", *typed):
+        await chat.says(line)
+    await chat.run(f"""
+        > batal
+        Baik, dibatalkan.
+        {MENU}
+    """)
+    assert filed(app) == []
+
+
+async def test_a_half_written_report_goes_on_after_a_restart(app):
+    chat = Chat(app)
+    for line in ("halo", "2", "1", BUDI_NIK, BUDI_BORN, "1", "kemarin"):
+        await chat.says(line)
+    chat.app = build_app(app.settings, clock=app.clock)  # a new process: only the database carries over
+    await chat.run(f"""
+        > Kebun sawit
+        Ceritakan singkat kronologinya
+        > {CHRONOLOGY}
+        > selesai
+        > 081234567890
+        Periksa laporan Anda:
+        3. Tanggal: 26 November 2026
+        > 1
+        Nomor laporan: LK-2026-000001
+    """)
+    chat.app.close()
+
+
+async def file_as(app, chat: Chat, nik: str = BUDI_NIK, born: str = BUDI_BORN) -> None:
+    for line in ("halo", "2", "1", nik, born, "1", "kemarin", "Kebun", CHRONOLOGY, "selesai", "081234567890", "1"):
+        await chat.says(line)
+
+
+async def test_the_reporter_follows_the_status_and_its_history(app):
+    chat = Chat(app)
+    await file_as(app, chat)
+    with app.db.transaction() as session:
+        incidents.set_status(session, reference="LK-2026-000001", status="diverifikasi", note="data cocok",
+                             actor="cli:operator", now=app.clock())  # fmt: skip
+    await chat.run("""
+        > menu
+        > Status laporan
+        Laporan dari chat ini. Pilih untuk melihat statusnya:
+        [LK-2026-000001 | Cari nomor laporan lain]
+        > LK-2026-000001
+        Laporan LK-2026-000001
+        Kecelakaan saat bekerja, 26 November 2026
+        Status: Diverifikasi
+        • 27 Nov 2026 10:00: Diterima
+        • 27 Nov 2026 10:00: Diverifikasi (data cocok)
+    """)
+
+
+async def test_a_stranger_with_the_reference_sees_nothing_without_the_persons_nik_and_birth_date(app):
+    await file_as(app, Chat(app, chat_id="budi"))
+    unknown, wrong, right = Chat(app, "a"), Chat(app, "b"), Chat(app, "c")
+    answers = []
+    for chat, reference, born in ((unknown, "LK-2026-000777", BUDI_BORN), (wrong, "lk-2026-000001", "05-03-1981")):
+        await chat.run(f"""
+            > halo
+            > 3
+            Belum ada laporan dari chat ini.
+            > {reference}
+            Laporan ini bukan dari chat ini. Untuk melihatnya, ketik NIK
+            > {BUDI_NIK}
+        """)
+        answers.append(await chat.says(born))
+    assert answers[0] == answers[1] and "Laporan itu tidak bisa ditampilkan" in answers[0]
+    await right.run(f"""
+        > halo
+        > 3
+        > LK-2026-000001
+        > {BUDI_NIK}
+        > {BUDI_BORN}
+        Laporan LK-2026-000001
+        Status: Diterima
+    """)
+
+
+async def test_a_report_keeps_no_nik_in_the_clear(app):
+    await file_as(app, Chat(app))
+    with app.db.engine.connect() as connection:
+        for table in ("incidents", "incident_status_changes", "sessions"):
+            dump = repr(connection.execute(text(f"SELECT * FROM {table}")).all())
+            assert BUDI_NIK not in dump and "1980-03-05" not in dump, table
+    assert "incidents" in inspect(app.db.engine).get_table_names()
