@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import getpass
 import sys
 from collections import Counter
 from collections.abc import Iterator
@@ -22,7 +23,7 @@ from bot.demo_roster import DEMO_SIZE, Sample, write_demo_roster
 from bot.logs import configure_logging
 from bot.roster import ImportReport, RosterError, import_roster, open_roster
 from handlers.texts import CatalogueError
-from storage import outbox
+from storage import incidents, outbox
 from storage.participants import count_participants, counts_by
 
 cli = typer.Typer(no_args_is_help=True, add_completion=False, help="Payung: BPJS Ketenagakerjaan cover chatbot.")
@@ -83,10 +84,10 @@ def _print_report(report: ImportReport) -> None:
     _print_counts("Per district", "district", sorted(report.by_district.items()))
 
 
-def _print_counts(title: str, column: str, rows: list[tuple]) -> None:
+def _print_counts(title: str, column: str, rows: list[tuple], unit: str = "people") -> None:
     table = Table(title=title)
     table.add_column(column)
-    table.add_column("people", justify="right")
+    table.add_column(unit, justify="right")
     for name, count in rows:
         table.add_row(str(name), f"{count:,}")
     table.add_row("[bold]total", f"[bold]{sum(count for _, count in rows):,}")
@@ -213,12 +214,86 @@ def reminders_status(ctx: typer.Context) -> None:
     out.print(f"next due: {due.astimezone(app.services.zone):%Y-%m-%d %H:%M %Z}" if due else "nothing planned")
 
 
+incidents_cli = typer.Typer(no_args_is_help=True, help="Incident reports: list, show, change status.")
+cli.add_typer(incidents_cli, name="incidents")
+
+
+def _local(app: App, moment: datetime) -> str:
+    return f"{moment.astimezone(app.services.zone):%Y-%m-%d %H:%M}"
+
+
+@incidents_cli.command("list")
+def incidents_list(
+    ctx: typer.Context, status: str = typer.Option(None, help=f"only this status ({', '.join(incidents.STATUSES)})")
+) -> None:
+    """Reports, newest first."""
+    with opened(ctx) as app, app.db.transaction() as session:
+        found = incidents.reports(session, status=status)
+    table = Table(title=f"Incident reports ({len(found):,})")
+    for column in ("reference", "occurred", "kind", "roster", "status"):
+        table.add_column(column, no_wrap=True)
+    for item in found:
+        roster = "absent" if item.covered is None else "covered" if item.covered else "not covered"
+        table.add_row(item.reference, f"{item.occurred_on}", item.kind, roster, item.status)
+    out.print(table)
+
+
+@incidents_cli.command("show")
+def incidents_show(ctx: typer.Context, reference: str = typer.Argument(..., help="e.g. LK-2026-000123")) -> None:
+    """One report in full: every field, its files and its status history."""
+    with opened(ctx) as app, app.db.transaction() as session:
+        found = incidents.report(session, reference=reference)
+        if found is None:
+            raise ConfigError(f"no report {reference}")
+        files = incidents.attachments(session, incident_id=found.id)
+        changes = incidents.history(session, incident_id=found.id)
+    roster = "not in the roster" if found.covered is None else "covered" if found.covered else "in the roster, not covered then"
+    where = f" ({found.latitude}, {found.longitude})" if found.latitude is not None else ""
+    lines = [
+        f"{found.reference}: {found.kind}, {found.status}",
+        f"filed {_local(app, found.created_at)} via {found.reporter_channel} chat {found.reporter_chat_id}",
+        f"affected: {found.name}, NIK {found.nik_masked}, {found.affected}"
+        + (f" (reporter is {found.relation})" if found.relation else "") + f"; {roster}",
+        f"occurred: {found.occurred_on}; place: {found.place}{where}",
+        f"call back: {found.phone}",
+        f"chronology: {found.chronology}",
+        *(f"file: {path} ({mime_type}, {size:,} bytes)" for _sha, mime_type, size, path in files),
+        *(f"status: {_local(app, change.at)} {change.status} by {change.actor}" + (f": {change.note}" if change.note else "")
+          for change in changes),
+    ]  # fmt: skip
+    for line in lines:
+        out.print(line, highlight=False, soft_wrap=True)
+
+
+@incidents_cli.command("set-status")
+def incidents_set_status(
+    ctx: typer.Context,
+    reference: str = typer.Argument(..., help="e.g. LK-2026-000123"),
+    status: str = typer.Argument(..., help=", ".join(incidents.STATUSES)),
+    note: str = typer.Option(None, help="why (required for ditolak)"),
+    by: str = typer.Option(None, help="who is changing it (default: this system user)"),
+) -> None:
+    """Move a report to a new status; who, when and why are recorded."""
+    actor = f"cli:{by or getpass.getuser()}"
+    with opened(ctx) as app, app.db.transaction() as session:
+        try:
+            changed = incidents.set_status(session, reference=reference, status=status.lower(), note=note, actor=actor,
+                                           now=app.clock())  # fmt: skip
+        except incidents.StatusError as error:
+            raise ConfigError(str(error)) from None
+        if changed is None:
+            raise ConfigError(f"no report {reference}")
+    out.print(f"{changed.reference}: {changed.status} (recorded as {actor})", highlight=False)
+
+
 @cli.command()
 def stats(ctx: typer.Context) -> None:
-    """Participants per category and per district."""
+    """Participants per category and per district; reports per kind and status."""
     with opened(ctx) as app, app.db.transaction() as session:
         _print_counts("Per category", "category", counts_by(session, "category"))
         _print_counts("Per district", "district", counts_by(session, "district"))
+        _print_counts("Reports per kind", "kind", incidents.count_by(session, "kind"), "reports")
+        _print_counts("Reports per status", "status", incidents.count_by(session, "status"), "reports")
 
 
 @cli.command()

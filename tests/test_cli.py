@@ -115,3 +115,26 @@ def test_reminders_can_be_rehearsed_from_the_command_line(tmp_path):
     assert re.search(r"30 days before\s*│\s*sent\s*│\s*1", status) and "next due: 2026-12-17 09:00" in status
     bad = payung(tmp_path, "reminders", "send", "--now", "tomorrow", env=env)
     assert bad.returncode == 1 and "is not an ISO date and time" in bad.stderr
+
+
+def test_operators_list_show_and_set_the_status_of_a_report(tmp_path):
+    env = {"PAYUNG_NIK_KEY": "k" * 40}
+    path = write_csv(tmp_path / "roster.csv", [BUDI])
+    payung(tmp_path, "import-roster", str(path), env=env)
+    report = "halo\n2\n1\n1603010503800001\n05-03-1980\n1\nkemarin\nKebun\nJatuh dari pohon saat memanen sawit.\nselesai\n081234567890\n1\n"
+    reported = payung(tmp_path, "chat", stdin=report, env=env)
+    assert "Nomor laporan: LK-" in reported.stdout, reported.stdout
+    reference = re.search(r"LK-\d{4}-\d{6}", reported.stdout).group()
+    listed = payung(tmp_path, "incidents", "list", env=env)
+    assert reference in listed.stdout and "work_accident" in listed.stdout and "diterima" in listed.stdout
+    refused = payung(tmp_path, "incidents", "set-status", reference, "ditolak", env=env)
+    assert refused.returncode == 1 and refused.stderr.strip() == "error: ditolak needs a reason (--note)"
+    changed = payung(tmp_path, "incidents", "set-status", reference, "diverifikasi", "--note", "cocok", "--by", "ani", env=env)
+    assert changed.returncode == 0 and f"{reference}: diverifikasi (recorded as cli:ani)" in changed.stdout
+    shown = payung(tmp_path, "incidents", "show", reference, env=env)
+    assert "1603********0001" in shown.stdout and "1603010503800001" not in shown.stdout
+    assert "diverifikasi by cli:ani: cocok" in shown.stdout and "call back: +6281234567890" in shown.stdout
+    assert payung(tmp_path, "incidents", "show", "LK-2026-999999", env=env).stderr.strip() == "error: no report LK-2026-999999"
+    stats = payung(tmp_path, "stats", env=env)
+    assert re.search(r"diverifikasi\s*│\s*1", stats.stdout)
+    assert "1603010503800001" not in listed.stdout + shown.stdout + reported.stdout
