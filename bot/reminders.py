@@ -10,6 +10,10 @@ marks it sent, skipped (with why) or, after repeated failures, failed.
 Delivery is at least once: a process that dies after the platform accepted a
 message but before the mark leaves a lease that runs out, and the row is
 sent again.
+
+The same drain sends notices (a new report to the operators, a status
+change to its reporter): written into the outbox in the transaction that
+made them true, so none is lost, and sent at any hour.
 """
 
 from __future__ import annotations
@@ -140,16 +144,15 @@ class Reminders:
         return planned
 
     async def drain(self, now: datetime) -> Counter[str]:
-        """Send every reminder due at `now`; returns how many rows ended in
-        each state. Each channel drains on its own, batch after batch, so a
-        slow platform never holds up a fast one. Nothing is sent in quiet
-        hours."""
-        if self.calendar.quiet(now):
-            return Counter()
-        done = await asyncio.gather(*(self._drain(channel, now) for channel in self.channels))
+        """Send every reminder and notice due at `now`; returns how many rows
+        ended in each state. Each channel drains on its own, batch after
+        batch, so a slow platform never holds up a fast one. In quiet hours
+        only notices go out."""
+        kinds = (outbox.NOTICE,) if self.calendar.quiet(now) else (outbox.REMINDER, outbox.NOTICE)
+        done = await asyncio.gather(*(self._drain(channel, now, kinds) for channel in self.channels))
         return sum(done, Counter())
 
-    async def _drain(self, channel: str, now: datetime) -> Counter[str]:
+    async def _drain(self, channel: str, now: datetime, kinds: tuple[str, ...]) -> Counter[str]:
         """Claim a batch, and the next one while the last half of it is still
         going out, so the channel's pace never waits for a claim."""
         # Sent but not yet marked is the state a crash turns into a duplicate:
@@ -158,7 +161,7 @@ class Reminders:
         sending: set[asyncio.Task[str]] = set()
         done: Counter[str] = Counter()
         while True:
-            claimed, people, consenting = await asyncio.to_thread(self._claim, channel, now)
+            claimed, people, consenting = await asyncio.to_thread(self._claim, channel, now, kinds)
             sending.update(asyncio.create_task(self._send(row, people, consenting, now, unmarked)) for row in claimed)
             while sending and (not claimed or len(sending) > self.settings.batch // 2):
                 finished, sending = await asyncio.wait(sending, return_when=asyncio.FIRST_COMPLETED)
@@ -166,35 +169,49 @@ class Reminders:
             if not claimed:
                 return done
 
-    def _claim(self, channel: str, now: datetime) -> tuple[list[outbox.Claimed], dict, set]:
+    def _claim(self, channel: str, now: datetime, kinds: tuple[str, ...]) -> tuple[list[outbox.Claimed], dict, set]:
         lease = timedelta(seconds=self.settings.lease_seconds)
         with self.db.transaction() as session:
             claimed = outbox.claim_due(session, now=now, worker=self.worker, lease=lease,
-                                       limit=self.settings.batch, channels=[channel])  # fmt: skip
-            people = outbox.names_and_ends(session, participant_ids={row.participant_id for row in claimed})
-            consenting = outbox.consenting(session, chat_pks={row.chat_pk for row in claimed})
+                                       limit=self.settings.batch, channels=[channel], kinds=kinds)  # fmt: skip
+            reminders = [row for row in claimed if row.kind == outbox.REMINDER]
+            people = outbox.names_and_ends(session, participant_ids={row.participant_id for row in reminders})
+            consenting = outbox.consenting(session, chat_pks={row.chat_pk for row in reminders})
         return claimed, people, consenting
 
     async def _send(self, row: outbox.Claimed, people, consenting, now: datetime, unmarked: asyncio.Semaphore) -> str:
         name, cover_end = people.get(row.participant_id, ("", None))
-        reason = None
-        if not row.chat_active:
-            reason = "the chat cannot be reached"
-        elif (row.chat_pk, row.participant_id) not in consenting:
-            reason = "consent withdrawn"
-        elif cover_end != row.cover_end:
-            reason = "the roster changed this cover's end"
-        elif row.stale_at <= now:
-            reason = "stale: a later stage took over"
+        reason = self._untimely(row, cover_end, consenting, now)
         if reason is not None:
             return await asyncio.to_thread(self._mark, row, Delivery("skipped", detail=reason), now)
         async with unmarked:
             try:
-                delivery = await self.channels[row.channel].deliver(row.chat_id, self._message(row, name, now), now=now)
+                message = self._notice(row) if row.kind == outbox.NOTICE else self._message(row, name, now)
+                delivery = await self.channels[row.channel].deliver(row.chat_id, message, now=now)
             except Exception as error:  # a bug or an outage must not lose the row: retry it
                 log.exception("reminder %s could not be sent", row.id)
                 delivery = Delivery("failed", detail=f"{type(error).__name__}: {error}")
             return await asyncio.to_thread(self._mark, row, delivery, now)
+
+    @staticmethod
+    def _untimely(row: outbox.Claimed, cover_end, consenting, now: datetime) -> str | None:
+        """Why a claimed row must not go out now, if it must not."""
+        if not row.chat_active:
+            return "the chat cannot be reached"
+        if row.kind == outbox.NOTICE:
+            return None  # nothing else makes a notice untimely
+        if (row.chat_pk, row.participant_id) not in consenting:
+            return "consent withdrawn"
+        if cover_end != row.cover_end:
+            return "the roster changed this cover's end"
+        if row.stale_at <= now:
+            return "stale: a later stage took over"
+        return None
+
+    @staticmethod
+    def _notice(row: outbox.Claimed) -> Outbound:
+        # Outside WhatsApp's 24 hours, the approved "notice" template carries the text.
+        return Outbound(row.body, template=TemplateRef("notice", (("text", row.body),)))
 
     def _message(self, row: outbox.Claimed, name: str, now: datetime) -> Outbound:
         texts = self.catalogue[row.language]

@@ -90,6 +90,21 @@ def open_chat(
     return chat, SavedState(*saved) if saved else None
 
 
+ADD_RECIPIENT = per_dialect(
+    lambda insert: insert(CHATS).on_conflict_do_nothing(index_elements=["channel", "chat_id"])
+)
+FIND_CHAT = select(CHATS.c.id).where(CHATS.c.channel == bindparam("p_channel"), CHATS.c.chat_id == bindparam("p_chat_id"))
+
+
+def recipient(session: Session, *, channel: str, chat_id: str, language: str, now: datetime) -> int:
+    """The chat row of someone Payung writes to first (the operators' group,
+    an operator's number), made if it is not there yet; its id."""
+    connection = session.connection()
+    row = {"channel": channel, "chat_id": chat_id, "language": language, "active": True, "created_at": now}
+    connection.execute(ADD_RECIPIENT[connection.dialect.name], row)
+    return connection.execute(FIND_CHAT, {"p_channel": channel, "p_chat_id": chat_id}).scalar_one()
+
+
 def save_state(
     session: Session,
     *,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Index, UniqueConstraint
+from sqlalchemy import JSON, DateTime, Index, Text, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -161,10 +161,11 @@ class OutboundMessage(SQLModel, table=True):
 
 
 class OutboxMessage(SQLModel, table=True):
-    """A planned message (first use: a reminder stage). `key` is unique per
-    recipient, cover period and stage, so planning twice plans nothing new.
-    States: planned -> claimed (leased to one drainer until claimed_until)
-    -> sent | failed (retried later, up to a limit) | skipped (with why)."""
+    """A message Payung starts, sent by the drainer: a reminder stage, or a
+    notice (a new report to the operators, a status change to a reporter).
+    `key` is unique, so planning twice plans nothing new. States: planned ->
+    claimed (leased to one drainer until claimed_until) -> sent | failed
+    (retried later, up to a limit) | skipped (with why)."""
 
     __tablename__ = "outbox"
     __table_args__ = (
@@ -175,12 +176,16 @@ class OutboxMessage(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=160)
+    kind: str = Field(default="reminder", max_length=16)  # reminder or notice
     chat_pk: int = Field(foreign_key="chats.id")
-    participant_id: int = Field(foreign_key="participants.id")
-    cover_end: date
-    stage: int  # days before the cover ends; negative: days after
+    # A reminder's: whose cover, which period, which stage, and when it goes stale.
+    participant_id: int | None = Field(default=None, foreign_key="participants.id")
+    cover_end: date | None = None
+    stage: int | None = None  # days before the cover ends; negative: days after
+    stale_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # A notice's text, written in the recipient's language when it was made.
+    body: str | None = Field(default=None, sa_type=Text)
     due_at: datetime = Field(sa_type=UTCDateTime)
-    stale_at: datetime = Field(sa_type=UTCDateTime)  # not sent after this: a later stage took over
     state: str = Field(max_length=16)
     attempts: int = 0
     claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -1,4 +1,5 @@
-"""The outbox: planned messages, claimed by one drainer at a time, marked."""
+"""The outbox: planned messages (reminders, notices), claimed by one drainer
+at a time, marked."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ PLAN = per_dialect(
 
 # The other states (sent, skipped, failed) are a Delivery's, marked as they come.
 PLANNED, CLAIMED = "planned", "claimed"
+REMINDER, NOTICE = "reminder", "notice"
+NOTIFY = per_dialect(lambda insert: insert(OUTBOX).on_conflict_do_nothing(index_elements=["key"]))
 
 
 @dataclass(frozen=True)
@@ -54,26 +57,39 @@ def plan(session: Session, rows: list[dict[str, Any]]) -> list[tuple[int, int]]:
     return [(stage, chat_pk) for stage, chat_pk in connection.execute(PLAN[connection.dialect.name], rows)]
 
 
+def notify(session: Session, *, key: str, chat_pk: int, body: str, now: datetime) -> None:
+    """A notice to send as soon as a drainer runs, in the caller's transaction,
+    so it exists exactly when what it tells of does; a key already there is
+    left alone."""
+    row = {"key": key, "kind": NOTICE, "chat_pk": chat_pk, "body": body, "due_at": now, "state": PLANNED,
+           "attempts": 0, "created_at": now, "updated_at": now}  # fmt: skip
+    connection = session.connection()
+    connection.execute(NOTIFY[connection.dialect.name], row)
+
+
 @dataclass(frozen=True)
 class Claimed:
     id: int
+    kind: str
     chat_pk: int
     channel: str
     chat_id: str
     language: str
     chat_active: bool
-    participant_id: int
-    cover_end: date
-    stage: int
-    stale_at: datetime
+    participant_id: int | None
+    cover_end: date | None
+    stage: int | None
+    stale_at: datetime | None
+    body: str | None
     attempts: int
 
 
 def claim_due(
-    session: Session, *, now: datetime, worker: str, lease: timedelta, limit: int, channels: list[str]
+    session: Session, *, now: datetime, worker: str, lease: timedelta, limit: int, channels: list[str],
+    kinds: Iterable[str] = (REMINDER, NOTICE),
 ) -> list[Claimed]:
-    """Due rows nobody holds (planned, including retries, or claimed under a
-    lease that ran out) for chats on `channels`, leased to `worker`. On
+    """Due rows of `kinds` nobody holds (planned, including retries, or claimed
+    under a lease that ran out) for chats on `channels`, leased to `worker`. On
     PostgreSQL, rows another drainer has locked are skipped; SQLite's write
     lock already makes this transaction the only drainer."""
     due = or_(
@@ -84,7 +100,8 @@ def claim_due(
         row.id
         for row in session.connection().execute(
             select(OUTBOX.c.id)
-            .where(due, OUTBOX.c.chat_pk.in_(select(CHATS.c.id).where(CHATS.c.channel.in_(channels))))
+            .where(due, OUTBOX.c.kind.in_(list(kinds)),
+                   OUTBOX.c.chat_pk.in_(select(CHATS.c.id).where(CHATS.c.channel.in_(channels))))
             .order_by(OUTBOX.c.due_at, OUTBOX.c.id).limit(limit)
             .with_for_update(skip_locked=True)
         )
@@ -97,8 +114,9 @@ def claim_due(
         )
     )  # fmt: skip
     statement = (
-        select(OUTBOX.c.id, OUTBOX.c.chat_pk, CHATS.c.channel, CHATS.c.chat_id, CHATS.c.language, CHATS.c.active,
-               OUTBOX.c.participant_id, OUTBOX.c.cover_end, OUTBOX.c.stage, OUTBOX.c.stale_at, OUTBOX.c.attempts)
+        select(OUTBOX.c.id, OUTBOX.c.kind, OUTBOX.c.chat_pk, CHATS.c.channel, CHATS.c.chat_id, CHATS.c.language,
+               CHATS.c.active, OUTBOX.c.participant_id, OUTBOX.c.cover_end, OUTBOX.c.stage, OUTBOX.c.stale_at,
+               OUTBOX.c.body, OUTBOX.c.attempts)
         .join(CHATS, CHATS.c.id == OUTBOX.c.chat_pk)
         .where(OUTBOX.c.id.in_(ids))
         .order_by(OUTBOX.c.id)
@@ -132,12 +150,14 @@ def mark(
 
 def counts(session: Session) -> list[tuple[int, str, int]]:
     """(stage, state, rows), for `reminders status`."""
-    statement = select(OUTBOX.c.stage, OUTBOX.c.state, func.count()).group_by(OUTBOX.c.stage, OUTBOX.c.state)
+    statement = (select(OUTBOX.c.stage, OUTBOX.c.state, func.count()).where(OUTBOX.c.kind == REMINDER)
+                 .group_by(OUTBOX.c.stage, OUTBOX.c.state))  # fmt: skip
     return sorted((stage, state, n) for stage, state, n in session.connection().execute(statement))
 
 
 def next_due(session: Session, *, chat_pks: Iterable[int] | None = None) -> datetime | None:
-    statement = select(func.min(OUTBOX.c.due_at)).where(OUTBOX.c.state == PLANNED)
+    """When the next reminder is due (for these chats)."""
+    statement = select(func.min(OUTBOX.c.due_at)).where(OUTBOX.c.state == PLANNED, OUTBOX.c.kind == REMINDER)
     if chat_pks is not None:
         statement = statement.where(OUTBOX.c.chat_pk.in_(list(chat_pks)))
     return session.connection().execute(statement).scalar()
