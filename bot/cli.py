@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from bot import notices
 from bot.app import App, build_app
 from bot.channels.console import ConsoleChannel
 from bot.config import ConfigError, load_settings
@@ -283,7 +284,8 @@ def incidents_set_status(
             raise ConfigError(str(error)) from None
         if changed is None:
             raise ConfigError(f"no report {reference}")
-    out.print(f"{changed.reference}: {changed.status} (recorded as {actor})", highlight=False)
+        notices.status_changed(session, report=changed, note=note, services=app.services, now=app.clock())
+    out.print(f"{changed.reference}: {changed.status} (recorded as {actor}); the reporter will be told", highlight=False)
 
 
 @cli.command()

@@ -110,6 +110,7 @@ class WhatsAppSettings(Section):
     phone_number_id: str | None = None
     webhook_path: str = Field("/whatsapp", pattern=r"^/")
     graph_base_url: str = "https://graph.facebook.com"
+    operator_numbers: list[str] = []  # operators' WhatsApp numbers (digits, e.g. 6281234567890)
     api_version: str = "21.0"
     pace: WhatsAppPaceSettings = WhatsAppPaceSettings()
     templates: dict[str, TemplateSettings] = {}

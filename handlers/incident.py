@@ -15,12 +15,13 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from bot import notices
 from bot.messages import Outbound
 from handlers.coverage import PURPOSE, locked_until, long_date, matching_participant, refuse
 from handlers.flow import Flow, Turn, ask, done
 from handlers.parse import Invalid, parse_birth_date, parse_date, parse_nik, parse_phone
 from storage import attempts
-from storage.incidents import KINDS, RELATIONS, file_incident
+from storage.incidents import KINDS, RELATIONS, file_incident, report
 from storage.participants import find_participant
 from storage.privacy import mask_name, mask_nik
 
@@ -304,6 +305,7 @@ def submit(turn: Turn):
                   latitude=draft.get("latitude"), longitude=draft.get("longitude"))  # fmt: skip
     reference = file_incident(turn.db, reporter=turn.chat, fields=fields, files=draft["files"], now=turn.now,
                               year=turn.today.year)  # fmt: skip
+    notices.report_filed(turn.db, report=report(turn.db, reference=reference), services=turn.services, now=turn.now)
     if draft["affected"] == "self":
         coverage = turn.t("incident.covered_yes" if covered else "incident.covered_no")
     else:

@@ -78,6 +78,7 @@ class Report:
     reporter_chat_pk: int
     reporter_channel: str
     reporter_chat_id: str
+    reporter_language: str
     affected: str
     relation: str | None
     participant_id: int | None
@@ -99,7 +100,7 @@ class Report:
 
 REPORT = (
     select(INCIDENTS.c.id, INCIDENTS.c.reference, INCIDENTS.c.reporter_chat_pk, CHATS.c.channel, CHATS.c.chat_id,
-           INCIDENTS.c.affected, INCIDENTS.c.relation, INCIDENTS.c.participant_id, INCIDENTS.c.nik_hash,
+           CHATS.c.language, INCIDENTS.c.affected, INCIDENTS.c.relation, INCIDENTS.c.participant_id, INCIDENTS.c.nik_hash,
            INCIDENTS.c.nik_masked, INCIDENTS.c.name, INCIDENTS.c.kind, INCIDENTS.c.occurred_on, INCIDENTS.c.covered,
            INCIDENTS.c.place, INCIDENTS.c.latitude, INCIDENTS.c.longitude, INCIDENTS.c.chronology,
            INCIDENTS.c.phone, INCIDENTS.c.status, INCIDENTS.c.created_at, INCIDENTS.c.updated_at)

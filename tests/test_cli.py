@@ -130,7 +130,7 @@ def test_operators_list_show_and_set_the_status_of_a_report(tmp_path):
     refused = payung(tmp_path, "incidents", "set-status", reference, "ditolak", env=env)
     assert refused.returncode == 1 and refused.stderr.strip() == "error: ditolak needs a reason (--note)"
     changed = payung(tmp_path, "incidents", "set-status", reference, "diverifikasi", "--note", "cocok", "--by", "ani", env=env)
-    assert changed.returncode == 0 and f"{reference}: diverifikasi (recorded as cli:ani)" in changed.stdout
+    assert changed.returncode == 0 and f"{reference}: diverifikasi (recorded as cli:ani); the reporter will be told" in changed.stdout
     shown = payung(tmp_path, "incidents", "show", reference, env=env)
     assert "1603********0001" in shown.stdout and "1603010503800001" not in shown.stdout
     assert "diverifikasi by cli:ani: cocok" in shown.stdout and "call back: +6281234567890" in shown.stdout

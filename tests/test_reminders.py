@@ -75,8 +75,8 @@ def campaign(app, telegram_api, graph) -> Reminders:
     app.settings.whatsapp = app.settings.whatsapp.model_copy(update={
         "enabled": True, "phone_number_id": "1001", "graph_base_url": graph.base_url,
         "pace": WhatsAppPaceSettings(per_second=10_000, per_recipient_per_second=10_000),
-        "templates": {template_key(stage): TemplateSettings(name=f"payung_{template_key(stage)}", parameters=["name", "end_date"])
-                      for stage in STAGES},
+        "templates": {**{template_key(stage): TemplateSettings(name=f"payung_{template_key(stage)}", parameters=["name", "end_date"])
+                         for stage in STAGES}, "notice": TemplateSettings(name="payung_notice", parameters=["text"])},
     })  # fmt: skip
     channels = {"telegram": telegram_channel(app, TOKEN), "whatsapp": whatsapp_channel(app, SECRETS)}
     return Reminders(db=app.db, settings=app.settings.reminders, zone=WIB, catalogue=app.services.catalogue,
