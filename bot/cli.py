@@ -8,7 +8,8 @@ import sys
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
+from enum import Enum
 from pathlib import Path
 
 import typer
@@ -16,7 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from bot import notices
+from bot import export, notices
 from bot.app import App, build_app
 from bot.channels.console import ConsoleChannel
 from bot.config import ConfigError, load_settings
@@ -288,14 +289,59 @@ def incidents_set_status(
     out.print(f"{changed.reference}: {changed.status} (recorded as {actor}); the reporter will be told", highlight=False)
 
 
+export_cli = typer.Typer(no_args_is_help=True, help="Exports for BPJS staff.")
+cli.add_typer(export_cli, name="export")
+
+
+class ExportFormat(str, Enum):
+    csv = "csv"
+    xlsx = "xlsx"
+
+
+@export_cli.command("incidents")
+def export_incidents(
+    ctx: typer.Context,
+    out_file: Path = typer.Option(..., "--out", help="the file to write"),
+    format: ExportFormat = typer.Option(ExportFormat.xlsx, "--format", help="csv or xlsx"),
+    since: str = typer.Option(None, "--from", help="filed on or after this day (YYYY-MM-DD, local)"),
+    until: str = typer.Option(None, "--to", help="filed on or before this day (YYYY-MM-DD, local)"),
+    status: str = typer.Option(None, help=f"only this status ({', '.join(incidents.STATUSES)})"),
+) -> None:
+    """One row per report, one column per field."""
+    with opened(ctx) as app:
+        zone = app.services.zone
+        start = _day(since, "--from")
+        end = _day(until, "--to")
+        with app.db.transaction() as session:
+            found = incidents.reports(
+                session, status=status,
+                since=start and datetime.combine(start, time(0), zone),
+                until=end and datetime.combine(end + timedelta(days=1), time(0), zone),
+            )  # fmt: skip
+            files = incidents.attachment_counts(session)
+        rows = (export.row(report, files.get(report.id, 0), zone) for report in reversed(found))
+        written = export.write(out_file, rows, format.value)
+    out.print(f"{written:,} report(s) written to {out_file}", highlight=False)
+
+
+def _day(text: str | None, option: str) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"{option} {text!r} is not a date like 2026-11-27") from None
+
+
 @cli.command()
 def stats(ctx: typer.Context) -> None:
-    """Participants per category and per district; reports per kind and status."""
+    """Participants per category and district; reports per kind, status and district."""
     with opened(ctx) as app, app.db.transaction() as session:
         _print_counts("Per category", "category", counts_by(session, "category"))
         _print_counts("Per district", "district", counts_by(session, "district"))
         _print_counts("Reports per kind", "kind", incidents.count_by(session, "kind"), "reports")
         _print_counts("Reports per status", "status", incidents.count_by(session, "status"), "reports")
+        _print_counts("Reports per district", "district", incidents.count_by(session, "district"), "reports")
 
 
 @cli.command()

@@ -13,13 +13,14 @@ from sqlmodel import Session
 
 from storage.chats import OpenChat
 from storage.db import per_dialect
-from storage.models import Chat, Incident, IncidentAttachment, IncidentStatusChange, ReferenceCounter
+from storage.models import Chat, Incident, Participant, IncidentAttachment, IncidentStatusChange, ReferenceCounter
 
 INCIDENTS = Incident.__table__
 ATTACHMENTS = IncidentAttachment.__table__
 CHANGES = IncidentStatusChange.__table__
 COUNTERS = ReferenceCounter.__table__
 CHATS = Chat.__table__
+PARTICIPANTS = Participant.__table__
 
 KINDS = ("work_accident", "commute_accident", "occupational_disease", "work_death", "death")
 RELATIONS = ("family", "neighbour", "coworker", "village_officer", "other")
@@ -96,6 +97,8 @@ class Report:
     status: str
     created_at: datetime
     updated_at: datetime
+    district: str | None  # the roster's, when the person is in it
+    village: str | None
 
 
 REPORT = (
@@ -103,8 +106,10 @@ REPORT = (
            CHATS.c.language, INCIDENTS.c.affected, INCIDENTS.c.relation, INCIDENTS.c.participant_id, INCIDENTS.c.nik_hash,
            INCIDENTS.c.nik_masked, INCIDENTS.c.name, INCIDENTS.c.kind, INCIDENTS.c.occurred_on, INCIDENTS.c.covered,
            INCIDENTS.c.place, INCIDENTS.c.latitude, INCIDENTS.c.longitude, INCIDENTS.c.chronology,
-           INCIDENTS.c.phone, INCIDENTS.c.status, INCIDENTS.c.created_at, INCIDENTS.c.updated_at)
+           INCIDENTS.c.phone, INCIDENTS.c.status, INCIDENTS.c.created_at, INCIDENTS.c.updated_at,
+           PARTICIPANTS.c.district, PARTICIPANTS.c.village)
     .join(CHATS, CHATS.c.id == INCIDENTS.c.reporter_chat_pk)
+    .outerjoin(PARTICIPANTS, PARTICIPANTS.c.id == INCIDENTS.c.participant_id)
 )  # fmt: skip
 
 
@@ -141,6 +146,12 @@ def attachments(session: Session, *, incident_id: int) -> list[tuple[str, str, i
     return [tuple(row) for row in session.connection().execute(statement)]
 
 
+def attachment_counts(session: Session) -> dict[int, int]:
+    """Files per report, for the export."""
+    statement = select(ATTACHMENTS.c.incident_id, func.count()).group_by(ATTACHMENTS.c.incident_id)
+    return dict(session.connection().execute(statement).all())
+
+
 def set_status(session: Session, *, reference: str, status: str, note: str | None, actor: str,
                now: datetime) -> Report | None:  # fmt: skip
     """Move a report to `status`, recording who and why; the report as it is
@@ -159,6 +170,10 @@ def set_status(session: Session, *, reference: str, status: str, note: str | Non
 
 
 def count_by(session: Session, column: str) -> list[tuple[str, int]]:
-    """How many reports per kind or per status, for `stats`."""
-    field = INCIDENTS.c[column]
-    return [tuple(row) for row in session.connection().execute(select(field, func.count()).group_by(field).order_by(field))]
+    """How many reports per kind, status or district (the roster's; none for
+    a person not in it), for `stats`."""
+    field = PARTICIPANTS.c.district if column == "district" else INCIDENTS.c[column]
+    statement = (select(field, func.count()).select_from(INCIDENTS)
+                 .outerjoin(PARTICIPANTS, PARTICIPANTS.c.id == INCIDENTS.c.participant_id)
+                 .group_by(field).order_by(field))  # fmt: skip
+    return [(value or "-", count) for value, count in session.connection().execute(statement)]

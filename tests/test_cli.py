@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import csv
 import re
 import stat
 import subprocess
 import sys
 from pathlib import Path
+
+import openpyxl
 
 from tests.conftest import BUDI, write_csv
 from tests.processes import bot_environment
@@ -136,5 +139,17 @@ def test_operators_list_show_and_set_the_status_of_a_report(tmp_path):
     assert "diverifikasi by cli:ani: cocok" in shown.stdout and "call back: +6281234567890" in shown.stdout
     assert payung(tmp_path, "incidents", "show", "LK-2026-999999", env=env).stderr.strip() == "error: no report LK-2026-999999"
     stats = payung(tmp_path, "stats", env=env)
-    assert re.search(r"diverifikasi\s*│\s*1", stats.stdout)
+    assert re.search(r"diverifikasi\s*│\s*1", stats.stdout) and re.search(r"Reports per district.*Lubai\s*│\s*1", stats.stdout, re.S)
     assert "1603010503800001" not in listed.stdout + shown.stdout + reported.stdout
+
+    exported = payung(tmp_path, "export", "incidents", "--format", "csv", "--out", "laporan.csv", "--status", "diverifikasi", env=env)
+    assert exported.returncode == 0 and "1 report(s) written to laporan.csv" in exported.stdout, exported.stderr
+    header, row = list(csv.reader((tmp_path / "laporan.csv").read_text(encoding="utf-8-sig").splitlines()))
+    record = dict(zip(header, row, strict=True))
+    assert record["reference"] == reference and record["nik_masked"] == "1603********0001"
+    assert (record["district"], record["covered_on_date"], record["kind"]) == ("Lubai", "ya", "work_accident")
+    payung(tmp_path, "export", "incidents", "--out", "laporan.xlsx", "--from", "2000-01-01", "--to", "2000-12-31", env=env)
+    sheet = openpyxl.load_workbook(tmp_path / "laporan.xlsx").active
+    assert sheet.max_row == 1 and sheet.cell(1, 1).value == "reference"  # nothing filed in 2000: the header only
+    bad = payung(tmp_path, "export", "incidents", "--out", "x.csv", "--from", "kemarin", env=env)
+    assert bad.returncode == 1 and "--from 'kemarin' is not a date like 2026-11-27" in bad.stderr
