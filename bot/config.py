@@ -87,6 +87,7 @@ class TelegramSettings(Section):
     webhook_path: str = Field("/telegram", pattern=r"^/")
     poll_timeout: int = Field(30, ge=0)
     operator_chat_id: int | None = None
+    operators: list[int] = []  # Telegram user ids allowed to use /status in the operators' group
     pace: PaceSettings = PaceSettings()
 
 

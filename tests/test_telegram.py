@@ -25,12 +25,15 @@ from bot.service import telegram_channel
 from bot.web import SECRET_HEADER, build_web
 from handlers import Flows
 from handlers.flow import Flow, Turn, ask
-from storage.models import Chat, ProcessedMessage
+from storage import incidents
+from storage.models import Chat, OutboxMessage, ProcessedMessage
 from tests.processes import bot_environment
 from tests.servers import Served
+from tests.transcript import Chat as Conversation
 from tests.telegram_standin import TOKEN, BotApiStandIn, message_update, tap_update, text_update
 
 SECRET = "webhook-secret_for-tests"
+GROUP = -100200300
 BUDI_NIK, BUDI_BORN = "1603010503800001", "05-03-1980"
 
 
@@ -252,6 +255,40 @@ async def test_what_payung_does_not_answer_gets_200_and_nothing_else(app, api):
             assert (await hook.post(body)).status_code == 200, body
     await channel.stop()
     assert api.sent() == [] and processed_count(app) == 0
+
+
+def in_group(update_id: int, user_id: int, text: str) -> dict:
+    update = text_update(update_id, user_id, text)
+    update["message"]["chat"] = {"id": GROUP, "type": "supergroup", "title": "Operator Payung"}
+    return update
+
+
+async def test_listed_operators_change_a_status_from_their_group(app, api):
+    channel = await started(app, api, mode="webhook", operator_chat_id=GROUP, operators=[42])
+    reporter = Conversation(app, channel="telegram", chat_id="501")
+    for line in ("halo", "2", "1", BUDI_NIK, BUDI_BORN, "1", "kemarin", "Kebun", "Jatuh dari pohon saat memanen sawit.",
+                 "selesai", "081234567890", "1"):  # fmt: skip
+        await reporter.says(line)
+    command = in_group(1, 42, "/status@PayungTestBot lk-2026-000001 diverifikasi data cocok")
+    async with Webhook(app, channel) as hook:
+        for update in (command, command, in_group(2, 77, "/status LK-2026-000001 selesai"), in_group(3, 42, "halo semua"),
+                       in_group(4, 42, "/status LK-2026-000001 ditolak"), in_group(5, 42, "/status LK-2026-000404 selesai")):  # fmt: skip
+            assert (await hook.post(update)).status_code == 200
+        await asyncio.sleep(0.2)
+        await channel.sender.drain()
+    await channel.stop()
+    said = [call["text"] for call in api.sent() if call["chat_id"] == str(GROUP)]
+    assert said[0] == "LK-2026-000001: Diverifikasi (oleh Warga). Pelapor akan diberi tahu."
+    assert said[1].startswith("Maaf, hanya operator yang terdaftar")
+    assert said[2].startswith("Tulis: /status LK-2026-000123 diverifikasi")  # ditolak without a reason
+    assert said[3] == "Laporan LK-2026-000404 tidak ada." and len(said) == 4  # the redelivery and the chatter: nothing
+    with app.db.transaction() as session:
+        history = incidents.history(session, incident_id=incidents.report(session, reference="LK-2026-000001").id)
+        told = [row for row in session.exec(select(OutboxMessage)).all() if row.kind == "notice"]
+    assert [(change.status, change.actor, change.note) for change in history][1:] == [
+        ("diverifikasi", "telegram:Warga", "data cocok")]  # fmt: skip
+    assert [row.body for row in told if "statusnya" in row.body] == [
+        "Kabar laporan LK-2026-000001: statusnya sekarang Diverifikasi.\nCatatan petugas: data cocok"]  # fmt: skip
 
 
 async def test_a_wrong_or_missing_secret_is_refused_before_the_database(app, api):

@@ -24,6 +24,7 @@ from functools import partial
 from types import ModuleType
 from typing import Any, Protocol
 
+from bot import operator_commands
 from bot.channels.pacing import Delivery, Pace, PacedSender, Recipient, SendFailed, Verdict, delivered
 from bot.channels.render import split_text, utf16_length
 from bot.config import TelegramSettings
@@ -250,9 +251,13 @@ class TelegramChannel:
         if update.callback_query is not None:
             return await self._tapped(update)
         message = update.message
-        if message is None or message.from_user is None or message.chat.type != "private":
-            # Edits, channel posts, group chatter (the operators' group only
-            # receives notifications: nobody's data is shown to a group).
+        if message is None or message.from_user is None:
+            return None  # edits, channel posts
+        if message.chat.type != "private":
+            # Group chatter is never answered, so nobody's data is shown to a
+            # group; only operators' commands in their own group are.
+            if message.chat.id == self.settings.operator_chat_id and message.text:
+                await self._operator_command(update, message)
             return None
         base = {"channel": NAME, "chat_id": str(message.chat.id), "message_id": str(update.update_id),
                 "received_at": message.date}  # fmt: skip
@@ -270,6 +275,16 @@ class TelegramChannel:
                 return Inbound(**base, text=text, refused=media)
             return Inbound(**base, text=text, media=(media,))
         return Inbound(**base, text=text)
+
+    async def _operator_command(self, update: Any, message: Any) -> None:
+        who = message.from_user
+        command = operator_commands.Command(NAME, str(update.update_id), who.id, who.username or who.full_name,
+                                            message.text)  # fmt: skip
+        engine = self.dispatcher
+        reply = await asyncio.to_thread(operator_commands.run, command, db=self.db, services=engine.services,
+                                        now=engine.clock())  # fmt: skip
+        if reply is not None:
+            self.notify_operators(Outbound(reply))
 
     async def _tapped(self, update: Any) -> Inbound | None:
         """A button tap: answer it (the spinner stops), take the keyboard off
