@@ -23,9 +23,11 @@ from bot.channels.console import ConsoleChannel
 from bot.config import ConfigError, load_settings
 from bot.demo_roster import DEMO_SIZE, Sample, write_demo_roster
 from bot.logs import configure_logging
+from bot.officers import import_officers
 from bot.roster import ImportReport, RosterError, import_roster, open_roster
 from handlers.texts import CatalogueError
 from storage import incidents, outbox
+from storage import officers as officer_store
 from storage.participants import count_participants, counts_by
 
 cli = typer.Typer(no_args_is_help=True, add_completion=False, help="Payung: BPJS Ketenagakerjaan cover chatbot.")
@@ -101,6 +103,50 @@ def import_roster_command(ctx: typer.Context, file: Path = typer.Argument(..., h
     """Import (or update) the roster of covered workers."""
     with opened(ctx) as app:
         _print_report(_import(app, file))
+
+
+@cli.command("import-officers")
+def import_officers_command(ctx: typer.Context, file: Path = typer.Argument(..., help="CSV or XLSX with a header row")) -> None:
+    """Import (or update) the village officers: nik, nama, tanggal_lahir, jabatan, desa, kecamatan, telepon."""
+    with opened(ctx) as app:
+        report = import_officers(file, db=app.db, hasher=app.services.hasher, now=app.clock())
+    out.print(f"{report.rows} rows: {report.counts.inserted} new, {report.counts.updated} updated, "
+              f"{len(report.rejected)} rejected")  # fmt: skip
+    for note in report.rejected[:50]:
+        out.print(f"  rejected: row {note.row}: {note.reason}", highlight=False)
+    _print_counts("Officers per district", "district", sorted(report.by_district.items()), "officers")
+
+
+officers_cli = typer.Typer(no_args_is_help=True, help="Village officers and their linked chats.")
+cli.add_typer(officers_cli, name="officers")
+
+
+@officers_cli.command("list")
+def officers_list(ctx: typer.Context) -> None:
+    """Every officer, their village, and how many chats are linked to them."""
+    with opened(ctx) as app, app.db.transaction() as session:
+        found = officer_store.officers(session)
+    table = Table(title=f"Village officers ({len(found):,})")
+    for column in ("id", "name", "position", "village", "district", "NIK", "linked chats"):
+        table.add_column(column, no_wrap=column in ("id", "NIK"))
+    for officer, chats in found:
+        table.add_row(str(officer.id), officer.name, officer.position, officer.village, officer.district,
+                      officer.nik_masked, str(chats))  # fmt: skip
+    out.print(table)
+
+
+@officers_cli.command("unlink")
+def officers_unlink(
+    ctx: typer.Context,
+    officer_id: int = typer.Argument(..., help="the id `officers list` shows"),
+    by: str = typer.Option(None, help="who is revoking it (default: this system user)"),
+) -> None:
+    """Revoke an officer's linked chats: they see only what anyone sees until they link again."""
+    with opened(ctx) as app, app.db.transaction() as session:
+        revoked = officer_store.unlink(session, officer_id=officer_id, by=f"cli:{by or getpass.getuser()}", now=app.clock())
+    if not revoked:
+        raise ConfigError(f"officer {officer_id} has no linked chat")
+    out.print(f"officer {officer_id}: {revoked} chat link(s) revoked")
 
 
 @cli.command("demo-roster")

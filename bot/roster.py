@@ -19,7 +19,7 @@ from typing import Any, TextIO
 
 import openpyxl
 
-from handlers.parse import Invalid, nik_digits, parse_date, parse_nik, parse_phone
+from handlers.parse import Invalid, Nik, nik_digits, parse_date, parse_nik, parse_phone
 from storage.db import Database
 from storage.participants import UpsertCounts, count_participants, upsert_participants
 from storage.privacy import IdentityHasher, mask_nik
@@ -69,28 +69,30 @@ class RosterFile:
     rows: Iterator[tuple[int, dict[str, Any]]]  # (row number in the file, cells by column)
 
 
-def open_roster(path: Path) -> RosterFile:
+def open_roster(path: Path, required: tuple[str, ...] = REQUIRED) -> RosterFile:
+    """A CSV or XLSX list with a header row holding the `required` columns
+    (the roster's by default; the officers' list has its own)."""
     if not path.is_file():
         raise RosterError(f"{path}: no such file")
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        return _open_csv(path)
+        return _open_csv(path, required)
     if suffix == ".xlsx":
-        return _open_xlsx(path)
+        return _open_xlsx(path, required)
     raise RosterError(f"{path}: not a roster file; use CSV (.csv) or Excel (.xlsx)")
 
 
-def _check_header(path: Path, header: list[str]) -> list[str]:
+def _check_header(path: Path, header: list[str], required: tuple[str, ...]) -> list[str]:
     names = [str(cell or "").strip().lower() for cell in header]
     if not any(names):
         raise RosterError(f"{path}: the file is empty")
-    missing = [name for name in REQUIRED if name not in names]
+    missing = [name for name in required if name not in names]
     if missing:
-        raise RosterError(f"{path}: missing columns: {', '.join(missing)} (needed: {', '.join(REQUIRED)})")
+        raise RosterError(f"{path}: missing columns: {', '.join(missing)} (needed: {', '.join(required)})")
     return names
 
 
-def _open_csv(path: Path) -> RosterFile:
+def _open_csv(path: Path, required: tuple[str, ...]) -> RosterFile:
     try:
         with path.open(encoding="utf-8-sig", newline="") as file:
             sample = file.read(64 * 1024)
@@ -103,7 +105,7 @@ def _open_csv(path: Path) -> RosterFile:
         dialect = csv.excel
     file = path.open(encoding="utf-8-sig", newline="")
     reader = csv.reader(file, dialect)
-    header = _check_header(path, next(reader, []))
+    header = _check_header(path, next(reader, []), required)
     if total < 1:
         file.close()
         raise RosterError(f"{path}: the file has a header but no rows")
@@ -117,14 +119,14 @@ def _open_csv(path: Path) -> RosterFile:
     return RosterFile(total, rows())
 
 
-def _open_xlsx(path: Path) -> RosterFile:
+def _open_xlsx(path: Path, required: tuple[str, ...]) -> RosterFile:
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
         raise RosterError(f"{path}: not a readable Excel file ({exc})") from None
     sheet = book.worksheets[0]
     cells = sheet.iter_rows(values_only=True)
-    header = _check_header(path, list(next(cells, ()) or ()))
+    header = _check_header(path, list(next(cells, ()) or ()), required)
     total = (sheet.max_row or 1) - 1
     if total < 1:
         book.close()
@@ -141,7 +143,7 @@ def _open_xlsx(path: Path) -> RosterFile:
     return RosterFile(total, rows())
 
 
-def _text(value: Any) -> str:
+def cell_text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
@@ -154,30 +156,39 @@ def _date(value: Any) -> date | Invalid:
         return value.date()
     if isinstance(value, date):
         return value
-    return parse_date(_text(value))
+    return parse_date(cell_text(value))
 
 
 Validated = tuple[dict[str, Any] | None, str | None, str | None]
 
 
-def validate_row(hasher: IdentityHasher, raw: dict[str, Any]) -> Validated:
-    """(participant columns or None, rejection reason, warning)."""
+def identity(raw: dict[str, Any]) -> tuple[Nik, date] | str:
+    """A row's NIK and birth date, checked against each other, or why not."""
     if isinstance(raw.get("nik"), int | float):
-        return None, "NIK is stored as a number in Excel, which corrupts 16-digit numbers; format the column as text", None
-    nik = parse_nik(_text(raw.get("nik")))
+        return "NIK is stored as a number in Excel, which corrupts 16-digit numbers; format the column as text"
+    nik = parse_nik(cell_text(raw.get("nik")))
     if isinstance(nik, Invalid):
-        return None, f"invalid NIK ({nik.reason.replace('_', ' ')})", None
+        return f"invalid NIK ({nik.reason.replace('_', ' ')})"
     born = _date(raw.get("tanggal_lahir"))
     if isinstance(born, Invalid):
-        return None, f"invalid tanggal_lahir ({born.reason.replace('_', ' ')})", None
+        return f"invalid tanggal_lahir ({born.reason.replace('_', ' ')})"
     if not nik.matches_birth_date(born):
-        return None, "tanggal_lahir does not match the birth date in the NIK", None
-    gender = _text(raw.get("jenis_kelamin"))[:1].upper()
+        return "tanggal_lahir does not match the birth date in the NIK"
+    return nik, born
+
+
+def validate_row(hasher: IdentityHasher, raw: dict[str, Any]) -> Validated:
+    """(participant columns or None, rejection reason, warning)."""
+    checked = identity(raw)
+    if isinstance(checked, str):
+        return None, checked, None
+    nik, born = checked
+    gender = cell_text(raw.get("jenis_kelamin"))[:1].upper()
     if gender not in ("L", "P"):
         return None, "jenis_kelamin must be L or P", None
     if (gender == "P") != nik.female:
         return None, "jenis_kelamin does not match the NIK (women have 40 added to the day)", None
-    category = _text(raw.get("kategori")).lower().replace(" ", "_").replace("-", "_")
+    category = cell_text(raw.get("kategori")).lower().replace(" ", "_").replace("-", "_")
     if category not in CATEGORIES:
         return None, f"unknown kategori '{category}' (known: {', '.join(CATEGORIES)})", None
     start, end = _date(raw.get("mulai")), _date(raw.get("berakhir"))
@@ -185,11 +196,11 @@ def validate_row(hasher: IdentityHasher, raw: dict[str, Any]) -> Validated:
         return None, "mulai and berakhir must be dates (YYYY-MM-DD or DD/MM/YYYY)", None
     if start >= end:
         return None, "mulai must be before berakhir", None
-    name, village, district = (_text(raw.get(key)) for key in ("nama", "desa", "kecamatan"))
+    name, village, district = (cell_text(raw.get(key)) for key in ("nama", "desa", "kecamatan"))
     if not (name and village and district):
         return None, "nama, desa and kecamatan must not be empty", None
     warning, phone = None, None
-    if typed_phone := _text(raw.get("telepon")):
+    if typed_phone := cell_text(raw.get("telepon")):
         phone = parse_phone(typed_phone)
         if isinstance(phone, Invalid):
             # A bad phone must not cost a worker their cover lookup.
@@ -204,7 +215,7 @@ def validate_row(hasher: IdentityHasher, raw: dict[str, Any]) -> Validated:
         "village": village[:120],
         "district": district[:120],
         "category": category,
-        "kpj": _text(raw.get("no_kpj"))[:32] or None,
+        "kpj": cell_text(raw.get("no_kpj"))[:32] or None,
         "phone": phone,
         "cover_start": start,
         "cover_end": end,
@@ -240,7 +251,7 @@ def _chunks(rows: Iterator[tuple[int, dict[str, Any]]], size: int, report: Impor
     first_seen: dict[str, int] = {}
     chunk: Chunk = []
     for number, raw in rows:
-        key = nik_digits(_text(raw.get("nik")))
+        key = nik_digits(cell_text(raw.get("nik")))
         if key and key in first_seen:
             report.rows += 1
             report.rejected.append(RowNote(number, f"duplicate NIK (first at row {first_seen[key]})"))

@@ -260,3 +260,37 @@ class IncidentStatusChange(SQLModel, table=True):
     note: str | None = Field(default=None, max_length=500)
     actor: str = Field(max_length=120)  # "reporter", "operator:<name>", "cli:<user>"
     at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Officer(SQLModel, table=True):
+    """A village officer (perangkat desa) from the officers' list, who may
+    link a chat to report and follow claims for the residents of one village."""
+
+    __tablename__ = "officers"
+
+    id: int | None = Field(default=None, primary_key=True)
+    nik_hash: str = Field(max_length=64, unique=True)
+    nik_masked: str = Field(max_length=32)
+    birth_hash: str = Field(max_length=64)
+    name: str = Field(max_length=200)
+    position: str = Field(max_length=120)  # jabatan
+    village: str = Field(max_length=120)
+    district: str = Field(max_length=120)
+    phone: str = Field(max_length=20)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class OfficerLink(SQLModel, table=True):
+    """A chat proven to be an officer's (NIK + birth date + the chat's own
+    phone number); an operator may revoke it."""
+
+    __tablename__ = "officer_links"
+    __table_args__ = (Index("ix_officer_links_chat", "chat_pk"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    officer_id: int = Field(foreign_key="officers.id", index=True)
+    chat_pk: int = Field(foreign_key="chats.id")
+    linked_at: datetime = Field(sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked_by: str | None = Field(default=None, max_length=120)

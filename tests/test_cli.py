@@ -153,3 +153,23 @@ def test_operators_list_show_and_set_the_status_of_a_report(tmp_path):
     assert sheet.max_row == 1 and sheet.cell(1, 1).value == "reference"  # nothing filed in 2000: the header only
     bad = payung(tmp_path, "export", "incidents", "--out", "x.csv", "--from", "kemarin", env=env)
     assert bad.returncode == 1 and "--from 'kemarin' is not a date like 2026-11-27" in bad.stderr
+
+
+def test_import_officers_list_and_unlink(tmp_path):
+    env = {"PAYUNG_NIK_KEY": "k" * 40}
+    path = tmp_path / "perangkat.csv"
+    path.write_text("nik,nama,tanggal_lahir,jabatan,desa,kecamatan,telepon\n"
+                    "1603016606900001,Rina Wati,1990-06-26,Sekretaris desa,Talang Demo,Lubai,0812-1111-2222\n"
+                    "1603016606900002,Tanpa Telepon,1990-06-26,Kaur,Talang Demo,Lubai,\n", encoding="utf-8")  # fmt: skip
+    imported = payung(tmp_path, "import-officers", str(path), env=env)
+    assert "2 rows: 1 new, 0 updated, 1 rejected" in imported.stdout, imported.stderr
+    assert "rejected: row 3: telepon must be a valid Indonesian number" in imported.stdout
+    listed = payung(tmp_path, "officers", "list", env=env)
+    assert "Rina" in listed.stdout and "1603********0001" in listed.stdout and "1603016606900001" not in listed.stdout
+    linked = payung(tmp_path, "chat", stdin="halo\nperangkat\n1603016606900001\n26-06-1990\n0812 1111 2222\nmenu\n", env=env)
+    assert "Terhubung sebagai Sekretaris desa desa Talang Demo." in linked.stdout and "7. Lapor untuk warga" in linked.stdout
+    unlinked = payung(tmp_path, "officers", "unlink", "1", "--by", "ani", env=env)
+    assert unlinked.returncode == 0 and "officer 1: 1 chat link(s) revoked" in unlinked.stdout
+    again = payung(tmp_path, "officers", "unlink", "1", env=env)
+    assert again.returncode == 1 and again.stderr.strip() == "error: officer 1 has no linked chat"
+    assert "7. Lapor untuk warga" not in payung(tmp_path, "chat", stdin="menu\n", env=env).stdout
