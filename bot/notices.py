@@ -1,6 +1,7 @@
 """Notices: what Payung tells people unasked about a report. A new report
 goes to the operators (the Telegram group and the WhatsApp numbers in
-config); a status change goes to its reporter, in the reporter's language.
+config); a status change goes to its reporter and to the village officers
+of the person it is about, each in their own language.
 Each is an outbox row written in the same transaction as the change it
 tells of, so none is lost: the drainer sends it, retrying on failure."""
 
@@ -16,6 +17,7 @@ from handlers.texts import LANGUAGES
 from storage import outbox
 from storage.chats import recipient
 from storage.incidents import Report, attachments
+from storage.officers import officer_chats
 
 OPERATORS_LANGUAGE = LANGUAGES[0]
 
@@ -55,10 +57,16 @@ def report_filed(session: Session, *, report: Report, services: Services, now: d
 
 
 def status_changed(session: Session, *, report: Report, note: str | None, services: Services, now: datetime) -> None:
-    """Tell the reporter, in their language, that their report moved on."""
-    t = services.catalogue[report.reporter_language]
-    body = t("status.changed", reference=report.reference, status=t(f"status.{report.status}"))
-    if note:
-        body = f"{body}\n{t('status.changed_note', note=note)}"
-    key = f"notice:status:{report.reference}:{report.status}:{now.isoformat()}"
-    outbox.notify(session, key=key, chat_pk=report.reporter_chat_pk, body=body, now=now)
+    """Tell the reporter, and the village officers of the person it is
+    about, each in their language, that the report moved on."""
+    told = [(report.reporter_chat_pk, report.reporter_language)]
+    if report.village is not None:
+        officers = officer_chats(session, village=report.village, district=report.district)
+        told += [(chat_pk, language) for chat_pk, language in officers if chat_pk != report.reporter_chat_pk]
+    for chat_pk, language in told:
+        t = services.catalogue[language]
+        body = t("status.changed", reference=report.reference, status=t(f"status.{report.status}"))
+        if note:
+            body = f"{body}\n{t('status.changed_note', note=note)}"
+        key = f"notice:status:{report.reference}:{report.status}:{now.isoformat()}:{chat_pk}"
+        outbox.notify(session, key=key, chat_pk=chat_pk, body=body, now=now)

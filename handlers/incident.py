@@ -22,6 +22,7 @@ from handlers.flow import Flow, Turn, ask, done
 from handlers.parse import Invalid, parse_birth_date, parse_date, parse_nik, parse_phone
 from storage import attempts
 from storage.incidents import KINDS, RELATIONS, file_incident, report
+from storage.officers import linked_officer, resident
 from storage.participants import find_participant
 from storage.privacy import mask_name, mask_nik
 
@@ -118,6 +119,26 @@ async def got_relation(turn: Turn):
     return onward(turn, ask_kind)
 
 
+def ask_resident(turn: Turn):
+    """A village officer reporting for a resident: who, by NIK."""
+    return ask(got_resident_nik, turn.say("officer.ask_resident_nik"))
+
+
+async def got_resident_nik(turn: Turn):
+    nik = parse_nik(turn.text)
+    if isinstance(nik, Invalid):
+        return ask(got_resident_nik, turn.say(f"nik.{nik.reason}"), turn.say("common.way_back"))
+    officer = linked_officer(turn.db, chat=turn.chat)
+    person = officer and resident(turn.db, nik_hash=turn.services.hasher.nik_hash(nik.digits), officer=officer)
+    if person is None:
+        # Not theirs to see: the same words whether the NIK exists elsewhere or not at all.
+        return ask(got_resident_nik, turn.say("officer.not_resident", village=officer.village if officer else "-"))
+    turn.data.update(affected="other", relation="village_officer", for_resident=True, name=person.name,
+                     nik_hash=person.nik_hash, nik_masked=mask_nik(nik.digits),
+                     cover_start=person.cover_start.isoformat(), cover_end=person.cover_end.isoformat())  # fmt: skip
+    return onward(turn, ask_kind)
+
+
 # -- what, when, where, how ----------------------------------------------------
 
 
@@ -156,9 +177,9 @@ async def got_date(turn: Turn):
 
 
 def outside_cover(turn: Turn, day: date):
-    """Told only to a reporter who proved to be the person: the cover period
-    is theirs to know, nobody else's."""
-    if turn.data.get("affected") != "self":
+    """Told only to a reporter who proved to be the person, or to their
+    village officer: the cover period is theirs to know, nobody else's."""
+    if turn.data.get("affected") != "self" and not turn.data.get("for_resident"):
         return None
     start, end = date.fromisoformat(turn.data["cover_start"]), date.fromisoformat(turn.data["cover_end"])
     if start <= day <= end:
@@ -283,7 +304,7 @@ async def got_field(turn: Turn):
         return ask(got_field, turn.say("common.pick_one"), field_question(turn))
     turn.data["editing"] = True
     if turn.choice == "person":
-        return ask(got_who, who_question(turn))
+        return ask_resident(turn) if turn.data.get("for_resident") else ask(got_who, who_question(turn))
     if turn.choice == "files":
         turn.data["files"] = []
         return ask(got_files, turn.say("incident.files_cleared"), *ask_files(turn).messages)
@@ -306,7 +327,7 @@ def submit(turn: Turn):
     reference = file_incident(turn.db, reporter=turn.chat, fields=fields, files=draft["files"], now=turn.now,
                               year=turn.today.year)  # fmt: skip
     notices.report_filed(turn.db, report=report(turn.db, reference=reference), services=turn.services, now=turn.now)
-    if draft["affected"] == "self":
+    if draft["affected"] == "self" or draft.get("for_resident"):
         coverage = turn.t("incident.covered_yes" if covered else "incident.covered_no")
     else:
         coverage = turn.t("incident.covered_checked")
@@ -318,5 +339,5 @@ def submit(turn: Turn):
 
 
 flow = Flow.of("incident", start, got_who, got_own_nik, got_own_birth_date, got_not_proven, got_other_nik, got_name,
-               got_relation, got_kind, got_date, got_place, got_chronology, got_files, got_phone, got_summary,
+               got_relation, got_resident_nik, got_kind, got_date, got_place, got_chronology, got_files, got_phone, got_summary,
                got_field)  # fmt: skip

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.messages import Choice, Outbound
 from handlers.flow import Ask, Flow, Turn, ask, goto
+from storage.officers import linked_officer
 
 # (choice id = flow name, title key)
 ENTRIES = (
@@ -16,8 +17,19 @@ ENTRIES = (
 )
 
 
+# What a chat linked to a village officer sees besides.
+OFFICER_ENTRIES = (
+    ("officer_report", "menu.officer_report"),
+    ("officer_summary", "menu.officer_summary"),
+)
+
+
+def entries(turn: Turn) -> tuple[tuple[str, str], ...]:
+    return ENTRIES + OFFICER_ENTRIES if linked_officer(turn.db, chat=turn.chat) else ENTRIES
+
+
 def home(turn: Turn, header: str) -> Ask:
-    choices = tuple(Choice(id=flow, title=turn.t(title)) for flow, title in ENTRIES)
+    choices = tuple(Choice(id=flow, title=turn.t(title)) for flow, title in entries(turn))
     return ask(chose, Outbound(header, choices=choices))
 
 
@@ -26,7 +38,7 @@ async def start(turn: Turn):
 
 
 async def chose(turn: Turn):
-    for flow, _title in ENTRIES:
+    for flow, _title in entries(turn):
         if turn.choice == flow:
             return goto(flow)
     return home(turn, turn.t("menu.not_understood"))

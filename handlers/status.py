@@ -1,7 +1,8 @@
 """Status laporan: a reporter's own reports and each one's history.
 
 A reference number alone shows nothing: a report from another chat is shown
-only to someone who proves the affected person's NIK and birth date. An
+only to the affected person's village officer, or to someone who proves the
+affected person's NIK and birth date. An
 unknown number and a failed proof get the very same answer, after the same
 questions, so nobody can learn which numbers exist; failures count against
 the coverage check's attempt limit.
@@ -19,6 +20,7 @@ from handlers.flow import Flow, Turn, ask, done
 from handlers.parse import Invalid, parse_birth_date, parse_nik
 from storage import attempts
 from storage.incidents import Report, history, report, reports
+from storage.officers import linked_officer
 from storage.participants import find_participant
 
 REFERENCE = re.compile(r"LK-\d{4}-\d{6}")
@@ -44,12 +46,20 @@ async def got_reference(turn: Turn):
     if typed is None:
         return ask(got_reference, turn.say("status.reference_invalid"), turn.say("common.way_back"))
     found = report(turn.db, reference=typed.group())
-    if found is not None and found.reporter_chat_pk == turn.chat.id:
+    if found is not None and may_see(turn, found):
         return done(card(turn, found))
     if until := locked_until(turn):
         return refuse(turn, until)
     turn.data = {"reference": typed.group()}
     return ask(got_nik, turn.say("status.ask_nik"))
+
+
+def may_see(turn: Turn, found: Report) -> bool:
+    """Its reporter, and the village officer of the person it is about."""
+    if found.reporter_chat_pk == turn.chat.id:
+        return True
+    officer = linked_officer(turn.db, chat=turn.chat)
+    return officer is not None and (found.village, found.district) == (officer.village, officer.district)
 
 
 async def got_nik(turn: Turn):

@@ -1,0 +1,116 @@
+"""Village officers (perangkat desa).
+
+Linking ("perangkat" anywhere): NIK + birth date + the chat's own phone
+number (WhatsApp: the sender's; Telegram: a shared own contact) must match
+one row of the officers' list. Every mismatch gets the same answer and counts
+against the coverage check's attempt limit.
+
+A linked chat's menu adds Lapor untuk warga (the incident report, for a
+resident of the officer's own village chosen by NIK) and Rekap desa (the
+village at a glance).
+"""
+
+from __future__ import annotations
+
+from babel.dates import format_date
+
+from bot.messages import Outbound
+from handlers import incident
+from handlers.coverage import PURPOSE, locked_until, refuse
+from handlers.flow import Flow, Turn, ask, done
+from handlers.parse import Invalid, parse_birth_date, parse_nik, parse_phone
+from storage import attempts
+from storage.officers import find_officer, link, linked_officer, village_summary
+
+# -- linking -------------------------------------------------------------------
+
+
+async def start_link(turn: Turn):
+    if officer := linked_officer(turn.db, chat=turn.chat):
+        return done(turn.say("officer.already_linked", position=officer.position, village=officer.village))
+    if until := locked_until(turn):
+        return refuse(turn, until)
+    return ask(got_nik, turn.say("officer.ask_nik"))
+
+
+async def got_nik(turn: Turn):
+    nik = parse_nik(turn.text)
+    if isinstance(nik, Invalid):
+        return ask(got_nik, turn.say(f"nik.{nik.reason}"), turn.say("common.way_back"))
+    turn.data = {"nik_hash": turn.services.hasher.nik_hash(nik.digits)}
+    return ask(got_birth_date, turn.say("officer.ask_birth_date"))
+
+
+async def got_birth_date(turn: Turn):
+    born = parse_birth_date(turn.text, today=turn.today)
+    if isinstance(born, Invalid):
+        return ask(got_birth_date, turn.say(f"date.{born.reason}"), turn.say("common.way_back"))
+    turn.data["birth_hash"] = turn.services.hasher.birth_hash(turn.data["nik_hash"], born)
+    if turn.inbound.sender_phone:  # WhatsApp: the chat's own number is known already
+        return linked(turn, turn.inbound.sender_phone)
+    return ask(got_phone, turn.request("officer.ask_phone", "contact"))
+
+
+async def got_phone(turn: Turn):
+    if turn.inbound.contact_phone:
+        return linked(turn, turn.inbound.contact_phone)
+    if turn.inbound.channel == "console":  # no contact button there; the console is the operator's own machine
+        typed = parse_phone(turn.text)
+        if not isinstance(typed, Invalid):
+            return linked(turn, typed)
+    return ask(got_phone, turn.request("officer.phone_button", "contact"))
+
+
+def linked(turn: Turn, phone: str):
+    hasher = turn.services.hasher
+    officer = find_officer(turn.db, nik_hash=turn.data["nik_hash"])
+    phone = parse_phone(phone)
+    matched = (
+        officer is not None and hasher.same(officer.birth_hash, turn.data["birth_hash"]) and officer.phone == phone
+    )  # fmt: skip
+    attempts.record_attempt(turn.db, chat=turn.chat, purpose=PURPOSE, now=turn.now,
+                            outcome=attempts.FOUND if matched else attempts.NOT_FOUND)  # fmt: skip
+    if not matched:
+        return done(turn.say("officer.not_matched"))
+    link(turn.db, officer_id=officer.id, chat=turn.chat, now=turn.now)
+    return done(turn.say("officer.linked", position=officer.position, village=officer.village))
+
+
+link_flow = Flow.of("officer_link", start_link, got_nik, got_birth_date, got_phone)
+
+
+# -- Lapor untuk warga -----------------------------------------------------------
+
+
+async def start_report(turn: Turn):
+    if linked_officer(turn.db, chat=turn.chat) is None:
+        return done(turn.say("officer.not_linked"))
+    turn.data = {"files": []}
+    return incident.ask_resident(turn)
+
+
+report_flow = Flow.of("officer_report", start_report, *incident.flow.steps.values())
+
+
+# -- Rekap desa ------------------------------------------------------------------
+
+
+async def start_summary(turn: Turn):
+    officer = linked_officer(turn.db, chat=turn.chat)
+    if officer is None:
+        return done(turn.say("officer.not_linked"))
+    summary = village_summary(turn.db, officer=officer)
+    t = turn.t
+
+    def lines(rows, label):
+        return "\n".join(f"• {label(value)}: {count}" for value, count in rows) or "• -"
+
+    text = t("officer.summary", village=officer.village, district=officer.district, residents=summary.residents,
+             categories=lines(summary.by_category, lambda value: t(f"category.{value}")),
+             ends=lines(summary.cover_ends, lambda day: format_date(day, "d MMMM y", locale=t.language)),
+             reports=lines(summary.reports_by_status, lambda status: t(f"status.{status}")),
+             not_opted_in=summary.not_opted_in)  # fmt: skip
+    return done(Outbound(text))
+
+
+summary_flow = Flow.of("officer_summary", start_summary)

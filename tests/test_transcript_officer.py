@@ -1,0 +1,162 @@
+"""Village officers, as they will use Payung: linking a chat, reporting for a
+resident of their own village only, the village summary, following their
+residents' reports."""
+
+from __future__ import annotations
+
+import csv
+
+from sqlmodel import select
+
+from bot import notices
+from bot.officers import import_officers
+from storage import incidents
+from storage.models import OutboxMessage
+from storage.officers import officers, unlink
+from tests.test_transcript_incident import BUDI_BORN, BUDI_NIK, CHRONOLOGY, SITI_NIK
+from tests.transcript import Chat
+
+RINA_NIK, RINA_BORN, RINA_PHONE = "1603016606900001", "26-06-1990", "+6281211112222"
+OFFICER_MENU = ("[Cek kepesertaan | Lapor kejadian | Status laporan | Pengingat | Bantuan | Bahasa/Language | "
+                "Lapor untuk warga | Rekap desa]")  # fmt: skip
+HEADER = ["nik", "nama", "tanggal_lahir", "jabatan", "desa", "kecamatan", "telepon"]
+
+
+def officers_file(app, rows: list[list[str]]):
+    path = app.settings.data_dir / "perangkat.csv"
+    with path.open("w", encoding="utf-8", newline="") as file:
+        csv.writer(file).writerows([HEADER, *rows])
+    return path
+
+
+def with_rina(app):
+    rows = [[RINA_NIK, "Rina Wati", "1990-06-26", "Sekretaris desa", "Talang Demo", "Lubai", "0812-1111-2222"]]
+    report = import_officers(officers_file(app, rows), db=app.db, hasher=app.services.hasher, now=app.clock())
+    assert (report.counts.inserted, report.rejected) == (1, [])
+
+
+async def linked_rina(app, chat_id: str = "6281211112222") -> Chat:
+    chat = Chat(app, channel="whatsapp", chat_id=chat_id)
+    for line in ("halo", "perangkat", RINA_NIK):
+        await chat.says(line)
+    linked, _menu = await chat.send(RINA_BORN, sender_phone=RINA_PHONE)
+    assert linked.text.startswith("Terhubung sebagai Sekretaris desa desa Talang Demo."), linked.text
+    return chat
+
+
+def test_the_officers_list_is_checked_like_the_roster(app):
+    rows = [
+        [RINA_NIK, "Rina Wati", "1990-06-26", "Sekretaris desa", "Talang Demo", "Lubai", "0812-1111-2222"],
+        [RINA_NIK, "Rina Lagi", "1990-06-26", "Kaur", "Talang Demo", "Lubai", "0812-1111-2223"],
+        ["1603016606900002", "Tanpa Telepon", "1990-06-26", "Kaur", "Talang Demo", "Lubai", ""],
+        ["1603016606900003", "Salah Lahir", "1991-06-26", "Kaur", "Talang Demo", "Lubai", "0812-1111-2224"],
+        ["1603016606900004", "", "1990-06-26", "Kaur", "Talang Demo", "Lubai", "0812-1111-2225"],
+    ]
+    report = import_officers(officers_file(app, rows), db=app.db, hasher=app.services.hasher, now=app.clock())
+    assert report.counts.inserted == 1
+    assert [(note.row, note.reason) for note in report.rejected] == [
+        (3, "this NIK appears earlier in the file"),
+        (4, "telepon must be a valid Indonesian number (it proves the officer's chat)"),
+        (5, "tanggal_lahir does not match the birth date in the NIK"),
+        (6, "nama, jabatan, desa and kecamatan must not be empty"),
+    ]
+    again = import_officers(officers_file(app, rows[:1]), db=app.db, hasher=app.services.hasher, now=app.clock())
+    assert (again.counts.inserted, again.counts.updated) == (0, 1)
+
+
+async def test_linking_needs_the_chats_own_number_and_every_mismatch_reads_the_same(app):
+    with_rina(app)
+    wrong_phone = Chat(app, channel="telegram", chat_id="901")
+    for line in ("halo", "perangkat", RINA_NIK, RINA_BORN):
+        await wrong_phone.says(line)
+    [typed] = await wrong_phone.send("0812 1111 2222")  # typing is not proof on Telegram
+    assert typed.text.startswith('Ketuk tombol "Kirim nomor saya"') and typed.request is not None
+    refused, _menu = await wrong_phone.send(contact_phone="+6281299998888")
+    wrong_birth = Chat(app, channel="whatsapp", chat_id="6281211112222")
+    for line in ("halo", "perangkat", RINA_NIK):
+        await wrong_birth.says(line)
+    refused_too, _menu = await wrong_birth.send("27-06-1990", sender_phone=RINA_PHONE)
+    assert refused.text == refused_too.text and refused.text.startswith("Data tidak cocok dengan daftar perangkat desa")
+    right = Chat(app, channel="telegram", chat_id="902")
+    for line in ("halo", "perangkat", RINA_NIK, RINA_BORN):
+        await right.says(line)
+    linked, _menu = await right.send(contact_phone=RINA_PHONE)
+    assert linked.text.startswith("Terhubung sebagai Sekretaris desa")
+    await right.run(f"""
+        > menu
+        {OFFICER_MENU}
+        > perangkat
+        Chat ini sudah terhubung sebagai Sekretaris desa desa Talang Demo.
+    """)
+
+
+async def test_an_officer_reports_for_a_resident_of_their_own_village_only(app):
+    with_rina(app)
+    chat = await linked_rina(app)
+    await chat.run(f"""
+        > Lapor untuk warga
+        Ketik NIK warga yang mengalami kejadian.
+        > {SITI_NIK}
+        NIK itu tidak ada di daftar warga desa Talang Demo.
+        > 1603010503800099
+        NIK itu tidak ada di daftar warga desa Talang Demo.
+        > {BUDI_NIK}
+        Apa yang terjadi?
+        > 1
+        > kemarin
+        > Kebun sawit
+        > {CHRONOLOGY}
+    """)
+    await chat.send(choice="files_done", sender_phone=RINA_PHONE)
+    [summary] = await chat.send(choice="this_number", sender_phone=RINA_PHONE)
+    assert "1. Yang mengalami: Budi Santoso, NIK 1603********0001 (Perangkat desa)" in summary.text
+    filed = "\n".join(reply.text for reply in await chat.send(choice="submit"))
+    assert "Peserta terdaftar dan terlindungi pada tanggal kejadian." in filed  # their officer may know
+    with app.db.transaction() as session:
+        [report] = incidents.reports(session)
+    assert (report.affected, report.relation, report.covered, report.phone) == ("other", "village_officer", True, RINA_PHONE)
+
+
+async def test_the_officer_follows_residents_reports_and_sees_the_village(app):
+    with_rina(app)
+    budi = Chat(app, chat_id="budi")
+    for line in ("halo", "2", "1", BUDI_NIK, BUDI_BORN, "1", "kemarin", "Kebun", CHRONOLOGY, "selesai",
+                 "081234567890", "1", "menu", "1", BUDI_NIK, BUDI_BORN, "ya"):  # fmt: skip
+        await budi.says(line)
+    chat = await linked_rina(app)
+    await chat.run("""
+        > menu
+        > Status laporan
+        Belum ada laporan dari chat ini.
+        > LK-2026-000001
+        Laporan LK-2026-000001
+        Status: Diterima
+        > menu
+        > Rekap desa
+        Rekap desa Talang Demo, Kec. Lubai
+        Peserta terdaftar: 4
+        • Perangkat desa: 4
+        • 31 Maret 2026: 1
+        • 27 November 2026: 1
+        • 31 Desember 2026: 1
+        • 31 Maret 2027: 1
+        • Diterima: 1
+        Belum berlangganan pengingat: 3 orang
+    """)
+    with app.db.transaction() as session:
+        changed = incidents.set_status(session, reference="LK-2026-000001", status="diproses", note=None,
+                                       actor="cli:op", now=app.clock())  # fmt: skip
+        notices.status_changed(session, report=changed, note=None, services=app.services, now=app.clock())
+        told = sorted(row.body for row in session.exec(select(OutboxMessage)).all() if row.kind == "notice")
+    assert told == ["Kabar laporan LK-2026-000001: statusnya sekarang Diproses BPJS."] * 2  # Budi and Rina
+
+    with app.db.transaction() as session:
+        [(officer, chats)] = officers(session)
+        assert chats == 1 and unlink(session, officer_id=officer.id, by="cli:op", now=app.clock()) == 1
+    await chat.run("""
+        > menu
+        [Cek kepesertaan | Lapor kejadian | Status laporan | Pengingat | Bantuan | Bahasa/Language]
+        > Status laporan
+        > LK-2026-000001
+        Laporan ini bukan dari chat ini.
+    """)
