@@ -42,6 +42,15 @@ log = logging.getLogger(__name__)
 PLAN_CHUNK = 2000  # subscribers per INSERT: one statement per few thousand rows
 
 
+@dataclass(frozen=True)
+class Facts:
+    """What the drainer reads once per claimed batch to judge and word its rows."""
+
+    people: dict[int, tuple[str, date]]  # participant -> (name, cover end now)
+    consenting: set[tuple[int, int]]  # (chat, participant) with consent on
+    digests: dict[int, outbox.Digest]  # outbox id -> the officer's digest as it stands
+
+
 class Deliverer(Protocol):
     in_flight: int  # platform calls awaiting an answer at once
 
@@ -120,17 +129,18 @@ class Reminders:
         self.worker = worker
 
     def plan(self, now: datetime, *, dry_run: bool = False) -> Counter[tuple[int, str]]:
-        """Plan every stage not yet stale for every consenting chat; returns the
-        new rows per (stage, channel). A dry run plans in a transaction it
+        """Plan every stage not yet stale for every consenting chat, and a
+        digest per stage for every village officer's chat; returns the new
+        rows per (stage, channel). A dry run plans in a transaction it
         rolls back, so it shows exactly what a real run would add."""
         with self.db.transaction() as session:
             planned: Counter[tuple[int, str]] = Counter()
-            subscribers = outbox.subscribers(session)
+            subscribers = outbox.subscribers(session) + outbox.digest_subscribers(session)
             channel_of = {subscriber.chat_pk: subscriber.channel for subscriber in subscribers}
             for start in range(0, len(subscribers), PLAN_CHUNK):
                 rows = [
-                    {"key": f"reminder:{subscriber.chat_pk}:{subscriber.participant_id}:{subscriber.cover_end}:{stage}",
-                     "chat_pk": subscriber.chat_pk, "participant_id": subscriber.participant_id,
+                    {"key": f"{subscriber.kind}:{subscriber.chat_pk}:{subscriber.participant_id}:{subscriber.cover_end}:{stage}",
+                     "kind": subscriber.kind, "chat_pk": subscriber.chat_pk, "participant_id": subscriber.participant_id,
                      "cover_end": subscriber.cover_end, "stage": stage, "due_at": due, "stale_at": stale,
                      "state": outbox.PLANNED, "attempts": 0, "created_at": now, "updated_at": now}
                     for subscriber in subscribers[start : start + PLAN_CHUNK]
@@ -148,7 +158,7 @@ class Reminders:
         ended in each state. Each channel drains on its own, batch after
         batch, so a slow platform never holds up a fast one. In quiet hours
         only notices go out."""
-        kinds = (outbox.NOTICE,) if self.calendar.quiet(now) else (outbox.REMINDER, outbox.NOTICE)
+        kinds = (outbox.NOTICE,) if self.calendar.quiet(now) else (outbox.REMINDER, outbox.DIGEST, outbox.NOTICE)
         done = await asyncio.gather(*(self._drain(channel, now, kinds) for channel in self.channels))
         return sum(done, Counter())
 
@@ -161,64 +171,72 @@ class Reminders:
         sending: set[asyncio.Task[str]] = set()
         done: Counter[str] = Counter()
         while True:
-            claimed, people, consenting = await asyncio.to_thread(self._claim, channel, now, kinds)
-            sending.update(asyncio.create_task(self._send(row, people, consenting, now, unmarked)) for row in claimed)
+            claimed, facts = await asyncio.to_thread(self._claim, channel, now, kinds)
+            sending.update(asyncio.create_task(self._send(row, facts, now, unmarked)) for row in claimed)
             while sending and (not claimed or len(sending) > self.settings.batch // 2):
                 finished, sending = await asyncio.wait(sending, return_when=asyncio.FIRST_COMPLETED)
                 done.update(task.result() for task in finished)
             if not claimed:
                 return done
 
-    def _claim(self, channel: str, now: datetime, kinds: tuple[str, ...]) -> tuple[list[outbox.Claimed], dict, set]:
+    def _claim(self, channel: str, now: datetime, kinds: tuple[str, ...]) -> tuple[list[outbox.Claimed], Facts]:
         lease = timedelta(seconds=self.settings.lease_seconds)
         with self.db.transaction() as session:
             claimed = outbox.claim_due(session, now=now, worker=self.worker, lease=lease,
                                        limit=self.settings.batch, channels=[channel], kinds=kinds)  # fmt: skip
             reminders = [row for row in claimed if row.kind == outbox.REMINDER]
-            people = outbox.names_and_ends(session, participant_ids={row.participant_id for row in reminders})
-            consenting = outbox.consenting(session, chat_pks={row.chat_pk for row in reminders})
-        return claimed, people, consenting
+            facts = Facts(
+                people=outbox.names_and_ends(session, participant_ids={row.participant_id for row in reminders}),
+                consenting=outbox.consenting(session, chat_pks={row.chat_pk for row in reminders}),
+                digests=outbox.digests(session, rows=[(row.id, row.chat_pk, row.cover_end) for row in claimed
+                                                      if row.kind == outbox.DIGEST]),
+            )  # fmt: skip
+        return claimed, facts
 
-    async def _send(self, row: outbox.Claimed, people, consenting, now: datetime, unmarked: asyncio.Semaphore) -> str:
-        name, cover_end = people.get(row.participant_id, ("", None))
-        reason = self._untimely(row, cover_end, consenting, now)
+    async def _send(self, row: outbox.Claimed, facts: Facts, now: datetime, unmarked: asyncio.Semaphore) -> str:
+        reason = self._untimely(row, facts, now)
         if reason is not None:
             return await asyncio.to_thread(self._mark, row, Delivery("skipped", detail=reason), now)
         async with unmarked:
             try:
-                message = self._notice(row) if row.kind == outbox.NOTICE else self._message(row, name, now)
-                delivery = await self.channels[row.channel].deliver(row.chat_id, message, now=now)
+                delivery = await self.channels[row.channel].deliver(row.chat_id, self._message(row, facts, now), now=now)
             except Exception as error:  # a bug or an outage must not lose the row: retry it
-                log.exception("reminder %s could not be sent", row.id)
+                log.exception("outbox message %s could not be sent", row.id)
                 delivery = Delivery("failed", detail=f"{type(error).__name__}: {error}")
             return await asyncio.to_thread(self._mark, row, delivery, now)
 
     @staticmethod
-    def _untimely(row: outbox.Claimed, cover_end, consenting, now: datetime) -> str | None:
+    def _untimely(row: outbox.Claimed, facts: Facts, now: datetime) -> str | None:
         """Why a claimed row must not go out now, if it must not."""
         if not row.chat_active:
             return "the chat cannot be reached"
         if row.kind == outbox.NOTICE:
             return None  # nothing else makes a notice untimely
-        if (row.chat_pk, row.participant_id) not in consenting:
-            return "consent withdrawn"
-        if cover_end != row.cover_end:
-            return "the roster changed this cover's end"
+        if row.kind == outbox.DIGEST and row.id not in facts.digests:
+            return "no longer a village officer's chat"
+        if row.kind == outbox.REMINDER:
+            if (row.chat_pk, row.participant_id) not in facts.consenting:
+                return "consent withdrawn"
+            if facts.people.get(row.participant_id, ("", None))[1] != row.cover_end:
+                return "the roster changed this cover's end"
         if row.stale_at <= now:
             return "stale: a later stage took over"
         return None
 
-    @staticmethod
-    def _notice(row: outbox.Claimed) -> Outbound:
-        # Outside WhatsApp's 24 hours, the approved "notice" template carries the text.
-        return Outbound(row.body, template=TemplateRef("notice", (("text", row.body),)))
-
-    def _message(self, row: outbox.Claimed, name: str, now: datetime) -> Outbound:
+    def _message(self, row: outbox.Claimed, facts: Facts, now: datetime) -> Outbound:
+        if row.kind == outbox.NOTICE:
+            # Outside WhatsApp's 24 hours, the approved "notice" template carries the text.
+            return Outbound(row.body, template=TemplateRef("notice", (("text", row.body),)))
         texts = self.catalogue[row.language]
         today = now.astimezone(self.calendar.zone).date()
         end = format_date(row.cover_end, "d MMMM y", locale=texts.language)
         days = format_unit(max((row.cover_end - today).days, 0), "duration-day", locale=texts.language)
-        masked = mask_name(name)
+        if row.kind == outbox.DIGEST:
+            digest = facts.digests[row.id]
+            text = texts("reminders.digest", village=digest.village, ending=digest.ending, end=end, days=days,
+                         not_opted_in=digest.not_opted_in)  # fmt: skip
+            return Outbound(text, template=TemplateRef("notice", (("text", text),)))
+        masked = mask_name(facts.people[row.participant_id][0])
         key = "after" if today > row.cover_end else "last_day" if today == row.cover_end else "before"
         values = (("name", masked), ("end_date", end), ("days_left", days))
         return Outbound(texts(f"reminders.{key}", name=masked, end=end, days=days),

@@ -12,30 +12,35 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlmodel import Session
 
 from storage.db import per_dialect
-from storage.models import Chat, OutboxMessage, Participant, ReminderSubscription
+from storage.models import Chat, Officer, OfficerLink, OutboxMessage, Participant, ReminderSubscription
 
 OUTBOX = OutboxMessage.__table__
 CHATS = Chat.__table__
 SUBSCRIPTIONS = ReminderSubscription.__table__
 PARTICIPANTS = Participant.__table__
+OFFICERS = Officer.__table__
+LINKS = OfficerLink.__table__
 PLAN = per_dialect(
     lambda insert: insert(OUTBOX).on_conflict_do_nothing(index_elements=["key"]).returning(OUTBOX.c.stage, OUTBOX.c.chat_pk)
 )
 
 # The other states (sent, skipped, failed) are a Delivery's, marked as they come.
 PLANNED, CLAIMED = "planned", "claimed"
-REMINDER, NOTICE = "reminder", "notice"
+REMINDER, NOTICE, DIGEST = "reminder", "notice", "digest"  # digest: a village officer's, per stage
 NOTIFY = per_dialect(lambda insert: insert(OUTBOX).on_conflict_do_nothing(index_elements=["key"]))
 
 
 @dataclass(frozen=True)
 class Subscriber:
-    """A consenting, reachable chat and the cover it follows."""
+    """A reachable chat and the cover period it hears about: a consenting
+    chat and one participant's cover (a reminder), or a village officer's
+    chat and a cover end some of their residents share (a digest)."""
 
     chat_pk: int
     channel: str
-    participant_id: int
+    participant_id: int | None
     cover_end: date
+    kind: str = REMINDER
 
 
 def subscribers(session: Session) -> list[Subscriber]:
@@ -46,6 +51,50 @@ def subscribers(session: Session) -> list[Subscriber]:
         .where(SUBSCRIPTIONS.c.active, CHATS.c.active)
     )
     return [Subscriber(*row) for row in session.connection().execute(statement)]
+
+
+def digest_subscribers(session: Session) -> list[Subscriber]:
+    """Each linked officer's chat with each cover end among their village's residents."""
+    statement = (
+        select(LINKS.c.chat_pk, CHATS.c.channel, PARTICIPANTS.c.cover_end).distinct()
+        .join(CHATS, CHATS.c.id == LINKS.c.chat_pk)
+        .join(OFFICERS, OFFICERS.c.id == LINKS.c.officer_id)
+        .join(PARTICIPANTS, and_(PARTICIPANTS.c.village == OFFICERS.c.village,
+                                 PARTICIPANTS.c.district == OFFICERS.c.district))
+        .where(LINKS.c.revoked_at.is_(None), CHATS.c.active)
+    )  # fmt: skip
+    return [Subscriber(chat_pk, channel, None, end, DIGEST) for chat_pk, channel, end in session.connection().execute(statement)]
+
+
+@dataclass(frozen=True)
+class Digest:
+    village: str
+    ending: int  # residents whose cover ends on that day
+    not_opted_in: int  # of them, how many no chat is reminding
+
+
+def digests(session: Session, *, rows: Iterable[tuple[int, int, date]]) -> dict[int, Digest]:
+    """For (outbox id, officer chat, cover end) rows, the digest as it stands
+    now; a row whose chat is no longer linked to an officer has none."""
+    found = {}
+    connection = session.connection()
+    for outbox_id, chat_pk, cover_end in rows:
+        officer = connection.execute(
+            select(OFFICERS.c.village, OFFICERS.c.district).join(LINKS, LINKS.c.officer_id == OFFICERS.c.id)
+            .where(LINKS.c.chat_pk == chat_pk, LINKS.c.revoked_at.is_(None))
+        ).first()  # fmt: skip
+        if officer is None:
+            continue
+        ending = (PARTICIPANTS.c.village == officer.village, PARTICIPANTS.c.district == officer.district,
+                  PARTICIPANTS.c.cover_end == cover_end)  # fmt: skip
+        total = connection.execute(select(func.count()).select_from(PARTICIPANTS).where(*ending)).scalar_one()
+        reminded = connection.execute(
+            select(func.count(func.distinct(SUBSCRIPTIONS.c.participant_id)))
+            .join(PARTICIPANTS, PARTICIPANTS.c.id == SUBSCRIPTIONS.c.participant_id)
+            .where(*ending, SUBSCRIPTIONS.c.active)
+        ).scalar_one()  # fmt: skip
+        found[outbox_id] = Digest(officer.village, total, total - reminded)
+    return found
 
 
 def plan(session: Session, rows: list[dict[str, Any]]) -> list[tuple[int, int]]:
@@ -149,8 +198,8 @@ def mark(
 
 
 def counts(session: Session) -> list[tuple[int, str, int]]:
-    """(stage, state, rows), for `reminders status`."""
-    statement = (select(OUTBOX.c.stage, OUTBOX.c.state, func.count()).where(OUTBOX.c.kind == REMINDER)
+    """(stage, state, rows) of reminders and digests, for `reminders status`."""
+    statement = (select(OUTBOX.c.stage, OUTBOX.c.state, func.count()).where(OUTBOX.c.kind != NOTICE)
                  .group_by(OUTBOX.c.stage, OUTBOX.c.state))  # fmt: skip
     return sorted((stage, state, n) for stage, state, n in session.connection().execute(statement))
 

@@ -5,10 +5,15 @@ residents' reports."""
 from __future__ import annotations
 
 import csv
+import io
+from collections import Counter
+from datetime import UTC, datetime
 
 from sqlmodel import select
 
 from bot import notices
+from bot.channels.console import ConsoleChannel
+from bot.reminders import Reminders
 from bot.officers import import_officers
 from storage import incidents
 from storage.models import OutboxMessage
@@ -160,3 +165,33 @@ async def test_the_officer_follows_residents_reports_and_sees_the_village(app):
         > LK-2026-000001
         Laporan ini bukan dari chat ini.
     """)
+
+
+async def test_a_linked_officer_gets_one_digest_per_stage_and_none_once_unlinked(app):
+    with_rina(app)
+    officer = Chat(app, chat_id="rina")
+    for line in ("halo", "perangkat", RINA_NIK, RINA_BORN, "0812 1111 2222"):
+        await officer.says(line)
+    for chat_id, (nik, born) in {"budi": (BUDI_NIK, BUDI_BORN), "akhir": ("1603010303910005", "03-03-1991")}.items():
+        person = Chat(app, chat_id=chat_id)
+        for line in ("halo", "1", nik, born, "ya"):
+            await person.says(line)
+    printed = io.StringIO()
+    reminders = Reminders(db=app.db, settings=app.settings.reminders, zone=app.services.zone,
+                          catalogue=app.services.catalogue, worker="test",
+                          channels={"console": ConsoleChannel(app.dispatcher, chat_id="-", output=printed)})  # fmt: skip
+    reminders.plan(app.clock())
+    assert reminders.plan(app.clock()) == Counter()  # planned once
+    december = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)  # 09:00 in Muara Enim: the 30-day stage of 31 December
+    # Budi's reminder and Rina's digest. The last two stages of the cover that ended on 27 November
+    # (Akhir's reminders and that period's digests) are stale by now.
+    assert await reminders.drain(december) == {"sent": 2, "skipped": 4}
+    digest = printed.getvalue().split("[rina]\n")[1]
+    assert digest.startswith("Rekap pengingat desa Talang Demo: perlindungan BPJS Ketenagakerjaan 1 warga berakhir "
+                             "31 Desember 2026 (30 hari).\n0 di antaranya belum menerima pengingat")  # fmt: skip
+    assert await reminders.drain(december) == Counter()  # once per stage
+    with app.db.transaction() as session:
+        [(found, _chats)] = officers(session)
+        unlink(session, officer_id=found.id, by="cli:op", now=app.clock())
+    two_weeks_on = datetime(2026, 12, 17, 2, 0, tzinfo=UTC)
+    assert await reminders.drain(two_weeks_on) == {"sent": 1, "skipped": 1}  # Budi's 14-day stage; no digest
