@@ -295,6 +295,8 @@ def incidents_show(ctx: typer.Context, reference: str = typer.Argument(..., help
             raise ConfigError(f"no report {reference}")
         files = incidents.attachments(session, incident_id=found.id)
         changes = incidents.history(session, incident_id=found.id)
+        ready = sorted(incidents.ticked(session, incident_id=found.id))
+        remarks = incidents.notes(session, incident_id=found.id)
     roster = "not in the roster" if found.covered is None else "covered" if found.covered else "in the roster, not covered then"
     where = f" ({found.latitude}, {found.longitude})" if found.latitude is not None else ""
     lines = [
@@ -306,6 +308,8 @@ def incidents_show(ctx: typer.Context, reference: str = typer.Argument(..., help
         f"call back: {found.phone}",
         f"chronology: {found.chronology}",
         *(f"file: {path} ({mime_type}, {size:,} bytes)" for _sha, mime_type, size, path in files),
+        *(f"document ready: {item}" for item in ready),
+        *(f"note: {_local(app, at)} {author}: {text}" for author, text, at in remarks),
         *(f"status: {_local(app, change.at)} {change.status} by {change.actor}" + (f": {change.note}" if change.note else "")
           for change in changes),
     ]  # fmt: skip

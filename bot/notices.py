@@ -70,3 +70,15 @@ def status_changed(session: Session, *, report: Report, note: str | None, servic
             body = f"{body}\n{t('status.changed_note', note=note)}"
         key = f"notice:status:{report.reference}:{report.status}:{now.isoformat()}:{chat_pk}"
         outbox.notify(session, key=key, chat_pk=chat_pk, body=body, now=now)
+
+
+def claim_updated(session: Session, *, report: Report, changes: list[str], officer: str, services: Services,
+                  now: datetime) -> int:  # fmt: skip
+    """Tell the operators what a village officer added to a report's claim."""
+    t = services.catalogue[OPERATORS_LANGUAGE]
+    body = t("operators.claim_updated", reference=report.reference, officer=officer, changes="\n".join(changes))
+    chats = operator_chats(session, services, now)
+    for chat_pk in chats:
+        key = f"notice:claim:{report.reference}:{now.isoformat()}:{chat_pk}"
+        outbox.notify(session, key=key, chat_pk=chat_pk, body=body, now=now)
+    return len(chats)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from handlers import coverage, help, incident, language, menu, officer, reminders, status
+from handlers import claim, coverage, help, incident, language, menu, officer, reminders, status
 from handlers.flow import Flow
 
 
@@ -20,7 +20,7 @@ class Flows:
 
 def build_flows() -> Flows:
     flows = [menu.flow, coverage.flow, incident.flow, status.flow, help.flow, language.flow, reminders.flow,
-             reminders.stop_flow, reminders.resume_flow, officer.link_flow, officer.report_flow, officer.summary_flow]
+             reminders.stop_flow, reminders.resume_flow, officer.link_flow, officer.report_flow, officer.summary_flow, claim.flow]
     return Flows(
         by_name={flow.name: flow for flow in flows},
         by_keyword={"help": "help", "language": "language", "stop": "stop_reminders", "resume": "resume_reminders",

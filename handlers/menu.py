@@ -20,6 +20,7 @@ ENTRIES = (
 # What a chat linked to a village officer sees besides.
 OFFICER_ENTRIES = (
     ("officer_report", "menu.officer_report"),
+    ("officer_claim", "menu.officer_claim"),
     ("officer_summary", "menu.officer_summary"),
 )
 

@@ -13,12 +13,23 @@ from sqlmodel import Session
 
 from storage.chats import OpenChat
 from storage.db import per_dialect
-from storage.models import Chat, Incident, Participant, IncidentAttachment, IncidentStatusChange, ReferenceCounter
+from storage.models import (
+    Chat,
+    Incident,
+    IncidentAttachment,
+    IncidentDocument,
+    IncidentNote,
+    IncidentStatusChange,
+    Participant,
+    ReferenceCounter,
+)
 
 INCIDENTS = Incident.__table__
 ATTACHMENTS = IncidentAttachment.__table__
 CHANGES = IncidentStatusChange.__table__
 COUNTERS = ReferenceCounter.__table__
+DOCUMENTS = IncidentDocument.__table__
+NOTES = IncidentNote.__table__
 CHATS = Chat.__table__
 PARTICIPANTS = Participant.__table__
 
@@ -144,6 +155,50 @@ def attachments(session: Session, *, incident_id: int) -> list[tuple[str, str, i
     statement = (select(ATTACHMENTS.c.sha256, ATTACHMENTS.c.mime_type, ATTACHMENTS.c.size, ATTACHMENTS.c.path)
                  .where(ATTACHMENTS.c.incident_id == incident_id).order_by(ATTACHMENTS.c.id))  # fmt: skip
     return [tuple(row) for row in session.connection().execute(statement)]
+
+
+def add_files(session: Session, *, incident_id: int, files: Iterable[dict[str, Any]], now: datetime) -> int:
+    """More files for a report (a village officer's); how many."""
+    rows = [{**file, "incident_id": incident_id, "created_at": now} for file in files]
+    if rows:
+        session.connection().execute(ATTACHMENTS.insert(), rows)
+    return len(rows)
+
+
+def ticked(session: Session, *, incident_id: int) -> set[str]:
+    """The checklist items ticked as ready."""
+    statement = select(DOCUMENTS.c.item).where(DOCUMENTS.c.incident_id == incident_id)
+    return {item for (item,) in session.connection().execute(statement)}
+
+
+def toggle_document(session: Session, *, incident_id: int, item: str, by: str, now: datetime) -> bool:
+    """Tick an item, or untick it if it was ticked; whether it is ticked now."""
+    connection = session.connection()
+    removed = connection.execute(
+        DOCUMENTS.delete().where(DOCUMENTS.c.incident_id == incident_id, DOCUMENTS.c.item == item)).rowcount
+    if removed:
+        return False
+    connection.execute(DOCUMENTS.insert().values(incident_id=incident_id, item=item[:200], ticked_by=by, ticked_at=now))
+    return True
+
+
+def add_note(session: Session, *, incident_id: int, author: str, text: str, now: datetime) -> None:
+    session.connection().execute(NOTES.insert().values(incident_id=incident_id, author=author, text=text[:500], at=now))
+
+
+def notes(session: Session, *, incident_id: int) -> list[tuple[str, str, datetime]]:
+    """(author, text, when), oldest first."""
+    statement = select(NOTES.c.author, NOTES.c.text, NOTES.c.at).where(NOTES.c.incident_id == incident_id).order_by(NOTES.c.id)
+    return [tuple(row) for row in session.connection().execute(statement)]
+
+
+def village_reports(session: Session, *, village: str, district: str, open_only: bool = True) -> list[Report]:
+    """Reports about residents of a village, newest first; by default those
+    not yet selesai or ditolak."""
+    statement = REPORT.where(PARTICIPANTS.c.village == village, PARTICIPANTS.c.district == district)
+    if open_only:
+        statement = statement.where(INCIDENTS.c.status.not_in(("selesai", "ditolak")))
+    return [Report(*row) for row in session.connection().execute(statement.order_by(INCIDENTS.c.id.desc()))]
 
 
 def attachment_counts(session: Session) -> dict[int, int]:

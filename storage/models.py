@@ -294,3 +294,27 @@ class OfficerLink(SQLModel, table=True):
     linked_at: datetime = Field(sa_type=UTCDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     revoked_by: str | None = Field(default=None, max_length=120)
+
+
+class IncidentDocument(SQLModel, table=True):
+    """A document of a report's checklist (a line of the catalogue's list for
+    its kind) that a village officer has ticked as ready."""
+
+    __tablename__ = "incident_documents"
+    __table_args__ = (UniqueConstraint("incident_id", "item", name="uq_incident_documents"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incidents.id", index=True)
+    item: str = Field(max_length=200)
+    ticked_by: str = Field(max_length=120)
+    ticked_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class IncidentNote(SQLModel, table=True):
+    __tablename__ = "incident_notes"
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incidents.id", index=True)
+    author: str = Field(max_length=120)
+    text: str = Field(max_length=500)
+    at: datetime = Field(sa_type=UTCDateTime)

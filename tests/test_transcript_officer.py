@@ -13,6 +13,7 @@ from sqlmodel import select
 
 from bot import notices
 from bot.channels.console import ConsoleChannel
+from bot.messages import Media
 from bot.reminders import Reminders
 from bot.officers import import_officers
 from storage import incidents
@@ -23,7 +24,7 @@ from tests.transcript import Chat
 
 RINA_NIK, RINA_BORN, RINA_PHONE = "1603016606900001", "26-06-1990", "+6281211112222"
 OFFICER_MENU = ("[Cek kepesertaan | Lapor kejadian | Status laporan | Pengingat | Bantuan | Bahasa/Language | "
-                "Lapor untuk warga | Rekap desa]")  # fmt: skip
+                "Lapor untuk warga | Klaim warga | Rekap desa]")  # fmt: skip
 HEADER = ["nik", "nama", "tanggal_lahir", "jabatan", "desa", "kecamatan", "telepon"]
 
 
@@ -195,3 +196,71 @@ async def test_a_linked_officer_gets_one_digest_per_stage_and_none_once_unlinked
         unlink(session, officer_id=found.id, by="cli:op", now=app.clock())
     two_weeks_on = datetime(2026, 12, 17, 2, 0, tzinfo=UTC)
     assert await reminders.drain(two_weeks_on) == {"sent": 1, "skipped": 1}  # Budi's 14-day stage; no digest
+
+
+async def test_an_officer_ticks_documents_adds_files_and_notes_to_a_residents_claim(app):
+    with_rina(app)
+    budi = Chat(app, chat_id="budi")
+    for line in ("halo", "2", "1", BUDI_NIK, BUDI_BORN, "4", "kemarin", "Kebun", CHRONOLOGY, "selesai",
+                 "081234567890", "1"):  # fmt: skip
+        await budi.says(line)
+    app.settings.telegram = app.settings.telegram.model_copy(update={"operator_chat_id": -100200300})
+    chat = await linked_rina(app)
+    await chat.run("""
+        > menu
+        > Klaim warga
+        Klaim warga. Pilih laporan:
+        [LK-2026-000001 Budi Santoso]
+        > 1
+        Klaim LK-2026-000001 (Budi Santoso)
+        Dokumen siap: 0 dari 8
+        ☐ kartu peserta BPJS Ketenagakerjaan
+        ☐ akta kematian
+        > 1
+        Dokumen siap: 1 dari 8
+        ✓ kartu peserta BPJS Ketenagakerjaan
+        > 4
+        ✓ akta kematian
+        > 4
+        Dokumen siap: 1 dari 8
+        ☐ akta kematian
+        > Tambah catatan
+        Ketik catatan untuk petugas
+        > ok
+        Catatan harus 3 sampai 500 huruf.
+        > Surat ahli waris sedang dibuat kepala desa.
+        Catatan disimpan.
+        > Tambah lampiran
+    """)
+    await chat.send(media=(Media(path="/m/kk.jpg", sha256="b" * 64, mime_type="image/jpeg", size=5),))
+    await chat.run("""
+        > selesai
+        Dokumen siap: 1 dari 8
+        > Selesai
+        Klaim LK-2026-000001 disimpan. Petugas diberi tahu perubahannya.
+    """)
+    with app.db.transaction() as session:
+        found = incidents.report(session, reference="LK-2026-000001")
+        assert incidents.ticked(session, incident_id=found.id) == {"kartu peserta BPJS Ketenagakerjaan"}
+        assert [text for _author, text, _at in incidents.notes(session, incident_id=found.id)] == [
+            "Surat ahli waris sedang dibuat kepala desa."]  # fmt: skip
+        assert len(incidents.attachments(session, incident_id=found.id)) == 1
+        [told] = [row.body for row in session.exec(select(OutboxMessage)).all() if "INFO KLAIM" in (row.body or "")]
+    assert told == ("INFO KLAIM LK-2026-000001 dari perangkat desa Rina Wati:\n✓ kartu peserta BPJS Ketenagakerjaan\n"
+                    "✓ akta kematian (atau surat keterangan kematian dari desa atau rumah sakit)\n"
+                    "☐ akta kematian (atau surat keterangan kematian dari desa atau rumah sakit)\n"
+                    "Catatan: Surat ahli waris sedang dibuat kepala desa.\n1 berkas baru")  # fmt: skip
+
+
+async def test_the_claim_menu_shows_only_the_officers_own_village(app):
+    with_rina(app)
+    siti = Chat(app, chat_id="siti")
+    for line in ("halo", "2", "1", SITI_NIK, "05-12-1985", "1", "kemarin", "Kebun", CHRONOLOGY, "selesai",
+                 "081234567890", "1"):  # fmt: skip
+        await siti.says(line)
+    chat = await linked_rina(app)
+    await chat.run("""
+        > menu
+        > Klaim warga
+        Belum ada laporan terbuka tentang warga desa Talang Demo.
+    """)

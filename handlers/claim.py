@@ -1,0 +1,128 @@
+"""Klaim warga: a village officer adds claim information to a report about a
+resident of their village: the documents checklist of its kind, ticked item
+by item, more files, and notes. When they finish, the operators get one
+notice of what changed.
+
+The checklist is the catalogue's list for the report's kind (documents.*),
+one item a line; an item is stored by its Indonesian wording, so officers
+using either language tick the same items.
+"""
+
+from __future__ import annotations
+
+from bot import notices
+from bot.messages import Choice, Outbound
+from handlers.flow import Flow, Turn, ask, done
+from handlers.texts import LANGUAGES
+from storage.incidents import add_files, add_note, report, ticked, toggle_document, village_reports
+from storage.officers import linked_officer
+
+LISTED = 8  # open reports offered at once, newest first
+MAX_FILES = 5
+MAX_NOTE = 500
+
+
+def items(turn: Turn, kind: str, language: str) -> list[str]:
+    text = turn.services.catalogue[language](f"documents.{kind}")
+    return [line.lstrip("•").strip() for line in text.splitlines() if line.strip()]
+
+
+async def start(turn: Turn):
+    officer = linked_officer(turn.db, chat=turn.chat)
+    if officer is None:
+        return done(turn.say("officer.not_linked"))
+    found = village_reports(turn.db, village=officer.village, district=officer.district)[:LISTED]
+    if not found:
+        return done(turn.say("claim.none", village=officer.village))
+    turn.data = {"officer": officer.name, "changed": []}
+    choices = tuple(Choice(item.reference, f"{item.reference} {item.name}") for item in found)
+    return ask(got_report, Outbound(turn.t("claim.pick"), choices=choices))
+
+
+async def got_report(turn: Turn):
+    officer = linked_officer(turn.db, chat=turn.chat)
+    found = turn.choice and report(turn.db, reference=turn.choice)
+    if officer is None or not found or (found.village, found.district) != (officer.village, officer.district):
+        return ask(got_report, turn.say("common.pick_one"))
+    turn.data["reference"] = found.reference
+    return checklist(turn)
+
+
+def checklist(turn: Turn, *before: Outbound):
+    found = report(turn.db, reference=turn.data["reference"])
+    keys = items(turn, found.kind, LANGUAGES[0])
+    shown = items(turn, found.kind, turn.t.language)
+    if len(shown) != len(keys):  # a translation that lost step with the Indonesian list
+        shown = keys
+    ready = ticked(turn.db, incident_id=found.id)
+    lines = "\n".join(f"{'✓' if key in ready else '☐'} {text}" for key, text in zip(keys, shown, strict=True))
+    choices = tuple(Choice(f"item:{number}", f"{'✓' if key in ready else '☐'} {text}")
+                    for number, (key, text) in enumerate(zip(keys, shown, strict=True)))  # fmt: skip
+    choices += tuple(Choice(action, turn.t(f"claim.{action}")) for action in ("add_files", "add_note", "finish"))
+    text = turn.t("claim.checklist", reference=found.reference, name=found.name, ready=len(ready & set(keys)),
+                  total=len(keys), lines=lines)  # fmt: skip
+    return ask(got_checklist, *before, Outbound(text, choices=choices))
+
+
+async def got_checklist(turn: Turn):
+    found = report(turn.db, reference=turn.data["reference"])
+    keys = items(turn, found.kind, LANGUAGES[0])
+    if turn.choice and turn.choice.startswith("item:") and int(turn.choice[5:]) < len(keys):
+        key = keys[int(turn.choice[5:])]
+        now_ticked = toggle_document(turn.db, incident_id=found.id, item=key, by=officer_name(turn), now=turn.now)
+        turn.data["changed"].append(f"{'✓' if now_ticked else '☐'} {key}")
+        return checklist(turn)
+    if turn.choice == "add_files":
+        turn.data["files"] = []
+        return ask(got_files, files_question(turn, "claim.ask_files"))
+    if turn.choice == "add_note":
+        return ask(got_note, turn.say("claim.ask_note"))
+    if turn.choice == "finish":
+        if turn.data["changed"]:
+            notices.claim_updated(turn.db, report=found, changes=turn.data["changed"], officer=turn.data["officer"],
+                                  services=turn.services, now=turn.now)  # fmt: skip
+        return done(turn.say("claim.saved", reference=found.reference))
+    return checklist(turn, turn.say("common.pick_one"))
+
+
+def for_operators(turn: Turn):
+    """What changed is told to the operators, in their language."""
+    return turn.services.catalogue[notices.OPERATORS_LANGUAGE]
+
+
+def officer_name(turn: Turn) -> str:
+    return f"officer:{turn.data['officer']}"
+
+
+def files_question(turn: Turn, key: str, **values):
+    return turn.question(key, [("files_done", "incident.files_done")], **values)
+
+
+async def got_files(turn: Turn):
+    files = turn.data["files"]
+    if turn.choice == "files_done":
+        found = report(turn.db, reference=turn.data["reference"])
+        added = add_files(turn.db, incident_id=found.id, files=files, now=turn.now)
+        if added:
+            turn.data["changed"].append(for_operators(turn)("claim.files_added", count=added))
+        return checklist(turn)
+    if not turn.inbound.media:
+        return ask(got_files, files_question(turn, "incident.files_waiting"))
+    for item in turn.inbound.media:
+        if len(files) >= MAX_FILES:
+            return ask(got_files, files_question(turn, "incident.files_full"))
+        files.append({"sha256": item.sha256, "mime_type": item.mime_type, "size": item.size, "path": item.path})
+    return ask(got_files, files_question(turn, "incident.file_received", count=len(files)))
+
+
+async def got_note(turn: Turn):
+    note = turn.text
+    if not 3 <= len(note) <= MAX_NOTE:
+        return ask(got_note, turn.say("claim.note_invalid"))
+    found = report(turn.db, reference=turn.data["reference"])
+    add_note(turn.db, incident_id=found.id, author=officer_name(turn), text=note, now=turn.now)
+    turn.data["changed"].append(for_operators(turn)("claim.note_added", note=note))
+    return checklist(turn, turn.say("claim.note_saved"))
+
+
+flow = Flow.of("officer_claim", start, got_report, got_checklist, got_files, got_note)
