@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import re
+import signal
 import stat
 import subprocess
 import sys
@@ -173,3 +174,25 @@ def test_import_officers_list_and_unlink(tmp_path):
     again = payung(tmp_path, "officers", "unlink", "1", env=env)
     assert again.returncode == 1 and again.stderr.strip() == "error: officer 1 has no linked chat"
     assert "7. Lapor untuk warga" not in payung(tmp_path, "chat", stdin="menu\n", env=env).stdout
+
+
+def test_a_report_survives_the_process_being_killed_between_any_two_steps(tmp_path):
+    """The console chat is SIGKILLed after each message of a report and
+    started again; the report goes on where it stopped and is filed once."""
+    env = bot_environment(PAYUNG_NIK_KEY="k" * 40)
+    path = write_csv(tmp_path / "roster.csv", [BUDI])
+    payung(tmp_path, "import-roster", str(path), env={"PAYUNG_NIK_KEY": "k" * 40})
+    steps = ["halo", "2", "1", "1603010503800001", "05-03-1980", "1", "kemarin", "Kebun sawit",
+             "Jatuh dari pohon saat memanen sawit.", "selesai", "081234567890", "1"]  # fmt: skip
+    said = []
+    for line in steps:
+        chat = subprocess.Popen([sys.executable, "-m", "bot", "chat"], cwd=tmp_path, env=env, text=True,
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)  # fmt: skip
+        chat.stdin.write(line + "\n")
+        chat.stdin.flush()
+        said.append(chat.stdout.readline())  # the first line of the reply: the message was handled
+        chat.send_signal(signal.SIGKILL)
+        chat.wait()
+    assert said[-1].startswith("Laporan terkirim. Nomor laporan: LK-2026-000001"), said
+    listed = payung(tmp_path, "incidents", "list", env={"PAYUNG_NIK_KEY": "k" * 40})
+    assert listed.stdout.count("LK-2026-") == 1

@@ -298,3 +298,24 @@ async def test_a_report_keeps_no_nik_in_the_clear(app):
             dump = repr(connection.execute(text(f"SELECT * FROM {table}")).all())
             assert BUDI_NIK not in dump and "1980-03-05" not in dump, table
     assert "incidents" in inspect(app.db.engine).get_table_names()
+
+
+@pytest.mark.parametrize("number, kind, document", [
+    ("1", "work_accident", "surat keterangan dokter"),
+    ("2", "commute_accident", "surat keterangan polisi (kecelakaan lalu lintas)"),
+    ("3", "occupational_disease", "surat keterangan dokter tentang penyakit akibat kerja"),
+    ("4", "work_death", "surat keterangan ahli waris dari kepala desa"),
+    ("5", "death", "buku tabungan ahli waris"),
+])  # fmt: skip
+async def test_each_kind_is_filed_with_its_own_documents(app, number, kind, document):
+    chat = Chat(app)
+    for line in ("halo", "2", "1", BUDI_NIK, BUDI_BORN, number, "kemarin", "Kebun", CHRONOLOGY, "selesai", "081234567890"):
+        await chat.says(line)
+    await chat.run(f"""
+        > Kirim laporan
+        Nomor laporan: LK-2026-000001
+        Siapkan dokumen ini:
+        {document}
+    """)
+    [report] = filed(app)
+    assert report.kind == kind
