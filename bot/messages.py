@@ -99,3 +99,6 @@ class Outbound:
     choices: tuple[Choice, ...] = ()
     request: Request | None = None
     template: TemplateRef | None = None
+    # Files sent after the text (a report's photos, to the operators). On
+    # WhatsApp outside the 24-hour window only the template goes.
+    attachments: tuple[Media, ...] = ()

@@ -37,6 +37,8 @@ def operator_chats(session: Session, services: Services, now: datetime) -> list[
 def report_filed(session: Session, *, report: Report, services: Services, now: datetime) -> int:
     """Tell the operators of a new report; how many recipients."""
     t = services.catalogue[OPERATORS_LANGUAGE]
+    files = [{"sha256": sha256, "mime_type": mime_type, "size": size, "path": path}
+             for sha256, mime_type, size, path in attachments(session, incident_id=report.id)]  # fmt: skip
     if report.covered is None:
         roster = t("operators.not_in_roster")
     else:
@@ -48,11 +50,11 @@ def report_filed(session: Session, *, report: Report, services: Services, now: d
     body = t("operators.new_report", reference=report.reference, kind=t(f"incident.kind_{report.kind}"),
              date=format_date(report.occurred_on, "d MMMM y", locale=t.language), name=report.name,
              nik=report.nik_masked, reporter=reporter, channel=report.reporter_channel, roster=roster, place=place,
-             chronology=report.chronology, phone=report.phone,
-             files=len(attachments(session, incident_id=report.id)))  # fmt: skip
+             chronology=report.chronology, phone=report.phone, files=len(files))  # fmt: skip
     chats = operator_chats(session, services, now)
     for chat_pk in chats:
-        outbox.notify(session, key=f"notice:report:{report.reference}:{chat_pk}", chat_pk=chat_pk, body=body, now=now)
+        outbox.notify(session, key=f"notice:report:{report.reference}:{chat_pk}", chat_pk=chat_pk, body=body, now=now,
+                      attachments=files)  # fmt: skip
     return len(chats)
 
 

@@ -31,7 +31,7 @@ from babel.units import format_unit
 
 from bot.channels.pacing import Delivery
 from bot.config import ReminderSettings
-from bot.messages import Outbound, TemplateRef
+from bot.messages import Media, Outbound, TemplateRef
 from handlers.texts import Catalogue
 from storage import outbox
 from storage.db import Database
@@ -226,7 +226,8 @@ class Reminders:
     def _message(self, row: outbox.Claimed, facts: Facts, now: datetime) -> Outbound:
         if row.kind == outbox.NOTICE:
             # Outside WhatsApp's 24 hours, the approved "notice" template carries the text.
-            return Outbound(row.body, template=TemplateRef("notice", (("text", row.body),)))
+            files = tuple(Media(**item) for item in row.attachments or ())
+            return Outbound(row.body, template=TemplateRef("notice", (("text", row.body),)), attachments=files)
         texts = self.catalogue[row.language]
         today = now.astimezone(self.calendar.zone).date()
         end = format_date(row.cover_end, "d MMMM y", locale=texts.language)

@@ -183,8 +183,10 @@ class OutboxMessage(SQLModel, table=True):
     cover_end: date | None = None
     stage: int | None = None  # days before the cover ends; negative: days after
     stale_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    # A notice's text, written in the recipient's language when it was made.
+    # A notice's text, written in the recipient's language when it was made,
+    # and the files that go with it (path, sha256, mime_type, size each).
     body: str | None = Field(default=None, sa_type=Text)
+    attachments: list[dict[str, Any]] | None = Field(default=None, sa_type=JSON)
     due_at: datetime = Field(sa_type=UTCDateTime)
     state: str = Field(max_length=16)
     attempts: int = 0

@@ -106,12 +106,13 @@ def plan(session: Session, rows: list[dict[str, Any]]) -> list[tuple[int, int]]:
     return [(stage, chat_pk) for stage, chat_pk in connection.execute(PLAN[connection.dialect.name], rows)]
 
 
-def notify(session: Session, *, key: str, chat_pk: int, body: str, now: datetime) -> None:
+def notify(session: Session, *, key: str, chat_pk: int, body: str, now: datetime,
+           attachments: list[dict[str, Any]] | None = None) -> None:  # fmt: skip
     """A notice to send as soon as a drainer runs, in the caller's transaction,
     so it exists exactly when what it tells of does; a key already there is
     left alone."""
-    row = {"key": key, "kind": NOTICE, "chat_pk": chat_pk, "body": body, "due_at": now, "state": PLANNED,
-           "attempts": 0, "created_at": now, "updated_at": now}  # fmt: skip
+    row = {"key": key, "kind": NOTICE, "chat_pk": chat_pk, "body": body, "attachments": attachments, "due_at": now,
+           "state": PLANNED, "attempts": 0, "created_at": now, "updated_at": now}  # fmt: skip
     connection = session.connection()
     connection.execute(NOTIFY[connection.dialect.name], row)
 
@@ -130,6 +131,7 @@ class Claimed:
     stage: int | None
     stale_at: datetime | None
     body: str | None
+    attachments: list[dict[str, Any]] | None
     attempts: int
 
 
@@ -165,7 +167,7 @@ def claim_due(
     statement = (
         select(OUTBOX.c.id, OUTBOX.c.kind, OUTBOX.c.chat_pk, CHATS.c.channel, CHATS.c.chat_id, CHATS.c.language,
                CHATS.c.active, OUTBOX.c.participant_id, OUTBOX.c.cover_end, OUTBOX.c.stage, OUTBOX.c.stale_at,
-               OUTBOX.c.body, OUTBOX.c.attempts)
+               OUTBOX.c.body, OUTBOX.c.attachments, OUTBOX.c.attempts)
         .join(CHATS, CHATS.c.id == OUTBOX.c.chat_pk)
         .where(OUTBOX.c.id.in_(ids))
         .order_by(OUTBOX.c.id)

@@ -34,6 +34,7 @@ class Posted:
 class GraphApiStandIn:
     posted: list[Posted] = field(default_factory=list)
     media: dict[str, tuple[bytes, str]] = field(default_factory=dict)  # id -> (content, mime type)
+    uploads: dict[str, tuple[str, bytes, str]] = field(default_factory=dict)  # id -> (file name, content, mime type)
     _failures: dict[str, list[dict]] = field(default_factory=dict)  # recipient -> errors to answer, in order
     _ids: Any = field(default_factory=lambda: itertools.count(1))
     server: uvicorn.Server | None = None
@@ -61,6 +62,7 @@ class GraphApiStandIn:
     def app(self) -> Starlette:
         return Starlette(routes=[
             Route("/v{version}/{phone_id}/messages", self._messages, methods=["POST"]),
+            Route("/v{version}/{phone_id}/media", self._upload, methods=["POST"]),
             Route("/v{version}/{media_id}", self._media_url, methods=["GET"]),
             Route("/files/{media_id}", self._file, methods=["GET"]),
             Route("/counts", self._counts),
@@ -82,6 +84,16 @@ class GraphApiStandIn:
         to = body["to"]
         return JSONResponse({"messaging_product": "whatsapp", "contacts": [{"input": to, "wa_id": to}],
                              "messages": [{"id": f"wamid.out.{next(self._ids)}"}]})  # fmt: skip
+
+    async def _upload(self, request: Request) -> Response:
+        """A media upload (multipart): kept, so the test can read what was sent."""
+        if not self._authorised(request):
+            return JSONResponse({"error": {"message": "Invalid OAuth access token", "code": 190}}, status_code=401)
+        form = await request.form()
+        upload = form["file"]
+        media_id = f"up-{next(self._ids)}"
+        self.uploads[media_id] = (upload.filename, await upload.read(), str(form.get("type", "")))
+        return JSONResponse({"id": media_id})
 
     async def _media_url(self, request: Request) -> Response:
         media_id = request.path_params["media_id"]

@@ -159,7 +159,7 @@ class BotApiStandIn:
             if failure.retry_after is not None:
                 body["parameters"] = {"retry_after": failure.retry_after}
             return JSONResponse(body, status_code=failure.status)
-        if method == "sendMessage":
+        if method in ("sendMessage", "sendPhoto", "sendDocument"):
             self._replied(str(params.get("chat_id")), self.calls[-1].at)
         handler: Callable | None = getattr(self, f"_{method}", None)
         if handler is None:
@@ -214,6 +214,16 @@ class BotApiStandIn:
             message["reply_markup"] = params["reply_markup"]
         return message
 
+    async def _sendPhoto(self, params):
+        return {"message_id": next(self._message_ids), "date": int(time.time()),
+                "chat": {"id": int(params["chat_id"]), "type": "private"},
+                "photo": [{"file_id": "p", "file_unique_id": "p", "width": 1, "height": 1}]}  # fmt: skip
+
+    async def _sendDocument(self, params):
+        return {"message_id": next(self._message_ids), "date": int(time.time()),
+                "chat": {"id": int(params["chat_id"]), "type": "private"},
+                "document": {"file_id": "d", "file_unique_id": "d"}}  # fmt: skip
+
     async def _editMessageReplyMarkup(self, params):
         return {"message_id": int(params["message_id"]), "date": int(time.time()),
                 "chat": {"id": int(params["chat_id"]), "type": "private"}}  # fmt: skip
@@ -231,7 +241,9 @@ async def _params(request: Request) -> dict[str, Any]:
     if request.headers.get("content-type", "").startswith("application/json"):
         raw = await request.json()
     else:
-        raw = {key: value for key, value in (await request.form()).items() if isinstance(value, str)}
+        # A file upload is logged by its name and size.
+        raw = {key: value if isinstance(value, str) else {"filename": value.filename, "size": value.size}
+               for key, value in (await request.form()).items()}  # fmt: skip
     return {key: json.loads(value) if key in JSON_FIELDS and isinstance(value, str) else value
             for key, value in raw.items()}  # fmt: skip
 

@@ -1,13 +1,15 @@
-"""Notices end to end: a report filed on Telegram reaches the operators'
-Telegram group and an operator's WhatsApp number through the outbox drain,
-even when the first try fails, and a status change reaches the reporter in
-their language, also at night."""
+"""Notices end to end: a report filed on Telegram, with its photo, reaches
+the operators' Telegram group and an operator's WhatsApp number through the
+outbox drain, even when the first try fails, and a status change reaches the
+reporter in their language, also at night."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from bot import notices
+from bot.messages import Media
+from storage.chats import open_chat
 from storage import incidents
 from tests.test_reminders import campaign, outbox_rows, stand_ins  # noqa: F401 (a fixture)
 from tests.test_transcript_incident import CHRONOLOGY
@@ -21,25 +23,36 @@ async def test_a_report_reaches_the_operators_and_a_status_change_reaches_the_re
     app.settings.telegram = app.settings.telegram.model_copy(update={"operator_chat_id": GROUP})
     app.settings.whatsapp = app.settings.whatsapp.model_copy(update={"operator_numbers": [OPERATOR]})
     drainer = campaign(app, telegram_api, graph)
+    with app.db.transaction() as session:  # the WhatsApp operator wrote to the bot an hour ago: free text and files
+        open_chat(session, channel="whatsapp", chat_id=OPERATOR, language="id", now=app.clock() - timedelta(hours=1))
+    photo = app.settings.data_dir / "media" / "telegram" / "kaki.jpg"
+    photo.parent.mkdir(parents=True)
+    photo.write_bytes(b"\xff\xd8\xff\xe0 the injured leg")
     reporter = Chat(app, channel="telegram", chat_id="501")
     for line in ("halo", "Bahasa/Language", "English", "menu", "2", "Me", "1603010503800001", "05-03-1980", "1",
-                 "yesterday", "Kebun sawit", CHRONOLOGY, "Done", "081234567890", "1"):  # fmt: skip
+                 "yesterday", "Kebun sawit", CHRONOLOGY):  # fmt: skip
+        await reporter.says(line)
+    await reporter.send(media=(Media(path=str(photo), sha256="c" * 64, mime_type="image/jpeg", size=22),))
+    for line in ("Done", "081234567890", "1"):
         await reporter.says(line)
     [report] = [row for row in outbox_rows(app) if row.kind == "notice"][:1]
     assert "NEW REPORT" not in report.body and "LAPORAN BARU LK-2026-000001" in report.body  # operators read Indonesian
     assert "NIK 1603********0001" in report.body and "terlindungi pada tanggal kejadian" in report.body
-    assert "1603010503800001" not in report.body
+    assert "1603010503800001" not in report.body and "Lampiran: 1 berkas" in report.body
 
     # A failure the paced sender gives up on at once; the outbox tries again later.
     telegram_api.fail("sendMessage", chat_id=str(GROUP), status=400, description="Bad Request: chat not found")
     assert await drainer.drain(app.clock()) == {"retry": 1, "sent": 1}
+    [(name, content, mime_type)] = graph.uploads.values()  # the photo went to the WhatsApp operator with the text
+    assert (name, content, mime_type) == ("kaki.jpg", photo.read_bytes(), "image/jpeg")
+    to_operator, photo_message = graph.bodies(OPERATOR)
+    assert to_operator["text"]["body"].startswith("LAPORAN BARU") and photo_message["type"] == "image"
     app.clock.advance(minutes=5)
     assert await drainer.drain(app.clock()) == {"sent": 1}
     failed, to_group = [call for call in telegram_api.sent() if call["chat_id"] == str(GROUP)]
     assert failed == to_group and to_group["text"].startswith("LAPORAN BARU LK-2026-000001")
-    [to_operator] = graph.bodies(OPERATOR)
-    assert to_operator["type"] == "template"  # the operator has not written to the bot within 24 hours
-    assert to_operator["template"]["components"][0]["parameters"][0]["text"].startswith("LAPORAN BARU")
+    [photo_to_group] = telegram_api.sent("sendPhoto")
+    assert photo_to_group["chat_id"] == str(GROUP) and photo_to_group["photo"]["size"] == len(photo.read_bytes())
 
     night = datetime(2026, 11, 27, 16, 0, tzinfo=UTC)  # 23:00 in Muara Enim: quiet hours for reminders
     app.clock.now = night

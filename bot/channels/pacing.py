@@ -123,16 +123,6 @@ class Delivery:
     detail: str | None = None
 
 
-async def delivered(outcomes: list[asyncio.Future], message_id: Callable[[Any], Any]) -> Delivery:
-    """One Delivery from the outcomes of a message's platform calls. An
-    unreachable person is a skip (trying again will not help); any other
-    failure may be retried later."""
-    try:
-        results = [await outcome for outcome in outcomes]
-    except SendFailed as failure:
-        state = "skipped" if failure.verdict.kind == "unreachable" else "failed"
-        return Delivery(state, detail=f"{failure.verdict.kind}: {failure.cause}"[:500])
-    return Delivery("sent", str(message_id(results[-1])))
 
 
 class SendFailed(Exception):
@@ -181,6 +171,21 @@ class PacedSender:
         job = Job(send, after_sent, asyncio.get_running_loop().create_future())
         self._enqueue(recipient, job)
         return job.outcome
+
+    async def deliver_all(self, recipient: Recipient, calls: list[Send], message_id: Callable[[Any], Any],
+                          after_sent: AfterSent | None = None) -> Delivery:  # fmt: skip
+        """One message's calls in order, each after the last one succeeded, as
+        one Delivery: a failed text is not followed by its files. An
+        unreachable person is a skip (trying again will not help); any other
+        failure may be retried later, the whole message again."""
+        result = None
+        for call in calls:
+            try:
+                result = await self.deliver(recipient, call, after_sent)
+            except SendFailed as failure:
+                state = "skipped" if failure.verdict.kind == "unreachable" else "failed"
+                return Delivery(state, detail=f"{failure.verdict.kind}: {failure.cause}"[:500])
+        return Delivery("sent", str(message_id(result)))
 
     def _enqueue(self, recipient: Recipient, job: Job) -> None:
         self._queues.setdefault(recipient, deque()).append(job)

@@ -25,7 +25,7 @@ from types import ModuleType
 from typing import Any, Protocol
 
 from bot import operator_commands
-from bot.channels.pacing import Delivery, Pace, PacedSender, Recipient, SendFailed, Verdict, delivered
+from bot.channels.pacing import Delivery, Pace, PacedSender, Recipient, Send, SendFailed, Verdict
 from bot.channels.render import split_text, utf16_length
 from bot.config import TelegramSettings
 from bot.dispatcher import Dispatcher, Outcome
@@ -93,6 +93,7 @@ class BotApi(Protocol):
     async def dispatch(self, update: Any, handle: Callable[[Any], Awaitable[Outcome | None]]) -> Outcome | None: ...
     async def get_updates(self, *, offset: int | None, timeout: int, allowed_updates: list[str]) -> list[Any]: ...
     async def send(self, chat_id: str, part: Part) -> Any: ...  # the sent Message
+    async def send_file(self, chat_id: str, item: Media) -> Any: ...  # a photo or document; the sent Message
     async def answer_tap(self, query_id: str) -> None: ...
     async def drop_keyboard(self, chat_id: str, message_id: int) -> None: ...
     async def set_commands(self, commands: list[tuple[str, str]], language: str | None) -> None: ...
@@ -126,6 +127,15 @@ class AlikeCalls:
 
     async def send(self, chat_id: str, part: Part) -> Any:
         return await self.bot.send_message(chat_id=chat_id, text=part.text, reply_markup=self.markup(part))
+
+    def upload(self, path: str) -> Any:
+        """A local file as the library takes it for sending."""
+        raise NotImplementedError
+
+    async def send_file(self, chat_id: str, item: Media) -> Any:
+        if item.mime_type.startswith("image/"):
+            return await self.bot.send_photo(chat_id=chat_id, photo=self.upload(item.path))
+        return await self.bot.send_document(chat_id=chat_id, document=self.upload(item.path))
 
     async def answer_tap(self, query_id: str) -> None:
         await self.bot.answer_callback_query(query_id)
@@ -337,14 +347,18 @@ class TelegramChannel:
         return send
 
     def submit(self, recipient: Recipient, message: Outbound, *, clear_reply_keyboard: bool = False) -> None:
-        for part in render(message, clear_reply_keyboard=clear_reply_keyboard):
-            self.sender.submit(recipient, partial(self.api.send, recipient.chat_id, part))
+        for call in self._calls(recipient.chat_id, message, clear_reply_keyboard):
+            self.sender.submit(recipient, call)
 
     async def deliver(self, chat_id: str, message: Outbound, *, now: datetime) -> Delivery:
         """Send and wait for the outcome (the outbox marks each row by it)."""
-        recipient = Recipient(chat_id)
-        outcomes = [self.sender.deliver(recipient, partial(self.api.send, chat_id, part)) for part in render(message)]
-        return await delivered(outcomes, lambda sent: sent.message_id)
+        return await self.sender.deliver_all(Recipient(chat_id), self._calls(chat_id, message), lambda sent: sent.message_id)
+
+    def _calls(self, chat_id: str, message: Outbound, clear_reply_keyboard: bool = False) -> list[Send]:
+        """The Bot API calls for a message: its text in parts, then its files."""
+        parts = render(message, clear_reply_keyboard=clear_reply_keyboard)
+        return ([partial(self.api.send, chat_id, part) for part in parts]
+                + [partial(self.api.send_file, chat_id, item) for item in message.attachments])  # fmt: skip
 
     def notify_operators(self, message: Outbound) -> bool:
         """Post to the operators' group; False when none is configured."""

@@ -24,7 +24,7 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
-from aiogram.types import Update
+from aiogram.types import FSInputFile, Update
 
 from bot.channels.pacing import Verdict
 from bot.channels.telegram import AlikeCalls, Download
@@ -86,6 +86,9 @@ class AiogramApi(AlikeCalls):
         # The HTTP request must outlive the long poll it waits on.
         return await self.bot.get_updates(offset=offset, timeout=timeout, allowed_updates=allowed_updates,
                                           request_timeout=int(self.bot.session.timeout) + timeout)  # fmt: skip
+
+    def upload(self, path: str) -> FSInputFile:
+        return FSInputFile(path)
 
     async def file(self, file_id: str) -> tuple[int | None, Download]:
         found = await self.bot.get_file(file_id)

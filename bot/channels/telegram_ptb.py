@@ -8,6 +8,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import telegram
@@ -70,6 +71,9 @@ class PtbApi(AlikeCalls):
 
     async def get_updates(self, *, offset: int | None, timeout: int, allowed_updates: list[str]) -> list[Update]:
         return list(await self.bot.get_updates(offset=offset, timeout=timeout, allowed_updates=allowed_updates))
+
+    def upload(self, path: str) -> Path:
+        return Path(path)  # PTB reads it when it sends
 
     async def file(self, file_id: str) -> tuple[int | None, Download]:
         found = await self.bot.get_file(file_id)

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from pathlib import Path
 from typing import Any, Literal
 
 import httpx
@@ -29,7 +30,7 @@ from pywa.types.templates import TemplateLanguage
 from pywa_async import WhatsApp
 from pywa_async.types import Button, Section, SectionList, SectionRow, SentMessage
 
-from bot.channels.pacing import AfterSent, Delivery, Pace, PacedSender, Recipient, Send, SendFailed, Verdict, delivered
+from bot.channels.pacing import AfterSent, Delivery, Pace, PacedSender, Recipient, Send, SendFailed, Verdict
 from bot.channels.render import numbered, split_text
 from bot.config import TemplateSettings, WhatsAppSettings
 from bot.dispatcher import Dispatcher, Outcome
@@ -314,8 +315,7 @@ class WhatsAppChannel:
         if isinstance(calls, str):
             await asyncio.to_thread(self._skip, chat_id, calls)
             return Delivery("skipped", detail=calls)
-        outcomes = [self.sender.deliver(Recipient(chat_id), call, self._accepted(chat_id)) for call in calls]
-        return await delivered(outcomes, lambda sent: sent.id)
+        return await self.sender.deliver_all(Recipient(chat_id), calls, lambda sent: sent.id, self._accepted(chat_id))
 
     def _calls(self, chat_id: str, message: Outbound, now: datetime) -> list[Send] | str:
         """The Graph API calls for a message, or why none may be made."""
@@ -329,7 +329,8 @@ class WhatsAppChannel:
                 return "outside the 24-hour window and no template for this message"
             return [partial(self._send_template, chat_id, template, message)]
         list_button = self.catalogue[who.language]("whatsapp.list_button")
-        return [partial(self._send_part, chat_id, part) for part in render(message, list_button=list_button)]
+        return ([partial(self._send_part, chat_id, part) for part in render(message, list_button=list_button)]
+                + [partial(self._send_file, chat_id, item) for item in message.attachments])  # fmt: skip
 
     async def _send_part(self, chat_id: str, part: Part) -> SentMessage:
         if part.kind == "buttons":
@@ -342,6 +343,13 @@ class WhatsAppChannel:
         if part.kind == "location_request":
             return await self.client.request_location(chat_id, part.text)
         return await self.client.send_message(chat_id, part.text)
+
+    async def _send_file(self, chat_id: str, item: Media) -> SentMessage:
+        """pywa uploads the file to the Graph API, then sends it by its media id."""
+        path = Path(item.path)
+        if item.mime_type.startswith("image/"):
+            return await self.client.send_image(chat_id, image=path, mime_type=item.mime_type)
+        return await self.client.send_document(chat_id, document=path, filename=path.name, mime_type=item.mime_type)
 
     async def _send_template(self, chat_id: str, template: TemplateSettings, message: Outbound) -> SentMessage:
         values = dict(message.template.values)
