@@ -91,14 +91,16 @@ def open_chat(
 
 
 ADD_RECIPIENT = per_dialect(
-    lambda insert: insert(CHATS).on_conflict_do_nothing(index_elements=["channel", "chat_id"])
+    lambda insert: insert(CHATS).on_conflict_do_update(index_elements=["channel", "chat_id"], set_={"active": True})
 )
 FIND_CHAT = select(CHATS.c.id).where(CHATS.c.channel == bindparam("p_channel"), CHATS.c.chat_id == bindparam("p_chat_id"))
 
 
 def recipient(session: Session, *, channel: str, chat_id: str, language: str, now: datetime) -> int:
     """The chat row of someone Payung writes to first (the operators' group,
-    an operator's number), made if it is not there yet; its id."""
+    an operator's number), made if it is not there yet; its id. It is made
+    reachable again too: nothing inbound ever revives a group, so a bot
+    removed and added back would otherwise never notify it again."""
     connection = session.connection()
     row = {"channel": channel, "chat_id": chat_id, "language": language, "active": True, "created_at": now}
     connection.execute(ADD_RECIPIENT[connection.dialect.name], row)
