@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from bot import notices
 from bot.messages import Choice, Outbound
+from handlers import incident
 from handlers.flow import Flow, Turn, ask, done
 from handlers.texts import LANGUAGES
 from storage.incidents import add_files, add_note, report, ticked, toggle_document, village_reports
 from storage.officers import linked_officer
 
 LISTED = 8  # open reports offered at once, newest first
-MAX_FILES = 5
 MAX_NOTE = 500
 
 
@@ -74,7 +74,7 @@ async def got_checklist(turn: Turn):
         return checklist(turn)
     if turn.choice == "add_files":
         turn.data["files"] = []
-        return ask(got_files, files_question(turn, "claim.ask_files"))
+        return ask(got_files, incident.files_question(turn, "claim.ask_files"))
     if turn.choice == "add_note":
         return ask(got_note, turn.say("claim.ask_note"))
     if turn.choice == "finish":
@@ -94,25 +94,14 @@ def officer_name(turn: Turn) -> str:
     return f"officer:{turn.data['officer']}"
 
 
-def files_question(turn: Turn, key: str, **values):
-    return turn.question(key, [("files_done", "incident.files_done")], **values)
-
-
 async def got_files(turn: Turn):
-    files = turn.data["files"]
     if turn.choice == "files_done":
         found = report(turn.db, reference=turn.data["reference"])
-        added = add_files(turn.db, incident_id=found.id, files=files, now=turn.now)
+        added = add_files(turn.db, incident_id=found.id, files=turn.data["files"], now=turn.now)
         if added:
             turn.data["changed"].append(for_operators(turn)("claim.files_added", count=added))
         return checklist(turn)
-    if not turn.inbound.media:
-        return ask(got_files, files_question(turn, "incident.files_waiting"))
-    for item in turn.inbound.media:
-        if len(files) >= MAX_FILES:
-            return ask(got_files, files_question(turn, "incident.files_full"))
-        files.append({"sha256": item.sha256, "mime_type": item.mime_type, "size": item.size, "path": item.path})
-    return ask(got_files, files_question(turn, "incident.file_received", count=len(files)))
+    return incident.take_files(turn, turn.data["files"], got_files)
 
 
 async def got_note(turn: Turn):

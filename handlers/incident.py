@@ -18,7 +18,7 @@ from datetime import date, timedelta
 from bot import notices
 from bot.messages import Outbound
 from handlers.coverage import PURPOSE, locked_until, long_date, matching_participant, refuse
-from handlers.flow import Flow, Turn, ask, done
+from handlers.flow import Ask, Flow, Turn, ask, done
 from handlers.parse import Invalid, parse_birth_date, parse_date, parse_nik, parse_phone
 from storage import attempts
 from storage.incidents import KINDS, RELATIONS, file_incident, report
@@ -230,14 +230,19 @@ def ask_files(turn: Turn):
 async def got_files(turn: Turn):
     if turn.choice == "files_done":
         return onward(turn, ask_phone)
+    return take_files(turn, turn.data["files"], got_files)
+
+
+def take_files(turn: Turn, files: list[dict], step) -> Ask:
+    """Keep the message's photos and documents in `files`, at most MAX_FILES,
+    and ask for more in `step` (a village officer's claim uses it too)."""
     if not turn.inbound.media:
-        return ask(got_files, files_question(turn, "incident.files_waiting"))
-    files = turn.data["files"]
+        return ask(step, files_question(turn, "incident.files_waiting"))
     for item in turn.inbound.media:
         if len(files) >= MAX_FILES:
-            return ask(got_files, files_question(turn, "incident.files_full"))
+            return ask(step, files_question(turn, "incident.files_full"))
         files.append({"sha256": item.sha256, "mime_type": item.mime_type, "size": item.size, "path": item.path})
-    return ask(got_files, files_question(turn, "incident.file_received", count=len(files)))
+    return ask(step, files_question(turn, "incident.file_received", count=len(files)))
 
 
 def ask_phone(turn: Turn):
