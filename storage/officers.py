@@ -13,8 +13,8 @@ from sqlmodel import Session
 
 from storage.chats import OpenChat
 from storage.db import per_dialect
-from storage.participants import find_participant
 from storage.models import Chat, Incident, Officer, OfficerLink, Participant, ReminderSubscription
+from storage.participants import find_participant
 
 OFFICERS = Officer.__table__
 LINKS = OfficerLink.__table__
