@@ -29,6 +29,7 @@ class Section(BaseModel):
 
 class SessionSettings(Section):
     idle_minutes: int = Field(30, gt=0)
+    draft_idle_minutes: int = Field(1440, gt=0)
 
 
 class RetentionSettings(Section):

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 
 from bot.messages import Inbound, Outbound, choice_key
 from handlers import Flows
-from handlers.flow import Ask, Done, Goto, Result, Services, Step, Turn
+from handlers.flow import Ask, Done, Flow, Goto, Result, Services, Step, Turn
 from handlers.menu import home
 from storage.chats import SavedState, open_chat, save_state
 from storage.db import Database
@@ -92,7 +92,12 @@ class Dispatcher:
         # SQLite has one writer: keep this process's transactions in a queue
         # rather than letting them wait on each other inside the driver.
         self._serial = asyncio.Lock() if db.is_sqlite else contextlib.nullcontext()
-        self._owner = {step: flow.name for flow in flows.by_name.values() for step in flow.steps.values()}
+        # A step some flows share (the incident steps an officer's report
+        # reuses) belongs to the first flow that lists it.
+        self._owner: dict[Step, Flow] = {}
+        for flow in flows.by_name.values():
+            for step in flow.steps.values():
+                self._owner.setdefault(step, flow)
         catalogue = services.catalogue
         self._keywords = {
             word: action
@@ -134,6 +139,12 @@ class Dispatcher:
                 said, result = await self._route(turn, state)
                 said += await self._settle(turn, result)
                 return said
+
+    def _idle_minutes(self, flow: Flow) -> int:
+        """How long a conversation may wait for the person: longer while a
+        report is half-written (a photo can take a while to fetch)."""
+        session = self.services.settings.session
+        return session.draft_idle_minutes if flow.keeps_draft else session.idle_minutes
 
     async def _route(self, turn: Turn, state: SavedState | None) -> tuple[list[Outbound], Result]:
         """What this message means: a keyword, an answer to the waiting step,
@@ -186,14 +197,15 @@ class Dispatcher:
         assert isinstance(result, Ask)
         said += result.messages
         offered = next((m.choices for m in reversed(result.messages) if m.choices), ())
+        owner = self._owner[result.step]
         save_state(
             turn.db,
             chat=turn.chat,
-            flow=self._owner[result.step],
+            flow=owner.name,
             step=result.step.__name__,
             data=turn.data,
             choices=[[choice.id, choice.title] for choice in offered],
             now=turn.now,
-            expires_at=turn.now + timedelta(minutes=self.services.settings.session.idle_minutes),
+            expires_at=turn.now + timedelta(minutes=self._idle_minutes(owner)),
         )
         return said

@@ -126,7 +126,9 @@ class Flow:
     name: str
     start: Step
     steps: Mapping[str, Step] = field(default_factory=dict)
+    # A draft worth keeping (a report): waits session.draft_idle_minutes, not idle_minutes.
+    keeps_draft: bool = False
 
     @classmethod
-    def of(cls, name: str, start: Step, *steps: Step) -> Flow:
-        return cls(name, start, {step.__name__: step for step in steps})
+    def of(cls, name: str, start: Step, *steps: Step, keeps_draft: bool = False) -> Flow:
+        return cls(name, start, {step.__name__: step for step in steps}, keeps_draft)

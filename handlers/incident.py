@@ -345,4 +345,4 @@ def submit(turn: Turn):
 
 flow = Flow.of("incident", start, got_who, got_own_nik, got_own_birth_date, got_not_proven, got_other_nik, got_name,
                got_relation, got_resident_nik, got_kind, got_date, got_place, got_chronology, got_files, got_phone, got_summary,
-               got_field)  # fmt: skip
+               got_field, keeps_draft=True)  # fmt: skip

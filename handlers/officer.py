@@ -89,7 +89,7 @@ async def start_report(turn: Turn):
     return incident.ask_resident(turn)
 
 
-report_flow = Flow.of("officer_report", start_report, *incident.flow.steps.values())
+report_flow = Flow.of("officer_report", start_report, *incident.flow.steps.values(), keeps_draft=True)
 
 
 # -- Rekap desa ------------------------------------------------------------------

@@ -319,3 +319,25 @@ async def test_each_kind_is_filed_with_its_own_documents(app, number, kind, docu
     """)
     [report] = filed(app)
     assert report.kind == kind
+
+
+async def test_a_half_written_report_waits_a_day_while_other_conversations_wait_half_an_hour(app):
+    chat = Chat(app)
+    for line in ("halo", "2", "1", BUDI_NIK, BUDI_BORN, "1", "kemarin", "Kebun sawit"):
+        await chat.says(line)
+    app.clock.advance(hours=3)  # gone to the village office for the doctor's letter
+    await chat.run(f"""
+        > {CHRONOLOGY}
+        Kirim foto atau dokumen pendukung
+    """)
+    app.clock.advance(hours=25)
+    await chat.run(f"""
+        > selesai
+        Sesi sebelumnya sudah berakhir karena lama tidak ada balasan.
+        {MENU}
+    """)
+    coverage = Chat(app, chat_id="cek")
+    for line in ("halo", "1"):
+        await coverage.says(line)
+    app.clock.advance(minutes=31)
+    assert "Sesi sebelumnya sudah berakhir" in await coverage.says(BUDI_NIK)
