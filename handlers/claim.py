@@ -15,7 +15,7 @@ from bot.messages import Choice, Outbound
 from handlers import incident
 from handlers.flow import Flow, Turn, ask, done
 from handlers.texts import LANGUAGES
-from storage.incidents import add_files, add_note, report, ticked, toggle_document, village_reports
+from storage.incidents import Report, add_files, add_note, report, ticked, toggle_document, village_reports
 from storage.officers import linked_officer
 
 LISTED = 8  # open reports offered at once, newest first
@@ -45,22 +45,20 @@ async def got_report(turn: Turn):
     if officer is None or not found or (found.village, found.district) != (officer.village, officer.district):
         return ask(got_report, turn.say("common.pick_one"))
     turn.data["reference"] = found.reference
-    return checklist(turn)
+    return checklist(turn, found)
 
 
-def checklist(turn: Turn, *before: Outbound):
-    found = report(turn.db, reference=turn.data["reference"])
+def checklist(turn: Turn, found: Report, *before: Outbound):
     keys = items(turn, found.kind, LANGUAGES[0])
     shown = items(turn, found.kind, turn.t.language)
     if len(shown) != len(keys):  # a translation that lost step with the Indonesian list
         shown = keys
     ready = ticked(turn.db, incident_id=found.id)
-    lines = "\n".join(f"{'✓' if key in ready else '☐'} {text}" for key, text in zip(keys, shown, strict=True))
-    choices = tuple(Choice(f"item:{number}", f"{'✓' if key in ready else '☐'} {text}")
-                    for number, (key, text) in enumerate(zip(keys, shown, strict=True)))  # fmt: skip
+    marked = [f"{'✓' if key in ready else '☐'} {text}" for key, text in zip(keys, shown, strict=True)]
+    choices = tuple(Choice(f"item:{number}", line) for number, line in enumerate(marked))
     choices += tuple(Choice(action, turn.t(f"claim.{action}")) for action in ("add_files", "add_note", "finish"))
     text = turn.t("claim.checklist", reference=found.reference, name=found.name, ready=len(ready & set(keys)),
-                  total=len(keys), lines=lines)  # fmt: skip
+                  total=len(keys), lines="\n".join(marked))  # fmt: skip
     return ask(got_checklist, *before, Outbound(text, choices=choices))
 
 
@@ -71,7 +69,7 @@ async def got_checklist(turn: Turn):
         key = keys[int(turn.choice[5:])]
         now_ticked = toggle_document(turn.db, incident_id=found.id, item=key, by=officer_name(turn), now=turn.now)
         turn.data["changed"].append(f"{'✓' if now_ticked else '☐'} {key}")
-        return checklist(turn)
+        return checklist(turn, found)
     if turn.choice == "add_files":
         turn.data["files"] = []
         return ask(got_files, incident.files_question(turn, "claim.ask_files"))
@@ -82,7 +80,7 @@ async def got_checklist(turn: Turn):
             notices.claim_updated(turn.db, report=found, changes=turn.data["changed"], officer=turn.data["officer"],
                                   services=turn.services, now=turn.now)  # fmt: skip
         return done(turn.say("claim.saved", reference=found.reference))
-    return checklist(turn, turn.say("common.pick_one"))
+    return checklist(turn, found, turn.say("common.pick_one"))
 
 
 def for_operators(turn: Turn):
@@ -100,7 +98,7 @@ async def got_files(turn: Turn):
         added = add_files(turn.db, incident_id=found.id, files=turn.data["files"], now=turn.now)
         if added:
             turn.data["changed"].append(for_operators(turn)("claim.files_added", count=added))
-        return checklist(turn)
+        return checklist(turn, found)
     return incident.take_files(turn, turn.data["files"], got_files)
 
 
@@ -111,7 +109,7 @@ async def got_note(turn: Turn):
     found = report(turn.db, reference=turn.data["reference"])
     add_note(turn.db, incident_id=found.id, author=officer_name(turn), text=note, now=turn.now)
     turn.data["changed"].append(for_operators(turn)("claim.note_added", note=note))
-    return checklist(turn, turn.say("claim.note_saved"))
+    return checklist(turn, found, turn.say("claim.note_saved"))
 
 
 flow = Flow.of("officer_claim", start, got_report, got_checklist, got_files, got_note)

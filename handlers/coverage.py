@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from babel.dates import format_date, format_time
 from babel.units import format_unit
 
-from handlers.flow import Flow, Turn, ask, done
+from handlers.flow import Flow, Turn, ask, ask_again, done
 from handlers.parse import Invalid, parse_birth_date, parse_nik
 from storage import attempts
 from storage.models import Participant
@@ -49,7 +49,7 @@ async def start(turn: Turn):
 async def got_nik(turn: Turn):
     nik = parse_nik(turn.text)
     if isinstance(nik, Invalid):
-        return ask(got_nik, turn.say(f"nik.{nik.reason}"), turn.say("common.way_back"))
+        return ask_again(got_nik, turn, nik, "nik")
     turn.data["nik_hash"] = turn.services.hasher.nik_hash(nik.digits)
     return ask(got_birth_date, turn.say("coverage.ask_birth_date"))
 
@@ -57,7 +57,7 @@ async def got_nik(turn: Turn):
 async def got_birth_date(turn: Turn):
     born = parse_birth_date(turn.text, today=turn.today)
     if isinstance(born, Invalid):
-        return ask(got_birth_date, turn.say(f"date.{born.reason}"), turn.say("common.way_back"))
+        return ask_again(got_birth_date, turn, born, "date")
     participant = matching_participant(turn, born)
     if participant is None:
         attempts.record_attempt(turn.db, chat=turn.chat, purpose=PURPOSE, outcome=attempts.NOT_FOUND, now=turn.now)

@@ -23,6 +23,7 @@ from sqlmodel import Session
 
 from bot.config import Settings
 from bot.messages import Choice, Inbound, Outbound, Request
+from handlers.parse import Invalid
 from handlers.texts import Catalogue, Texts
 from storage.chats import OpenChat
 from storage.privacy import IdentityHasher
@@ -107,6 +108,12 @@ def ask(step: Step, *messages: Outbound) -> Ask:
     if not messages:
         raise ValueError("ask() must say something: a silent bot looks broken")
     return Ask(step, messages)
+
+
+def ask_again(step: Step, turn: Turn, problem: Invalid, topic: str) -> Ask:
+    """The same step once more, saying what was wrong with the answer (text
+    key <topic>.<reason>: nik.length, date.format ...) and the way back."""
+    return ask(step, turn.say(f"{topic}.{problem.reason}"), turn.say("common.way_back"))
 
 
 def done(*messages: Outbound) -> Done:

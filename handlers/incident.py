@@ -18,7 +18,7 @@ from datetime import date, timedelta
 from bot import notices
 from bot.messages import Outbound
 from handlers.coverage import PURPOSE, locked_until, long_date, matching_participant, refuse
-from handlers.flow import Ask, Flow, Turn, ask, done
+from handlers.flow import Ask, Flow, Turn, ask, ask_again, done
 from handlers.parse import Invalid, parse_birth_date, parse_date, parse_nik, parse_phone
 from storage import attempts
 from storage.incidents import KINDS, RELATIONS, file_incident, report
@@ -61,7 +61,7 @@ def ask_own_nik(turn: Turn):
 async def got_own_nik(turn: Turn):
     nik = parse_nik(turn.text)
     if isinstance(nik, Invalid):
-        return ask(got_own_nik, turn.say(f"nik.{nik.reason}"), turn.say("common.way_back"))
+        return ask_again(got_own_nik, turn, nik, "nik")
     turn.data.update(nik_hash=turn.services.hasher.nik_hash(nik.digits), nik_masked=mask_nik(nik.digits))
     return ask(got_own_birth_date, turn.say("incident.ask_own_birth_date"))
 
@@ -69,7 +69,7 @@ async def got_own_nik(turn: Turn):
 async def got_own_birth_date(turn: Turn):
     born = parse_birth_date(turn.text, today=turn.today)
     if isinstance(born, Invalid):
-        return ask(got_own_birth_date, turn.say(f"date.{born.reason}"), turn.say("common.way_back"))
+        return ask_again(got_own_birth_date, turn, born, "date")
     person = matching_participant(turn, born)
     outcome = attempts.FOUND if person else attempts.NOT_FOUND
     attempts.record_attempt(turn.db, chat=turn.chat, purpose=PURPOSE, outcome=outcome,
@@ -93,7 +93,7 @@ async def got_not_proven(turn: Turn):
 async def got_other_nik(turn: Turn):
     nik = parse_nik(turn.text)
     if isinstance(nik, Invalid):
-        return ask(got_other_nik, turn.say(f"nik.{nik.reason}"), turn.say("common.way_back"))
+        return ask_again(got_other_nik, turn, nik, "nik")
     # Found in the roster or not, the reporter is told nothing about it.
     turn.data.update(nik_hash=turn.services.hasher.nik_hash(nik.digits), nik_masked=mask_nik(nik.digits),
                      affected="other", cover_start=None, cover_end=None)  # fmt: skip
@@ -127,7 +127,7 @@ def ask_resident(turn: Turn):
 async def got_resident_nik(turn: Turn):
     nik = parse_nik(turn.text)
     if isinstance(nik, Invalid):
-        return ask(got_resident_nik, turn.say(f"nik.{nik.reason}"), turn.say("common.way_back"))
+        return ask_again(got_resident_nik, turn, nik, "nik")
     officer = linked_officer(turn.db, chat=turn.chat)
     person = officer and resident(turn.db, nik_hash=turn.services.hasher.nik_hash(nik.digits), officer=officer)
     if person is None:
@@ -168,7 +168,7 @@ async def got_date(turn: Turn):
     else:
         day = parse_date(turn.text)
         if isinstance(day, Invalid):
-            return ask(got_date, turn.say(f"date.{day.reason}"), turn.say("common.way_back"))
+            return ask_again(got_date, turn, day, "date")
     if day > turn.today:
         return ask(got_date, turn.say("incident.date_future"))
     turn.data["occurred_on"] = day.isoformat()

@@ -17,7 +17,7 @@ from babel.dates import format_date
 from bot.messages import Outbound
 from handlers import incident
 from handlers.coverage import PURPOSE, locked_until, refuse
-from handlers.flow import Flow, Turn, ask, done
+from handlers.flow import Flow, Turn, ask, ask_again, done
 from handlers.parse import Invalid, parse_birth_date, parse_nik, parse_phone
 from storage import attempts
 from storage.officers import find_officer, link, linked_officer, village_summary
@@ -36,7 +36,7 @@ async def start_link(turn: Turn):
 async def got_nik(turn: Turn):
     nik = parse_nik(turn.text)
     if isinstance(nik, Invalid):
-        return ask(got_nik, turn.say(f"nik.{nik.reason}"), turn.say("common.way_back"))
+        return ask_again(got_nik, turn, nik, "nik")
     turn.data = {"nik_hash": turn.services.hasher.nik_hash(nik.digits)}
     return ask(got_birth_date, turn.say("officer.ask_birth_date"))
 
@@ -44,7 +44,7 @@ async def got_nik(turn: Turn):
 async def got_birth_date(turn: Turn):
     born = parse_birth_date(turn.text, today=turn.today)
     if isinstance(born, Invalid):
-        return ask(got_birth_date, turn.say(f"date.{born.reason}"), turn.say("common.way_back"))
+        return ask_again(got_birth_date, turn, born, "date")
     turn.data["birth_hash"] = turn.services.hasher.birth_hash(turn.data["nik_hash"], born)
     if turn.inbound.sender_phone:  # WhatsApp: the chat's own number is known already
         return linked(turn, turn.inbound.sender_phone)

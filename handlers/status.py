@@ -15,13 +15,12 @@ import re
 from babel.dates import format_datetime
 
 from bot.messages import Choice, Outbound
-from handlers.coverage import PURPOSE, locked_until, long_date, refuse
-from handlers.flow import Flow, Turn, ask, done
+from handlers.coverage import PURPOSE, locked_until, long_date, matching_participant, refuse
+from handlers.flow import Flow, Turn, ask, ask_again, done
 from handlers.parse import Invalid, parse_birth_date, parse_nik
 from storage import attempts
 from storage.incidents import Report, history, report, reports
 from storage.officers import linked_officer
-from storage.participants import find_participant
 
 REFERENCE = re.compile(r"LK-\d{4}-\d{6}")
 LISTED = 5  # the newest of a chat's reports offered as buttons
@@ -65,7 +64,7 @@ def may_see(turn: Turn, found: Report) -> bool:
 async def got_nik(turn: Turn):
     nik = parse_nik(turn.text)
     if isinstance(nik, Invalid):
-        return ask(got_nik, turn.say(f"nik.{nik.reason}"), turn.say("common.way_back"))
+        return ask_again(got_nik, turn, nik, "nik")
     turn.data["nik_hash"] = turn.services.hasher.nik_hash(nik.digits)
     return ask(got_birth_date, turn.say("status.ask_birth_date"))
 
@@ -73,14 +72,11 @@ async def got_nik(turn: Turn):
 async def got_birth_date(turn: Turn):
     born = parse_birth_date(turn.text, today=turn.today)
     if isinstance(born, Invalid):
-        return ask(got_birth_date, turn.say(f"date.{born.reason}"), turn.say("common.way_back"))
-    hasher, nik_hash = turn.services.hasher, turn.data["nik_hash"]
+        return ask_again(got_birth_date, turn, born, "date")
+    # The coverage check's own proof, which costs the same whichever part is wrong.
+    person = matching_participant(turn, born)
     found = report(turn.db, reference=turn.data["reference"])
-    person = find_participant(turn.db, nik_hash=nik_hash)
-    proven = (
-        found is not None and person is not None and found.participant_id == person.id
-        and hasher.same(person.birth_hash, hasher.birth_hash(nik_hash, born))
-    )  # fmt: skip
+    proven = person is not None and found is not None and found.participant_id == person.id
     attempts.record_attempt(turn.db, chat=turn.chat, purpose=PURPOSE, now=turn.now,
                             outcome=attempts.FOUND if proven else attempts.NOT_FOUND)  # fmt: skip
     if not proven:
