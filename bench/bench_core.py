@@ -30,8 +30,9 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from bot.app import build_app, utc_now  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.demo_roster import DEMO_SIZE, demo_people  # noqa: E402
-from bot.messages import Inbound  # noqa: E402
-from bot.roster import import_roster, open_roster, write_roster_csv  # noqa: E402
+from bot.ops.authority import Actor  # noqa: E402
+from bot.ops.roster import import_roster, open_roster, write_roster_csv  # noqa: E402
+from handlers.messages import Inbound  # noqa: E402
 from storage.db import driver_url  # noqa: E402
 from storage.participants import find_participant  # noqa: E402
 
@@ -65,9 +66,14 @@ def sample_people(path: Path, count: int = 50_000) -> list[dict]:
 def timed_import(app, path: Path) -> float:
     started = time.perf_counter()
     report = import_roster(
-        open_roster(path), db=app.db, hasher=app.services.hasher, now=app.clock(),
-        batch_size=app.settings.roster.batch_size, workers=app.settings.roster.worker_count,
-    )  # fmt: skip
+        open_roster(path),
+        actor=Actor("bench", "admin"),
+        db=app.db,
+        hasher=app.services.hasher,
+        now=app.clock(),
+        batch_size=app.settings.roster.batch_size,
+        workers=app.settings.roster.worker_count,
+    )
     assert report.rejected == [], report.rejected[:3]
     return time.perf_counter() - started
 
@@ -102,7 +108,9 @@ def dispatcher_rate(app, people: list[dict], chats: int) -> float:
             person = people[number % len(people)]
             born = date.fromisoformat(person["tanggal_lahir"]).strftime("%d-%m-%Y")
             for step, said in enumerate(("halo", "1", person["nik"], born, "2")):
-                inbound = Inbound(channel="console", chat_id=f"bench-{number}", message_id=f"{number}-{step}", text=said)
+                inbound = Inbound(
+                    channel="console", chat_id=f"bench-{number}", message_id=f"{number}-{step}", text=said
+                )
                 await app.dispatcher.handle(inbound, discard)
                 count += 1
         return count
@@ -124,7 +132,8 @@ def bench_database(name: str, url: str, work: Path, big_rows: int, chats: int) -
         seconds = timed_import(app, path)
         people = sample_people(path)
         p50, p99 = lookup_latencies(app, people)
-        print(f"import {rows:>9,} rows: {seconds:7.1f} s ({rows / seconds:,.0f} rows/s)   lookup p50 {p50:.2f} ms  p99 {p99:.2f} ms")
+        rate = f"{rows / seconds:,.0f} rows/s"
+        print(f"import {rows:>9,} rows: {seconds:7.1f} s ({rate})   lookup p50 {p50:.2f} ms  p99 {p99:.2f} ms")
         if rows == DEMO_SIZE:
             rate = dispatcher_rate(app, people, chats)
             print(f"dispatcher: {rate:,.0f} messages/s ({chats} chats x 5-message coverage check, console channel)")

@@ -35,10 +35,10 @@ sys.path.insert(0, str(ROOT))
 from bench.bench_core import reset, settings, timed_import, write_roster  # noqa: E402
 from bench.bench_webhooks import free_port, start  # noqa: E402
 from bot.app import build_app  # noqa: E402
-from bot.channels.whatsapp import WhatsAppSecrets  # noqa: E402
+from bot.channels.telegram import TelegramChannel  # noqa: E402
+from bot.channels.whatsapp import WhatsAppChannel, WhatsAppSecrets  # noqa: E402
 from bot.config import TemplateSettings  # noqa: E402
-from bot.reminders import template_key  # noqa: E402
-from bot.service import reminders_for, telegram_channel, whatsapp_channel  # noqa: E402
+from bot.reminder_plan import template_key  # noqa: E402
 from tests import graph_standin, telegram_standin  # noqa: E402
 
 PLANNED_AT = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
@@ -49,15 +49,21 @@ def everyone_consents(app, count: int) -> None:
     """One chat per participant (Telegram for odd ids, WhatsApp for even),
     each following that participant: in SQL, so a million takes seconds."""
     with app.db.transaction() as session:
-        session.execute(text(
-            "INSERT INTO chats (channel, chat_id, language, active, last_inbound_at, created_at) "
-            "SELECT CASE WHEN id % 2 = 1 THEN 'telegram' ELSE 'whatsapp' END, CAST(800000000 + id AS VARCHAR), "
-            "'id', TRUE, :now, :now FROM participants WHERE id <= :count"
-        ), {"now": PLANNED_AT.replace(tzinfo=None), "count": count})  # fmt: skip
-        session.execute(text(
-            "INSERT INTO reminder_subscriptions (chat_pk, participant_id, active, created_at) "
-            "SELECT chats.id, CAST(chats.chat_id AS INTEGER) - 800000000, TRUE, :now FROM chats"
-        ), {"now": PLANNED_AT.replace(tzinfo=None)})  # fmt: skip
+        session.execute(
+            text(
+                "INSERT INTO chats (channel, chat_id, language, active, last_inbound_at, created_at) "
+                "SELECT CASE WHEN id % 2 = 1 THEN 'telegram' ELSE 'whatsapp' END, CAST(800000000 + id AS VARCHAR), "
+                "'id', TRUE, :now, :now FROM participants WHERE id <= :count"
+            ),
+            {"now": PLANNED_AT.replace(tzinfo=None), "count": count},
+        )
+        session.execute(
+            text(
+                "INSERT INTO reminder_subscriptions (chat_pk, participant_id, active, created_at) "
+                "SELECT chats.id, CAST(chats.chat_id AS INTEGER) - 800000000, TRUE, :now FROM chats"
+            ),
+            {"now": PLANNED_AT.replace(tzinfo=None)},
+        )
 
 
 def busiest_second(times: list[float]) -> int:
@@ -72,31 +78,49 @@ async def arrivals(port: int) -> list[float]:
 
 async def fan_out(app, people: int) -> None:
     telegram_port, graph_port = free_port(), free_port()
-    apis = [await start(sys.executable, "-m", module, str(port), port=port)
-            for module, port in (("tests.telegram_standin", telegram_port), ("tests.graph_standin", graph_port))]  # fmt: skip
+    apis = [
+        await start(sys.executable, "-m", module, str(port), port=port)
+        for module, port in (("tests.telegram_standin", telegram_port), ("tests.graph_standin", graph_port))
+    ]
     try:
-        app.settings.telegram = app.settings.telegram.model_copy(update={"base_url": f"http://127.0.0.1:{telegram_port}/bot"})
-        app.settings.whatsapp = app.settings.whatsapp.model_copy(update={
-            "enabled": True, "phone_number_id": graph_standin.PHONE_ID, "graph_base_url": f"http://127.0.0.1:{graph_port}",
-            "templates": {template_key(stage): TemplateSettings(name=f"payung_{template_key(stage)}", parameters=["name", "end_date"])
-                          for stage in app.settings.reminders.stages},
-        })  # fmt: skip
+        app.settings.telegram = app.settings.telegram.model_copy(
+            update={"base_url": f"http://127.0.0.1:{telegram_port}/bot"}
+        )
+        app.settings.whatsapp = app.settings.whatsapp.model_copy(
+            update={
+                "enabled": True,
+                "phone_number_id": graph_standin.PHONE_ID,
+                "graph_base_url": f"http://127.0.0.1:{graph_port}",
+                "templates": {
+                    template_key(stage): TemplateSettings(
+                        name=f"payung_{template_key(stage)}", parameters=["name", "end_date"]
+                    )
+                    for stage in app.settings.reminders.stages
+                },
+            }
+        )
         secrets = WhatsAppSecrets(graph_standin.TOKEN, "bench", "bench")
-        channels = {"telegram": telegram_channel(app, telegram_standin.TOKEN), "whatsapp": whatsapp_channel(app, secrets)}
+        channels = {
+            "telegram": TelegramChannel.of(app, token=telegram_standin.TOKEN),
+            "whatsapp": WhatsAppChannel.of(app, secrets),
+        }
         await channels["telegram"].api.open()
-        reminders = reminders_for(app, channels)
-        reminders.plan(PLANNED_AT)
+        app.planner().plan(PLANNED_AT)
         started = time.perf_counter()
-        done = await reminders.drain(FIRST_STAGE)
+        done = await app.drainer(channels).drain(FIRST_STAGE)
         elapsed = time.perf_counter() - started
         for channel in channels.values():
             await channel.stop()
-        for name, port, rate in (("Telegram", telegram_port, app.settings.telegram.pace.overall_per_second),
-                                 ("WhatsApp", graph_port, app.settings.whatsapp.pace.per_second)):  # fmt: skip
+        for name, port, rate in (
+            ("Telegram", telegram_port, app.settings.telegram.pace.overall_per_second),
+            ("WhatsApp", graph_port, app.settings.whatsapp.pace.per_second),
+        ):
             times = sorted(await arrivals(port))
             achieved = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0.0
-            print(f"  {name}: {len(times):,} reminders, {achieved:.1f}/s of {rate}/s configured "
-                  f"({achieved / rate:.2f}); busiest one-second window {busiest_second(times)}")  # fmt: skip
+            print(
+                f"  {name}: {len(times):,} reminders, {achieved:.1f}/s of {rate}/s configured "
+                f"({achieved / rate:.2f}); busiest one-second window {busiest_second(times)}"
+            )
         print(f"  whole stage: {elapsed:.0f} s, {dict(done)}")
     finally:
         for api in apis:
@@ -107,7 +131,7 @@ async def fan_out(app, people: int) -> None:
 def planning(app, people: int) -> None:
     everyone_consents(app, people)
     started = time.perf_counter()
-    planned = reminders_for(app, {}).plan(PLANNED_AT)
+    planned = app.planner().plan(PLANNED_AT)
     print(f"  planning {people:,} people: {sum(planned.values()):,} rows in {time.perf_counter() - started:.1f} s")
 
 

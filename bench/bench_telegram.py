@@ -51,18 +51,26 @@ REPLIES_BEFORE = (0, *accumulate(REPLIES))
 
 def environment(library: str, mode: str, api_port: int, web_port: int, data: Path, db_url: str) -> dict[str, str]:
     return bot_environment(
-        PAYUNG_NIK_KEY=KEY.get_secret_value(), PAYUNG_DATA_DIR=str(data), PAYUNG_DATABASE_URL=db_url,
-        PAYUNG_LOG_LEVEL="WARNING", PAYUNG_WEB__PORT=str(web_port),
-        TELEGRAM_BOT_TOKEN=telegram_standin.TOKEN, TELEGRAM_WEBHOOK_SECRET=SECRET,
-        PAYUNG_TELEGRAM__LIBRARY=library, PAYUNG_TELEGRAM__MODE=mode, PAYUNG_TELEGRAM__POLL_TIMEOUT="10",
+        PAYUNG_NIK_KEY=KEY.get_secret_value(),
+        PAYUNG_DATA_DIR=str(data),
+        PAYUNG_DATABASE_URL=db_url,
+        PAYUNG_LOG_LEVEL="WARNING",
+        PAYUNG_WEB__PORT=str(web_port),
+        TELEGRAM_BOT_TOKEN=telegram_standin.TOKEN,
+        TELEGRAM_WEBHOOK_SECRET=SECRET,
+        PAYUNG_TELEGRAM__LIBRARY=library,
+        PAYUNG_TELEGRAM__MODE=mode,
+        PAYUNG_TELEGRAM__POLL_TIMEOUT="10",
         PAYUNG_TELEGRAM__WEBHOOK_URL="https://payung.example/telegram",
         PAYUNG_TELEGRAM__BASE_URL=f"http://127.0.0.1:{api_port}/bot",
-        PAYUNG_TELEGRAM__PACE__OVERALL_PER_SECOND="100000", PAYUNG_TELEGRAM__PACE__PRIVATE_PER_SECOND="100000",
-    )  # fmt: skip
+        PAYUNG_TELEGRAM__PACE__OVERALL_PER_SECOND="100000",
+        PAYUNG_TELEGRAM__PACE__PRIVATE_PER_SECOND="100000",
+    )
 
 
-async def person_after_person(mode: str, queue: list[int], people: list[dict], api_port: int, web_port: int,
-                              latencies: list[float]) -> None:  # fmt: skip
+async def person_after_person(
+    mode: str, queue: list[int], people: list[dict], api_port: int, web_port: int, latencies: list[float]
+) -> None:
     async with Connection(api_port) as api, Connection(web_port) as webhook:
         while queue:
             number = queue.pop()
@@ -72,8 +80,9 @@ async def person_after_person(mode: str, queue: list[int], people: list[dict], a
                 update = telegram_standin.text_update(number * 5 + step + 1, chat, said)
                 sent_at = time.monotonic()
                 if mode == "webhook":
-                    status, _ = await webhook.request("POST", "/telegram", json.dumps(update).encode(),
-                                                      {"X-Telegram-Bot-Api-Secret-Token": SECRET})  # fmt: skip
+                    status, _ = await webhook.request(
+                        "POST", "/telegram", json.dumps(update).encode(), {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+                    )
                 else:
                     status, _ = await api.request("POST", "/push", json.dumps([update]).encode())
                 if status != 200:
@@ -98,8 +107,9 @@ async def run(library: str, mode: str, work: Path, chats: int, concurrency: int)
     try:
         queue, latencies = list(range(chats)), []
         started = time.perf_counter()
-        await asyncio.gather(*(person_after_person(mode, queue, people, api_port, web_port, latencies)
-                               for _ in range(concurrency)))  # fmt: skip
+        await asyncio.gather(
+            *(person_after_person(mode, queue, people, api_port, web_port, latencies) for _ in range(concurrency))
+        )
         elapsed = time.perf_counter() - started
         rss, cpu = resident_kib(bot.pid), cpu_seconds(bot.pid)
     finally:
@@ -107,17 +117,25 @@ async def run(library: str, mode: str, work: Path, chats: int, concurrency: int)
             process.terminate()
             await process.wait()
     quantiles = statistics.quantiles(latencies, n=100)
-    return {"updates/s": len(latencies) / elapsed, "p50 ms": quantiles[49] * 1000, "p99 ms": quantiles[98] * 1000,
-            "MiB": rss / 1024, "bot CPU s": cpu}  # fmt: skip
+    return {
+        "updates/s": len(latencies) / elapsed,
+        "p50 ms": quantiles[49] * 1000,
+        "p99 ms": quantiles[98] * 1000,
+        "MiB": rss / 1024,
+        "bot CPU s": cpu,
+    }
 
 
 def import_ms(module: str, repeats: int = 5) -> float:
     """The adapter's own import, after the shared channel module: best of a
     few fresh interpreters."""
-    code = ("import time, bot.channels.telegram; t = time.perf_counter(); "
-            f"import {module}; print(time.perf_counter() - t)")  # fmt: skip
-    runs = [float(subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True,
-                                 text=True).stdout) for _ in range(repeats)]  # fmt: skip
+    code = (
+        f"import time, bot.channels.telegram; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+    )
+    runs = [
+        float(subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True, text=True).stdout)
+        for _ in range(repeats)
+    ]
     return min(runs) * 1000
 
 
@@ -126,8 +144,10 @@ def main() -> None:
     parser.add_argument("--chats", type=int, default=2000, help="people, 5 updates each (default: 10,000 updates)")
     parser.add_argument("--concurrency", type=int, default=32, help="people typing at once")
     options = parser.parse_args()
-    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}; "
-          f"{options.chats * 5:,} updates a run, {options.concurrency} people at once")  # fmt: skip
+    print(
+        f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}; "
+        f"{options.chats * 5:,} updates a run, {options.concurrency} people at once"
+    )
     results: dict[tuple[str, str], dict] = {}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)

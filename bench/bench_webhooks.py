@@ -50,7 +50,9 @@ class Platform:
     standin: str  # module serving the stand-in API
     replies_key: str  # in the stand-in's /counts
     env: Callable[[int], dict[str, str]]  # stand-in port -> the bot's environment
-    request: Callable[[int, int, str], tuple[str, bytes, dict[str, str]]]  # (message no., chat, text) -> path, body, headers
+    request: Callable[
+        [int, int, str], tuple[str, bytes, dict[str, str]]
+    ]  # (message no., chat, text) -> path, body, headers
 
 
 def telegram_request(number: int, chat: int, said: str) -> tuple[str, bytes, dict[str, str]]:
@@ -67,27 +69,38 @@ def whatsapp_request(number: int, chat: int, said: str) -> tuple[str, bytes, dic
 
 PLATFORMS = (
     Platform(
-        "Telegram", "tests.telegram_standin", "sendMessage",
+        "Telegram",
+        "tests.telegram_standin",
+        "sendMessage",
         lambda port: {
-            "TELEGRAM_BOT_TOKEN": telegram_standin.TOKEN, "TELEGRAM_WEBHOOK_SECRET": SECRET,
-            "PAYUNG_TELEGRAM__MODE": "webhook", "PAYUNG_TELEGRAM__WEBHOOK_URL": "https://payung.example/telegram",
+            "TELEGRAM_BOT_TOKEN": telegram_standin.TOKEN,
+            "TELEGRAM_WEBHOOK_SECRET": SECRET,
+            "PAYUNG_TELEGRAM__MODE": "webhook",
+            "PAYUNG_TELEGRAM__WEBHOOK_URL": "https://payung.example/telegram",
             "PAYUNG_TELEGRAM__BASE_URL": f"http://127.0.0.1:{port}/bot",
-            "PAYUNG_TELEGRAM__PACE__OVERALL_PER_SECOND": "100000", "PAYUNG_TELEGRAM__PACE__PRIVATE_PER_SECOND": "100000",
+            "PAYUNG_TELEGRAM__PACE__OVERALL_PER_SECOND": "100000",
+            "PAYUNG_TELEGRAM__PACE__PRIVATE_PER_SECOND": "100000",
         },
         telegram_request,
     ),
     Platform(
-        "WhatsApp", "tests.graph_standin", "messages",
+        "WhatsApp",
+        "tests.graph_standin",
+        "messages",
         lambda port: {
-            "PAYUNG_TELEGRAM__ENABLED": "false", "PAYUNG_WHATSAPP__ENABLED": "true",
+            "PAYUNG_TELEGRAM__ENABLED": "false",
+            "PAYUNG_WHATSAPP__ENABLED": "true",
             "PAYUNG_WHATSAPP__PHONE_NUMBER_ID": graph_standin.PHONE_ID,
             "PAYUNG_WHATSAPP__GRAPH_BASE_URL": f"http://127.0.0.1:{port}",
-            "WHATSAPP_TOKEN": graph_standin.TOKEN, "WHATSAPP_APP_SECRET": SECRET, "WHATSAPP_VERIFY_TOKEN": SECRET,
-            "PAYUNG_WHATSAPP__PACE__PER_SECOND": "100000", "PAYUNG_WHATSAPP__PACE__PER_RECIPIENT_PER_SECOND": "100000",
+            "WHATSAPP_TOKEN": graph_standin.TOKEN,
+            "WHATSAPP_APP_SECRET": SECRET,
+            "WHATSAPP_VERIFY_TOKEN": SECRET,
+            "PAYUNG_WHATSAPP__PACE__PER_SECOND": "100000",
+            "PAYUNG_WHATSAPP__PACE__PER_RECIPIENT_PER_SECOND": "100000",
         },
         whatsapp_request,
     ),
-)  # fmt: skip
+)
 
 
 def free_port() -> int:
@@ -145,9 +158,16 @@ class Connection:
         status, _ = await self.request("POST", path, body, headers)
         return status
 
-    async def request(self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None) -> tuple[int, bytes]:
-        lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", "Content-Type: application/json",
-                 f"Content-Length: {len(body)}", *(f"{name}: {value}" for name, value in (headers or {}).items())]  # fmt: skip
+    async def request(
+        self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
+    ) -> tuple[int, bytes]:
+        lines = [
+            f"{method} {path} HTTP/1.1",
+            "Host: 127.0.0.1",
+            "Content-Type: application/json",
+            f"Content-Length: {len(body)}",
+            *(f"{name}: {value}" for name, value in (headers or {}).items()),
+        ]
         self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
         status = int((await self.reader.readline()).split()[1])
         length = 0
@@ -166,8 +186,14 @@ async def bench(platform: Platform, db_url: str, work: Path, chats: int, concurr
     people = sample_people(work / "demo.csv", chats)
     api_port, port = free_port(), free_port()
     api = await start(sys.executable, "-m", platform.standin, str(api_port), port=api_port)
-    env = bot_environment(PAYUNG_NIK_KEY=KEY.get_secret_value(), PAYUNG_DATA_DIR=str(data), PAYUNG_DATABASE_URL=db_url,
-                          PAYUNG_LOG_LEVEL="WARNING", PAYUNG_WEB__PORT=str(port), **platform.env(api_port))  # fmt: skip
+    env = bot_environment(
+        PAYUNG_NIK_KEY=KEY.get_secret_value(),
+        PAYUNG_DATA_DIR=str(data),
+        PAYUNG_DATABASE_URL=db_url,
+        PAYUNG_LOG_LEVEL="WARNING",
+        PAYUNG_WEB__PORT=str(port),
+        **platform.env(api_port),
+    )
     bot = await start(sys.executable, "-m", "bot", "run", port=port, env=env, cwd=data)
     try:
         queue = list(range(chats))
@@ -198,7 +224,8 @@ async def bench(platform: Platform, db_url: str, work: Path, chats: int, concurr
     messages = chats * 5
     print(f"  {platform.name}: {messages:,} messages from {chats:,} people, {concurrency} at a time")
     print(f"    acknowledged: {messages / acknowledged:,.0f} messages/s ({acknowledged:.1f} s)")
-    print(f"    all {chats * REPLIES_PER_CHECK:,} replies at the stand-in: {messages / replied:,.0f} messages/s ({replied:.1f} s)")
+    replies = chats * REPLIES_PER_CHECK
+    print(f"    all {replies:,} replies at the stand-in: {messages / replied:,.0f} messages/s ({replied:.1f} s)")
     print(f"    bot resident memory afterwards: {rss / 1024:,.0f} MiB")
     print("    CPU seconds: " + ", ".join(f"{name} {seconds:.1f}" for name, seconds in cpu.items()))
 

@@ -3,15 +3,26 @@ and several bots in one process each get their own App."""
 
 from __future__ import annotations
 
+import os
+import socket
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
+from bot.channels import ALWAYS, Channel, ChannelCapabilities
 from bot.config import Settings
-from bot.dispatcher import Clock, Dispatcher
+from bot.dispatcher import Dispatcher
+from bot.drainer import Drainer
 from bot.keys import load_nik_key
+from bot.media import MediaStore
 from bot.metrics import Metrics
+from bot.notices import Notices
+from bot.outbound import Sending
+from bot.reminder_plan import Calendar, ReminderPlanner
+from bot.types import Clock
 from handlers import build_flows
-from handlers.flow import Services
+from handlers.flow import FlowSettings, Services
 from handlers.texts import Catalogue
 from storage.db import Database
 from storage.privacy import IdentityHasher
@@ -26,12 +37,51 @@ class App:
     settings: Settings
     db: Database
     services: Services
+    notices: Notices
     dispatcher: Dispatcher
+    sending: Sending
     clock: Clock
     metrics: Metrics
 
+    def channel_parts(self) -> dict[str, Any]:
+        """What every chat channel is built from, besides its client and settings."""
+        return {
+            "dispatcher": self.dispatcher,
+            "catalogue": self.services.catalogue,
+            "media": MediaStore(self.settings.data_dir / "media"),
+            "metrics": self.metrics,
+            "sending": self.sending,
+            "max_file_mb": self.settings.max_file_mb,
+        }
+
+    def calendar(self) -> Calendar:
+        return Calendar.of(self.settings.reminders, self.services.zone)
+
+    def planner(self) -> ReminderPlanner:
+        return ReminderPlanner(db=self.db, calendar=self.calendar())
+
+    def drainer(self, channels: Mapping[str, Channel]) -> Drainer:
+        """The outbox drainer over `channels` (rows for any other channel wait)."""
+        return Drainer(
+            db=self.db,
+            settings=self.settings.reminders,
+            calendar=self.calendar(),
+            catalogue=self.services.catalogue,
+            channels=channels,
+            sending=self.sending,
+            worker=f"{socket.gethostname()}:{os.getpid()}",
+        )
+
     def close(self) -> None:
         self.db.dispose()
+
+
+def flow_settings(settings: Settings) -> FlowSettings:
+    return FlowSettings(
+        timezone=settings.timezone,
+        max_failed_checks=settings.coverage.max_failed_checks,
+        check_window_minutes=settings.coverage.window_minutes,
+    )
 
 
 def build_app(settings: Settings, *, clock: Clock = utc_now) -> App:
@@ -45,6 +95,16 @@ def build_app(settings: Settings, *, clock: Clock = utc_now) -> App:
         },
         override_dir=settings.texts_dir,
     )
-    services = Services(settings, IdentityHasher(load_nik_key(settings)), catalogue)
-    dispatcher = Dispatcher(db=db, flows=build_flows(), services=services, clock=clock)
-    return App(settings, db, services, dispatcher, clock, Metrics())
+    services = Services(
+        flow_settings(settings),
+        IdentityHasher(load_nik_key(settings)),
+        catalogue,
+        ChannelCapabilities((*ALWAYS, *settings.channels())),
+    )
+    notices = Notices(settings=settings, catalogue=catalogue)
+    dispatcher = Dispatcher(
+        db=db, flows=build_flows(), services=services, settings=settings, clock=clock, react=notices.react
+    )
+    metrics = Metrics()
+    sending = Sending(db=db, clock=clock, metrics=metrics, default_language=settings.default_language)
+    return App(settings, db, services, notices, dispatcher, sending, clock, metrics)

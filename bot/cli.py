@@ -8,8 +8,8 @@ import sys
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, time, timedelta
-from enum import Enum
+from datetime import date, datetime
+from enum import StrEnum
 from pathlib import Path
 
 import typer
@@ -17,18 +17,21 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from bot import export, notices
 from bot.app import App, build_app
 from bot.channels.console import ConsoleChannel
 from bot.config import ConfigError, load_settings
 from bot.demo_roster import DEMO_SIZE, Sample, write_demo_roster
 from bot.logs import configure_logging
-from bot.officers import import_officers
-from bot.roster import ImportReport, RosterError, import_roster, open_roster
+from bot.ops.authority import Actor, OperationError
+from bot.ops.export import export_incidents
+from bot.ops.officer_import import import_officers
+from bot.ops.reports import change_status, list_reports, report_detail
+from bot.ops.roster import ImportReport, RosterError, import_roster, open_roster
+from bot.ops.stats import stats as programme_stats
 from handlers.texts import CatalogueError
 from storage import incidents, outbox
 from storage import officers as officer_store
-from storage.participants import count_participants, counts_by
+from storage.participants import count_participants
 
 cli = typer.Typer(no_args_is_help=True, add_completion=False, help="Payung: BPJS Ketenagakerjaan cover chatbot.")
 err = Console(stderr=True)
@@ -41,6 +44,11 @@ def options(
     config: Path | None = typer.Option(None, "--config", help="config file (default: $PAYUNG_CONFIG or ./config.yaml)"),
 ) -> None:
     ctx.obj = config
+
+
+def administrator(by: str | None = None) -> Actor:
+    """Whoever runs the CLI runs the server: they may do everything."""
+    return Actor(f"cli:{by or getpass.getuser()}", "admin")
 
 
 @contextmanager
@@ -62,6 +70,7 @@ def _import(app: App, path: Path) -> ImportReport:
         task = progress.add_task(f"import {path.name}", total=roster.total)
         report = import_roster(
             roster,
+            actor=administrator(),
             db=app.db,
             hasher=app.services.hasher,
             now=app.clock(),
@@ -99,19 +108,25 @@ def _print_counts(title: str, column: str, rows: list[tuple], unit: str = "peopl
 
 
 @cli.command("import-roster")
-def import_roster_command(ctx: typer.Context, file: Path = typer.Argument(..., help="CSV or XLSX with a header row")) -> None:
+def import_roster_command(
+    ctx: typer.Context, file: Path = typer.Argument(..., help="CSV or XLSX with a header row")
+) -> None:
     """Import (or update) the roster of covered workers."""
     with opened(ctx) as app:
         _print_report(_import(app, file))
 
 
 @cli.command("import-officers")
-def import_officers_command(ctx: typer.Context, file: Path = typer.Argument(..., help="CSV or XLSX with a header row")) -> None:
+def import_officers_command(
+    ctx: typer.Context, file: Path = typer.Argument(..., help="CSV or XLSX with a header row")
+) -> None:
     """Import (or update) the village officers: nik, nama, tanggal_lahir, jabatan, desa, kecamatan, telepon."""
     with opened(ctx) as app:
-        report = import_officers(file, db=app.db, hasher=app.services.hasher, now=app.clock())
-    out.print(f"{report.rows} rows: {report.counts.inserted} new, {report.counts.updated} updated, "
-              f"{len(report.rejected)} rejected")  # fmt: skip
+        report = import_officers(file, actor=administrator(), db=app.db, hasher=app.services.hasher, now=app.clock())
+    out.print(
+        f"{report.rows} rows: {report.counts.inserted} new, {report.counts.updated} updated, "
+        f"{len(report.rejected)} rejected"
+    )
     for note in report.rejected[:50]:
         out.print(f"  rejected: row {note.row}: {note.reason}", highlight=False)
     _print_counts("Officers per district", "district", sorted(report.by_district.items()), "officers")
@@ -130,8 +145,15 @@ def officers_list(ctx: typer.Context) -> None:
     for column in ("id", "name", "position", "village", "district", "NIK", "linked chats"):
         table.add_column(column, no_wrap=column in ("id", "NIK"))
     for officer, chats in found:
-        table.add_row(str(officer.id), officer.name, officer.position, officer.village, officer.district,
-                      officer.nik_masked, str(chats))  # fmt: skip
+        table.add_row(
+            str(officer.id),
+            officer.name,
+            officer.position,
+            officer.village,
+            officer.district,
+            officer.nik_masked,
+            str(chats),
+        )
     out.print(table)
 
 
@@ -143,7 +165,7 @@ def officers_unlink(
 ) -> None:
     """Revoke an officer's linked chats: they see only what anyone sees until they link again."""
     with opened(ctx) as app, app.db.transaction() as session:
-        revoked = officer_store.unlink(session, officer_id=officer_id, by=f"cli:{by or getpass.getuser()}", now=app.clock())
+        revoked = officer_store.unlink(session, officer_id=officer_id, by=administrator(by).name, now=app.clock())
     if not revoked:
         raise ConfigError(f"officer {officer_id} has no linked chat")
     out.print(f"officer {officer_id}: {revoked} chat link(s) revoked")
@@ -216,10 +238,8 @@ def reminders_plan(
     dry_run: bool = typer.Option(False, "--dry-run", help="show what would be planned; change nothing"),
 ) -> None:
     """Plan reminder stages for every consenting chat (idempotent)."""
-    from bot.service import reminders_for
-
     with opened(ctx) as app:
-        planned = reminders_for(app, {}).plan(_now(app, now), dry_run=dry_run)
+        planned = app.planner().plan(_now(app, now), dry_run=dry_run)
     table = Table(title="Would be planned" if dry_run else "Planned")
     for column in ("stage", "channel", "messages"):
         table.add_column(column)
@@ -232,13 +252,13 @@ def reminders_plan(
 @reminders_cli.command("send")
 def reminders_send(ctx: typer.Context, now: str = typer.Option(None, help=NOW_HELP)) -> None:
     """Send what is due now, batch after batch, then exit."""
-    from bot.service import reminders_for, sending_channels
+    from bot.service import sending_channels  # the platforms' libraries load only here
 
     async def send(app: App) -> Counter:
         console = ConsoleChannel(app.dispatcher, chat_id="", output=sys.stdout)
         channels = await sending_channels(app, console)
         try:
-            return await reminders_for(app, channels).drain(_now(app, now))
+            return await app.drainer(channels).drain(_now(app, now))
         finally:
             for channel in channels.values():
                 await channel.stop()
@@ -276,7 +296,7 @@ def incidents_list(
 ) -> None:
     """Reports, newest first."""
     with opened(ctx) as app, app.db.transaction() as session:
-        found = incidents.reports(session, status=status)
+        found = list_reports(session, actor=administrator(), status=status)
     table = Table(title=f"Incident reports ({len(found):,})")
     for column in ("reference", "occurred", "kind", "roster", "status"):
         table.add_column(column, no_wrap=True)
@@ -286,33 +306,34 @@ def incidents_list(
     out.print(table)
 
 
+ROSTER_AT_THE_TIME = {None: "not in the roster", True: "covered", False: "in the roster, not covered then"}
+
+
 @incidents_cli.command("show")
 def incidents_show(ctx: typer.Context, reference: str = typer.Argument(..., help="e.g. LK-2026-000123")) -> None:
     """One report in full: every field, its files and its status history."""
     with opened(ctx) as app, app.db.transaction() as session:
-        found = incidents.report(session, reference=reference)
-        if found is None:
-            raise ConfigError(f"no report {reference}")
-        files = incidents.attachments(session, incident_id=found.id)
-        changes = incidents.history(session, incident_id=found.id)
-        ready = sorted(incidents.ticked(session, incident_id=found.id))
-        remarks = incidents.notes(session, incident_id=found.id)
-    roster = "not in the roster" if found.covered is None else "covered" if found.covered else "in the roster, not covered then"
+        detail = report_detail(session, actor=administrator(), reference=reference)
+    found = detail.report
     where = f" ({found.latitude}, {found.longitude})" if found.latitude is not None else ""
+    reporter = f" (reporter is {found.relation})" if found.relation else ""
+    roster = ROSTER_AT_THE_TIME[found.covered]
     lines = [
         f"{found.reference}: {found.kind}, {found.status}",
         f"filed {_local(app, found.created_at)} via {found.reporter_channel} chat {found.reporter_chat_id}",
-        f"affected: {found.name}, NIK {found.nik_masked}, {found.affected}"
-        + (f" (reporter is {found.relation})" if found.relation else "") + f"; {roster}",
+        f"affected: {found.name}, NIK {found.nik_masked}, {found.affected}{reporter}; {roster}",
         f"occurred: {found.occurred_on}; place: {found.place}{where}",
         f"call back: {found.phone}",
         f"chronology: {found.chronology}",
-        *(f"file: {path} ({mime_type}, {size:,} bytes)" for _sha, mime_type, size, path in files),
-        *(f"document ready: {item}" for item in ready),
-        *(f"note: {_local(app, at)} {author}: {text}" for author, text, at in remarks),
-        *(f"status: {_local(app, change.at)} {change.status} by {change.actor}" + (f": {change.note}" if change.note else "")
-          for change in changes),
-    ]  # fmt: skip
+        *(f"file: {item.path} ({item.mime_type}, {item.size:,} bytes)" for item in detail.files),
+        *(f"document ready: {item}" for item in detail.ready),
+        *(f"note: {_local(app, note.at)} {note.author}: {note.text}" for note in detail.notes),
+        *(
+            f"status: {_local(app, change.at)} {change.status} by {change.actor}"
+            + (f": {change.note}" if change.note else "")
+            for change in detail.history
+        ),
+    ]
     for line in lines:
         out.print(line, highlight=False, soft_wrap=True)
 
@@ -326,30 +347,33 @@ def incidents_set_status(
     by: str = typer.Option(None, help="who is changing it (default: this system user)"),
 ) -> None:
     """Move a report to a new status; who, when and why are recorded."""
-    actor = f"cli:{by or getpass.getuser()}"
+    actor = administrator(by)
     with opened(ctx) as app, app.db.transaction() as session:
-        try:
-            changed = incidents.set_status(session, reference=reference, status=status.lower(), note=note, actor=actor,
-                                           now=app.clock())  # fmt: skip
-        except incidents.StatusError as error:
-            raise ConfigError(str(error)) from None
-        if changed is None:
-            raise ConfigError(f"no report {reference}")
-        notices.status_changed(session, report=changed, note=note, services=app.services, now=app.clock())
-    out.print(f"{changed.reference}: {changed.status} (recorded as {actor}); the reporter will be told", highlight=False)
+        changed = change_status(
+            session,
+            actor=actor,
+            reference=reference,
+            status=status,
+            note=note,
+            notices=app.notices,
+            now=app.clock(),
+        )
+    out.print(
+        f"{changed.reference}: {changed.status} (recorded as {actor.name}); the reporter will be told", highlight=False
+    )
 
 
 export_cli = typer.Typer(no_args_is_help=True, help="Exports for BPJS staff.")
 cli.add_typer(export_cli, name="export")
 
 
-class ExportFormat(str, Enum):
+class ExportFormat(StrEnum):
     csv = "csv"
     xlsx = "xlsx"
 
 
 @export_cli.command("incidents")
-def export_incidents(
+def export_incidents_command(
     ctx: typer.Context,
     out_file: Path = typer.Option(..., "--out", help="the file to write"),
     format: ExportFormat = typer.Option(ExportFormat.xlsx, "--format", help="csv or xlsx"),
@@ -358,19 +382,18 @@ def export_incidents(
     status: str = typer.Option(None, help=f"only this status ({', '.join(incidents.STATUSES)})"),
 ) -> None:
     """One row per report, one column per field."""
-    with opened(ctx) as app:
-        zone = app.services.zone
-        start = _day(since, "--from")
-        end = _day(until, "--to")
-        with app.db.transaction() as session:
-            found = incidents.reports(
-                session, status=status,
-                since=start and datetime.combine(start, time(0), zone),
-                until=end and datetime.combine(end + timedelta(days=1), time(0), zone),
-            )  # fmt: skip
-            files = incidents.attachment_counts(session)
-        rows = (export.row(report, files.get(report.id, 0), zone) for report in reversed(found))
-        written = export.write(out_file, rows, format.value)
+    start, end = _day(since, "--from"), _day(until, "--to")
+    with opened(ctx) as app, app.db.transaction() as session:
+        written = export_incidents(
+            session,
+            actor=administrator(),
+            path=out_file,
+            format=format.value,
+            zone=app.services.zone,
+            since=start,
+            until=end,
+            status=status,
+        )
     out.print(f"{written:,} report(s) written to {out_file}", highlight=False)
 
 
@@ -387,11 +410,12 @@ def _day(text: str | None, option: str) -> date | None:
 def stats(ctx: typer.Context) -> None:
     """Participants per category and district; reports per kind, status and district."""
     with opened(ctx) as app, app.db.transaction() as session:
-        _print_counts("Per category", "category", counts_by(session, "category"))
-        _print_counts("Per district", "district", counts_by(session, "district"))
-        _print_counts("Reports per kind", "kind", incidents.count_by(session, "kind"), "reports")
-        _print_counts("Reports per status", "status", incidents.count_by(session, "status"), "reports")
-        _print_counts("Reports per district", "district", incidents.count_by(session, "district"), "reports")
+        figures = programme_stats(session, actor=administrator())
+    _print_counts("Per category", "category", figures.participants_by_category)
+    _print_counts("Per district", "district", figures.participants_by_district)
+    _print_counts("Reports per kind", "kind", figures.reports_by_kind, "reports")
+    _print_counts("Reports per status", "status", figures.reports_by_status, "reports")
+    _print_counts("Reports per district", "district", figures.reports_by_district, "reports")
 
 
 @cli.command()
@@ -417,13 +441,13 @@ def chat(
         if sys.stdin.isatty():
             err.print("Type a message (e.g. 'halo'); Ctrl-D to quit.")
         channel = ConsoleChannel(app.dispatcher, chat_id=chat_id, output=sys.stdout)
-        asyncio.run(channel.run(sys.stdin))
+        asyncio.run(channel.converse(sys.stdin))
 
 
 def main() -> None:
     try:
         cli()
-    except (ConfigError, RosterError, CatalogueError) as exc:
+    except (ConfigError, RosterError, CatalogueError, OperationError) as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         sys.exit(1)
     except KeyboardInterrupt:

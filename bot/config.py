@@ -55,12 +55,29 @@ class ProgrammeSettings(Section):
     regency_name: str = "Kabupaten Muara Enim"
     regency_code: str = Field("1603", pattern=r"^\d{4}$")
     districts: list[str] = [
-        "Benakat", "Belida Darat", "Belimbing", "Empat Petulai Dangku",
-        "Gelumbang", "Gunung Megang", "Kelekar", "Lawang Kidul", "Lembak",
-        "Lubai", "Lubai Ulu", "Muara Belida", "Muara Enim", "Panang Enim",
-        "Rambang", "Rambang Niru", "Semende Darat Laut", "Semende Darat Tengah",
-        "Semende Darat Ulu", "Sungai Rotan", "Tanjung Agung", "Ujan Mas",
-    ]  # fmt: skip
+        "Benakat",
+        "Belida Darat",
+        "Belimbing",
+        "Empat Petulai Dangku",
+        "Gelumbang",
+        "Gunung Megang",
+        "Kelekar",
+        "Lawang Kidul",
+        "Lembak",
+        "Lubai",
+        "Lubai Ulu",
+        "Muara Belida",
+        "Muara Enim",
+        "Panang Enim",
+        "Rambang",
+        "Rambang Niru",
+        "Semende Darat Laut",
+        "Semende Darat Tengah",
+        "Semende Darat Ulu",
+        "Sungai Rotan",
+        "Tanjung Agung",
+        "Ujan Mas",
+    ]
 
 
 class ContactSettings(Section):
@@ -78,7 +95,18 @@ class PaceSettings(Section):
     in_flight: int = Field(8, gt=0)
 
 
-class TelegramSettings(Section):
+class ChannelSettings(Section):
+    """A chat platform's section of config.yaml. Its field name in Settings
+    names the channel's module, bot/channels/<name>.py."""
+
+    enabled: bool = False
+
+    def operator_addresses(self) -> list[str]:
+        """The chats on this platform that get the operators' notices."""
+        return []
+
+
+class TelegramSettings(ChannelSettings):
     enabled: bool = True
     library: Literal["python-telegram-bot", "aiogram"] = "python-telegram-bot"
     mode: Literal["polling", "webhook"] = "polling"
@@ -90,6 +118,9 @@ class TelegramSettings(Section):
     operator_chat_id: int | None = None
     operators: list[int] = []  # Telegram user ids allowed to use /status in the operators' group
     pace: PaceSettings = PaceSettings()
+
+    def operator_addresses(self) -> list[str]:
+        return [] if self.operator_chat_id is None else [str(self.operator_chat_id)]
 
 
 class TemplateSettings(Section):
@@ -107,8 +138,7 @@ class WhatsAppPaceSettings(Section):
     in_flight: int = Field(8, gt=0)
 
 
-class WhatsAppSettings(Section):
-    enabled: bool = False
+class WhatsAppSettings(ChannelSettings):
     phone_number_id: str | None = None
     webhook_path: str = Field("/whatsapp", pattern=r"^/")
     graph_base_url: str = "https://graph.facebook.com"
@@ -116,6 +146,9 @@ class WhatsAppSettings(Section):
     api_version: str = "21.0"
     pace: WhatsAppPaceSettings = WhatsAppPaceSettings()
     templates: dict[str, TemplateSettings] = {}
+
+    def operator_addresses(self) -> list[str]:
+        return list(self.operator_numbers)
 
 
 class ReminderSettings(Section):
@@ -137,9 +170,7 @@ class WebSettings(Section):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="PAYUNG_", env_nested_delimiter="__", extra="forbid"
-    )
+    model_config = SettingsConfigDict(env_prefix="PAYUNG_", env_nested_delimiter="__", extra="forbid")
 
     data_dir: Path = Path("data")
     database_url: str | None = None
@@ -166,6 +197,12 @@ class Settings(BaseSettings):
     ):
         # The YAML arrives as init kwargs; the environment must win over it.
         return (env_settings, init_settings)
+
+    def channels(self) -> dict[str, ChannelSettings]:
+        """Every chat platform's section, enabled or not, by channel name."""
+        return {
+            name: value for name in type(self).model_fields if isinstance(value := getattr(self, name), ChannelSettings)
+        }
 
     @property
     def resolved_database_url(self) -> str:
@@ -203,13 +240,9 @@ def load_settings(path: Path | None = None) -> Settings:
             raise ConfigError(f"{path} must be a mapping of settings")
     for name in SECRET_FIELDS:
         if name in raw:
-            raise ConfigError(
-                f"{path}: '{name}' is a secret; set PAYUNG_{name.upper()} in the environment instead"
-            )
+            raise ConfigError(f"{path}: '{name}' is a secret; set PAYUNG_{name.upper()} in the environment instead")
     try:
         return Settings(**raw)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
+        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())
         raise ConfigError(f"invalid configuration ({path or 'defaults'}): {problems}") from None

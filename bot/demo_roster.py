@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.roster import write_roster_csv
+from bot.ops.roster import write_roster_csv
 
 # Muara Enim's real programme: 24,651 village workers + 2,124 smallholders.
 # How the village workers split over categories is not published; this split
@@ -34,7 +34,20 @@ DEMO_SIZE = sum(CATEGORY_COUNTS.values())  # 26,775
 GIVEN_MALE = ("Budi", "Agus", "Joko", "Rudi", "Hendra", "Slamet", "Darmawan", "Yusuf", "Rahmat", "Bambang")
 GIVEN_FEMALE = ("Siti", "Dewi", "Sri", "Rina", "Yanti", "Nur", "Aisyah", "Lestari", "Wulan", "Fitri")
 FAMILY = ("Contoh", "Fiktif", "Percobaan", "Demo", "Rekaan")
-VILLAGE_WORDS = ("Talang", "Tanjung", "Karang", "Muara", "Sungai", "Lubuk", "Air", "Pulau", "Batu", "Padang", "Gunung", "Sukamaju")
+VILLAGE_WORDS = (
+    "Talang",
+    "Tanjung",
+    "Karang",
+    "Muara",
+    "Sungai",
+    "Lubuk",
+    "Air",
+    "Pulau",
+    "Batu",
+    "Padang",
+    "Gunung",
+    "Sukamaju",
+)
 
 
 @dataclass(frozen=True)
@@ -51,7 +64,9 @@ def _categories(rows: int) -> list[str]:
     return [cat for cat, count in scaled.items() for _ in range(count)]
 
 
-def demo_people(*, year: int, districts: list[str], regency_code: str, rows: int = DEMO_SIZE, seed: int = 1603) -> Iterator[dict[str, Any]]:
+def demo_people(
+    *, year: int, districts: list[str], regency_code: str, rows: int = DEMO_SIZE, seed: int = 1603
+) -> Iterator[dict[str, Any]]:
     rng = random.Random(seed)
     serials: defaultdict[str, int] = defaultdict(int)
     categories = _categories(rows)

@@ -1,7 +1,7 @@
 """Every inbound message, on every channel, goes through Dispatcher.handle:
 
   per-chat lock -> one transaction [ dedupe -> keyword / resume / menu -> step
-  -> save state ] -> commit -> send
+  -> save state -> apply the step's events ] -> commit -> send
 
 Sending happens after the commit, so nothing is promised to a person that the
 database does not hold; it happens inside the chat's lock, so one chat's
@@ -16,22 +16,26 @@ import enum
 import logging
 import re
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
+from collections.abc import AsyncIterator, Callable, Hashable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from bot.messages import Inbound, Outbound, choice_key
+from sqlmodel import Session
+
+from bot.config import Settings
+from bot.types import Clock, Reply
 from handlers import Flows
+from handlers.events import Event
 from handlers.flow import Ask, Done, Flow, Goto, Result, Services, Step, Turn
-from handlers.menu import home
+from handlers.messages import Inbound, Outbound, choice_key
 from storage.chats import SavedState, open_chat, save_state
 from storage.db import Database
 from storage.processed import claim_message
 
 log = logging.getLogger(__name__)
 
-Send = Callable[[Outbound], Awaitable[None]]
-Clock = Callable[[], datetime]
+# Acts on a step's event inside the message's transaction (bot/notices.py).
+React = Callable[[Session, Event, datetime], None]
 
 SPACES = re.compile(r"\s+")
 NUMBER = re.compile(r"[0-9]{1,3}")
@@ -83,21 +87,19 @@ class ChatLocks:
 
 
 class Dispatcher:
-    def __init__(self, *, db: Database, flows: Flows, services: Services, clock: Clock):
+    def __init__(
+        self, *, db: Database, flows: Flows, services: Services, settings: Settings, clock: Clock, react: React
+    ):
         self.db = db
         self.flows = flows
         self.services = services
+        self.settings = settings
         self.clock = clock
+        self.react = react
         self._chats = ChatLocks()
         # SQLite has one writer: keep this process's transactions in a queue
         # rather than letting them wait on each other inside the driver.
         self._serial = asyncio.Lock() if db.is_sqlite else contextlib.nullcontext()
-        # A step some flows share (the incident steps an officer's report
-        # reuses) belongs to the first flow that lists it.
-        self._owner: dict[Step, Flow] = {}
-        for flow in flows.by_name.values():
-            for step in flow.steps.values():
-                self._owner.setdefault(step, flow)
         catalogue = services.catalogue
         self._keywords = {
             word: action
@@ -105,7 +107,18 @@ class Dispatcher:
             for word in catalogue.keywords(action)
         }
 
-    async def handle(self, inbound: Inbound, send: Send) -> Outcome:
+    def with_flows(self, flows: Flows) -> Dispatcher:
+        """The same engine running other flows (a test's probe)."""
+        return Dispatcher(
+            db=self.db,
+            flows=flows,
+            services=self.services,
+            settings=self.settings,
+            clock=self.clock,
+            react=self.react,
+        )
+
+    async def handle(self, inbound: Inbound, send: Reply) -> Outcome:
         async with self._chats.hold((inbound.channel, inbound.chat_id)):
             outcome = Outcome.ANSWERED
             try:
@@ -114,7 +127,7 @@ class Dispatcher:
                 # Never a stack trace to the person, never silence. The message
                 # key was not committed, so a platform redelivery retries it.
                 log.exception("handling a %s message failed", inbound.channel)
-                texts = self.services.catalogue[self.services.settings.default_language]
+                texts = self.services.catalogue[self.settings.default_language]
                 replies, outcome = [Outbound(texts("common.error"))], Outcome.FAILED
             if replies is None:
                 return Outcome.DUPLICATE
@@ -129,36 +142,43 @@ class Dispatcher:
                 if not claim_message(db, channel=inbound.channel, message_id=inbound.message_id, now=now):
                     return None
                 chat, state = open_chat(
-                    db, channel=inbound.channel, chat_id=inbound.chat_id,
-                    language=self.services.settings.default_language, now=now,
-                )  # fmt: skip
+                    db,
+                    channel=inbound.channel,
+                    chat_id=inbound.chat_id,
+                    language=self.settings.default_language,
+                    now=now,
+                )
                 if inbound.refused:
                     # The waiting step keeps waiting; only the reason is said.
                     return [Outbound(self.services.catalogue[chat.language](f"refused.{inbound.refused}"))]
                 turn = Turn(inbound, chat, dict(state.data) if state else {}, db, now, self.services)
-                said, result = await self._route(turn, state)
-                said += await self._settle(turn, result)
+                said, result, flow = await self._route(turn, state)
+                said += await self._settle(turn, result, flow)
+                for event in turn.events:
+                    self.react(db, event, now)
                 return said
 
     def _idle_minutes(self, flow: Flow) -> int:
         """How long a conversation may wait for the person: longer while a
         report is half-written (a photo can take a while to fetch)."""
-        session = self.services.settings.session
+        session = self.settings.session
         return session.draft_idle_minutes if flow.keeps_draft else session.idle_minutes
 
-    async def _route(self, turn: Turn, state: SavedState | None) -> tuple[list[Outbound], Result]:
+    async def _route(self, turn: Turn, state: SavedState | None) -> tuple[list[Outbound], Result, str]:
         """What this message means: a keyword, an answer to the waiting step,
-        or (no usable session) a reason to show the menu."""
+        or (no usable session) a reason to show the menu; and the flow it
+        was answered in."""
         action = None if turn.inbound.choice else self._keywords.get(normalise(turn.inbound.text))
+        menu = self.flows.menu.name
         if action == "cancel":
             return self._menu(turn, "common.cancelled")
         if action == "menu":
             return self._menu(turn)
         if action == "greet" or state is None:
-            return [], await self._run(self.flows.menu.start, turn)
+            return [], await self._run(self.flows.menu.start, turn), menu
         if action is not None:
-            return [], Goto(self.flows.by_keyword[action])
-        if state.flow != self.flows.menu.name and state.expires_at <= turn.now:
+            return [], Goto(self.flows.by_keyword[action]), menu
+        if state.flow != menu and state.expires_at <= turn.now:
             return self._menu(turn, "common.expired")
         flow = self.flows.by_name.get(state.flow)
         step = flow.steps.get(state.step) if flow else None
@@ -166,46 +186,52 @@ class Dispatcher:
             log.warning("session in unknown step %s.%s; back to the menu", state.flow, state.step)
             return self._menu(turn, "common.lost")
         turn.choice = resolve_choice(turn.inbound, state.choices)
-        return [], await self._run(step, turn)
+        return [], await self._run(step, turn), state.flow
 
-    @staticmethod
-    def _menu(turn: Turn, lead: str | None = None) -> tuple[list[Outbound], Result]:
+    def _menu(self, turn: Turn, lead: str | None = None) -> tuple[list[Outbound], Result, str]:
         """Back to the menu, after one line saying why (if there is a why)."""
-        return ([Outbound(turn.t(lead))] if lead else []), home(turn, turn.t("menu.question"))
+        lines = [Outbound(turn.t(lead))] if lead else []
+        return lines, self.flows.home(turn, turn.t("menu.question")), self.flows.menu.name
 
     async def _run(self, step: Step, turn: Turn) -> Result:
         """Run a step in a savepoint: a bug in one step rolls back only that
         step's writes (in the database and in the turn) and puts the person
         back at the menu with an apology."""
-        chat, data = replace(turn.chat), dict(turn.data)
+        chat, data, emitted = replace(turn.chat), dict(turn.data), len(turn.events)
         try:
             with turn.db.begin_nested():
                 return await step(turn)
         except Exception:
             log.exception("step %s failed", step.__qualname__)
             turn.chat, turn.data = chat, data
+            del turn.events[emitted:]
             return Done((Outbound(turn.t("common.error")),))
 
-    async def _settle(self, turn: Turn, result: Result) -> list[Outbound]:
+    async def _settle(self, turn: Turn, result: Result, flow_name: str) -> list[Outbound]:
+        """Follow hand-offs to the step the person is asked in next, and save
+        the session there."""
         said: list[Outbound] = []
         while isinstance(result, Goto):
-            turn.data, turn.choice = {}, None
+            flow_name, turn.data, turn.choice = result.flow, dict(result.draft), None
             result = await self._run(self.flows.by_name[result.flow].start, turn)
         if isinstance(result, Done):
             said += result.messages
-            result = home(turn, turn.t("menu.again"))
+            flow_name, result = self.flows.menu.name, self.flows.home(turn, turn.t("menu.again"))
         assert isinstance(result, Ask)
         said += result.messages
         offered = next((m.choices for m in reversed(result.messages) if m.choices), ())
-        owner = self._owner[result.step]
+        flow = self.flows.by_name[flow_name]
+        if flow.steps.get(result.step.__name__) is not result.step:
+            # Saved, it would strand the person; failing here rolls the message back.
+            raise LookupError(f"{result.step.__qualname__} is not a step of the {flow.name} flow")
         save_state(
             turn.db,
             chat=turn.chat,
-            flow=owner.name,
+            flow=flow.name,
             step=result.step.__name__,
             data=turn.data,
             choices=[[choice.id, choice.title] for choice in offered],
             now=turn.now,
-            expires_at=turn.now + timedelta(minutes=self._idle_minutes(owner)),
+            expires_at=turn.now + timedelta(minutes=self._idle_minutes(flow)),
         )
         return said

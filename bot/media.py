@@ -8,7 +8,7 @@ import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from bot.messages import Media
+from handlers.messages import Media
 
 
 class MediaStore:

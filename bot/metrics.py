@@ -22,9 +22,12 @@ class Metrics:
             "payung_errors", "Failures, by channel and kind", ["channel", "kind"], registry=self.registry
         )
         self.send_seconds = Histogram(
-            "payung_send_seconds", "Time for the platform to accept one message", ["channel"],
-            registry=self.registry, buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
-        )  # fmt: skip
+            "payung_send_seconds",
+            "Time for the platform to accept one message",
+            ["channel"],
+            registry=self.registry,
+            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

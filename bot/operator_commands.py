@@ -9,16 +9,17 @@ shown there except in the notices operators are meant to read."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime
 
-from bot import notices
-from handlers.flow import Services
+from bot.notices import Notices
+from bot.ops.authority import Actor, Invalid, NotFound
+from bot.ops.reports import change_status
+from bot.types import Clock
+from handlers.texts import OPERATORS_LANGUAGE, Catalogue
 from storage import incidents
 from storage.db import Database
 from storage.processed import claim_message
-
-LANGUAGE = notices.OPERATORS_LANGUAGE
 
 
 @dataclass(frozen=True)
@@ -30,27 +31,41 @@ class Command:
     text: str
 
 
-def run(command: Command, *, db: Database, services: Services, now: datetime) -> str | None:
-    """The group's answer to a command, or None when it is not one (or was
-    already handled)."""
-    words = command.text.split()
-    if not words or words[0].split("@")[0] != "/status":
-        return None
-    t = services.catalogue[LANGUAGE]
-    if command.operator_id not in services.settings.telegram.operators:
-        return t("operators.not_operator")
-    if len(words) < 3:
-        return t("operators.status_usage", statuses=", ".join(incidents.STATUSES))
-    reference, status, note = words[1].upper(), words[2].lower(), " ".join(words[3:]) or None
-    with db.transaction() as session:
-        if not claim_message(session, channel=command.channel, message_id=command.message_id, now=now):
+@dataclass(frozen=True)
+class OperatorCommands:
+    db: Database
+    notices: Notices
+    catalogue: Catalogue
+    operators: Collection[int]  # who may use them
+    clock: Clock
+
+    def run(self, command: Command) -> str | None:
+        """The group's answer to a command, or None when it is not one (or was
+        already handled)."""
+        words = command.text.split()
+        if not words or words[0].split("@")[0] != "/status":
             return None
-        try:
-            changed = incidents.set_status(session, reference=reference, status=status, note=note,
-                                           actor=f"telegram:{command.operator_name}", now=now)  # fmt: skip
-        except incidents.StatusError:
-            return t("operators.status_usage", statuses=", ".join(incidents.STATUSES))
-        if changed is None:
-            return t("operators.no_report", reference=reference)
-        notices.status_changed(session, report=changed, note=note, services=services, now=now)
-    return t("operators.status_done", reference=reference, status=t(f"status.{status}"), operator=command.operator_name)
+        t = self.catalogue[OPERATORS_LANGUAGE]
+        usage = t("operators.status_usage", statuses=", ".join(incidents.STATUSES))
+        if command.operator_id not in self.operators:
+            return t("operators.not_operator")
+        if len(words) < 3:
+            return usage
+        reference, status, note = words[1].upper(), words[2].lower(), " ".join(words[3:]) or None
+        actor = Actor(f"telegram:{command.operator_name}", "operator")
+        now = self.clock()
+        # A refused command is committed as handled too: a redelivery is not run again.
+        with self.db.transaction() as session:
+            if not claim_message(session, channel=command.channel, message_id=command.message_id, now=now):
+                return None
+            try:
+                change_status(
+                    session, actor=actor, reference=reference, status=status, note=note, notices=self.notices, now=now
+                )
+            except Invalid:
+                return usage
+            except NotFound:
+                return t("operators.no_report", reference=reference)
+        return t(
+            "operators.status_done", reference=reference, status=t(f"status.{status}"), operator=command.operator_name
+        )

@@ -1,13 +1,31 @@
-"""The conversations. Each flow is one module; this registry is how the
-dispatcher finds them, by name, and which keyword starts which flow."""
+"""The conversations. Each flow is one module and declares how people reach
+it (a keyword list, a menu title); the registries here are generated from
+those declarations, so registering a flow is adding it to FLOWS."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from handlers import claim, coverage, help, incident, language, menu, officer, reminders, status
-from handlers.flow import Flow
+from handlers import claim, coverage, help, incident, language, officer, reminders, status
+from handlers.flow import Flow, Home
+from handlers.menu import menu_flow
+
+# In menu order, for the flows with a menu entry.
+FLOWS = (
+    coverage.flow,
+    incident.flow,
+    status.flow,
+    reminders.flow,
+    help.flow,
+    language.flow,
+    officer.report_flow,
+    claim.flow,
+    officer.summary_flow,
+    officer.link_flow,
+    reminders.stop_flow,
+    reminders.resume_flow,
+)
 
 
 @dataclass(frozen=True)
@@ -17,13 +35,24 @@ class Flows:
     by_keyword: Mapping[str, str]
     menu: Flow
 
+    @classmethod
+    def of(cls, flows: Iterable[Flow], *, menu: Flow | None = None) -> Flows:
+        """The registries of `flows`, with the main menu over those that have
+        a menu title (or `menu` instead)."""
+        flows = list(flows)
+        menu = menu or menu_flow([flow for flow in flows if flow.menu])
+        return cls(
+            by_name={flow.name: flow for flow in (menu, *flows)},
+            by_keyword={flow.keywords: flow.name for flow in flows if flow.keywords},
+            menu=menu,
+        )
+
+    @property
+    def home(self) -> Home:
+        """The menu under a header line: where a finished flow returns."""
+        assert self.menu.home is not None, "the menu flow must say how it shows itself"
+        return self.menu.home
+
 
 def build_flows() -> Flows:
-    flows = [menu.flow, coverage.flow, incident.flow, status.flow, help.flow, language.flow, reminders.flow,
-             reminders.stop_flow, reminders.resume_flow, officer.link_flow, officer.report_flow, officer.summary_flow, claim.flow]
-    return Flows(
-        by_name={flow.name: flow for flow in flows},
-        by_keyword={"help": "help", "language": "language", "stop": "stop_reminders", "resume": "resume_reminders",
-                    "officer": "officer_link"},
-        menu=menu.flow,
-    )
+    return Flows.of(FLOWS)

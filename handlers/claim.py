@@ -10,11 +10,11 @@ using either language tick the same items.
 
 from __future__ import annotations
 
-from bot import notices
-from bot.messages import Choice, Outbound
-from handlers import incident
+from handlers.events import ClaimUpdated
+from handlers.files import drafted, files_question, take_files
 from handlers.flow import Flow, Turn, ask, done
-from handlers.texts import LANGUAGES
+from handlers.messages import Choice, Outbound
+from handlers.texts import LANGUAGES, OPERATORS_LANGUAGE
 from storage.incidents import Report, add_files, add_note, report, ticked, toggle_document, village_reports
 from storage.officers import linked_officer
 
@@ -57,8 +57,14 @@ def checklist(turn: Turn, found: Report, *before: Outbound):
     marked = [f"{'✓' if key in ready else '☐'} {text}" for key, text in zip(keys, shown, strict=True)]
     choices = tuple(Choice(f"item:{number}", line) for number, line in enumerate(marked))
     choices += tuple(Choice(action, turn.t(f"claim.{action}")) for action in ("add_files", "add_note", "finish"))
-    text = turn.t("claim.checklist", reference=found.reference, name=found.name, ready=len(ready & set(keys)),
-                  total=len(keys), lines="\n".join(marked))  # fmt: skip
+    text = turn.t(
+        "claim.checklist",
+        reference=found.reference,
+        name=found.name,
+        ready=len(ready & set(keys)),
+        total=len(keys),
+        lines="\n".join(marked),
+    )
     return ask(got_checklist, *before, Outbound(text, choices=choices))
 
 
@@ -72,20 +78,19 @@ async def got_checklist(turn: Turn):
         return checklist(turn, found)
     if turn.choice == "add_files":
         turn.data["files"] = []
-        return ask(got_files, incident.files_question(turn, "claim.ask_files"))
+        return ask(got_files, files_question(turn, "claim.ask_files"))
     if turn.choice == "add_note":
         return ask(got_note, turn.say("claim.ask_note"))
     if turn.choice == "finish":
         if turn.data["changed"]:
-            notices.claim_updated(turn.db, report=found, changes=turn.data["changed"], officer=turn.data["officer"],
-                                  services=turn.services, now=turn.now)  # fmt: skip
+            turn.emit(ClaimUpdated(found.reference, turn.data["officer"], tuple(turn.data["changed"])))
         return done(turn.say("claim.saved", reference=found.reference))
     return checklist(turn, found, turn.say("common.pick_one"))
 
 
 def for_operators(turn: Turn):
     """What changed is told to the operators, in their language."""
-    return turn.services.catalogue[notices.OPERATORS_LANGUAGE]
+    return turn.services.catalogue[OPERATORS_LANGUAGE]
 
 
 def officer_name(turn: Turn) -> str:
@@ -95,11 +100,11 @@ def officer_name(turn: Turn) -> str:
 async def got_files(turn: Turn):
     if turn.choice == "files_done":
         found = report(turn.db, reference=turn.data["reference"])
-        added = add_files(turn.db, incident_id=found.id, files=turn.data["files"], now=turn.now)
+        added = add_files(turn.db, incident_id=found.id, files=drafted(turn.data["files"]), now=turn.now)
         if added:
             turn.data["changed"].append(for_operators(turn)("claim.files_added", count=added))
         return checklist(turn, found)
-    return incident.take_files(turn, turn.data["files"], got_files)
+    return take_files(turn, turn.data["files"], got_files)
 
 
 async def got_note(turn: Turn):
@@ -112,4 +117,13 @@ async def got_note(turn: Turn):
     return checklist(turn, found, turn.say("claim.note_saved"))
 
 
-flow = Flow.of("officer_claim", start, got_report, got_checklist, got_files, got_note)
+flow = Flow.of(
+    "officer_claim",
+    start,
+    got_report,
+    got_checklist,
+    got_files,
+    got_note,
+    menu="menu.officer_claim",
+    officers_only=True,
+)

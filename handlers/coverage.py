@@ -1,43 +1,22 @@
 """Cek kepesertaan: NIK, then birth date, then the cover card.
 
-Privacy rules this flow keeps (UU 27/2022):
-- the session holds only the keyed NIK hash, never the NIK or birth date;
-- nothing about a participant is shown until NIK *and* birth date match;
-- a wrong NIK and a wrong birth date get the very same answer;
-- failed checks from one chat are limited, and every check is audited.
+Nothing about a participant is shown until NIK *and* birth date match; the
+privacy rules of every identity check are in handlers/identity.py.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date
 
-from babel.dates import format_date, format_time
 from babel.units import format_unit
 
 from handlers.flow import Flow, Turn, ask, ask_again, done
+from handlers.identity import locked_until, matching_participant, record_check, refuse
 from handlers.parse import Invalid, parse_birth_date, parse_nik
-from storage import attempts
+from handlers.wording import long_date
 from storage.models import Participant
-from storage.participants import find_participant
 from storage.privacy import mask_kpj, mask_name
 from storage.subscriptions import subscribe
-
-PURPOSE = "coverage_check"
-
-
-def locked_until(turn: Turn) -> datetime | None:
-    """When this chat may check again, or None if it may check now."""
-    limits = turn.services.settings.coverage
-    failures = attempts.failures_since(turn.db, chat=turn.chat, since=turn.since(limits.window_minutes))
-    if len(failures) < limits.max_failed_checks:
-        return None
-    return failures[-limits.max_failed_checks] + timedelta(minutes=limits.window_minutes)
-
-
-def refuse(turn: Turn, until: datetime):
-    attempts.record_attempt(turn.db, chat=turn.chat, purpose=PURPOSE, outcome=attempts.REFUSED, now=turn.now)
-    local = until.astimezone(turn.services.zone)
-    return done(turn.say("coverage.locked", until=format_time(local, "short", locale=turn.t.language)))
 
 
 async def start(turn: Turn):
@@ -59,30 +38,11 @@ async def got_birth_date(turn: Turn):
     if isinstance(born, Invalid):
         return ask_again(got_birth_date, turn, born, "date")
     participant = matching_participant(turn, born)
+    record_check(turn, proven=participant is not None, participant_id=participant and participant.id)
     if participant is None:
-        attempts.record_attempt(turn.db, chat=turn.chat, purpose=PURPOSE, outcome=attempts.NOT_FOUND, now=turn.now)
         return done(turn.say("coverage.not_found"))
-    attempts.record_attempt(
-        turn.db, chat=turn.chat, purpose=PURPOSE, outcome=attempts.FOUND,
-        participant_id=participant.id, now=turn.now,
-    )  # fmt: skip
     turn.data = {"participant_id": participant.id, "cover_end": participant.cover_end.isoformat()}
     return ask(got_consent, card(turn, participant), consent_question(turn))
-
-
-def matching_participant(turn: Turn, born: date) -> Participant | None:
-    hasher = turn.services.hasher
-    nik_hash = turn.data["nik_hash"]
-    participant = find_participant(turn.db, nik_hash=nik_hash)
-    # Hash the birth date even when no NIK matched: both paths cost the same.
-    expected = hasher.birth_hash(nik_hash, born)
-    if participant is None or not hasher.same(participant.birth_hash, expected):
-        return None
-    return participant
-
-
-def long_date(turn: Turn, day: date) -> str:
-    return format_date(day, "d MMMM y", locale=turn.t.language)
 
 
 def card(turn: Turn, person: Participant):
@@ -111,9 +71,7 @@ def card(turn: Turn, person: Participant):
 
 
 def consent_question(turn: Turn):
-    return turn.question(
-        "coverage.consent_question", [("yes", "common.answer_yes"), ("no", "common.answer_no")]
-    )
+    return turn.question("coverage.consent_question", [("yes", "common.answer_yes"), ("no", "common.answer_no")])
 
 
 async def got_consent(turn: Turn):
@@ -126,4 +84,4 @@ async def got_consent(turn: Turn):
     return ask(got_consent, turn.say("common.pick_one"), consent_question(turn))
 
 
-flow = Flow.of("coverage", start, got_nik, got_birth_date, got_consent)
+flow = Flow.of("coverage", start, got_nik, got_birth_date, got_consent, menu="menu.coverage")

@@ -1,14 +1,22 @@
 """How a conversation step is written.
 
-A step is a small async function named for what it receives (`got_nik`). It
-gets a Turn and returns one of:
-  ask(next_step, *messages)  wait for the person's next message in next_step;
-  done(*messages)            the flow is over; the main menu follows;
-  goto("flow")               hand over to another flow's start.
+A step is a small async function that gets a Turn and returns one of:
+  ask(next_step, *messages)   wait for the person's next message in next_step;
+  done(*messages)             the flow is over; the main menu follows;
+  goto("flow", draft)         hand over to another flow's start, with a draft.
+
+Names say what a function is, one rule for every flow:
+  got_<what>     a step that receives an answer (got_nik, got_birth_date);
+  chose_<what>   a step that receives a pick from buttons (chose_topic);
+  ask_<what>     returns the Ask for a question (ask_kind);
+  <what>_question  builds the message that asks it, with its buttons.
+Steps are saved by name with the session, so renaming one strands whoever
+waits in it: the dispatcher sends them back to the menu with a friendly line.
 
 Steps run inside the message's database transaction: they call storage
 functions and never do network I/O, so the transaction stays short and no
-other chat waits behind it.
+other chat waits behind it. What should happen besides the reply (a notice
+to the operators) is an event the step emits; the engine acts on it.
 """
 
 from __future__ import annotations
@@ -21,21 +29,31 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
-from bot.config import Settings
-from bot.messages import Choice, Inbound, Outbound, Request
+from handlers.events import Event
+from handlers.messages import Capabilities, Choice, Inbound, Outbound, Request
 from handlers.parse import Invalid
 from handlers.texts import Catalogue, Texts
 from storage.chats import OpenChat
 from storage.privacy import IdentityHasher
 
 
+@dataclass(frozen=True)
+class FlowSettings:
+    """The part of config.yaml flows read; the app fills it in."""
+
+    timezone: str
+    max_failed_checks: int  # coverage checks that may fail in one window
+    check_window_minutes: int
+
+
 @dataclass
 class Services:
     """What steps may use besides the database: settled once at start-up."""
 
-    settings: Settings
+    settings: FlowSettings
     hasher: IdentityHasher
     catalogue: Catalogue
+    capabilities: Mapping[str, Capabilities]  # by channel name
 
     @property
     def zone(self) -> ZoneInfo:
@@ -51,6 +69,7 @@ class Turn:
     now: datetime
     services: Services
     choice: str | None = None
+    events: list[Event] = field(default_factory=list)
 
     @property
     def t(self) -> Texts:
@@ -64,6 +83,14 @@ class Turn:
     @property
     def today(self) -> date:
         return self.now.astimezone(self.services.zone).date()
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """What the channel this message came on can do."""
+        return self.services.capabilities[self.inbound.channel]
+
+    def emit(self, event: Event) -> None:
+        self.events.append(event)
 
     def say(self, key: str, **values: Any) -> Outbound:
         return Outbound(self.t(key, **values))
@@ -98,10 +125,12 @@ class Done:
 @dataclass(frozen=True)
 class Goto:
     flow: str
+    draft: Mapping[str, Any] = field(default_factory=dict)
 
 
 Result = Ask | Done | Goto
 Step = Callable[[Turn], Awaitable[Result]]
+Home = Callable[[Turn, str], Ask]  # the menu, under a header line
 
 
 def ask(step: Step, *messages: Outbound) -> Ask:
@@ -120,22 +149,31 @@ def done(*messages: Outbound) -> Done:
     return Done(messages)
 
 
-def goto(flow: str) -> Goto:
-    return Goto(flow)
+def goto(flow: str, draft: Mapping[str, Any] | None = None) -> Goto:
+    """Start `flow`, its draft preset to `draft` (a hand-off) or empty."""
+    return Goto(flow, dict(draft or {}))
 
 
 @dataclass(frozen=True)
 class Flow:
-    """A conversation: where it starts and the steps it may wait in. Steps are
-    stored by function name, so renaming one strands sessions waiting in it;
-    the dispatcher sends those back to the menu."""
+    """A conversation: where it starts, the steps it may wait in (by
+    function name), and how people reach it: the catalogue keyword list
+    keywords.<keywords> anywhere, and a main-menu entry titled by the text
+    key `menu` (shown to linked village officers only, if officers_only)."""
 
     name: str
     start: Step
     steps: Mapping[str, Step] = field(default_factory=dict)
+    keywords: str | None = None
+    menu: str | None = None
+    officers_only: bool = False
     # A draft worth keeping (a report): waits session.draft_idle_minutes, not idle_minutes.
     keeps_draft: bool = False
+    # The main menu's own flow shows itself under a header line.
+    home: Home | None = None
 
     @classmethod
-    def of(cls, name: str, start: Step, *steps: Step, keeps_draft: bool = False) -> Flow:
-        return cls(name, start, {step.__name__: step for step in steps}, keeps_draft)
+    def of(cls, name: str, start: Step, *steps: Step, formerly: Mapping[str, Step] | None = None, **how: Any) -> Flow:
+        """`formerly` keeps a renamed step answering under its old name, for
+        the sessions saved before the rename."""
+        return cls(name, start, {**(formerly or {}), **{step.__name__: step for step in steps}}, **how)

@@ -7,21 +7,21 @@ from handlers.flow import Flow, Turn, ask, done
 TOPICS = ("jkk", "jkm", "who", "accident", "contact")
 
 
-def topics(turn: Turn, key: str = "help.question", **values):
+def topics_question(turn: Turn, key: str = "help.question", **values):
     choices = [(topic, f"help.topic_{topic}") for topic in TOPICS] + [("back", "common.back")]
     return turn.question(key, choices, **values)
 
 
 async def start(turn: Turn):
-    return ask(chose_topic, topics(turn))
+    return ask(chose_topic, topics_question(turn))
 
 
 async def chose_topic(turn: Turn):
     if turn.choice == "back":
         return done()
     if turn.choice in TOPICS:
-        return ask(chose_topic, turn.say(f"help.{turn.choice}"), topics(turn))
-    return ask(chose_topic, topics(turn, "common.pick_one"))
+        return ask(chose_topic, turn.say(f"help.{turn.choice}"), topics_question(turn))
+    return ask(chose_topic, topics_question(turn, "common.pick_one"))
 
 
-flow = Flow.of("help", start, chose_topic)
+flow = Flow.of("help", start, chose_topic, keywords="help", menu="menu.help")

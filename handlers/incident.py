@@ -5,6 +5,10 @@ The draft lives in the session (turn.data), which is saved with every
 message, so a report half-written when the process stops goes on where it
 stopped; a sent one is in the database before its confirmation leaves.
 
+A village officer's report for a resident is a hand-off to this flow with
+the draft preset to `for_resident` (handlers/officer.py): the resident is
+then chosen by NIK instead of asking who was affected.
+
 Privacy (UU 27/2022): the affected person's NIK is kept only as its keyed
 hash and a masked form. A reporter learns whether the person is covered only
 after proving to be that person (NIK + birth date, under the coverage
@@ -14,29 +18,39 @@ check's attempt limit).
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any, TypedDict
 
-from bot import notices
-from bot.messages import Outbound
-from handlers.coverage import PURPOSE, locked_until, long_date, matching_participant, refuse
-from handlers.flow import Ask, Flow, Turn, ask, ask_again, done
+from handlers.events import ReportFiled
+from handlers.files import drafted, files_question, take_files
+from handlers.flow import Flow, Turn, ask, ask_again, done
+from handlers.identity import locked_until, matching_participant, record_check, refuse
+from handlers.messages import Outbound
 from handlers.parse import Invalid, parse_birth_date, parse_date, parse_nik, parse_phone
-from storage import attempts
-from storage.incidents import KINDS, RELATIONS, file_incident, report
+from handlers.wording import long_date
+from storage.incidents import KINDS, RELATIONS, file_incident
 from storage.officers import linked_officer, resident
 from storage.participants import find_participant
 from storage.privacy import mask_name, mask_nik
 
-MAX_FILES = 5
 MAX_CHRONOLOGY = 1000
 MIN_CHRONOLOGY_WORDS = 4
 FIELDS = ("person", "kind", "date", "place", "chronology", "files", "phone")
+
+
+class ReportDraft(TypedDict, total=False):
+    """The draft's keys another flow may preset when it hands over."""
+
+    files: list[dict[str, Any]]  # Media as JSON (handlers/files.py)
+    for_resident: bool  # a linked village officer reports for a resident of their village
 
 
 # -- who ---------------------------------------------------------------------
 
 
 async def start(turn: Turn):
-    turn.data = {"files": []}
+    turn.data.setdefault("files", [])
+    if turn.data.get("for_resident"):
+        return ask_resident(turn)
     return ask(got_who, who_question(turn))
 
 
@@ -71,14 +85,17 @@ async def got_own_birth_date(turn: Turn):
     if isinstance(born, Invalid):
         return ask_again(got_own_birth_date, turn, born, "date")
     person = matching_participant(turn, born)
-    outcome = attempts.FOUND if person else attempts.NOT_FOUND
-    attempts.record_attempt(turn.db, chat=turn.chat, purpose=PURPOSE, outcome=outcome,
-                            participant_id=person and person.id, now=turn.now)  # fmt: skip
+    record_check(turn, proven=person is not None, participant_id=person and person.id)
     if person is None:
         choices = [("again", "incident.try_again"), ("other", "incident.as_other")]
         return ask(got_not_proven, turn.question("incident.not_proven", choices))
-    turn.data.update(affected="self", relation=None, name=person.name,
-                     cover_start=person.cover_start.isoformat(), cover_end=person.cover_end.isoformat())  # fmt: skip
+    turn.data.update(
+        affected="self",
+        relation=None,
+        name=person.name,
+        cover_start=person.cover_start.isoformat(),
+        cover_end=person.cover_end.isoformat(),
+    )
     return onward(turn, ask_kind)
 
 
@@ -95,8 +112,13 @@ async def got_other_nik(turn: Turn):
     if isinstance(nik, Invalid):
         return ask_again(got_other_nik, turn, nik, "nik")
     # Found in the roster or not, the reporter is told nothing about it.
-    turn.data.update(nik_hash=turn.services.hasher.nik_hash(nik.digits), nik_masked=mask_nik(nik.digits),
-                     affected="other", cover_start=None, cover_end=None)  # fmt: skip
+    turn.data.update(
+        nik_hash=turn.services.hasher.nik_hash(nik.digits),
+        nik_masked=mask_nik(nik.digits),
+        affected="other",
+        cover_start=None,
+        cover_end=None,
+    )
     return ask(got_name, turn.say("incident.ask_name"))
 
 
@@ -109,7 +131,9 @@ async def got_name(turn: Turn):
 
 
 def relation_question(turn: Turn):
-    return turn.question("incident.ask_relation", [(relation, f"incident.relation_{relation}") for relation in RELATIONS])
+    return turn.question(
+        "incident.ask_relation", [(relation, f"incident.relation_{relation}") for relation in RELATIONS]
+    )
 
 
 async def got_relation(turn: Turn):
@@ -133,9 +157,16 @@ async def got_resident_nik(turn: Turn):
     if person is None:
         # Not theirs to see: the same words whether the NIK exists elsewhere or not at all.
         return ask(got_resident_nik, turn.say("officer.not_resident", village=officer.village if officer else "-"))
-    turn.data.update(affected="other", relation="village_officer", for_resident=True, name=person.name,
-                     nik_hash=person.nik_hash, nik_masked=mask_nik(nik.digits),
-                     cover_start=person.cover_start.isoformat(), cover_end=person.cover_end.isoformat())  # fmt: skip
+    turn.data.update(
+        affected="other",
+        relation="village_officer",
+        for_resident=True,
+        name=person.name,
+        nik_hash=person.nik_hash,
+        nik_masked=mask_nik(nik.digits),
+        cover_start=person.cover_start.isoformat(),
+        cover_end=person.cover_end.isoformat(),
+    )
     return onward(turn, ask_kind)
 
 
@@ -219,10 +250,6 @@ async def got_chronology(turn: Turn):
 # -- files and phone -------------------------------------------------------------
 
 
-def files_question(turn: Turn, key: str, **values):
-    return turn.question(key, [("files_done", "incident.files_done")], **values)
-
-
 def ask_files(turn: Turn):
     return ask(got_files, files_question(turn, "incident.ask_files"))
 
@@ -231,18 +258,6 @@ async def got_files(turn: Turn):
     if turn.choice == "files_done":
         return onward(turn, ask_phone)
     return take_files(turn, turn.data["files"], got_files)
-
-
-def take_files(turn: Turn, files: list[dict], step) -> Ask:
-    """Keep the message's photos and documents in `files`, at most MAX_FILES,
-    and ask for more in `step` (a village officer's claim uses it too)."""
-    if not turn.inbound.media:
-        return ask(step, files_question(turn, "incident.files_waiting"))
-    for item in turn.inbound.media:
-        if len(files) >= MAX_FILES:
-            return ask(step, files_question(turn, "incident.files_full"))
-        files.append({"sha256": item.sha256, "mime_type": item.mime_type, "size": item.size, "path": item.path})
-    return ask(step, files_question(turn, "incident.file_received", count=len(files)))
 
 
 def ask_phone(turn: Turn):
@@ -287,9 +302,17 @@ def summary_question(turn: Turn):
         relation = t(f"incident.relation_{draft['relation']}")
         person = t("incident.person_other", name=draft["name"], nik=draft["nik_masked"], relation=relation)
     choices = [("submit", "incident.submit"), ("change", "incident.change")]
-    return turn.question("incident.summary", choices, person=person, kind=t(f"incident.kind_{draft['kind']}"),
-                         date=long_date(turn, date.fromisoformat(draft["occurred_on"])), place=draft["place"],
-                         chronology=draft["chronology"], files=len(draft["files"]), phone=draft["phone"])  # fmt: skip
+    return turn.question(
+        "incident.summary",
+        choices,
+        person=person,
+        kind=t(f"incident.kind_{draft['kind']}"),
+        date=long_date(turn, date.fromisoformat(draft["occurred_on"])),
+        place=draft["place"],
+        chronology=draft["chronology"],
+        files=len(draft["files"]),
+        phone=draft["phone"],
+    )
 
 
 async def got_summary(turn: Turn):
@@ -313,9 +336,14 @@ async def got_field(turn: Turn):
     if turn.choice == "files":
         turn.data["files"] = []
         return ask(got_files, turn.say("incident.files_cleared"), *ask_files(turn).messages)
-    ask_again = {"kind": ask_kind, "date": ask_date, "place": ask_place, "chronology": ask_chronology,
-                 "phone": ask_phone}[turn.choice]  # fmt: skip
-    return ask_again(turn)
+    ask_field = {
+        "kind": ask_kind,
+        "date": ask_date,
+        "place": ask_place,
+        "chronology": ask_chronology,
+        "phone": ask_phone,
+    }[turn.choice]
+    return ask_field(turn)
 
 
 def submit(turn: Turn):
@@ -325,13 +353,21 @@ def submit(turn: Turn):
     # day, whoever reported; the reporter, only after proving to be them.
     person = find_participant(turn.db, nik_hash=draft["nik_hash"])
     covered = person.cover_start <= occurred_on <= person.cover_end if person else None
-    fields = {name: draft[name] for name in ("affected", "relation", "nik_hash", "nik_masked", "name", "kind",
-                                             "place", "chronology", "phone")}  # fmt: skip
-    fields.update(participant_id=person and person.id, occurred_on=occurred_on, covered=covered,
-                  latitude=draft.get("latitude"), longitude=draft.get("longitude"))  # fmt: skip
-    reference = file_incident(turn.db, reporter=turn.chat, fields=fields, files=draft["files"], now=turn.now,
-                              year=turn.today.year)  # fmt: skip
-    notices.report_filed(turn.db, report=report(turn.db, reference=reference), services=turn.services, now=turn.now)
+    fields = {
+        name: draft[name]
+        for name in ("affected", "relation", "nik_hash", "nik_masked", "name", "kind", "place", "chronology", "phone")
+    }
+    fields.update(
+        participant_id=person and person.id,
+        occurred_on=occurred_on,
+        covered=covered,
+        latitude=draft.get("latitude"),
+        longitude=draft.get("longitude"),
+    )
+    reference = file_incident(
+        turn.db, reporter=turn.chat, fields=fields, files=drafted(draft["files"]), now=turn.now, year=turn.today.year
+    )
+    turn.emit(ReportFiled(reference))
     if draft["affected"] == "self" or draft.get("for_resident"):
         coverage = turn.t("incident.covered_yes" if covered else "incident.covered_no")
     else:
@@ -343,6 +379,25 @@ def submit(turn: Turn):
     )
 
 
-flow = Flow.of("incident", start, got_who, got_own_nik, got_own_birth_date, got_not_proven, got_other_nik, got_name,
-               got_relation, got_resident_nik, got_kind, got_date, got_place, got_chronology, got_files, got_phone, got_summary,
-               got_field, keeps_draft=True)  # fmt: skip
+flow = Flow.of(
+    "incident",
+    start,
+    got_who,
+    got_own_nik,
+    got_own_birth_date,
+    got_not_proven,
+    got_other_nik,
+    got_name,
+    got_relation,
+    got_resident_nik,
+    got_kind,
+    got_date,
+    got_place,
+    got_chronology,
+    got_files,
+    got_phone,
+    got_summary,
+    got_field,
+    menu="menu.incident",
+    keeps_draft=True,
+)

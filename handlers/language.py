@@ -7,19 +7,19 @@ from handlers.texts import LANGUAGES
 from storage.chats import set_language
 
 
-def question(turn: Turn):
+def language_question(turn: Turn):
     return turn.question("language.question", [(lang, f"language.{lang}") for lang in LANGUAGES])
 
 
 async def start(turn: Turn):
-    return ask(chose_language, question(turn))
+    return ask(chose_language, language_question(turn))
 
 
 async def chose_language(turn: Turn):
     if turn.choice not in LANGUAGES:
-        return ask(chose_language, turn.say("common.pick_one"), question(turn))
+        return ask(chose_language, turn.say("common.pick_one"), language_question(turn))
     set_language(turn.db, chat=turn.chat, language=turn.choice)
     return done(turn.say("language.set"))
 
 
-flow = Flow.of("language", start, chose_language)
+flow = Flow.of("language", start, chose_language, keywords="language", menu="menu.language")

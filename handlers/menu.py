@@ -1,48 +1,36 @@
-"""The main menu: where every conversation starts and returns."""
+"""The main menu: where every conversation starts and returns.
+
+Its entries are the flows that declare a menu title, in the order they are
+registered (handlers/__init__.py); a chat linked to a village officer also
+sees the officers' entries.
+"""
 
 from __future__ import annotations
 
-from bot.messages import Choice, Outbound
+from collections.abc import Sequence
+
 from handlers.flow import Ask, Flow, Turn, ask, goto
+from handlers.messages import Choice, Outbound
 from storage.officers import linked_officer
 
-# (choice id = flow name, title key)
-ENTRIES = (
-    ("coverage", "menu.coverage"),
-    ("incident", "menu.incident"),
-    ("status", "menu.status"),
-    ("reminders", "menu.reminders"),
-    ("help", "menu.help"),
-    ("language", "menu.language"),
-)
 
+def menu_flow(entries: Sequence[Flow]) -> Flow:
+    """The menu over `entries` (flows with a menu title)."""
 
-# What a chat linked to a village officer sees besides.
-OFFICER_ENTRIES = (
-    ("officer_report", "menu.officer_report"),
-    ("officer_claim", "menu.officer_claim"),
-    ("officer_summary", "menu.officer_summary"),
-)
+    def offered(turn: Turn) -> list[Flow]:
+        officer = any(entry.officers_only for entry in entries) and linked_officer(turn.db, chat=turn.chat)
+        return [entry for entry in entries if officer or not entry.officers_only]
 
+    def home(turn: Turn, header: str) -> Ask:
+        choices = tuple(Choice(id=entry.name, title=turn.t(entry.menu)) for entry in offered(turn))
+        return ask(chose_entry, Outbound(header, choices=choices))
 
-def entries(turn: Turn) -> tuple[tuple[str, str], ...]:
-    return ENTRIES + OFFICER_ENTRIES if linked_officer(turn.db, chat=turn.chat) else ENTRIES
+    async def start(turn: Turn):
+        return home(turn, f"{turn.t('menu.greeting')}\n{turn.t('menu.question')}")
 
+    async def chose_entry(turn: Turn):
+        if any(turn.choice == entry.name for entry in offered(turn)):
+            return goto(turn.choice)
+        return home(turn, turn.t("menu.not_understood"))
 
-def home(turn: Turn, header: str) -> Ask:
-    choices = tuple(Choice(id=flow, title=turn.t(title)) for flow, title in entries(turn))
-    return ask(chose, Outbound(header, choices=choices))
-
-
-async def start(turn: Turn):
-    return home(turn, f"{turn.t('menu.greeting')}\n{turn.t('menu.question')}")
-
-
-async def chose(turn: Turn):
-    for flow, _title in entries(turn):
-        if turn.choice == flow:
-            return goto(flow)
-    return home(turn, turn.t("menu.not_understood"))
-
-
-flow = Flow.of("menu", start, chose)
+    return Flow.of("menu", start, chose_entry, home=home, formerly={"chose": chose_entry})

@@ -14,12 +14,11 @@ from __future__ import annotations
 
 from babel.dates import format_date
 
-from bot.messages import Outbound
-from handlers import incident
-from handlers.coverage import PURPOSE, locked_until, refuse
-from handlers.flow import Flow, Turn, ask, ask_again, done
+from handlers.flow import Flow, Turn, ask, ask_again, done, goto
+from handlers.identity import locked_until, record_check, refuse
+from handlers.incident import ReportDraft
+from handlers.messages import Outbound
 from handlers.parse import Invalid, parse_birth_date, parse_nik, parse_phone
-from storage import attempts
 from storage.officers import find_officer, link, linked_officer, village_summary
 
 # -- linking -------------------------------------------------------------------
@@ -54,7 +53,7 @@ async def got_birth_date(turn: Turn):
 async def got_phone(turn: Turn):
     if turn.inbound.contact_phone:
         return linked(turn, turn.inbound.contact_phone)
-    if turn.inbound.channel == "console":  # no contact button there; the console is the operator's own machine
+    if turn.capabilities.verified_phone == "typed":  # no contact button: the operator's own console
         typed = parse_phone(turn.text)
         if not isinstance(typed, Invalid):
             return linked(turn, typed)
@@ -67,29 +66,28 @@ def linked(turn: Turn, phone: str):
     phone = parse_phone(phone)
     matched = (
         officer is not None and hasher.same(officer.birth_hash, turn.data["birth_hash"]) and officer.phone == phone
-    )  # fmt: skip
-    attempts.record_attempt(turn.db, chat=turn.chat, purpose=PURPOSE, now=turn.now,
-                            outcome=attempts.FOUND if matched else attempts.NOT_FOUND)  # fmt: skip
+    )
+    record_check(turn, proven=matched)
     if not matched:
         return done(turn.say("officer.not_matched"))
     link(turn.db, officer_id=officer.id, chat=turn.chat, now=turn.now)
     return done(turn.say("officer.linked", position=officer.position, village=officer.village))
 
 
-link_flow = Flow.of("officer_link", start_link, got_nik, got_birth_date, got_phone)
+link_flow = Flow.of("officer_link", start_link, got_nik, got_birth_date, got_phone, keywords="officer")
 
 
 # -- Lapor untuk warga -----------------------------------------------------------
 
 
 async def start_report(turn: Turn):
+    """A hand-off: the incident flow, for a resident of the officer's village."""
     if linked_officer(turn.db, chat=turn.chat) is None:
         return done(turn.say("officer.not_linked"))
-    turn.data = {"files": []}
-    return incident.ask_resident(turn)
+    return goto("incident", ReportDraft(files=[], for_resident=True))
 
 
-report_flow = Flow.of("officer_report", start_report, *incident.flow.steps.values(), keeps_draft=True)
+report_flow = Flow.of("officer_report", start_report, menu="menu.officer_report", officers_only=True)
 
 
 # -- Rekap desa ------------------------------------------------------------------
@@ -105,12 +103,17 @@ async def start_summary(turn: Turn):
     def lines(rows, label):
         return "\n".join(f"• {label(value)}: {count}" for value, count in rows) or "• -"
 
-    text = t("officer.summary", village=officer.village, district=officer.district, residents=summary.residents,
-             categories=lines(summary.by_category, lambda value: t(f"category.{value}")),
-             ends=lines(summary.cover_ends, lambda day: format_date(day, "d MMMM y", locale=t.language)),
-             reports=lines(summary.reports_by_status, lambda status: t(f"status.{status}")),
-             not_opted_in=summary.not_opted_in)  # fmt: skip
+    text = t(
+        "officer.summary",
+        village=officer.village,
+        district=officer.district,
+        residents=summary.residents,
+        categories=lines(summary.by_category, lambda value: t(f"category.{value}")),
+        ends=lines(summary.cover_ends, lambda day: format_date(day, "d MMMM y", locale=t.language)),
+        reports=lines(summary.reports_by_status, lambda status: t(f"status.{status}")),
+        not_opted_in=summary.not_opted_in,
+    )
     return done(Outbound(text))
 
 
-summary_flow = Flow.of("officer_summary", start_summary)
+summary_flow = Flow.of("officer_summary", start_summary, menu="menu.officer_summary", officers_only=True)

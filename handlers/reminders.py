@@ -4,8 +4,8 @@ anywhere. Planning and sending are the scheduler's work (bot/reminders.py)."""
 
 from __future__ import annotations
 
-from handlers.coverage import long_date
 from handlers.flow import Flow, Turn, ask, done
+from handlers.wording import long_date
 from storage.outbox import next_due
 from storage.privacy import mask_name
 from storage.subscriptions import followed, set_consent
@@ -17,24 +17,26 @@ async def start(turn: Turn):
         return done(turn.say("reminders.none"))
     names = ", ".join(mask_name(item.name) for item in following)
     if not any(item.active for item in following):
-        return ask(chose, turn.question("reminders.off", [("on", "reminders.turn_on"), ("back", "common.back")], names=names))
+        choices = [("on", "reminders.turn_on"), ("back", "common.back")]
+        return ask(chose_action, turn.question("reminders.off", choices, names=names))
     due = next_due(turn.db, chat_pks=[turn.chat.id])
     upcoming = (
         turn.t("reminders.next", day=long_date(turn, due.astimezone(turn.services.zone).date()))
-        if due else turn.t("reminders.next_unknown")
-    )  # fmt: skip
+        if due
+        else turn.t("reminders.next_unknown")
+    )
     choices = [("off", "reminders.turn_off"), ("back", "common.back")]
-    return ask(chose, turn.question("reminders.on", choices, names=names, upcoming=upcoming))
+    return ask(chose_action, turn.question("reminders.on", choices, names=names, upcoming=upcoming))
 
 
-async def chose(turn: Turn):
+async def chose_action(turn: Turn):
     if turn.choice == "off":
         return await stop(turn)
     if turn.choice == "on":
         return await resume(turn)
     if turn.choice == "back":
         return done()
-    return ask(chose, turn.say("common.pick_one"))
+    return ask(chose_action, turn.say("common.pick_one"))
 
 
 async def stop(turn: Turn):
@@ -49,6 +51,6 @@ async def resume(turn: Turn):
     return done(turn.say("reminders.resumed"))
 
 
-flow = Flow.of("reminders", start, chose)
-stop_flow = Flow.of("stop_reminders", stop)
-resume_flow = Flow.of("resume_reminders", resume)
+flow = Flow.of("reminders", start, chose_action, menu="menu.reminders", formerly={"chose": chose_action})
+stop_flow = Flow.of("stop_reminders", stop, keywords="stop")
+resume_flow = Flow.of("resume_reminders", resume, keywords="resume")

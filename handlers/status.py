@@ -14,11 +14,11 @@ import re
 
 from babel.dates import format_datetime
 
-from bot.messages import Choice, Outbound
-from handlers.coverage import PURPOSE, locked_until, long_date, matching_participant, refuse
 from handlers.flow import Flow, Turn, ask, ask_again, done
+from handlers.identity import locked_until, matching_participant, record_check, refuse
+from handlers.messages import Choice, Outbound
 from handlers.parse import Invalid, parse_birth_date, parse_nik
-from storage import attempts
+from handlers.wording import long_date
 from storage.incidents import Report, history, report, reports
 from storage.officers import linked_officer
 
@@ -30,11 +30,14 @@ async def start(turn: Turn):
     own = reports(turn.db, reporter=turn.chat)[:LISTED]
     if not own:
         return ask(got_reference, turn.say("status.none"), turn.say("status.ask_reference"))
-    choices = (*(Choice(item.reference, item.reference) for item in own), Choice("other", turn.t("status.other_reference")))
-    return ask(got_pick, Outbound(turn.t("status.pick"), choices=choices))
+    choices = (
+        *(Choice(item.reference, item.reference) for item in own),
+        Choice("other", turn.t("status.other_reference")),
+    )
+    return ask(chose_report, Outbound(turn.t("status.pick"), choices=choices))
 
 
-async def got_pick(turn: Turn):
+async def chose_report(turn: Turn):
     if turn.choice == "other":
         return ask(got_reference, turn.say("status.ask_reference"))
     return await got_reference(turn)
@@ -77,8 +80,7 @@ async def got_birth_date(turn: Turn):
     person = matching_participant(turn, born)
     found = report(turn.db, reference=turn.data["reference"])
     proven = person is not None and found is not None and found.participant_id == person.id
-    attempts.record_attempt(turn.db, chat=turn.chat, purpose=PURPOSE, now=turn.now,
-                            outcome=attempts.FOUND if proven else attempts.NOT_FOUND)  # fmt: skip
+    record_check(turn, proven=proven)
     if not proven:
         return done(turn.say("status.not_found"))
     return done(card(turn, found))
@@ -92,9 +94,23 @@ def card(turn: Turn, found: Report):
         status = turn.t(f"status.{change.status}")
         key = "status.history_note" if change.note else "status.history_line"
         lines.append(turn.t(key, at=at, status=status, note=change.note or ""))
-    return turn.say("status.report", reference=found.reference, kind=turn.t(f"incident.kind_{found.kind}"),
-                    date=long_date(turn, found.occurred_on), status=turn.t(f"status.{found.status}"),
-                    history="\n".join(lines))  # fmt: skip
+    return turn.say(
+        "status.report",
+        reference=found.reference,
+        kind=turn.t(f"incident.kind_{found.kind}"),
+        date=long_date(turn, found.occurred_on),
+        status=turn.t(f"status.{found.status}"),
+        history="\n".join(lines),
+    )
 
 
-flow = Flow.of("status", start, got_pick, got_reference, got_nik, got_birth_date)
+flow = Flow.of(
+    "status",
+    start,
+    chose_report,
+    got_reference,
+    got_nik,
+    got_birth_date,
+    menu="menu.status",
+    formerly={"got_pick": chose_report},
+)

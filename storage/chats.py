@@ -28,9 +28,9 @@ TOUCH_CHAT = (
     .returning(CHATS.c.id, CHATS.c.language)
 )
 NEW_CHAT = insert(CHATS).returning(CHATS.c.id)
-LOAD_STATE = select(
-    SESSIONS.c.flow, SESSIONS.c.step, SESSIONS.c.data, SESSIONS.c.choices, SESSIONS.c.expires_at
-).where(SESSIONS.c.chat_pk == bindparam("p_chat_pk"))
+LOAD_STATE = select(SESSIONS.c.flow, SESSIONS.c.step, SESSIONS.c.data, SESSIONS.c.choices, SESSIONS.c.expires_at).where(
+    SESSIONS.c.chat_pk == bindparam("p_chat_pk")
+)
 STATE_COLUMNS = ("flow", "step", "data", "choices", "expires_at", "updated_at")
 
 
@@ -81,8 +81,14 @@ def open_chat(
     connection = session.connection()
     touched = connection.execute(TOUCH_CHAT, {"p_channel": channel, "p_chat_id": chat_id, "p_now": now}).first()
     if touched is None:
-        row = {"channel": channel, "chat_id": chat_id, "language": language, "active": True,
-               "last_inbound_at": now, "created_at": now}  # fmt: skip
+        row = {
+            "channel": channel,
+            "chat_id": chat_id,
+            "language": language,
+            "active": True,
+            "last_inbound_at": now,
+            "created_at": now,
+        }
         created = connection.execute(NEW_CHAT, row).scalar_one()
         return OpenChat(created, channel, chat_id, language), None
     chat = OpenChat(touched.id, channel, chat_id, touched.language)
@@ -93,7 +99,9 @@ def open_chat(
 ADD_RECIPIENT = per_dialect(
     lambda insert: insert(CHATS).on_conflict_do_update(index_elements=["channel", "chat_id"], set_={"active": True})
 )
-FIND_CHAT = select(CHATS.c.id).where(CHATS.c.channel == bindparam("p_channel"), CHATS.c.chat_id == bindparam("p_chat_id"))
+FIND_CHAT = select(CHATS.c.id).where(
+    CHATS.c.channel == bindparam("p_channel"), CHATS.c.chat_id == bindparam("p_chat_id")
+)
 
 
 def recipient(session: Session, *, channel: str, chat_id: str, language: str, now: datetime) -> int:
@@ -119,8 +127,15 @@ def save_state(
     expires_at: datetime,
 ) -> None:
     connection = session.connection()
-    row = {"chat_pk": chat.id, "flow": flow, "step": step, "data": data, "choices": choices,
-           "expires_at": expires_at, "updated_at": now}  # fmt: skip
+    row = {
+        "chat_pk": chat.id,
+        "flow": flow,
+        "step": step,
+        "data": data,
+        "choices": choices,
+        "expires_at": expires_at,
+        "updated_at": now,
+    }
     connection.execute(SAVE_STATE[connection.dialect.name], row)
 
 
@@ -145,9 +160,13 @@ class Addressee:
 
 
 def addressee(session: Session, *, channel: str, chat_id: str) -> Addressee | None:
-    row = session.connection().execute(
-        select(CHATS.c.language, CHATS.c.active, CHATS.c.last_inbound_at).where(
-            CHATS.c.channel == channel, CHATS.c.chat_id == chat_id
+    row = (
+        session.connection()
+        .execute(
+            select(CHATS.c.language, CHATS.c.active, CHATS.c.last_inbound_at).where(
+                CHATS.c.channel == channel, CHATS.c.chat_id == chat_id
+            )
         )
-    ).first()
+        .first()
+    )
     return Addressee(*row) if row else None

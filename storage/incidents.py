@@ -3,7 +3,7 @@ reporter, the flows and the operators make."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from storage.chats import OpenChat
 from storage.db import per_dialect
+from storage.media import Media
 from storage.models import (
     Chat,
     Incident,
@@ -44,6 +45,7 @@ NEEDS_REASON = "ditolak"
 class StatusError(ValueError):
     """A status change an operator asked for that cannot be made."""
 
+
 OPEN_YEAR = per_dialect(lambda insert: insert(COUNTERS).on_conflict_do_nothing(index_elements=["year"]))
 
 
@@ -59,18 +61,29 @@ def next_reference(session: Session, *, year: int) -> str:
     return f"LK-{year}-{number:06d}"
 
 
-def file_incident(session: Session, *, reporter: OpenChat, fields: dict[str, Any], files: Iterable[dict[str, Any]],
-                  now: datetime, year: int) -> str:  # fmt: skip
-    """Store a submitted report, its files (sha256, mime_type, size, path) and
-    its first status; the reference number it was given."""
+def file_incident(
+    session: Session,
+    *,
+    reporter: OpenChat,
+    fields: dict[str, Any],
+    files: Iterable[Media],
+    now: datetime,
+    year: int,
+) -> str:
+    """Store a submitted report, its files and its first status; the
+    reference number it was given."""
     reference = next_reference(session, year=year)
     connection = session.connection()
-    row = {**fields, "reference": reference, "reporter_chat_pk": reporter.id, "status": FIRST_STATUS,
-           "created_at": now, "updated_at": now}  # fmt: skip
+    row = {
+        **fields,
+        "reference": reference,
+        "reporter_chat_pk": reporter.id,
+        "status": FIRST_STATUS,
+        "created_at": now,
+        "updated_at": now,
+    }
     incident_id = connection.execute(INCIDENTS.insert().values(row).returning(INCIDENTS.c.id)).scalar_one()
-    rows = [{**file, "incident_id": incident_id, "created_at": now} for file in files]
-    if rows:
-        connection.execute(ATTACHMENTS.insert(), rows)
+    add_files(session, incident_id=incident_id, files=files, now=now)
     connection.execute(CHANGES.insert().values(incident_id=incident_id, status=FIRST_STATUS, actor="reporter", at=now))
     return reference
 
@@ -113,15 +126,36 @@ class Report:
 
 
 REPORT = (
-    select(INCIDENTS.c.id, INCIDENTS.c.reference, INCIDENTS.c.reporter_chat_pk, CHATS.c.channel, CHATS.c.chat_id,
-           CHATS.c.language, INCIDENTS.c.affected, INCIDENTS.c.relation, INCIDENTS.c.participant_id, INCIDENTS.c.nik_hash,
-           INCIDENTS.c.nik_masked, INCIDENTS.c.name, INCIDENTS.c.kind, INCIDENTS.c.occurred_on, INCIDENTS.c.covered,
-           INCIDENTS.c.place, INCIDENTS.c.latitude, INCIDENTS.c.longitude, INCIDENTS.c.chronology,
-           INCIDENTS.c.phone, INCIDENTS.c.status, INCIDENTS.c.created_at, INCIDENTS.c.updated_at,
-           PARTICIPANTS.c.district, PARTICIPANTS.c.village)
+    select(
+        INCIDENTS.c.id,
+        INCIDENTS.c.reference,
+        INCIDENTS.c.reporter_chat_pk,
+        CHATS.c.channel,
+        CHATS.c.chat_id,
+        CHATS.c.language,
+        INCIDENTS.c.affected,
+        INCIDENTS.c.relation,
+        INCIDENTS.c.participant_id,
+        INCIDENTS.c.nik_hash,
+        INCIDENTS.c.nik_masked,
+        INCIDENTS.c.name,
+        INCIDENTS.c.kind,
+        INCIDENTS.c.occurred_on,
+        INCIDENTS.c.covered,
+        INCIDENTS.c.place,
+        INCIDENTS.c.latitude,
+        INCIDENTS.c.longitude,
+        INCIDENTS.c.chronology,
+        INCIDENTS.c.phone,
+        INCIDENTS.c.status,
+        INCIDENTS.c.created_at,
+        INCIDENTS.c.updated_at,
+        PARTICIPANTS.c.district,
+        PARTICIPANTS.c.village,
+    )
     .join(CHATS, CHATS.c.id == INCIDENTS.c.reporter_chat_pk)
     .outerjoin(PARTICIPANTS, PARTICIPANTS.c.id == INCIDENTS.c.participant_id)
-)  # fmt: skip
+)
 
 
 def report(session: Session, *, reference: str) -> Report | None:
@@ -129,8 +163,14 @@ def report(session: Session, *, reference: str) -> Report | None:
     return Report(*row) if row else None
 
 
-def reports(session: Session, *, reporter: OpenChat | None = None, status: str | None = None,
-            since: datetime | None = None, until: datetime | None = None) -> list[Report]:  # fmt: skip
+def reports(
+    session: Session,
+    *,
+    reporter: OpenChat | None = None,
+    status: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[Report]:
     """Reports, newest first: a reporter's own, or any by status and filing time."""
     statement = REPORT.order_by(INCIDENTS.c.id.desc())
     if reporter is not None:
@@ -145,21 +185,27 @@ def reports(session: Session, *, reporter: OpenChat | None = None, status: str |
 
 
 def history(session: Session, *, incident_id: int) -> list[Change]:
-    statement = (select(CHANGES.c.status, CHANGES.c.note, CHANGES.c.actor, CHANGES.c.at)
-                 .where(CHANGES.c.incident_id == incident_id).order_by(CHANGES.c.id))  # fmt: skip
+    statement = (
+        select(CHANGES.c.status, CHANGES.c.note, CHANGES.c.actor, CHANGES.c.at)
+        .where(CHANGES.c.incident_id == incident_id)
+        .order_by(CHANGES.c.id)
+    )
     return [Change(*row) for row in session.connection().execute(statement)]
 
 
-def attachments(session: Session, *, incident_id: int) -> list[tuple[str, str, int, str]]:
-    """(sha256, mime type, size, path) of a report's files, in the order sent."""
-    statement = (select(ATTACHMENTS.c.sha256, ATTACHMENTS.c.mime_type, ATTACHMENTS.c.size, ATTACHMENTS.c.path)
-                 .where(ATTACHMENTS.c.incident_id == incident_id).order_by(ATTACHMENTS.c.id))  # fmt: skip
-    return [tuple(row) for row in session.connection().execute(statement)]
+def attachments(session: Session, *, incident_id: int) -> list[Media]:
+    """A report's files, in the order sent."""
+    statement = (
+        select(ATTACHMENTS.c.path, ATTACHMENTS.c.sha256, ATTACHMENTS.c.mime_type, ATTACHMENTS.c.size)
+        .where(ATTACHMENTS.c.incident_id == incident_id)
+        .order_by(ATTACHMENTS.c.id)
+    )
+    return [Media(*row) for row in session.connection().execute(statement)]
 
 
-def add_files(session: Session, *, incident_id: int, files: Iterable[dict[str, Any]], now: datetime) -> int:
-    """More files for a report (a village officer's); how many."""
-    rows = [{**file, "incident_id": incident_id, "created_at": now} for file in files]
+def add_files(session: Session, *, incident_id: int, files: Iterable[Media], now: datetime) -> int:
+    """Files for a report, at filing or later (a village officer's); how many."""
+    rows = [{**item.as_json(), "incident_id": incident_id, "created_at": now} for item in files]
     if rows:
         session.connection().execute(ATTACHMENTS.insert(), rows)
     return len(rows)
@@ -175,7 +221,8 @@ def toggle_document(session: Session, *, incident_id: int, item: str, by: str, n
     """Tick an item, or untick it if it was ticked; whether it is ticked now."""
     connection = session.connection()
     removed = connection.execute(
-        DOCUMENTS.delete().where(DOCUMENTS.c.incident_id == incident_id, DOCUMENTS.c.item == item)).rowcount
+        DOCUMENTS.delete().where(DOCUMENTS.c.incident_id == incident_id, DOCUMENTS.c.item == item)
+    ).rowcount
     if removed:
         return False
     connection.execute(DOCUMENTS.insert().values(incident_id=incident_id, item=item[:200], ticked_by=by, ticked_at=now))
@@ -188,7 +235,9 @@ def add_note(session: Session, *, incident_id: int, author: str, text: str, now:
 
 def notes(session: Session, *, incident_id: int) -> list[tuple[str, str, datetime]]:
     """(author, text, when), oldest first."""
-    statement = select(NOTES.c.author, NOTES.c.text, NOTES.c.at).where(NOTES.c.incident_id == incident_id).order_by(NOTES.c.id)
+    statement = (
+        select(NOTES.c.author, NOTES.c.text, NOTES.c.at).where(NOTES.c.incident_id == incident_id).order_by(NOTES.c.id)
+    )
     return [tuple(row) for row in session.connection().execute(statement)]
 
 
@@ -207,8 +256,9 @@ def attachment_counts(session: Session) -> dict[int, int]:
     return dict(session.connection().execute(statement).all())
 
 
-def set_status(session: Session, *, reference: str, status: str, note: str | None, actor: str,
-               now: datetime) -> Report | None:  # fmt: skip
+def set_status(
+    session: Session, *, reference: str, status: str, note: str | None, actor: str, now: datetime
+) -> Report | None:
     """Move a report to `status`, recording who and why; the report as it is
     now, or None when there is no such reference."""
     if status not in STATUSES:
@@ -224,11 +274,17 @@ def set_status(session: Session, *, reference: str, status: str, note: str | Non
     return report(session, reference=reference)
 
 
-def count_by(session: Session, column: str) -> list[tuple[str, int]]:
+def count_by(session: Session, column: str, *, districts: Collection[str] | None = None) -> list[tuple[str, int]]:
     """How many reports per kind, status or district (the roster's; none for
-    a person not in it), for `stats`."""
+    a person not in it), for `stats`; of the given districts only when named."""
     field = PARTICIPANTS.c.district if column == "district" else INCIDENTS.c[column]
-    statement = (select(field, func.count()).select_from(INCIDENTS)
-                 .outerjoin(PARTICIPANTS, PARTICIPANTS.c.id == INCIDENTS.c.participant_id)
-                 .group_by(field).order_by(field))  # fmt: skip
+    statement = (
+        select(field, func.count())
+        .select_from(INCIDENTS)
+        .outerjoin(PARTICIPANTS, PARTICIPANTS.c.id == INCIDENTS.c.participant_id)
+        .group_by(field)
+        .order_by(field)
+    )
+    if districts is not None:
+        statement = statement.where(PARTICIPANTS.c.district.in_(list(districts)))
     return [(value or "-", count) for value, count in session.connection().execute(statement)]

@@ -111,9 +111,7 @@ class ReminderSubscription(SQLModel, table=True):
     often serves a family, so a chat may follow several participants."""
 
     __tablename__ = "reminder_subscriptions"
-    __table_args__ = (
-        UniqueConstraint("chat_pk", "participant_id", name="uq_reminder_subscriptions"),
-    )
+    __table_args__ = (UniqueConstraint("chat_pk", "participant_id", name="uq_reminder_subscriptions"),)
 
     id: int | None = Field(default=None, primary_key=True)
     chat_pk: int = Field(foreign_key="chats.id")
@@ -184,7 +182,7 @@ class OutboxMessage(SQLModel, table=True):
     stage: int | None = None  # days before the cover ends; negative: days after
     stale_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # A notice's text, written in the recipient's language when it was made,
-    # and the files that go with it (path, sha256, mime_type, size each).
+    # and the files that go with it (storage.media.Media, as JSON).
     body: str | None = Field(default=None, sa_type=Text)
     attachments: list[dict[str, Any]] | None = Field(default=None, sa_type=JSON)
     due_at: datetime = Field(sa_type=UTCDateTime)

@@ -25,10 +25,12 @@ SUBSCRIPTIONS = ReminderSubscription.__table__
 UPSERT = per_dialect(
     lambda insert: insert(OFFICERS).on_conflict_do_update(
         index_elements=["nik_hash"],
-        set_={name: insert(OFFICERS).excluded[name] for name in
-              ("nik_masked", "birth_hash", "name", "position", "village", "district", "phone", "updated_at")},
+        set_={
+            name: insert(OFFICERS).excluded[name]
+            for name in ("nik_masked", "birth_hash", "name", "position", "village", "district", "phone", "updated_at")
+        },
     )
-)  # fmt: skip
+)
 
 
 @dataclass(frozen=True)
@@ -44,8 +46,17 @@ class OfficerRow:
     phone: str
 
 
-OFFICER = select(OFFICERS.c.id, OFFICERS.c.nik_hash, OFFICERS.c.nik_masked, OFFICERS.c.birth_hash, OFFICERS.c.name,
-                 OFFICERS.c.position, OFFICERS.c.village, OFFICERS.c.district, OFFICERS.c.phone)  # fmt: skip
+OFFICER = select(
+    OFFICERS.c.id,
+    OFFICERS.c.nik_hash,
+    OFFICERS.c.nik_masked,
+    OFFICERS.c.birth_hash,
+    OFFICERS.c.name,
+    OFFICERS.c.position,
+    OFFICERS.c.village,
+    OFFICERS.c.district,
+    OFFICERS.c.phone,
+)
 
 
 def upsert_officers(session: Session, rows: Iterable[dict[str, Any]], *, now: datetime) -> int:
@@ -70,7 +81,8 @@ def find_officer(session: Session, *, nik_hash: str) -> OfficerRow | None:
 def linked_officer(session: Session, *, chat: OpenChat) -> OfficerRow | None:
     """The officer this chat is linked to, while the link stands."""
     statement = OFFICER.join(LINKS, LINKS.c.officer_id == OFFICERS.c.id).where(
-        LINKS.c.chat_pk == chat.id, LINKS.c.revoked_at.is_(None))
+        LINKS.c.chat_pk == chat.id, LINKS.c.revoked_at.is_(None)
+    )
     row = session.connection().execute(statement).first()
     return OfficerRow(*row) if row else None
 
@@ -82,27 +94,37 @@ def link(session: Session, *, officer_id: int, chat: OpenChat, now: datetime) ->
 def unlink(session: Session, *, officer_id: int, by: str, now: datetime) -> int:
     """Revoke every standing link of an officer; how many."""
     result = session.connection().execute(
-        update(LINKS).where(LINKS.c.officer_id == officer_id, LINKS.c.revoked_at.is_(None))
+        update(LINKS)
+        .where(LINKS.c.officer_id == officer_id, LINKS.c.revoked_at.is_(None))
         .values(revoked_at=now, revoked_by=by)
-    )  # fmt: skip
+    )
     return result.rowcount
 
 
 def officer_chats(session: Session, *, village: str, district: str) -> list[tuple[int, str]]:
     """(chat, language) of every chat linked to an officer of this village."""
-    statement = (select(CHATS.c.id, CHATS.c.language).join(LINKS, LINKS.c.chat_pk == CHATS.c.id)
-                 .join(OFFICERS, OFFICERS.c.id == LINKS.c.officer_id)
-                 .where(OFFICERS.c.village == village, OFFICERS.c.district == district, LINKS.c.revoked_at.is_(None)))  # fmt: skip
+    statement = (
+        select(CHATS.c.id, CHATS.c.language)
+        .join(LINKS, LINKS.c.chat_pk == CHATS.c.id)
+        .join(OFFICERS, OFFICERS.c.id == LINKS.c.officer_id)
+        .where(OFFICERS.c.village == village, OFFICERS.c.district == district, LINKS.c.revoked_at.is_(None))
+    )
     return [tuple(row) for row in session.connection().execute(statement)]
 
 
 def officers(session: Session) -> list[tuple[OfficerRow, int]]:
     """Every officer and how many chats are linked to them now."""
-    linked = (select(LINKS.c.officer_id, func.count().label("chats")).where(LINKS.c.revoked_at.is_(None))
-              .group_by(LINKS.c.officer_id).subquery())  # fmt: skip
-    statement = (OFFICER.add_columns(func.coalesce(linked.c.chats, 0))
-                 .outerjoin(linked, linked.c.officer_id == OFFICERS.c.id)
-                 .order_by(OFFICERS.c.district, OFFICERS.c.village, OFFICERS.c.name))  # fmt: skip
+    linked = (
+        select(LINKS.c.officer_id, func.count().label("chats"))
+        .where(LINKS.c.revoked_at.is_(None))
+        .group_by(LINKS.c.officer_id)
+        .subquery()
+    )
+    statement = (
+        OFFICER.add_columns(func.coalesce(linked.c.chats, 0))
+        .outerjoin(linked, linked.c.officer_id == OFFICERS.c.id)
+        .order_by(OFFICERS.c.district, OFFICERS.c.village, OFFICERS.c.name)
+    )
     return [(OfficerRow(*row[:-1]), row[-1]) for row in session.connection().execute(statement)]
 
 
@@ -127,17 +149,35 @@ class VillageSummary:
 def village_summary(session: Session, *, officer: OfficerRow) -> VillageSummary:
     connection = session.connection()
     village = (PARTICIPANTS.c.village == officer.village, PARTICIPANTS.c.district == officer.district)
-    by_category = connection.execute(select(PARTICIPANTS.c.category, func.count()).where(*village)
-                                     .group_by(PARTICIPANTS.c.category).order_by(PARTICIPANTS.c.category)).all()
-    cover_ends = connection.execute(select(PARTICIPANTS.c.cover_end, func.count()).where(*village)
-                                    .group_by(PARTICIPANTS.c.cover_end).order_by(PARTICIPANTS.c.cover_end)).all()
+    by_category = connection.execute(
+        select(PARTICIPANTS.c.category, func.count())
+        .where(*village)
+        .group_by(PARTICIPANTS.c.category)
+        .order_by(PARTICIPANTS.c.category)
+    ).all()
+    cover_ends = connection.execute(
+        select(PARTICIPANTS.c.cover_end, func.count())
+        .where(*village)
+        .group_by(PARTICIPANTS.c.cover_end)
+        .order_by(PARTICIPANTS.c.cover_end)
+    ).all()
     reports = connection.execute(
-        select(INCIDENTS.c.status, func.count()).join(PARTICIPANTS, PARTICIPANTS.c.id == INCIDENTS.c.participant_id)
-        .where(*village).group_by(INCIDENTS.c.status).order_by(INCIDENTS.c.status)).all()
+        select(INCIDENTS.c.status, func.count())
+        .join(PARTICIPANTS, PARTICIPANTS.c.id == INCIDENTS.c.participant_id)
+        .where(*village)
+        .group_by(INCIDENTS.c.status)
+        .order_by(INCIDENTS.c.status)
+    ).all()
     residents = connection.execute(select(func.count()).select_from(PARTICIPANTS).where(*village)).scalar_one()
     opted_in = connection.execute(
         select(func.count(func.distinct(SUBSCRIPTIONS.c.participant_id)))
         .join(PARTICIPANTS, PARTICIPANTS.c.id == SUBSCRIPTIONS.c.participant_id)
-        .where(*village, SUBSCRIPTIONS.c.active)).scalar_one()
-    return VillageSummary([tuple(r) for r in by_category], [tuple(r) for r in cover_ends],
-                          [tuple(r) for r in reports], residents, residents - opted_in)  # fmt: skip
+        .where(*village, SUBSCRIPTIONS.c.active)
+    ).scalar_one()
+    return VillageSummary(
+        [tuple(r) for r in by_category],
+        [tuple(r) for r in cover_ends],
+        [tuple(r) for r in reports],
+        residents,
+        residents - opted_in,
+    )

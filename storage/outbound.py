@@ -24,10 +24,15 @@ def record_outbound(
 ) -> None:
     session.connection().execute(
         insert(OUTBOUND).values(
-            channel=channel, chat_id=chat_id, platform_message_id=platform_message_id,
-            status=status, detail=detail and detail[:500], created_at=now, updated_at=now,
+            channel=channel,
+            chat_id=chat_id,
+            platform_message_id=platform_message_id,
+            status=status,
+            detail=detail and detail[:500],
+            created_at=now,
+            updated_at=now,
         )
-    )  # fmt: skip
+    )
 
 
 def record_status(

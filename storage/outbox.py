@@ -12,6 +12,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlmodel import Session
 
 from storage.db import per_dialect
+from storage.media import Media
 from storage.models import Chat, Officer, OfficerLink, OutboxMessage, Participant, ReminderSubscription
 
 OUTBOX = OutboxMessage.__table__
@@ -21,7 +22,9 @@ PARTICIPANTS = Participant.__table__
 OFFICERS = Officer.__table__
 LINKS = OfficerLink.__table__
 PLAN = per_dialect(
-    lambda insert: insert(OUTBOX).on_conflict_do_nothing(index_elements=["key"]).returning(OUTBOX.c.stage, OUTBOX.c.chat_pk)
+    lambda insert: (
+        insert(OUTBOX).on_conflict_do_nothing(index_elements=["key"]).returning(OUTBOX.c.stage, OUTBOX.c.chat_pk)
+    )
 )
 
 # The other states (sent, skipped, failed) are a Delivery's, marked as they come.
@@ -56,14 +59,20 @@ def subscribers(session: Session) -> list[Subscriber]:
 def digest_subscribers(session: Session) -> list[Subscriber]:
     """Each linked officer's chat with each cover end among their village's residents."""
     statement = (
-        select(LINKS.c.chat_pk, CHATS.c.channel, PARTICIPANTS.c.cover_end).distinct()
+        select(LINKS.c.chat_pk, CHATS.c.channel, PARTICIPANTS.c.cover_end)
+        .distinct()
         .join(CHATS, CHATS.c.id == LINKS.c.chat_pk)
         .join(OFFICERS, OFFICERS.c.id == LINKS.c.officer_id)
-        .join(PARTICIPANTS, and_(PARTICIPANTS.c.village == OFFICERS.c.village,
-                                 PARTICIPANTS.c.district == OFFICERS.c.district))
+        .join(
+            PARTICIPANTS,
+            and_(PARTICIPANTS.c.village == OFFICERS.c.village, PARTICIPANTS.c.district == OFFICERS.c.district),
+        )
         .where(LINKS.c.revoked_at.is_(None), CHATS.c.active)
-    )  # fmt: skip
-    return [Subscriber(chat_pk, channel, None, end, DIGEST) for chat_pk, channel, end in session.connection().execute(statement)]
+    )
+    return [
+        Subscriber(chat_pk, channel, None, end, DIGEST)
+        for chat_pk, channel, end in session.connection().execute(statement)
+    ]
 
 
 @dataclass(frozen=True)
@@ -80,19 +89,23 @@ def digests(session: Session, *, rows: Iterable[tuple[int, int, date]]) -> dict[
     connection = session.connection()
     for outbox_id, chat_pk, cover_end in rows:
         officer = connection.execute(
-            select(OFFICERS.c.village, OFFICERS.c.district).join(LINKS, LINKS.c.officer_id == OFFICERS.c.id)
+            select(OFFICERS.c.village, OFFICERS.c.district)
+            .join(LINKS, LINKS.c.officer_id == OFFICERS.c.id)
             .where(LINKS.c.chat_pk == chat_pk, LINKS.c.revoked_at.is_(None))
-        ).first()  # fmt: skip
+        ).first()
         if officer is None:
             continue
-        ending = (PARTICIPANTS.c.village == officer.village, PARTICIPANTS.c.district == officer.district,
-                  PARTICIPANTS.c.cover_end == cover_end)  # fmt: skip
+        ending = (
+            PARTICIPANTS.c.village == officer.village,
+            PARTICIPANTS.c.district == officer.district,
+            PARTICIPANTS.c.cover_end == cover_end,
+        )
         total = connection.execute(select(func.count()).select_from(PARTICIPANTS).where(*ending)).scalar_one()
         reminded = connection.execute(
             select(func.count(func.distinct(SUBSCRIPTIONS.c.participant_id)))
             .join(PARTICIPANTS, PARTICIPANTS.c.id == SUBSCRIPTIONS.c.participant_id)
             .where(*ending, SUBSCRIPTIONS.c.active)
-        ).scalar_one()  # fmt: skip
+        ).scalar_one()
         found[outbox_id] = Digest(officer.village, total, total - reminded)
     return found
 
@@ -106,13 +119,30 @@ def plan(session: Session, rows: list[dict[str, Any]]) -> list[tuple[int, int]]:
     return [(stage, chat_pk) for stage, chat_pk in connection.execute(PLAN[connection.dialect.name], rows)]
 
 
-def notify(session: Session, *, key: str, chat_pk: int, body: str, now: datetime,
-           attachments: list[dict[str, Any]] | None = None) -> None:  # fmt: skip
+def notify(
+    session: Session,
+    *,
+    key: str,
+    chat_pk: int,
+    body: str,
+    now: datetime,
+    attachments: Iterable[Media] = (),
+) -> None:
     """A notice to send as soon as a drainer runs, in the caller's transaction,
     so it exists exactly when what it tells of does; a key already there is
     left alone."""
-    row = {"key": key, "kind": NOTICE, "chat_pk": chat_pk, "body": body, "attachments": attachments, "due_at": now,
-           "state": PLANNED, "attempts": 0, "created_at": now, "updated_at": now}  # fmt: skip
+    row = {
+        "key": key,
+        "kind": NOTICE,
+        "chat_pk": chat_pk,
+        "body": body,
+        "attachments": [item.as_json() for item in attachments] or None,
+        "due_at": now,
+        "state": PLANNED,
+        "attempts": 0,
+        "created_at": now,
+        "updated_at": now,
+    }
     connection = session.connection()
     connection.execute(NOTIFY[connection.dialect.name], row)
 
@@ -131,12 +161,18 @@ class Claimed:
     stage: int | None
     stale_at: datetime | None
     body: str | None
-    attachments: list[dict[str, Any]] | None
+    attachments: tuple[Media, ...]
     attempts: int
 
 
 def claim_due(
-    session: Session, *, now: datetime, worker: str, lease: timedelta, limit: int, channels: list[str],
+    session: Session,
+    *,
+    now: datetime,
+    worker: str,
+    lease: timedelta,
+    limit: int,
+    channels: list[str],
     kinds: Iterable[str] = (REMINDER, NOTICE),
 ) -> list[Claimed]:
     """Due rows of `kinds` nobody holds (planned, including retries, or claimed
@@ -151,28 +187,50 @@ def claim_due(
         row.id
         for row in session.connection().execute(
             select(OUTBOX.c.id)
-            .where(due, OUTBOX.c.kind.in_(list(kinds)),
-                   OUTBOX.c.chat_pk.in_(select(CHATS.c.id).where(CHATS.c.channel.in_(channels))))
-            .order_by(OUTBOX.c.due_at, OUTBOX.c.id).limit(limit)
+            .where(
+                due,
+                OUTBOX.c.kind.in_(list(kinds)),
+                OUTBOX.c.chat_pk.in_(select(CHATS.c.id).where(CHATS.c.channel.in_(channels))),
+            )
+            .order_by(OUTBOX.c.due_at, OUTBOX.c.id)
+            .limit(limit)
             .with_for_update(skip_locked=True)
         )
-    ]  # fmt: skip
+    ]
     if not ids:
         return []
     session.connection().execute(
-        update(OUTBOX).where(OUTBOX.c.id.in_(ids)).values(
+        update(OUTBOX)
+        .where(OUTBOX.c.id.in_(ids))
+        .values(
             state=CLAIMED, claimed_until=now + lease, claimed_by=worker, attempts=OUTBOX.c.attempts + 1, updated_at=now
         )
-    )  # fmt: skip
+    )
     statement = (
-        select(OUTBOX.c.id, OUTBOX.c.kind, OUTBOX.c.chat_pk, CHATS.c.channel, CHATS.c.chat_id, CHATS.c.language,
-               CHATS.c.active, OUTBOX.c.participant_id, OUTBOX.c.cover_end, OUTBOX.c.stage, OUTBOX.c.stale_at,
-               OUTBOX.c.body, OUTBOX.c.attachments, OUTBOX.c.attempts)
+        select(
+            OUTBOX.c.id,
+            OUTBOX.c.kind,
+            OUTBOX.c.chat_pk,
+            CHATS.c.channel,
+            CHATS.c.chat_id,
+            CHATS.c.language,
+            CHATS.c.active,
+            OUTBOX.c.participant_id,
+            OUTBOX.c.cover_end,
+            OUTBOX.c.stage,
+            OUTBOX.c.stale_at,
+            OUTBOX.c.body,
+            OUTBOX.c.attachments,
+            OUTBOX.c.attempts,
+        )
         .join(CHATS, CHATS.c.id == OUTBOX.c.chat_pk)
         .where(OUTBOX.c.id.in_(ids))
         .order_by(OUTBOX.c.id)
-    )  # fmt: skip
-    return [Claimed(*row) for row in session.connection().execute(statement)]
+    )
+    return [
+        Claimed(*row[:-2], tuple(Media.from_json(item) for item in row.attachments or ()), row.attempts)
+        for row in session.connection().execute(statement)
+    ]
 
 
 def mark(
@@ -188,21 +246,30 @@ def mark(
 ) -> bool:
     """Record what became of a claimed row. False when the lease was lost
     (another drainer took the row over), so nothing is overwritten."""
-    values: dict[str, Any] = {"state": state, "updated_at": now, "claimed_until": None,
-                              "platform_message_id": platform_message_id, "detail": detail and detail[:500]}  # fmt: skip
+    values: dict[str, Any] = {
+        "state": state,
+        "updated_at": now,
+        "claimed_until": None,
+        "platform_message_id": platform_message_id,
+        "detail": detail and detail[:500],
+    }
     if retry_at is not None:
         values["due_at"] = retry_at
     result = session.connection().execute(
-        update(OUTBOX).where(OUTBOX.c.id == outbox_id, OUTBOX.c.claimed_by == worker, OUTBOX.c.state == CLAIMED)
+        update(OUTBOX)
+        .where(OUTBOX.c.id == outbox_id, OUTBOX.c.claimed_by == worker, OUTBOX.c.state == CLAIMED)
         .values(**values)
-    )  # fmt: skip
+    )
     return result.rowcount > 0
 
 
 def counts(session: Session) -> list[tuple[int, str, int]]:
     """(stage, state, rows) of reminders and digests, for `reminders status`."""
-    statement = (select(OUTBOX.c.stage, OUTBOX.c.state, func.count()).where(OUTBOX.c.kind != NOTICE)
-                 .group_by(OUTBOX.c.stage, OUTBOX.c.state))  # fmt: skip
+    statement = (
+        select(OUTBOX.c.stage, OUTBOX.c.state, func.count())
+        .where(OUTBOX.c.kind != NOTICE)
+        .group_by(OUTBOX.c.stage, OUTBOX.c.state)
+    )
     return sorted((stage, state, n) for stage, state, n in session.connection().execute(statement))
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from operator import itemgetter
@@ -15,9 +15,18 @@ from storage.models import Participant
 
 # What a roster row sets; everything else (id, timestamps) is the database's.
 ROSTER_FIELDS = (
-    "nik_masked", "birth_hash", "name", "gender", "village", "district",
-    "category", "kpj", "phone", "cover_start", "cover_end",
-)  # fmt: skip
+    "nik_masked",
+    "birth_hash",
+    "name",
+    "gender",
+    "village",
+    "district",
+    "category",
+    "kpj",
+    "phone",
+    "cover_start",
+    "cover_end",
+)
 
 
 @dataclass
@@ -34,9 +43,9 @@ class UpsertCounts:
 
 PARTICIPANTS = Participant.__table__
 INSERT_FIELDS = ("nik_hash", *ROSTER_FIELDS, "created_at", "updated_at")
-FIND_EXISTING = select(PARTICIPANTS.c.id, PARTICIPANTS.c.nik_hash, *(PARTICIPANTS.c[name] for name in ROSTER_FIELDS)).where(
-    PARTICIPANTS.c.nik_hash.in_(bindparam("hashes", expanding=True))
-)
+FIND_EXISTING = select(
+    PARTICIPANTS.c.id, PARTICIPANTS.c.nik_hash, *(PARTICIPANTS.c[name] for name in ROSTER_FIELDS)
+).where(PARTICIPANTS.c.nik_hash.in_(bindparam("hashes", expanding=True)))
 
 
 def upsert_participants(
@@ -47,10 +56,14 @@ def upsert_participants(
     all_new: the caller knows none of these NIKs is stored (an import into an
     empty roster), so the lookup of existing rows is skipped."""
     connection = session.connection()
-    existing = {} if all_new else {
-        found.nik_hash: found
-        for found in connection.execute(FIND_EXISTING, {"hashes": [row["nik_hash"] for row in rows]})
-    }  # fmt: skip
+    existing = (
+        {}
+        if all_new
+        else {
+            found.nik_hash: found
+            for found in connection.execute(FIND_EXISTING, {"hashes": [row["nik_hash"] for row in rows]})
+        }
+    )
     counts = UpsertCounts()
     inserts, updates = [], []
     for row in rows:
@@ -84,7 +97,12 @@ def _insert_many(connection: Connection, rows: list[dict[str, Any]], now: dateti
     }
     stamp = PARTICIPANTS.c.created_at.type.dialect_impl(dialect).bind_processor(dialect)(now)
     converted = (
-        {**row, **{name: process(row[name]) for name, process in convert.items()}, "created_at": stamp, "updated_at": stamp}
+        {
+            **row,
+            **{name: process(row[name]) for name, process in convert.items()},
+            "created_at": stamp,
+            "updated_at": stamp,
+        }
         for row in rows
     )
     if dialect.positional:
@@ -106,8 +124,11 @@ def count_participants(session: Session) -> int:
     return session.exec(select(func.count()).select_from(Participant)).one()
 
 
-def counts_by(session: Session, *columns: str) -> list[tuple]:
-    """Participants per value of the given columns, e.g. ('district', 'category')."""
+def counts_by(session: Session, *columns: str, districts: Collection[str] | None = None) -> list[tuple]:
+    """Participants per value of the given columns, e.g. ('district', 'category'),
+    of the given districts only when named."""
     keys = [getattr(Participant, name) for name in columns]
     statement = select(*keys, func.count()).group_by(*keys).order_by(*keys)
+    if districts is not None:
+        statement = statement.where(Participant.district.in_(list(districts)))
     return [tuple(row) for row in session.execute(statement)]

@@ -38,9 +38,10 @@ def subscribe(session: Session, *, chat: OpenChat, participant_id: int, now: dat
 def set_consent(session: Session, *, chat: OpenChat, active: bool) -> int:
     """Switch all of a chat's reminders off (berhenti) or on (mulai); how many."""
     result = session.connection().execute(
-        update(SUBSCRIPTIONS).where(SUBSCRIPTIONS.c.chat_pk == chat.id, SUBSCRIPTIONS.c.active != active)
+        update(SUBSCRIPTIONS)
+        .where(SUBSCRIPTIONS.c.chat_pk == chat.id, SUBSCRIPTIONS.c.active != active)
         .values(active=active)
-    )  # fmt: skip
+    )
     return result.rowcount
 
 

@@ -14,12 +14,16 @@ from sqlalchemy import create_engine, text
 
 from bot.app import App, build_app
 from bot.config import Settings
-from bot.roster import import_roster, open_roster, write_roster_csv
+from bot.ops.authority import Actor
+from bot.ops.roster import import_roster, open_roster, write_roster_csv
 from storage.db import driver_url
+from tests.graph_standin import GraphApiStandIn
+from tests.telegram_standin import BotApiStandIn
 
 # Friday 27 November 2026, 10:00 in Muara Enim (WIB = UTC+7).
 FROZEN_NOW = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
 TEST_KEY = SecretStr("test-key-" + "x" * 32)
+ADMIN = Actor("test", "admin")  # the server's administrator, as the CLI acts
 
 
 class FrozenClock:
@@ -54,12 +58,22 @@ def person(**fields: str) -> dict[str, str]:
 
 BUDI = person()
 SITI = person(
-    nik="1603024512850002", nama="Siti Aminah", tanggal_lahir="05/12/1985",
-    jenis_kelamin="P", kategori="guru_ngaji", desa="Karang Demo", kecamatan="Gelumbang",
-    no_kpj="", telepon="",
-)  # fmt: skip
-ENDED = person(nik="1603010101700003", nama="Lama Selesai", tanggal_lahir="1970-01-01", mulai="2026-01-01", berakhir="2026-03-31")
-FUTURE = person(nik="1603010202900004", nama="Baru Nanti", tanggal_lahir="1990-02-02", mulai="2027-01-01", berakhir="2027-03-31")
+    nik="1603024512850002",
+    nama="Siti Aminah",
+    tanggal_lahir="05/12/1985",
+    jenis_kelamin="P",
+    kategori="guru_ngaji",
+    desa="Karang Demo",
+    kecamatan="Gelumbang",
+    no_kpj="",
+    telepon="",
+)
+ENDED = person(
+    nik="1603010101700003", nama="Lama Selesai", tanggal_lahir="1970-01-01", mulai="2026-01-01", berakhir="2026-03-31"
+)
+FUTURE = person(
+    nik="1603010202900004", nama="Baru Nanti", tanggal_lahir="1990-02-02", mulai="2027-01-01", berakhir="2027-03-31"
+)
 LAST_DAY = person(nik="1603010303910005", nama="Akhir Hari", tanggal_lahir="1991-03-03", berakhir="2026-11-27")
 ROSTER = [BUDI, SITI, ENDED, FUTURE, LAST_DAY]
 
@@ -118,8 +132,12 @@ def build(tmp_path: Path, database_url: str, clock: FrozenClock, roster=ROSTER, 
     if roster:
         import_roster(
             open_roster(write_csv(tmp_path / "roster.csv", roster)),
-            db=app.db, hasher=app.services.hasher, now=clock(), batch_size=100,
-        )  # fmt: skip
+            actor=ADMIN,
+            db=app.db,
+            hasher=app.services.hasher,
+            now=clock(),
+            batch_size=100,
+        )
     return app
 
 
@@ -136,3 +154,10 @@ def any_db_app(tmp_path, database_url, clock):
     app = build(tmp_path, database_url, clock)
     yield app
     app.close()
+
+
+@pytest.fixture
+async def stand_ins():
+    """The Bot API and Graph API stand-ins, both listening on 127.0.0.1."""
+    async with BotApiStandIn() as telegram, GraphApiStandIn() as graph:
+        yield telegram, graph

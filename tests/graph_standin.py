@@ -45,8 +45,10 @@ class GraphApiStandIn:
         return f"http://127.0.0.1:{self.port}"
 
     def fail(self, to: str, *, code: int, message: str, status: int = 400, times: int = 1) -> None:
-        error = {"status": status, "error": {"message": message, "type": "OAuthException", "code": code,
-                                             "fbtrace_id": "AbCdEf"}}  # fmt: skip
+        error = {
+            "status": status,
+            "error": {"message": message, "type": "OAuthException", "code": code, "fbtrace_id": "AbCdEf"},
+        }
         self._failures.setdefault(to, []).extend([error] * times)
 
     def bodies(self, to: str | None = None) -> list[dict[str, Any]]:
@@ -60,14 +62,16 @@ class GraphApiStandIn:
         await stop(self.server)
 
     def app(self) -> Starlette:
-        return Starlette(routes=[
-            Route("/v{version}/{phone_id}/messages", self._messages, methods=["POST"]),
-            Route("/v{version}/{phone_id}/media", self._upload, methods=["POST"]),
-            Route("/v{version}/{media_id}", self._media_url, methods=["GET"]),
-            Route("/files/{media_id}", self._file, methods=["GET"]),
-            Route("/counts", self._counts),
-            Route("/arrivals", self._arrivals),
-        ])  # fmt: skip
+        return Starlette(
+            routes=[
+                Route("/v{version}/{phone_id}/messages", self._messages, methods=["POST"]),
+                Route("/v{version}/{phone_id}/media", self._upload, methods=["POST"]),
+                Route("/v{version}/{media_id}", self._media_url, methods=["GET"]),
+                Route("/files/{media_id}", self._file, methods=["GET"]),
+                Route("/counts", self._counts),
+                Route("/arrivals", self._arrivals),
+            ]
+        )
 
     def _authorised(self, request: Request) -> bool:
         return request.headers.get("authorization") == f"Bearer {TOKEN}"
@@ -82,8 +86,13 @@ class GraphApiStandIn:
             failure = waiting.pop(0)
             return JSONResponse({"error": failure["error"]}, status_code=failure["status"])
         to = body["to"]
-        return JSONResponse({"messaging_product": "whatsapp", "contacts": [{"input": to, "wa_id": to}],
-                             "messages": [{"id": f"wamid.out.{next(self._ids)}"}]})  # fmt: skip
+        return JSONResponse(
+            {
+                "messaging_product": "whatsapp",
+                "contacts": [{"input": to, "wa_id": to}],
+                "messages": [{"id": f"wamid.out.{next(self._ids)}"}],
+            }
+        )
 
     async def _upload(self, request: Request) -> Response:
         """A media upload (multipart): kept, so the test can read what was sent."""
@@ -100,10 +109,16 @@ class GraphApiStandIn:
         if not self._authorised(request) or media_id not in self.media:
             return JSONResponse({"error": {"message": "Unsupported get request", "code": 100}}, status_code=400)
         content, mime_type = self.media[media_id]
-        return JSONResponse({
-            "messaging_product": "whatsapp", "url": f"{self.base_url}/files/{media_id}", "mime_type": mime_type,
-            "sha256": hashlib.sha256(content).hexdigest(), "file_size": len(content), "id": media_id,
-        })  # fmt: skip
+        return JSONResponse(
+            {
+                "messaging_product": "whatsapp",
+                "url": f"{self.base_url}/files/{media_id}",
+                "mime_type": mime_type,
+                "sha256": hashlib.sha256(content).hexdigest(),
+                "file_size": len(content),
+                "id": media_id,
+            }
+        )
 
     async def _file(self, request: Request) -> Response:
         if not self._authorised(request):
@@ -132,8 +147,10 @@ def delivery(*, messages: list[dict] = (), statuses: list[dict] = ()) -> dict:
         value["messages"] = list(messages)
     if statuses:
         value["statuses"] = list(statuses)
-    return {"object": "whatsapp_business_account",
-            "entry": [{"id": "WABA-1", "changes": [{"value": value, "field": "messages"}]}]}  # fmt: skip
+    return {
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "WABA-1", "changes": [{"value": value, "field": "messages"}]}],
+    }
 
 
 def message(wamid: str, sender: str, kind: str, content: dict, timestamp: int = 1795755600) -> dict:
@@ -145,11 +162,15 @@ def text(wamid: str, sender: str, body: str) -> dict:
 
 
 def button_reply(wamid: str, sender: str, choice_id: str, title: str = "") -> dict:
-    return message(wamid, sender, "interactive", {"type": "button_reply", "button_reply": {"id": choice_id, "title": title}})
+    return message(
+        wamid, sender, "interactive", {"type": "button_reply", "button_reply": {"id": choice_id, "title": title}}
+    )
 
 
 def list_reply(wamid: str, sender: str, choice_id: str, title: str = "") -> dict:
-    return message(wamid, sender, "interactive", {"type": "list_reply", "list_reply": {"id": choice_id, "title": title}})
+    return message(
+        wamid, sender, "interactive", {"type": "list_reply", "list_reply": {"id": choice_id, "title": title}}
+    )
 
 
 def status(wamid: str, recipient: str, state: str, *, code: int | None = None, title: str = "") -> dict:

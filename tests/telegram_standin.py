@@ -76,8 +76,16 @@ class BotApiStandIn:
         self._updates.extend(updates)
         self._news.set()
 
-    def fail(self, method: str, *, chat_id: str | None = None, status: int, description: str,
-             retry_after: int | None = None, times: int = 1) -> None:  # fmt: skip
+    def fail(
+        self,
+        method: str,
+        *,
+        chat_id: str | None = None,
+        status: int,
+        description: str,
+        retry_after: int | None = None,
+        times: int = 1,
+    ) -> None:
         self._failures[(method, chat_id)] = Failure(status, description, retry_after, times)
 
     def sent(self, method: str = "sendMessage") -> list[dict[str, Any]]:
@@ -93,14 +101,16 @@ class BotApiStandIn:
         return self
 
     def app(self) -> Starlette:
-        return Starlette(routes=[
-            Route("/bot{token}/{method}", self._api, methods=["GET", "POST"]),
-            Route("/file/bot{token}/{path:path}", self._file),
-            Route("/counts", self._counts),
-            Route("/arrivals", self._arrivals),
-            Route("/push", self._push, methods=["POST"]),
-            Route("/replies/{chat_id}", self._replies_to),
-        ])  # fmt: skip
+        return Starlette(
+            routes=[
+                Route("/bot{token}/{method}", self._api, methods=["GET", "POST"]),
+                Route("/file/bot{token}/{path:path}", self._file),
+                Route("/counts", self._counts),
+                Route("/arrivals", self._arrivals),
+                Route("/push", self._push, methods=["POST"]),
+                Route("/replies/{chat_id}", self._replies_to),
+            ]
+        )
 
     async def _push(self, request: Request) -> Response:
         """Updates for getUpdates from another process (the polling benchmark),
@@ -208,31 +218,48 @@ class BotApiStandIn:
         return True
 
     async def _sendMessage(self, params):
-        message = {"message_id": next(self._message_ids), "date": int(time.time()),
-                   "chat": {"id": int(params["chat_id"]), "type": "private"}, "text": params["text"]}  # fmt: skip
+        message = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": {"id": int(params["chat_id"]), "type": "private"},
+            "text": params["text"],
+        }
         if isinstance(params.get("reply_markup"), dict) and "inline_keyboard" in params["reply_markup"]:
             message["reply_markup"] = params["reply_markup"]
         return message
 
     async def _sendPhoto(self, params):
-        return {"message_id": next(self._message_ids), "date": int(time.time()),
-                "chat": {"id": int(params["chat_id"]), "type": "private"},
-                "photo": [{"file_id": "p", "file_unique_id": "p", "width": 1, "height": 1}]}  # fmt: skip
+        return {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": {"id": int(params["chat_id"]), "type": "private"},
+            "photo": [{"file_id": "p", "file_unique_id": "p", "width": 1, "height": 1}],
+        }
 
     async def _sendDocument(self, params):
-        return {"message_id": next(self._message_ids), "date": int(time.time()),
-                "chat": {"id": int(params["chat_id"]), "type": "private"},
-                "document": {"file_id": "d", "file_unique_id": "d"}}  # fmt: skip
+        return {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": {"id": int(params["chat_id"]), "type": "private"},
+            "document": {"file_id": "d", "file_unique_id": "d"},
+        }
 
     async def _editMessageReplyMarkup(self, params):
-        return {"message_id": int(params["message_id"]), "date": int(time.time()),
-                "chat": {"id": int(params["chat_id"]), "type": "private"}}  # fmt: skip
+        return {
+            "message_id": int(params["message_id"]),
+            "date": int(time.time()),
+            "chat": {"id": int(params["chat_id"]), "type": "private"},
+        }
 
     async def _getFile(self, params):
         file_id = params["file_id"]
         content = self.files.get(f"documents/{file_id}", b"")
-        return {"file_id": file_id, "file_unique_id": f"u-{file_id}", "file_size": len(content),
-                "file_path": f"documents/{file_id}"}  # fmt: skip
+        return {
+            "file_id": file_id,
+            "file_unique_id": f"u-{file_id}",
+            "file_size": len(content),
+            "file_path": f"documents/{file_id}",
+        }
 
 
 async def _params(request: Request) -> dict[str, Any]:
@@ -242,10 +269,13 @@ async def _params(request: Request) -> dict[str, Any]:
         raw = await request.json()
     else:
         # A file upload is logged by its name and size.
-        raw = {key: value if isinstance(value, str) else {"filename": value.filename, "size": value.size}
-               for key, value in (await request.form()).items()}  # fmt: skip
-    return {key: json.loads(value) if key in JSON_FIELDS and isinstance(value, str) else value
-            for key, value in raw.items()}  # fmt: skip
+        raw = {
+            key: value if isinstance(value, str) else {"filename": value.filename, "size": value.size}
+            for key, value in (await request.form()).items()
+        }
+    return {
+        key: json.loads(value) if key in JSON_FIELDS and isinstance(value, str) else value for key, value in raw.items()
+    }
 
 
 # -- Telegram-shaped updates ---------------------------------------------------
@@ -273,11 +303,19 @@ def tap_update(update_id: int, chat_id: int, data: str, message_id: int = 1000) 
     return {
         "update_id": update_id,
         "callback_query": {
-            "id": f"cb-{update_id}", "from": user(chat_id), "chat_instance": f"ci-{chat_id}", "data": data,
-            "message": {"message_id": message_id, "date": 1795755600, "chat": private_chat(chat_id),
-                        "from": BOT_USER, "text": "..."},
+            "id": f"cb-{update_id}",
+            "from": user(chat_id),
+            "chat_instance": f"ci-{chat_id}",
+            "data": data,
+            "message": {
+                "message_id": message_id,
+                "date": 1795755600,
+                "chat": private_chat(chat_id),
+                "from": BOT_USER,
+                "text": "...",
+            },
         },
-    }  # fmt: skip
+    }
 
 
 if __name__ == "__main__":

@@ -79,9 +79,14 @@ def test_payung_config_picks_the_file(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize(
     ("content", "message"),
-    [("nik_key: abc\n", "is a secret; set PAYUNG_NIK_KEY"), ("session:\n  idle_minutes: -1\n", "session.idle_minutes"),
-     ("sesion: {}\n", "sesion"), ("- a\n", "must be a mapping"), ("a: [\n", "not valid YAML")],
-)  # fmt: skip
+    [
+        ("nik_key: abc\n", "is a secret; set PAYUNG_NIK_KEY"),
+        ("session:\n  idle_minutes: -1\n", "session.idle_minutes"),
+        ("sesion: {}\n", "sesion"),
+        ("- a\n", "must be a mapping"),
+        ("a: [\n", "not valid YAML"),
+    ],
+)
 def test_bad_configuration_is_one_clear_line(tmp_path, content, message):
     path = tmp_path / "c.yaml"
     path.write_text(content, encoding="utf-8")

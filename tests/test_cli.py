@@ -19,9 +19,14 @@ from tests.processes import bot_environment
 def payung(cwd: Path, *args: str, stdin: str = "", env: dict | None = None) -> subprocess.CompletedProcess:
     environment = bot_environment(**(env or {}))
     return subprocess.run(
-        [sys.executable, "-m", "bot", *args], cwd=cwd, input=stdin, capture_output=True, text=True,
-        env=environment, timeout=120,
-    )  # fmt: skip
+        [sys.executable, "-m", "bot", *args],
+        cwd=cwd,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=120,
+    )
 
 
 def test_chat_on_a_fresh_machine_loads_the_demo_and_a_sample_pair_works(tmp_path):
@@ -83,15 +88,25 @@ def test_run_refuses_to_start_without_a_usable_token_in_one_line(tmp_path):
     cases = [
         ({}, "TELEGRAM_BOT_TOKEN is not set"),
         ({"TELEGRAM_BOT_TOKEN": "not-a-token"}, "does not look like a bot token"),
-        ({"TELEGRAM_BOT_TOKEN": token, "PAYUNG_TELEGRAM__MODE": "webhook",
-          "PAYUNG_TELEGRAM__WEBHOOK_URL": "https://payung.example/telegram"}, "needs TELEGRAM_WEBHOOK_SECRET"),
+        (
+            {
+                "TELEGRAM_BOT_TOKEN": token,
+                "PAYUNG_TELEGRAM__MODE": "webhook",
+                "PAYUNG_TELEGRAM__WEBHOOK_URL": "https://payung.example/telegram",
+            },
+            "needs TELEGRAM_WEBHOOK_SECRET",
+        ),
         # nothing listens on port 9 of this machine: the API is unreachable
-        ({"TELEGRAM_BOT_TOKEN": token, "PAYUNG_TELEGRAM__BASE_URL": "http://127.0.0.1:9/bot"},
-         "cannot reach the Telegram Bot API at http://127.0.0.1:9/bot"),
-        ({"PAYUNG_TELEGRAM__ENABLED": "false", "PAYUNG_WHATSAPP__ENABLED": "true", "WHATSAPP_TOKEN": "t"},
-         "whatsapp.enabled is true but WHATSAPP_APP_SECRET, WHATSAPP_VERIFY_TOKEN not set in the environment"),
+        (
+            {"TELEGRAM_BOT_TOKEN": token, "PAYUNG_TELEGRAM__BASE_URL": "http://127.0.0.1:9/bot"},
+            "cannot reach the Telegram Bot API at http://127.0.0.1:9/bot",
+        ),
+        (
+            {"PAYUNG_TELEGRAM__ENABLED": "false", "PAYUNG_WHATSAPP__ENABLED": "true", "WHATSAPP_TOKEN": "t"},
+            "whatsapp.enabled is true but WHATSAPP_APP_SECRET, WHATSAPP_VERIFY_TOKEN not set in the environment",
+        ),
         ({"PAYUNG_TELEGRAM__ENABLED": "false"}, "no channel is enabled"),
-    ]  # fmt: skip
+    ]
     for env, message in cases:
         result = payung(tmp_path, "run", env={**key, **env})
         assert result.returncode == 1, (env, result.stderr)
@@ -106,7 +121,9 @@ def test_reminders_can_be_rehearsed_from_the_command_line(tmp_path):
     chat = payung(tmp_path, "chat", "--chat-id", "budi", stdin="halo\n1\n1603010503800001\n05-03-1980\n1\n", env=env)
     assert "kami akan mengingatkan Anda" in chat.stdout, chat.stdout
     dry = payung(tmp_path, "reminders", "plan", "--dry-run", "--now", "2026-11-27T10:00", env=env)
-    assert re.search(r"30 days before\s*│\s*console\s*│\s*1", dry.stdout) and re.search(r"total\s*│\s*│\s*5", dry.stdout)
+    assert re.search(r"30 days before\s*│\s*console\s*│\s*1", dry.stdout) and re.search(
+        r"total\s*│\s*│\s*5", dry.stdout
+    )
     assert "nothing planned" in payung(tmp_path, "reminders", "status", env=env).stdout  # the dry run changed nothing
     payung(tmp_path, "reminders", "plan", "--now", "2026-11-27T10:00", env=env)
     early = payung(tmp_path, "reminders", "send", "--now", "2026-12-01T08:59", env=env)
@@ -125,7 +142,10 @@ def test_operators_list_show_and_set_the_status_of_a_report(tmp_path):
     env = {"PAYUNG_NIK_KEY": "k" * 40}
     path = write_csv(tmp_path / "roster.csv", [BUDI])
     payung(tmp_path, "import-roster", str(path), env=env)
-    report = "halo\n2\n1\n1603010503800001\n05-03-1980\n1\nkemarin\nKebun\nJatuh dari pohon saat memanen sawit.\nselesai\n081234567890\n1\n"
+    report = (
+        "halo\n2\n1\n1603010503800001\n05-03-1980\n1\nkemarin\nKebun\n"
+        "Jatuh dari pohon saat memanen sawit.\nselesai\n081234567890\n1\n"
+    )
     reported = payung(tmp_path, "chat", stdin=report, env=env)
     assert "Nomor laporan: LK-" in reported.stdout, reported.stdout
     reference = re.search(r"LK-\d{4}-\d{6}", reported.stdout).group()
@@ -133,23 +153,37 @@ def test_operators_list_show_and_set_the_status_of_a_report(tmp_path):
     assert reference in listed.stdout and "work_accident" in listed.stdout and "diterima" in listed.stdout
     refused = payung(tmp_path, "incidents", "set-status", reference, "ditolak", env=env)
     assert refused.returncode == 1 and refused.stderr.strip() == "error: ditolak needs a reason (--note)"
-    changed = payung(tmp_path, "incidents", "set-status", reference, "diverifikasi", "--note", "cocok", "--by", "ani", env=env)
-    assert changed.returncode == 0 and f"{reference}: diverifikasi (recorded as cli:ani); the reporter will be told" in changed.stdout
+    changed = payung(
+        tmp_path, "incidents", "set-status", reference, "diverifikasi", "--note", "cocok", "--by", "ani", env=env
+    )
+    assert (
+        changed.returncode == 0
+        and f"{reference}: diverifikasi (recorded as cli:ani); the reporter will be told" in changed.stdout
+    )
     shown = payung(tmp_path, "incidents", "show", reference, env=env)
     assert "1603********0001" in shown.stdout and "1603010503800001" not in shown.stdout
     assert "diverifikasi by cli:ani: cocok" in shown.stdout and "call back: +6281234567890" in shown.stdout
-    assert payung(tmp_path, "incidents", "show", "LK-2026-999999", env=env).stderr.strip() == "error: no report LK-2026-999999"
+    assert (
+        payung(tmp_path, "incidents", "show", "LK-2026-999999", env=env).stderr.strip()
+        == "error: no report LK-2026-999999"
+    )
     stats = payung(tmp_path, "stats", env=env)
-    assert re.search(r"diverifikasi\s*│\s*1", stats.stdout) and re.search(r"Reports per district.*Lubai\s*│\s*1", stats.stdout, re.S)
+    assert re.search(r"diverifikasi\s*│\s*1", stats.stdout) and re.search(
+        r"Reports per district.*Lubai\s*│\s*1", stats.stdout, re.S
+    )
     assert "1603010503800001" not in listed.stdout + shown.stdout + reported.stdout
 
-    exported = payung(tmp_path, "export", "incidents", "--format", "csv", "--out", "laporan.csv", "--status", "diverifikasi", env=env)
+    exported = payung(
+        tmp_path, "export", "incidents", "--format", "csv", "--out", "laporan.csv", "--status", "diverifikasi", env=env
+    )
     assert exported.returncode == 0 and "1 report(s) written to laporan.csv" in exported.stdout, exported.stderr
     header, row = list(csv.reader((tmp_path / "laporan.csv").read_text(encoding="utf-8-sig").splitlines()))
     record = dict(zip(header, row, strict=True))
     assert record["reference"] == reference and record["nik_masked"] == "1603********0001"
     assert (record["district"], record["covered_on_date"], record["kind"]) == ("Lubai", "ya", "work_accident")
-    payung(tmp_path, "export", "incidents", "--out", "laporan.xlsx", "--from", "2000-01-01", "--to", "2000-12-31", env=env)
+    payung(
+        tmp_path, "export", "incidents", "--out", "laporan.xlsx", "--from", "2000-01-01", "--to", "2000-12-31", env=env
+    )
     sheet = openpyxl.load_workbook(tmp_path / "laporan.xlsx").active
     assert sheet.max_row == 1 and sheet.cell(1, 1).value == "reference"  # nothing filed in 2000: the header only
     bad = payung(tmp_path, "export", "incidents", "--out", "x.csv", "--from", "kemarin", env=env)
@@ -159,16 +193,24 @@ def test_operators_list_show_and_set_the_status_of_a_report(tmp_path):
 def test_import_officers_list_and_unlink(tmp_path):
     env = {"PAYUNG_NIK_KEY": "k" * 40}
     path = tmp_path / "perangkat.csv"
-    path.write_text("nik,nama,tanggal_lahir,jabatan,desa,kecamatan,telepon\n"
-                    "1603016606900001,Rina Wati,1990-06-26,Sekretaris desa,Talang Demo,Lubai,0812-1111-2222\n"
-                    "1603016606900002,Tanpa Telepon,1990-06-26,Kaur,Talang Demo,Lubai,\n", encoding="utf-8")  # fmt: skip
+    path.write_text(
+        "nik,nama,tanggal_lahir,jabatan,desa,kecamatan,telepon\n"
+        "1603016606900001,Rina Wati,1990-06-26,Sekretaris desa,Talang Demo,Lubai,0812-1111-2222\n"
+        "1603016606900002,Tanpa Telepon,1990-06-26,Kaur,Talang Demo,Lubai,\n",
+        encoding="utf-8",
+    )
     imported = payung(tmp_path, "import-officers", str(path), env=env)
     assert "2 rows: 1 new, 0 updated, 1 rejected" in imported.stdout, imported.stderr
     assert "rejected: row 3: telepon must be a valid Indonesian number" in imported.stdout
     listed = payung(tmp_path, "officers", "list", env=env)
     assert "Rina" in listed.stdout and "1603********0001" in listed.stdout and "1603016606900001" not in listed.stdout
-    linked = payung(tmp_path, "chat", stdin="halo\nperangkat\n1603016606900001\n26-06-1990\n0812 1111 2222\nmenu\n", env=env)
-    assert "Terhubung sebagai Sekretaris desa desa Talang Demo." in linked.stdout and "7. Lapor untuk warga" in linked.stdout
+    linked = payung(
+        tmp_path, "chat", stdin="halo\nperangkat\n1603016606900001\n26-06-1990\n0812 1111 2222\nmenu\n", env=env
+    )
+    assert (
+        "Terhubung sebagai Sekretaris desa desa Talang Demo." in linked.stdout
+        and "7. Lapor untuk warga" in linked.stdout
+    )
     unlinked = payung(tmp_path, "officers", "unlink", "1", "--by", "ani", env=env)
     assert unlinked.returncode == 0 and "officer 1: 1 chat link(s) revoked" in unlinked.stdout
     again = payung(tmp_path, "officers", "unlink", "1", env=env)
@@ -182,12 +224,31 @@ def test_a_report_survives_the_process_being_killed_between_any_two_steps(tmp_pa
     env = bot_environment(PAYUNG_NIK_KEY="k" * 40)
     path = write_csv(tmp_path / "roster.csv", [BUDI])
     payung(tmp_path, "import-roster", str(path), env={"PAYUNG_NIK_KEY": "k" * 40})
-    steps = ["halo", "2", "1", "1603010503800001", "05-03-1980", "1", "kemarin", "Kebun sawit",
-             "Jatuh dari pohon saat memanen sawit.", "selesai", "081234567890", "1"]  # fmt: skip
+    steps = [
+        "halo",
+        "2",
+        "1",
+        "1603010503800001",
+        "05-03-1980",
+        "1",
+        "kemarin",
+        "Kebun sawit",
+        "Jatuh dari pohon saat memanen sawit.",
+        "selesai",
+        "081234567890",
+        "1",
+    ]
     said = []
     for line in steps:
-        chat = subprocess.Popen([sys.executable, "-m", "bot", "chat"], cwd=tmp_path, env=env, text=True,
-                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)  # fmt: skip
+        chat = subprocess.Popen(
+            [sys.executable, "-m", "bot", "chat"],
+            cwd=tmp_path,
+            env=env,
+            text=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
         chat.stdin.write(line + "\n")
         chat.stdin.flush()
         said.append(chat.stdout.readline())  # the first line of the reply: the message was handled

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bot import notices
-from bot.messages import Media
-from storage.chats import open_chat
+from handlers.messages import Media
 from storage import incidents
-from tests.test_reminders import campaign, outbox_rows, stand_ins  # noqa: F401 (a fixture)
+from storage.chats import open_chat
+from tests.test_reminders import campaign, outbox_rows
 from tests.test_transcript_incident import CHRONOLOGY
 from tests.transcript import Chat
 
@@ -29,8 +28,20 @@ async def test_a_report_reaches_the_operators_and_a_status_change_reaches_the_re
     photo.parent.mkdir(parents=True)
     photo.write_bytes(b"\xff\xd8\xff\xe0 the injured leg")
     reporter = Chat(app, channel="telegram", chat_id="501")
-    for line in ("halo", "Bahasa/Language", "English", "menu", "2", "Me", "1603010503800001", "05-03-1980", "1",
-                 "yesterday", "Kebun sawit", CHRONOLOGY):  # fmt: skip
+    for line in (
+        "halo",
+        "Bahasa/Language",
+        "English",
+        "menu",
+        "2",
+        "Me",
+        "1603010503800001",
+        "05-03-1980",
+        "1",
+        "yesterday",
+        "Kebun sawit",
+        CHRONOLOGY,
+    ):
         await reporter.says(line)
     await reporter.send(media=(Media(path=str(photo), sha256="c" * 64, mime_type="image/jpeg", size=22),))
     for line in ("Done", "081234567890", "1"):
@@ -57,9 +68,10 @@ async def test_a_report_reaches_the_operators_and_a_status_change_reaches_the_re
     night = datetime(2026, 11, 27, 16, 0, tzinfo=UTC)  # 23:00 in Muara Enim: quiet hours for reminders
     app.clock.now = night
     with app.db.transaction() as session:
-        changed = incidents.set_status(session, reference="LK-2026-000001", status="diverifikasi", note="data cocok",
-                                       actor="cli:ani", now=night)  # fmt: skip
-        notices.status_changed(session, report=changed, note="data cocok", services=app.services, now=night)
+        changed = incidents.set_status(
+            session, reference="LK-2026-000001", status="diverifikasi", note="data cocok", actor="cli:ani", now=night
+        )
+        app.notices.status_changed(session, report=changed, note="data cocok", now=night)
     assert await drainer.drain(night) == {"sent": 1}
     told = telegram_api.sent()[-1]
     assert told["chat_id"] == "501"

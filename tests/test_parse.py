@@ -14,7 +14,12 @@ from handlers.parse import Invalid, Nik, parse_birth_date, parse_date, parse_nik
 
 @given(st.text())
 def test_no_text_makes_a_parser_raise(text):
-    for result in (parse_nik(text), parse_date(text), parse_phone(text), parse_birth_date(text, today=date(2026, 11, 27))):
+    for result in (
+        parse_nik(text),
+        parse_date(text),
+        parse_phone(text),
+        parse_birth_date(text, today=date(2026, 11, 27)),
+    ):
         assert isinstance(result, (Nik, date, str, Invalid))
 
 
@@ -37,10 +42,19 @@ def test_a_valid_nik_is_read_whatever_separators_are_typed(nik_born_female, sepa
 
 @pytest.mark.parametrize(
     ("typed", "reason"),
-    [("", "not_digits"), ("1603 abc", "not_digits"), ("١٦٠٣٠١٠٥٠٣٨٠٠٠٠١", "not_digits"), ("160301050380001", "length"),
-     ("16030105038000011", "length"), ("1603013202800001", "birth_part"), ("1603017202800001", "birth_part"),
-     ("1603010513800001", "birth_part"), ("1603012902010001", "birth_part"), ("1603010503800000", "serial")],
-)  # fmt: skip
+    [
+        ("", "not_digits"),
+        ("1603 abc", "not_digits"),
+        ("١٦٠٣٠١٠٥٠٣٨٠٠٠٠١", "not_digits"),
+        ("160301050380001", "length"),
+        ("16030105038000011", "length"),
+        ("1603013202800001", "birth_part"),
+        ("1603017202800001", "birth_part"),
+        ("1603010513800001", "birth_part"),
+        ("1603012902010001", "birth_part"),
+        ("1603010503800000", "serial"),
+    ],
+)
 def test_impossible_niks_say_why(typed, reason):
     assert parse_nik(typed) == Invalid(reason)
 
@@ -52,19 +66,29 @@ def test_a_leap_day_nik_is_possible_in_one_century():
 @given(st.dates(min_value=date(1900, 1, 1), max_value=date(2100, 12, 31)), st.sampled_from(["id", "en"]))
 def test_every_written_form_of_a_date_reads_back(day, locale):
     forms = [
-        f"{day:%d-%m-%Y}", f"{day.day}/{day.month}/{day.year}", f"{day:%Y-%m-%d}", f"{day:%d.%m.%Y}",
-        format_date(day, "d MMMM y", locale=locale), format_date(day, "d MMM y", locale=locale),
+        f"{day:%d-%m-%Y}",
+        f"{day.day}/{day.month}/{day.year}",
+        f"{day:%Y-%m-%d}",
+        f"{day:%d.%m.%Y}",
+        format_date(day, "d MMMM y", locale=locale),
+        format_date(day, "d MMM y", locale=locale),
         format_date(day, "dd MMMM yyyy", locale=locale).upper(),
-    ]  # fmt: skip
+    ]
     for form in forms:
         assert parse_date(form) == day, form
 
 
 @pytest.mark.parametrize(
     ("typed", "reason"),
-    [("31-02-1980", "impossible"), ("5-3-80", "year"), ("5 maretz 1980", "month"), ("kemarin", "format"),
-     ("00-01-1980", "impossible"), ("5 13 1980", "impossible")],
-)  # fmt: skip
+    [
+        ("31-02-1980", "impossible"),
+        ("5-3-80", "year"),
+        ("5 maretz 1980", "month"),
+        ("kemarin", "format"),
+        ("00-01-1980", "impossible"),
+        ("5 13 1980", "impossible"),
+    ],
+)
 def test_bad_dates_say_why(typed, reason):
     assert parse_date(typed) == Invalid(reason)
 
@@ -84,9 +108,14 @@ def test_birth_dates_are_in_the_past():
 
 @pytest.mark.parametrize(
     ("typed", "e164"),
-    [("0812 3456 7890", "+6281234567890"), ("+62 812-3456-7890", "+6281234567890"), ("6281234567890", "+6281234567890"),
-     ("(0711) 123456", "+62711123456"), ("+62 (0) 812 3456 7890", "+6281234567890")],
-)  # fmt: skip
+    [
+        ("0812 3456 7890", "+6281234567890"),
+        ("+62 812-3456-7890", "+6281234567890"),
+        ("6281234567890", "+6281234567890"),
+        ("(0711) 123456", "+62711123456"),
+        ("+62 (0) 812 3456 7890", "+6281234567890"),
+    ],
+)
 def test_indonesian_phone_numbers_become_e164(typed, e164):
     assert parse_phone(typed) == e164
 

@@ -32,6 +32,14 @@ def test_the_log_filter_masks_any_nik_or_bot_token_that_slips_through():
     longer = logging.LogRecord("x", logging.INFO, __file__, 1, "id 12345678901234567", (), None)
     Redact().filter(longer)
     assert longer.getMessage() == "id 12345678901234567"  # not a NIK: 17 digits
-    url = logging.LogRecord("x", logging.INFO, __file__, 1, "POST %s", ("https://api.telegram.org/bot123456:AAH-secret_part_of_the_token_123/getMe",), None)
+    url = logging.LogRecord(
+        "x",
+        logging.INFO,
+        __file__,
+        1,
+        "POST %s",
+        ("https://api.telegram.org/bot123456:AAH-secret_part_of_the_token_123/getMe",),
+        None,
+    )
     Redact().filter(url)
     assert url.getMessage() == "POST https://api.telegram.org/bot<token>/getMe"

@@ -12,10 +12,33 @@ from tests.conftest import FrozenClock, build
 from tests.transcript import Chat
 
 MEANINGFUL = [
-    "halo", "menu", "batal", "/start", "berhenti", "bantuan", "bahasa", "1", "2", "3", "4", "5", "6", "7", "0",
-    "ya", "tidak", "English", "Bahasa Indonesia", "Cek kepesertaan", "1603010503800001", "1603024512850002",
-    "05-03-1980", "5 Desember 1985", "31-02-1980", "",
-]  # fmt: skip
+    "halo",
+    "menu",
+    "batal",
+    "/start",
+    "berhenti",
+    "bantuan",
+    "bahasa",
+    "1",
+    "2",
+    "3",
+    "4",
+    "5",
+    "6",
+    "7",
+    "0",
+    "ya",
+    "tidak",
+    "English",
+    "Bahasa Indonesia",
+    "Cek kepesertaan",
+    "1603010503800001",
+    "1603024512850002",
+    "05-03-1980",
+    "5 Desember 1985",
+    "31-02-1980",
+    "",
+]
 messages = st.one_of(st.sampled_from(MEANINGFUL), st.text(max_size=40))
 taps = st.sampled_from(["coverage", "help", "language", "yes", "no", "back", "jkk", "en", "id", "bogus"])
 events = st.lists(st.tuples(messages, st.one_of(st.none(), taps)), min_size=1, max_size=25)

@@ -13,22 +13,22 @@ from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
 from sqlmodel import select
 
+from bot.channels.telegram import TelegramChannel
+from bot.channels.whatsapp import WhatsAppChannel
 from bot.config import PaceSettings, ReminderSettings, TemplateSettings, WhatsAppPaceSettings
 from bot.demo_roster import demo_people
-from bot.reminders import Calendar, Reminders, template_key
-from bot.roster import import_roster, open_roster
-from bot.service import telegram_channel, whatsapp_channel
+from bot.drainer import Drainer
+from bot.ops.roster import import_roster, open_roster
+from bot.reminder_plan import Calendar, template_key
 from storage.chats import open_chat, set_language
 from storage.models import OutboxMessage
 from storage.participants import ROSTER_FIELDS, find_participant, upsert_participants
 from storage.subscriptions import set_consent, subscribe
-from tests.conftest import TEST_KEY, build, write_csv
-from tests.graph_standin import GraphApiStandIn
+from tests.conftest import ADMIN, TEST_KEY, build, write_csv
 from tests.processes import bot_environment
-from tests.telegram_standin import TOKEN, BotApiStandIn
+from tests.telegram_standin import TOKEN
 from tests.test_whatsapp import SECRETS
 
 WIB = ZoneInfo("Asia/Jakarta")
@@ -43,18 +43,14 @@ def at(day: int, month: int = 12, hour: int = 9, minute: int = 0, year: int = 20
 STAGE_TIMES = [at(1), at(17), at(24), at(30), at(1, 1, year=2027)]
 
 
-@pytest.fixture
-async def stand_ins():
-    async with BotApiStandIn() as telegram, GraphApiStandIn() as graph:
-        yield telegram, graph
-
-
 def consenting(app, count: int, channels: tuple[str, ...] = ("telegram", "whatsapp")) -> list[dict]:
     """`count` people from the demo roster, each followed by one chat: on
     the channels in turn, every third chat in English."""
     people = list(demo_people(year=2026, districts=app.settings.programme.districts, regency_code="1603", rows=count))
     roster = write_csv(app.settings.data_dir / "campaign.csv", people)
-    import_roster(open_roster(roster), db=app.db, hasher=app.services.hasher, now=app.clock(), batch_size=1000)
+    import_roster(
+        open_roster(roster), actor=ADMIN, db=app.db, hasher=app.services.hasher, now=app.clock(), batch_size=1000
+    )
     with app.db.transaction() as session:
         for number, person in enumerate(people):
             found = find_participant(session, nik_hash=app.services.hasher.nik_hash(person["nik"]))
@@ -67,20 +63,32 @@ def consenting(app, count: int, channels: tuple[str, ...] = ("telegram", "whatsa
     return people
 
 
-def campaign(app, telegram_api, graph) -> Reminders:
-    app.settings.telegram = app.settings.telegram.model_copy(update={
-        "base_url": telegram_api.base_url, "base_file_url": telegram_api.base_file_url,
-        "pace": PaceSettings(overall_per_second=10_000, private_per_second=10_000),
-    })  # fmt: skip
-    app.settings.whatsapp = app.settings.whatsapp.model_copy(update={
-        "enabled": True, "phone_number_id": "1001", "graph_base_url": graph.base_url,
-        "pace": WhatsAppPaceSettings(per_second=10_000, per_recipient_per_second=10_000),
-        "templates": {**{template_key(stage): TemplateSettings(name=f"payung_{template_key(stage)}", parameters=["name", "end_date"])
-                         for stage in STAGES}, "notice": TemplateSettings(name="payung_notice", parameters=["text"])},
-    })  # fmt: skip
-    channels = {"telegram": telegram_channel(app, TOKEN), "whatsapp": whatsapp_channel(app, SECRETS)}
-    return Reminders(db=app.db, settings=app.settings.reminders, zone=WIB, catalogue=app.services.catalogue,
-                     channels=channels, worker="test-drainer")  # fmt: skip
+def campaign(app, telegram_api, graph) -> Drainer:
+    app.settings.telegram = app.settings.telegram.model_copy(
+        update={
+            "base_url": telegram_api.base_url,
+            "base_file_url": telegram_api.base_file_url,
+            "pace": PaceSettings(overall_per_second=10_000, private_per_second=10_000),
+        }
+    )
+    app.settings.whatsapp = app.settings.whatsapp.model_copy(
+        update={
+            "enabled": True,
+            "phone_number_id": "1001",
+            "graph_base_url": graph.base_url,
+            "pace": WhatsAppPaceSettings(per_second=10_000, per_recipient_per_second=10_000),
+            "templates": {
+                **{
+                    template_key(stage): TemplateSettings(
+                        name=f"payung_{template_key(stage)}", parameters=["name", "end_date"]
+                    )
+                    for stage in STAGES
+                },
+                "notice": TemplateSettings(name="payung_notice", parameters=["text"]),
+            },
+        }
+    )
+    return app.drainer({"telegram": TelegramChannel.of(app, token=TOKEN), "whatsapp": WhatsAppChannel.of(app, SECRETS)})
 
 
 def outbox_rows(app) -> list[OutboxMessage]:
@@ -104,9 +112,9 @@ async def test_a_whole_campaign_on_both_channels(app, stand_ins):
     telegram_api, graph = stand_ins
     people = consenting(app, PEOPLE)
     reminders = campaign(app, telegram_api, graph)
-    planned = reminders.plan(app.clock())
+    planned = app.planner().plan(app.clock())
     assert sum(planned.values()) == PEOPLE * len(STAGES)
-    assert reminders.plan(app.clock()) == Counter()  # planning twice plans nothing new
+    assert app.planner().plan(app.clock()) == Counter()  # planning twice plans nothing new
 
     extended = people[0]  # chat 0 (Telegram); chat 1 (WhatsApp) withdraws; chat 2 (Telegram) blocks the bot
     telegram_api.fail("sendMessage", chat_id="700002", status=403, description="Forbidden: bot was blocked by the user")
@@ -117,7 +125,9 @@ async def test_a_whole_campaign_on_both_channels(app, stand_ins):
     assert await reminders.drain(at(1, hour=21)) == Counter()  # quiet hours: nothing, even if it were due
 
     with app.db.transaction() as session:  # a new roster extends one person's cover
-        upsert_participants(session, [{**participant_row(app, extended), "cover_end": date(2027, 3, 31)}], now=app.clock())
+        upsert_participants(
+            session, [{**participant_row(app, extended), "cover_end": date(2027, 3, 31)}], now=app.clock()
+        )
         set_consent(session, chat=chat_of(session, 1), active=False)  # "berhenti"
     for moment in STAGE_TIMES[1:]:
         await reminders.drain(moment)
@@ -147,8 +157,8 @@ async def test_a_whole_campaign_on_both_channels(app, stand_ins):
     assert states[("skipped", "consent withdrawn")] == 4
     assert states[("skipped", "the chat cannot be reached")] == 4
     # the next daily plan gives the extended cover its own stages, once
-    assert reminders.plan(STAGE_TIMES[4]) == Counter({(stage, "telegram"): 1 for stage in STAGES})
-    assert reminders.plan(STAGE_TIMES[4]) == Counter()
+    assert app.planner().plan(STAGE_TIMES[4]) == Counter({(stage, "telegram"): 1 for stage in STAGES})
+    assert app.planner().plan(STAGE_TIMES[4]) == Counter()
 
 
 def participant_row(app, person: dict) -> dict:
@@ -167,20 +177,34 @@ def chat_of(session, number: int):
 
 
 def drainer_env(app, telegram_api, **settings: str) -> dict[str, str]:
-    return bot_environment(**{
-        "PAYUNG_NIK_KEY": TEST_KEY.get_secret_value(), "PAYUNG_DATA_DIR": str(app.settings.data_dir),
-        "PAYUNG_DATABASE_URL": app.settings.resolved_database_url, "TELEGRAM_BOT_TOKEN": TOKEN,
-        "PAYUNG_TELEGRAM__BASE_URL": telegram_api.base_url, "PAYUNG_LOG_LEVEL": "WARNING",
-        "PAYUNG_TELEGRAM__PACE__OVERALL_PER_SECOND": "1000", "PAYUNG_TELEGRAM__PACE__PRIVATE_PER_SECOND": "1000",
-        **settings,
-    })  # fmt: skip
+    return bot_environment(
+        **{
+            "PAYUNG_NIK_KEY": TEST_KEY.get_secret_value(),
+            "PAYUNG_DATA_DIR": str(app.settings.data_dir),
+            "PAYUNG_DATABASE_URL": app.settings.resolved_database_url,
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "PAYUNG_TELEGRAM__BASE_URL": telegram_api.base_url,
+            "PAYUNG_LOG_LEVEL": "WARNING",
+            "PAYUNG_TELEGRAM__PACE__OVERALL_PER_SECOND": "1000",
+            "PAYUNG_TELEGRAM__PACE__PRIVATE_PER_SECOND": "1000",
+            **settings,
+        }
+    )
 
 
 async def drainer(env: dict[str, str], now: datetime) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "reminders", "send", "--now", now.isoformat(), env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+        sys.executable,
+        "-m",
+        "bot",
+        "reminders",
+        "send",
+        "--now",
+        now.isoformat(),
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
 
 
 def sends_per_chat(telegram_api) -> Counter:
@@ -191,7 +215,7 @@ async def test_two_drainer_processes_on_postgresql_send_each_reminder_once(tmp_p
     telegram_api, graph = stand_ins
     app = build(tmp_path, postgres_url, clock, roster=[])
     consenting(app, 600, channels=("telegram",))
-    assert sum(campaign(app, telegram_api, graph).plan(clock()).values()) == 600 * len(STAGES)
+    assert sum(app.planner().plan(clock()).values()) == 600 * len(STAGES)
     env = drainer_env(app, telegram_api, PAYUNG_REMINDERS__BATCH="25")
     processes = [await drainer(env, STAGE_TIMES[0]) for _ in range(2)]
     outputs = [await process.communicate() for process in processes]
@@ -205,7 +229,7 @@ async def test_two_drainer_processes_on_postgresql_send_each_reminder_once(tmp_p
 async def test_killing_the_drainer_loses_nothing_and_repeats_at_most_one_per_kill(app, stand_ins):
     telegram_api, graph = stand_ins
     consenting(app, PEOPLE, channels=("telegram",))
-    campaign(app, telegram_api, graph).plan(app.clock())
+    app.planner().plan(app.clock())
     # One request in flight: a kill can then leave at most one message that
     # Telegram accepted but the outbox did not mark (see README).
     env = drainer_env(app, telegram_api, PAYUNG_TELEGRAM__PACE__IN_FLIGHT="1", PAYUNG_REMINDERS__BATCH="100")

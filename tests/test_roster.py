@@ -8,17 +8,19 @@ import openpyxl
 import pytest
 
 from bot.demo_roster import DEMO_SIZE, demo_people, write_demo_roster
-from bot.roster import COLUMNS, RosterError, import_roster, open_roster
+from bot.ops.roster import COLUMNS, RosterError, import_roster, open_roster
 from storage.db import Database
 from storage.participants import count_participants, find_participant
 from storage.privacy import IdentityHasher
-from tests.conftest import BUDI, FROZEN_NOW, SITI, person, write_csv
+from tests.conftest import ADMIN, BUDI, FROZEN_NOW, SITI, person, write_csv
 
 HASHER = IdentityHasher(b"k" * 32)
 
 
 def run(path, db, *, workers=1, batch_size=100, now=FROZEN_NOW):
-    return import_roster(open_roster(path), db=db, hasher=HASHER, now=now, batch_size=batch_size, workers=workers)
+    return import_roster(
+        open_roster(path), actor=ADMIN, db=db, hasher=HASHER, now=now, batch_size=batch_size, workers=workers
+    )
 
 
 @pytest.fixture
@@ -41,7 +43,11 @@ def test_good_rows_are_imported_with_counts(tmp_path, db):
     assert report.by_district == {"Lubai": 1, "Gelumbang": 1}
     with db.transaction() as session:
         budi = find_participant(session, nik_hash=HASHER.nik_hash("1603010503800001"))
-        assert (budi.phone, budi.nik_masked, budi.cover_end) == ("+6281234567890", "1603********0001", date(2026, 12, 31))
+        assert (budi.phone, budi.nik_masked, budi.cover_end) == (
+            "+6281234567890",
+            "1603********0001",
+            date(2026, 12, 31),
+        )
 
 
 BAD_ROWS = [

@@ -12,7 +12,7 @@ from alembic.migration import MigrationContext
 from sqlmodel import SQLModel, select
 
 from bot.app import build_app
-from bot.messages import Inbound
+from handlers.messages import Inbound
 from storage import attempts
 from storage.chats import OpenChat, open_chat, save_state
 from storage.db import Database, driver_url
@@ -35,17 +35,26 @@ HASHER = IdentityHasher(b"k" * 32)
 def participant_row(nik: str = "1603010503800001", **changes) -> dict:
     nik_hash = HASHER.nik_hash(nik)
     row = {
-        "nik_hash": nik_hash, "nik_masked": mask_nik(nik),
+        "nik_hash": nik_hash,
+        "nik_masked": mask_nik(nik),
         "birth_hash": HASHER.birth_hash(nik_hash, date(1980, 3, 5)),
-        "name": "Budi Santoso", "gender": "L", "village": "Talang Demo", "district": "Lubai",
-        "category": "perangkat_desa", "kpj": "12345678901", "phone": "+6281234567890",
-        "cover_start": date(2026, 10, 1), "cover_end": date(2026, 12, 31),
-    }  # fmt: skip
+        "name": "Budi Santoso",
+        "gender": "L",
+        "village": "Talang Demo",
+        "district": "Lubai",
+        "category": "perangkat_desa",
+        "kpj": "12345678901",
+        "phone": "+6281234567890",
+        "cover_start": date(2026, 10, 1),
+        "cover_end": date(2026, 12, 31),
+    }
     row.update(changes)
     return row
 
 
-def get_chat(session, *, channel: str = "console", chat_id: str = "1", now=FROZEN_NOW, language: str = "id") -> OpenChat:
+def get_chat(
+    session, *, channel: str = "console", chat_id: str = "1", now=FROZEN_NOW, language: str = "id"
+) -> OpenChat:
     return open_chat(session, channel=channel, chat_id=chat_id, language=language, now=now)[0]
 
 
@@ -116,16 +125,30 @@ def test_chat_state_and_consent(database_url):
         assert get_chat(session, channel="telegram", chat_id="42", language="en").id == chat.id
         assert get_chat(session, channel="whatsapp", chat_id="42").id != chat.id
         assert state_of(session, chat) is None
-        save_state(session, chat=chat, flow="coverage", step="got_nik", data={"a": [1, 2]},
-                   choices=[["yes", "Ya"]], now=FROZEN_NOW, expires_at=FROZEN_NOW + timedelta(minutes=30))  # fmt: skip
+        save_state(
+            session,
+            chat=chat,
+            flow="coverage",
+            step="got_nik",
+            data={"a": [1, 2]},
+            choices=[["yes", "Ya"]],
+            now=FROZEN_NOW,
+            expires_at=FROZEN_NOW + timedelta(minutes=30),
+        )
         participant_id = find_participant(session, nik_hash=participant_row()["nik_hash"]).id
         subscribe(session, chat=chat, participant_id=participant_id, now=FROZEN_NOW)
         subscribe(session, chat=chat, participant_id=participant_id, now=FROZEN_NOW)
     with db.transaction() as session:
         state = state_of(session, chat)
-        assert (state.flow, state.step, state.data, state.choices) == ("coverage", "got_nik", {"a": [1, 2]}, [["yes", "Ya"]])
-        save_state(session, chat=chat, flow="menu", step="chose", data={}, choices=[],
-                   now=FROZEN_NOW, expires_at=FROZEN_NOW)  # fmt: skip
+        assert (state.flow, state.step, state.data, state.choices) == (
+            "coverage",
+            "got_nik",
+            {"a": [1, 2]},
+            [["yes", "Ya"]],
+        )
+        save_state(
+            session, chat=chat, flow="menu", step="chose", data={}, choices=[], now=FROZEN_NOW, expires_at=FROZEN_NOW
+        )
         assert len(session.exec(select(ReminderSubscription)).all()) == 1
         assert set_consent(session, chat=chat, active=False) == 1
         assert set_consent(session, chat=chat, active=False) == 0
@@ -160,9 +183,19 @@ def test_failures_are_counted_inside_the_window_only(database_url):
     db = fresh(database_url)
     with db.transaction() as session:
         chat = get_chat(session)
-        for minutes, outcome in ((-90, attempts.NOT_FOUND), (-30, attempts.NOT_FOUND), (-20, attempts.FOUND), (-10, attempts.NOT_FOUND)):
-            attempts.record_attempt(session, chat=chat, purpose="coverage_check", outcome=outcome,
-                                    now=FROZEN_NOW + timedelta(minutes=minutes))  # fmt: skip
+        for minutes, outcome in (
+            (-90, attempts.NOT_FOUND),
+            (-30, attempts.NOT_FOUND),
+            (-20, attempts.FOUND),
+            (-10, attempts.NOT_FOUND),
+        ):
+            attempts.record_attempt(
+                session,
+                chat=chat,
+                purpose="coverage_check",
+                outcome=outcome,
+                now=FROZEN_NOW + timedelta(minutes=minutes),
+            )
     with db.transaction() as session:
         failures = attempts.failures_since(session, chat=chat, since=FROZEN_NOW - timedelta(minutes=60))
     assert failures == [FROZEN_NOW - timedelta(minutes=30), FROZEN_NOW - timedelta(minutes=10)]

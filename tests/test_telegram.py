@@ -17,20 +17,19 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from bot.channels.pacing import Recipient
+from bot.channels.telegram import SECRET_HEADER, TelegramChannel
 from bot.config import PaceSettings
 from bot.dispatcher import Dispatcher
-from bot.messages import Outbound
-from bot.service import telegram_channel
-from bot.web import SECRET_HEADER, build_web
+from bot.web import build_web
 from handlers import Flows
 from handlers.flow import Flow, Turn, ask
+from handlers.messages import Outbound
 from storage import incidents
 from storage.models import Chat, OutboxMessage, ProcessedMessage
 from tests.processes import bot_environment
 from tests.servers import Served
-from tests.transcript import Chat as Conversation
 from tests.telegram_standin import TOKEN, BotApiStandIn, message_update, tap_update, text_update
+from tests.transcript import Chat as Conversation
 
 SECRET = "webhook-secret_for-tests"
 GROUP = -100200300
@@ -51,12 +50,18 @@ async def api():
 
 
 async def started(app, api, *, mode="polling", **telegram):
-    app.settings.telegram = app.settings.telegram.model_copy(update={
-        "base_url": api.base_url, "base_file_url": api.base_file_url, "mode": mode, "poll_timeout": 1,
-        "webhook_url": "https://payung.example/telegram", **telegram,
-    })  # fmt: skip
-    channel = telegram_channel(app, TOKEN)
-    await channel.start(webhook_secret=SECRET if mode == "webhook" else None)
+    app.settings.telegram = app.settings.telegram.model_copy(
+        update={
+            "base_url": api.base_url,
+            "base_file_url": api.base_file_url,
+            "mode": mode,
+            "poll_timeout": 1,
+            "webhook_url": "https://payung.example/telegram",
+            **telegram,
+        }
+    )
+    channel = TelegramChannel.of(app, token=TOKEN, webhook_secret=SECRET if mode == "webhook" else "")
+    await channel.start()
     return channel
 
 
@@ -64,7 +69,7 @@ class Webhook(Served):
     """Our web app served on 127.0.0.1, posted to like Telegram does."""
 
     def __init__(self, app, channel):
-        super().__init__(build_web(db=app.db, metrics=app.metrics, telegram=channel, telegram_secret=SECRET))
+        super().__init__(build_web(db=app.db, metrics=app.metrics, channels=[channel]))
         self.path = channel.settings.webhook_path
 
     async def post(self, body, secret: str | None = SECRET) -> httpx.Response:
@@ -113,8 +118,11 @@ async def _push(api, update):
 async def test_the_same_check_over_the_webhook(app, api):
     channel = await started(app, api, mode="webhook")
     [webhook] = api.sent("setWebhook")
-    assert webhook == {"url": "https://payung.example/telegram", "secret_token": SECRET,
-                       "allowed_updates": ["message", "callback_query"]}  # fmt: skip
+    assert webhook == {
+        "url": "https://payung.example/telegram",
+        "secret_token": SECRET,
+        "allowed_updates": ["message", "callback_query"],
+    }
     async with Webhook(app, channel) as hook:
 
         async def deliver(update):
@@ -152,9 +160,13 @@ def assert_coverage_conversation(api: BotApiStandIn, sent: list[dict]) -> None:
     assert greeting["text"].startswith("Halo! Saya Payung")
     assert "parse_mode" not in greeting
     assert keyboard(greeting) == [
-        ("1. Cek kepesertaan", "coverage"), ("2. Lapor kejadian", "incident"), ("3. Status laporan", "status"),
-        ("4. Pengingat", "reminders"), ("5. Bantuan", "help"), ("6. Bahasa/Language", "language"),
-    ]  # fmt: skip
+        ("1. Cek kepesertaan", "coverage"),
+        ("2. Lapor kejadian", "incident"),
+        ("3. Status laporan", "status"),
+        ("4. Pengingat", "reminders"),
+        ("5. Bantuan", "help"),
+        ("6. Bahasa/Language", "language"),
+    ]
     assert ask_nik == {"chat_id": "501", "text": ask_nik["text"]} and ask_nik["text"].startswith("Ketik NIK Anda")
     assert ask_birth["text"].startswith("Sekarang ketik tanggal lahir")
     assert "Status: AKTIF" in card["text"] and "1 Oktober 2026 – 31 Desember 2026" in card["text"]
@@ -190,8 +202,7 @@ def probe_dispatcher(app) -> Dispatcher:
         return ask(got, Outbound(said))
 
     probe = Flow.of("probe", start, got)
-    return Dispatcher(db=app.db, flows=Flows(by_name={"probe": probe}, by_keyword={}, menu=probe),
-                      services=app.services, clock=app.clock)  # fmt: skip
+    return app.dispatcher.with_flows(Flows.of([probe], menu=probe))
 
 
 async def test_contacts_locations_and_files_reach_the_step(app, api):
@@ -203,8 +214,11 @@ async def test_contacts_locations_and_files_reach_the_step(app, api):
     async with Webhook(app, channel) as hook:
         await hook.post(text_update(1, 501, "/start"))
         [asked] = await api.wait_for(1)
-        assert asked["reply_markup"] == {"keyboard": [[{"text": "Kirim nomor saya", "request_contact": True}]],
-                                         "resize_keyboard": True, "one_time_keyboard": True}  # fmt: skip
+        assert asked["reply_markup"] == {
+            "keyboard": [[{"text": "Kirim nomor saya", "request_contact": True}]],
+            "resize_keyboard": True,
+            "one_time_keyboard": True,
+        }
 
         own = {"phone_number": "6281234567890", "first_name": "Warga", "user_id": 501}
         await hook.post(message_update(2, 501, contact=own))
@@ -219,16 +233,23 @@ async def test_contacts_locations_and_files_reach_the_step(app, api):
         await hook.post(message_update(4, 501, location={"latitude": -3.65, "longitude": 103.77}))
         assert "location=Location(latitude=-3.65, longitude=103.77)" in (await api.wait_for(4))[-1]["text"]
 
-        sizes = [{"file_id": "small-photo", "file_unique_id": "s", "width": 90, "height": 90, "file_size": 10},
-                 {"file_id": "big-photo", "file_unique_id": "b", "width": 800, "height": 600, "file_size": len(photo)}]  # fmt: skip
+        sizes = [
+            {"file_id": "small-photo", "file_unique_id": "s", "width": 90, "height": 90, "file_size": 10},
+            {"file_id": "big-photo", "file_unique_id": "b", "width": 800, "height": 600, "file_size": len(photo)},
+        ]
         await hook.post(message_update(5, 501, photo=sizes, caption="kaki saya"))
         digest = hashlib.sha256(photo).hexdigest()
         expected = f"media={[(digest, len(photo), 'image/jpeg', photo)]} text=kaki saya"
         assert (await api.wait_for(5))[-1]["text"].endswith(expected)
         assert (app.settings.data_dir / "media" / "telegram" / f"{digest}.jpg").read_bytes() == photo
 
-        too_big = {"file_id": "scan", "file_unique_id": "sc", "file_name": "surat.pdf",
-                   "mime_type": "application/pdf", "file_size": 2 * 1024 * 1024}  # fmt: skip
+        too_big = {
+            "file_id": "scan",
+            "file_unique_id": "sc",
+            "file_name": "surat.pdf",
+            "mime_type": "application/pdf",
+            "file_size": 2 * 1024 * 1024,
+        }
         await hook.post(message_update(6, 501, document=too_big))
         assert "berkas terlalu besar" in (await api.wait_for(6))[-1]["text"]
     await channel.stop()
@@ -266,13 +287,31 @@ def in_group(update_id: int, user_id: int, text: str) -> dict:
 async def test_listed_operators_change_a_status_from_their_group(app, api):
     channel = await started(app, api, mode="webhook", operator_chat_id=GROUP, operators=[42])
     reporter = Conversation(app, channel="telegram", chat_id="501")
-    for line in ("halo", "2", "1", BUDI_NIK, BUDI_BORN, "1", "kemarin", "Kebun", "Jatuh dari pohon saat memanen sawit.",
-                 "selesai", "081234567890", "1"):  # fmt: skip
+    for line in (
+        "halo",
+        "2",
+        "1",
+        BUDI_NIK,
+        BUDI_BORN,
+        "1",
+        "kemarin",
+        "Kebun",
+        "Jatuh dari pohon saat memanen sawit.",
+        "selesai",
+        "081234567890",
+        "1",
+    ):
         await reporter.says(line)
     command = in_group(1, 42, "/status@PayungTestBot lk-2026-000001 diverifikasi data cocok")
     async with Webhook(app, channel) as hook:
-        for update in (command, command, in_group(2, 77, "/status LK-2026-000001 selesai"), in_group(3, 42, "halo semua"),
-                       in_group(4, 42, "/status LK-2026-000001 ditolak"), in_group(5, 42, "/status LK-2026-000404 selesai")):  # fmt: skip
+        for update in (
+            command,
+            command,
+            in_group(2, 77, "/status LK-2026-000001 selesai"),
+            in_group(3, 42, "halo semua"),
+            in_group(4, 42, "/status LK-2026-000001 ditolak"),
+            in_group(5, 42, "/status LK-2026-000404 selesai"),
+        ):
             assert (await hook.post(update)).status_code == 200
         await asyncio.sleep(0.2)
         await channel.sender.drain()
@@ -286,9 +325,11 @@ async def test_listed_operators_change_a_status_from_their_group(app, api):
         history = incidents.history(session, incident_id=incidents.report(session, reference="LK-2026-000001").id)
         told = [row for row in session.exec(select(OutboxMessage)).all() if row.kind == "notice"]
     assert [(change.status, change.actor, change.note) for change in history][1:] == [
-        ("diverifikasi", "telegram:Warga", "data cocok")]  # fmt: skip
+        ("diverifikasi", "telegram:Warga", "data cocok")
+    ]
     assert [row.body for row in told if "statusnya" in row.body] == [
-        "Kabar laporan LK-2026-000001: statusnya sekarang Diverifikasi.\nCatatan petugas: data cocok"]  # fmt: skip
+        "Kabar laporan LK-2026-000001: statusnya sekarang Diverifikasi.\nCatatan petugas: data cocok"
+    ]
 
 
 async def test_a_wrong_or_missing_secret_is_refused_before_the_database(app, api):
@@ -343,7 +384,7 @@ async def test_a_burst_to_500_chats_stays_within_every_limit(app, api):
     channel = await started(app, api, pace=pace)
     for round_ in range(4):
         for chat in range(500):
-            channel.submit(Recipient(str(10_000 + chat)), Outbound(f"pesan {round_}"))
+            app.sending.submit(channel, str(10_000 + chat), Outbound(f"pesan {round_}"))
     await channel.sender.drain()
     await channel.stop()
     log = arrivals(api)
@@ -373,8 +414,8 @@ async def test_a_group_gets_at_most_20_a_minute(app, api):
 async def test_retry_after_pauses_only_that_chat(app, api):
     channel = await started(app, api)
     api.fail("sendMessage", chat_id="601", status=429, description="Too Many Requests: retry after 3", retry_after=3)
-    channel.submit(Recipient("601"), Outbound("untuk 601"))
-    channel.submit(Recipient("602"), Outbound("untuk 602"))
+    app.sending.submit(channel, "601", Outbound("untuk 601"))
+    app.sending.submit(channel, "602", Outbound("untuk 602"))
     await channel.sender.drain()
     await channel.stop()
     log = arrivals(api)
@@ -388,7 +429,7 @@ async def test_retry_after_pauses_only_that_chat(app, api):
 async def test_server_errors_are_retried_with_backoff(app, api):
     channel = await started(app, api)
     api.fail("sendMessage", chat_id="603", status=502, description="Bad Gateway", times=2)
-    channel.submit(Recipient("603"), Outbound("akhirnya sampai"))
+    app.sending.submit(channel, "603", Outbound("akhirnya sampai"))
     await channel.sender.drain()
     await channel.stop()
     times = [at for chat, at in arrivals(api) if chat == "603"]
@@ -403,7 +444,7 @@ async def test_a_blocked_bot_marks_the_chat_inactive_until_they_write_again(app,
         await channel.sender.drain()
         api.fail("sendMessage", chat_id="604", status=403, description="Forbidden: bot was blocked by the user")
         for number in range(3):
-            channel.submit(Recipient("604"), Outbound(f"pengingat {number}"))
+            app.sending.submit(channel, "604", Outbound(f"pengingat {number}"))
         await channel.sender.drain()
         assert not chat_row(app, "604").active
         # one attempt reached Telegram; the two queued behind it were dropped
@@ -424,15 +465,28 @@ async def test_python_m_bot_run_answers_on_telegram_and_stops_cleanly(tmp_path, 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         web_port = probe.getsockname()[1]
-    env = bot_environment(**{
-        "PAYUNG_NIK_KEY": "k" * 40, "TELEGRAM_BOT_TOKEN": TOKEN, "PAYUNG_DATA_DIR": str(tmp_path / "data"),
-        "PAYUNG_TELEGRAM__BASE_URL": api.base_url, "PAYUNG_TELEGRAM__BASE_FILE_URL": api.base_file_url,
-        "PAYUNG_TELEGRAM__POLL_TIMEOUT": "1", "PAYUNG_WEB__PORT": str(web_port), "PAYUNG_TELEGRAM__LIBRARY": library,
-    })  # fmt: skip
+    env = bot_environment(
+        **{
+            "PAYUNG_NIK_KEY": "k" * 40,
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "PAYUNG_DATA_DIR": str(tmp_path / "data"),
+            "PAYUNG_TELEGRAM__BASE_URL": api.base_url,
+            "PAYUNG_TELEGRAM__BASE_FILE_URL": api.base_file_url,
+            "PAYUNG_TELEGRAM__POLL_TIMEOUT": "1",
+            "PAYUNG_WEB__PORT": str(web_port),
+            "PAYUNG_TELEGRAM__LIBRARY": library,
+        }
+    )
     bot = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", cwd=tmp_path, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     try:
         api.push(text_update(1, 501, "halo"))
         [greeting] = await api.wait_for(1, timeout=60)

@@ -7,9 +7,7 @@ import logging
 
 from sqlmodel import select
 
-from bot.dispatcher import Dispatcher
-from bot.reminders import Reminders
-from handlers import Flows, build_flows
+from handlers import FLOWS, Flows, build_flows
 from handlers.flow import Flow, Turn, ask
 from storage.chats import set_language
 from storage.models import ConversationState, ReminderSubscription
@@ -89,8 +87,7 @@ async def test_pengingat_shows_whose_cover_the_next_reminder_and_stops_and_start
     """)
     for line in ("1", "1603010503800001", "05-03-1980", "ya"):
         await chat.says(line)
-    Reminders(db=app.db, settings=app.settings.reminders, zone=app.services.zone, catalogue=app.services.catalogue,
-              channels={}, worker="test").plan(app.clock())  # fmt: skip
+    app.planner().plan(app.clock())
     await chat.run("""
         > menu
         > Pengingat
@@ -198,7 +195,7 @@ async def test_language_switch_is_remembered(app, tmp_path, clock):
         OK, cancelled.
     """)
     # A new process (new dispatcher) still speaks English to this chat.
-    restarted = Dispatcher(db=app.db, flows=build_flows(), services=app.services, clock=clock)
+    restarted = app.dispatcher.with_flows(build_flows())
     app.dispatcher = restarted
     await chat.run(f"""
         > menu
@@ -215,7 +212,8 @@ async def test_help_answers_from_the_catalogue(app):
         > halo
         > 5
         Bantuan. Pilih topik:
-        [Apa itu JKK? | Apa itu JKM? | Siapa yang dilindungi? | Jika terjadi kecelakaan | Hubungi petugas | Kembali ke menu]
+        [Apa itu JKK? | Apa itu JKM? | Siapa yang dilindungi? |
+         Jika terjadi kecelakaan | Hubungi petugas | Kembali ke menu]
         > 1
         JKK (Jaminan Kecelakaan Kerja) melindungi Anda
         Bantuan. Pilih topik:
@@ -260,14 +258,8 @@ async def test_a_failing_step_apologises_without_a_trace_and_keeps_earlier_write
         set_language(turn.db, chat=turn.chat, language="en")  # a write the failure must roll back
         raise RuntimeError("boom")
 
-    flows = build_flows()
-    broken = Flow.of("help", start, explode)
-    app.dispatcher = Dispatcher(
-        db=app.db,
-        flows=Flows(by_name={**flows.by_name, "help": broken}, by_keyword=flows.by_keyword, menu=flows.menu),
-        services=app.services,
-        clock=app.clock,
-    )
+    broken = Flow.of("help", start, explode, keywords="help", menu="menu.help")
+    app.dispatcher = app.dispatcher.with_flows(Flows.of(broken if flow.name == "help" else flow for flow in FLOWS))
     chat = Chat(app)
     await chat.says("halo")
     await chat.says("5")

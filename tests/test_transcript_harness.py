@@ -3,7 +3,7 @@ could pass by accident."""
 
 import pytest
 
-from bot.messages import Choice, Outbound
+from handlers.messages import Choice, Outbound
 from tests.transcript import NO_REPLY, check, parse
 
 REPLY = [Outbound("Halo\nSilakan pilih", choices=(Choice("a", "Satu"), Choice("b", "Dua")))]

@@ -9,21 +9,25 @@ from sqlalchemy import inspect, text
 from sqlmodel import select
 
 from bot.app import build_app
-from bot.messages import Location, Media
+from handlers.messages import Location, Media
 from storage import incidents
 from storage.models import Incident, IncidentAttachment, LookupAttempt
 from tests.transcript import Chat
 
 MENU = "[Cek kepesertaan | Lapor kejadian | Status laporan | Pengingat | Bantuan | Bahasa/Language]"
-KINDS = ("[Kecelakaan saat bekerja | Kecelakaan dalam perjalanan kerja | Penyakit akibat kerja | "
-         "Meninggal karena kecelakaan kerja | Meninggal bukan karena kecelakaan kerja]")  # fmt: skip
+KINDS = (
+    "[Kecelakaan saat bekerja | Kecelakaan dalam perjalanan kerja | Penyakit akibat kerja | "
+    "Meninggal karena kecelakaan kerja | Meninggal bukan karena kecelakaan kerja]"
+)
 BUDI_NIK, BUDI_BORN = "1603010503800001", "05-03-1980"
 SITI_NIK, SITI_BORN = "1603024512850002", "05-12-1985"
 CHRONOLOGY = "Jatuh dari pohon sawit saat memanen, kaki kanan patah."
 
 
 def photo(number: int) -> Media:
-    return Media(path=f"/data/media/console/{number:064x}.jpg", sha256=f"{number:064x}", mime_type="image/jpeg", size=1000)
+    return Media(
+        path=f"/data/media/console/{number:064x}.jpg", sha256=f"{number:064x}", mime_type="image/jpeg", size=1000
+    )
 
 
 def filed(app) -> list[Incident]:
@@ -56,7 +60,8 @@ async def test_a_worker_reports_their_own_accident_changes_the_date_and_sends(ap
         Kirim foto atau dokumen pendukung
         [Selesai]
     """)
-    await chat.run("""
+    await chat.run(
+        """
         > selesai
         Nomor telepon yang bisa dihubungi petugas?
         > 0812-3456-7890
@@ -88,9 +93,15 @@ async def test_a_worker_reports_their_own_accident_changes_the_date_and_sends(ap
         surat keterangan dokter
         Ada lagi yang bisa dibantu?
         {MENU}
-    """.replace("{MENU}", MENU))
+    """.replace("{MENU}", MENU)
+    )
     [report] = filed(app)
-    assert (report.affected, report.kind, report.occurred_on, report.covered) == ("self", "work_accident", date(2026, 9, 15), False)
+    assert (report.affected, report.kind, report.occurred_on, report.covered) == (
+        "self",
+        "work_accident",
+        date(2026, 9, 15),
+        False,
+    )
     assert report.nik_masked == "1603********0001" and report.participant_id is not None
     assert report.status == "diterima" and report.phone == "+6281234567890"
 
@@ -196,16 +207,21 @@ async def test_a_reporter_who_cannot_prove_themself_may_report_as_someone_else(a
 
 # Where the flow waits, and what to type to get there from the menu.
 STEPS = [
-    ("who", []), ("own NIK", ["1"]), ("own birth date", ["1", BUDI_NIK]), ("other NIK", ["2"]),
-    ("name", ["2", SITI_NIK]), ("relation", ["2", SITI_NIK, "Siti Aminah"]),
-    ("kind", ["1", BUDI_NIK, BUDI_BORN]), ("date", ["1", BUDI_NIK, BUDI_BORN, "1"]),
+    ("who", []),
+    ("own NIK", ["1"]),
+    ("own birth date", ["1", BUDI_NIK]),
+    ("other NIK", ["2"]),
+    ("name", ["2", SITI_NIK]),
+    ("relation", ["2", SITI_NIK, "Siti Aminah"]),
+    ("kind", ["1", BUDI_NIK, BUDI_BORN]),
+    ("date", ["1", BUDI_NIK, BUDI_BORN, "1"]),
     ("place", ["1", BUDI_NIK, BUDI_BORN, "1", "kemarin"]),
     ("chronology", ["1", BUDI_NIK, BUDI_BORN, "1", "kemarin", "Kebun"]),
     ("files", ["1", BUDI_NIK, BUDI_BORN, "1", "kemarin", "Kebun", CHRONOLOGY]),
     ("phone", ["1", BUDI_NIK, BUDI_BORN, "1", "kemarin", "Kebun", CHRONOLOGY, "selesai"]),
     ("summary", ["1", BUDI_NIK, BUDI_BORN, "1", "kemarin", "Kebun", CHRONOLOGY, "selesai", "081234567890"]),
     ("field", ["1", BUDI_NIK, BUDI_BORN, "1", "kemarin", "Kebun", CHRONOLOGY, "selesai", "081234567890", "Ubah"]),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize("step, typed", STEPS, ids=[step for step, _ in STEPS])
@@ -249,8 +265,14 @@ async def test_the_reporter_follows_the_status_and_its_history(app):
     chat = Chat(app)
     await file_as(app, chat)
     with app.db.transaction() as session:
-        incidents.set_status(session, reference="LK-2026-000001", status="diverifikasi", note="data cocok",
-                             actor="cli:operator", now=app.clock())  # fmt: skip
+        incidents.set_status(
+            session,
+            reference="LK-2026-000001",
+            status="diverifikasi",
+            note="data cocok",
+            actor="cli:operator",
+            now=app.clock(),
+        )
     await chat.run("""
         > menu
         > Status laporan
@@ -300,16 +322,31 @@ async def test_a_report_keeps_no_nik_in_the_clear(app):
     assert "incidents" in inspect(app.db.engine).get_table_names()
 
 
-@pytest.mark.parametrize("number, kind, document", [
-    ("1", "work_accident", "surat keterangan dokter"),
-    ("2", "commute_accident", "surat keterangan polisi (kecelakaan lalu lintas)"),
-    ("3", "occupational_disease", "surat keterangan dokter tentang penyakit akibat kerja"),
-    ("4", "work_death", "surat keterangan ahli waris dari kepala desa"),
-    ("5", "death", "buku tabungan ahli waris"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "number, kind, document",
+    [
+        ("1", "work_accident", "surat keterangan dokter"),
+        ("2", "commute_accident", "surat keterangan polisi (kecelakaan lalu lintas)"),
+        ("3", "occupational_disease", "surat keterangan dokter tentang penyakit akibat kerja"),
+        ("4", "work_death", "surat keterangan ahli waris dari kepala desa"),
+        ("5", "death", "buku tabungan ahli waris"),
+    ],
+)
 async def test_each_kind_is_filed_with_its_own_documents(app, number, kind, document):
     chat = Chat(app)
-    for line in ("halo", "2", "1", BUDI_NIK, BUDI_BORN, number, "kemarin", "Kebun", CHRONOLOGY, "selesai", "081234567890"):
+    for line in (
+        "halo",
+        "2",
+        "1",
+        BUDI_NIK,
+        BUDI_BORN,
+        number,
+        "kemarin",
+        "Kebun",
+        CHRONOLOGY,
+        "selesai",
+        "081234567890",
+    ):
         await chat.says(line)
     await chat.run(f"""
         > Kirim laporan

@@ -11,20 +11,21 @@ from datetime import UTC, datetime
 
 from sqlmodel import select
 
-from bot import notices
 from bot.channels.console import ConsoleChannel
-from bot.messages import Media
-from bot.reminders import Reminders
-from bot.officers import import_officers
+from bot.ops.officer_import import import_officers
+from handlers.messages import Media
 from storage import incidents
 from storage.models import OutboxMessage
 from storage.officers import officers, unlink
+from tests.conftest import ADMIN
 from tests.test_transcript_incident import BUDI_BORN, BUDI_NIK, CHRONOLOGY, SITI_NIK
 from tests.transcript import Chat
 
 RINA_NIK, RINA_BORN, RINA_PHONE = "1603016606900001", "26-06-1990", "+6281211112222"
-OFFICER_MENU = ("[Cek kepesertaan | Lapor kejadian | Status laporan | Pengingat | Bantuan | Bahasa/Language | "
-                "Lapor untuk warga | Klaim warga | Rekap desa]")  # fmt: skip
+OFFICER_MENU = (
+    "[Cek kepesertaan | Lapor kejadian | Status laporan | Pengingat | Bantuan | Bahasa/Language | "
+    "Lapor untuk warga | Klaim warga | Rekap desa]"
+)
 HEADER = ["nik", "nama", "tanggal_lahir", "jabatan", "desa", "kecamatan", "telepon"]
 
 
@@ -37,7 +38,9 @@ def officers_file(app, rows: list[list[str]]):
 
 def with_rina(app):
     rows = [[RINA_NIK, "Rina Wati", "1990-06-26", "Sekretaris desa", "Talang Demo", "Lubai", "0812-1111-2222"]]
-    report = import_officers(officers_file(app, rows), db=app.db, hasher=app.services.hasher, now=app.clock())
+    report = import_officers(
+        officers_file(app, rows), actor=ADMIN, db=app.db, hasher=app.services.hasher, now=app.clock()
+    )
     assert (report.counts.inserted, report.rejected) == (1, [])
 
 
@@ -58,7 +61,9 @@ def test_the_officers_list_is_checked_like_the_roster(app):
         ["1603016606900003", "Salah Lahir", "1991-06-26", "Kaur", "Talang Demo", "Lubai", "0812-1111-2224"],
         ["1603016606900004", "", "1990-06-26", "Kaur", "Talang Demo", "Lubai", "0812-1111-2225"],
     ]
-    report = import_officers(officers_file(app, rows), db=app.db, hasher=app.services.hasher, now=app.clock())
+    report = import_officers(
+        officers_file(app, rows), actor=ADMIN, db=app.db, hasher=app.services.hasher, now=app.clock()
+    )
     assert report.counts.inserted == 1
     assert [(note.row, note.reason) for note in report.rejected] == [
         (3, "this NIK appears earlier in the file"),
@@ -66,7 +71,9 @@ def test_the_officers_list_is_checked_like_the_roster(app):
         (5, "tanggal_lahir does not match the birth date in the NIK"),
         (6, "nama, jabatan, desa and kecamatan must not be empty"),
     ]
-    again = import_officers(officers_file(app, rows[:1]), db=app.db, hasher=app.services.hasher, now=app.clock())
+    again = import_officers(
+        officers_file(app, rows[:1]), actor=ADMIN, db=app.db, hasher=app.services.hasher, now=app.clock()
+    )
     assert (again.counts.inserted, again.counts.updated) == (0, 1)
 
 
@@ -120,14 +127,36 @@ async def test_an_officer_reports_for_a_resident_of_their_own_village_only(app):
     assert "Peserta terdaftar dan terlindungi pada tanggal kejadian." in filed  # their officer may know
     with app.db.transaction() as session:
         [report] = incidents.reports(session)
-    assert (report.affected, report.relation, report.covered, report.phone) == ("other", "village_officer", True, RINA_PHONE)
+    assert (report.affected, report.relation, report.covered, report.phone) == (
+        "other",
+        "village_officer",
+        True,
+        RINA_PHONE,
+    )
 
 
 async def test_the_officer_follows_residents_reports_and_sees_the_village(app):
     with_rina(app)
     budi = Chat(app, chat_id="budi")
-    for line in ("halo", "2", "1", BUDI_NIK, BUDI_BORN, "1", "kemarin", "Kebun", CHRONOLOGY, "selesai",
-                 "081234567890", "1", "menu", "1", BUDI_NIK, BUDI_BORN, "ya"):  # fmt: skip
+    for line in (
+        "halo",
+        "2",
+        "1",
+        BUDI_NIK,
+        BUDI_BORN,
+        "1",
+        "kemarin",
+        "Kebun",
+        CHRONOLOGY,
+        "selesai",
+        "081234567890",
+        "1",
+        "menu",
+        "1",
+        BUDI_NIK,
+        BUDI_BORN,
+        "ya",
+    ):
         await budi.says(line)
     chat = await linked_rina(app)
     await chat.run("""
@@ -150,9 +179,10 @@ async def test_the_officer_follows_residents_reports_and_sees_the_village(app):
         Belum berlangganan pengingat: 3 orang
     """)
     with app.db.transaction() as session:
-        changed = incidents.set_status(session, reference="LK-2026-000001", status="diproses", note=None,
-                                       actor="cli:op", now=app.clock())  # fmt: skip
-        notices.status_changed(session, report=changed, note=None, services=app.services, now=app.clock())
+        changed = incidents.set_status(
+            session, reference="LK-2026-000001", status="diproses", note=None, actor="cli:op", now=app.clock()
+        )
+        app.notices.status_changed(session, report=changed, note=None, now=app.clock())
         told = sorted(row.body for row in session.exec(select(OutboxMessage)).all() if row.kind == "notice")
     assert told == ["Kabar laporan LK-2026-000001: statusnya sekarang Diproses BPJS."] * 2  # Budi and Rina
 
@@ -178,18 +208,18 @@ async def test_a_linked_officer_gets_one_digest_per_stage_and_none_once_unlinked
         for line in ("halo", "1", nik, born, "ya"):
             await person.says(line)
     printed = io.StringIO()
-    reminders = Reminders(db=app.db, settings=app.settings.reminders, zone=app.services.zone,
-                          catalogue=app.services.catalogue, worker="test",
-                          channels={"console": ConsoleChannel(app.dispatcher, chat_id="-", output=printed)})  # fmt: skip
-    reminders.plan(app.clock())
-    assert reminders.plan(app.clock()) == Counter()  # planned once
+    reminders = app.drainer({"console": ConsoleChannel(app.dispatcher, chat_id="-", output=printed)})
+    app.planner().plan(app.clock())
+    assert app.planner().plan(app.clock()) == Counter()  # planned once
     december = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)  # 09:00 in Muara Enim: the 30-day stage of 31 December
     # Budi's reminder and Rina's digest. The last two stages of the cover that ended on 27 November
     # (Akhir's reminders and that period's digests) are stale by now.
     assert await reminders.drain(december) == {"sent": 2, "skipped": 4}
     digest = printed.getvalue().split("[rina]\n")[1]
-    assert digest.startswith("Rekap pengingat desa Talang Demo: perlindungan BPJS Ketenagakerjaan 1 warga berakhir "
-                             "31 Desember 2026 (30 hari).\n0 di antaranya belum menerima pengingat")  # fmt: skip
+    assert digest.startswith(
+        "Rekap pengingat desa Talang Demo: perlindungan BPJS Ketenagakerjaan 1 warga berakhir "
+        "31 Desember 2026 (30 hari).\n0 di antaranya belum menerima pengingat"
+    )
     assert await reminders.drain(december) == Counter()  # once per stage
     with app.db.transaction() as session:
         [(found, _chats)] = officers(session)
@@ -201,8 +231,20 @@ async def test_a_linked_officer_gets_one_digest_per_stage_and_none_once_unlinked
 async def test_an_officer_ticks_documents_adds_files_and_notes_to_a_residents_claim(app):
     with_rina(app)
     budi = Chat(app, chat_id="budi")
-    for line in ("halo", "2", "1", BUDI_NIK, BUDI_BORN, "4", "kemarin", "Kebun", CHRONOLOGY, "selesai",
-                 "081234567890", "1"):  # fmt: skip
+    for line in (
+        "halo",
+        "2",
+        "1",
+        BUDI_NIK,
+        BUDI_BORN,
+        "4",
+        "kemarin",
+        "Kebun",
+        CHRONOLOGY,
+        "selesai",
+        "081234567890",
+        "1",
+    ):
         await budi.says(line)
     app.settings.telegram = app.settings.telegram.model_copy(update={"operator_chat_id": -100200300})
     chat = await linked_rina(app)
@@ -243,20 +285,35 @@ async def test_an_officer_ticks_documents_adds_files_and_notes_to_a_residents_cl
         found = incidents.report(session, reference="LK-2026-000001")
         assert incidents.ticked(session, incident_id=found.id) == {"kartu peserta BPJS Ketenagakerjaan"}
         assert [text for _author, text, _at in incidents.notes(session, incident_id=found.id)] == [
-            "Surat ahli waris sedang dibuat kepala desa."]  # fmt: skip
+            "Surat ahli waris sedang dibuat kepala desa."
+        ]
         assert len(incidents.attachments(session, incident_id=found.id)) == 1
         [told] = [row.body for row in session.exec(select(OutboxMessage)).all() if "INFO KLAIM" in (row.body or "")]
-    assert told == ("INFO KLAIM LK-2026-000001 dari perangkat desa Rina Wati:\n✓ kartu peserta BPJS Ketenagakerjaan\n"
-                    "✓ akta kematian (atau surat keterangan kematian dari desa atau rumah sakit)\n"
-                    "☐ akta kematian (atau surat keterangan kematian dari desa atau rumah sakit)\n"
-                    "Catatan: Surat ahli waris sedang dibuat kepala desa.\n1 berkas baru")  # fmt: skip
+    assert told == (
+        "INFO KLAIM LK-2026-000001 dari perangkat desa Rina Wati:\n✓ kartu peserta BPJS Ketenagakerjaan\n"
+        "✓ akta kematian (atau surat keterangan kematian dari desa atau rumah sakit)\n"
+        "☐ akta kematian (atau surat keterangan kematian dari desa atau rumah sakit)\n"
+        "Catatan: Surat ahli waris sedang dibuat kepala desa.\n1 berkas baru"
+    )
 
 
 async def test_the_claim_menu_shows_only_the_officers_own_village(app):
     with_rina(app)
     siti = Chat(app, chat_id="siti")
-    for line in ("halo", "2", "1", SITI_NIK, "05-12-1985", "1", "kemarin", "Kebun", CHRONOLOGY, "selesai",
-                 "081234567890", "1"):  # fmt: skip
+    for line in (
+        "halo",
+        "2",
+        "1",
+        SITI_NIK,
+        "05-12-1985",
+        "1",
+        "kemarin",
+        "Kebun",
+        CHRONOLOGY,
+        "selesai",
+        "081234567890",
+        "1",
+    ):
         await siti.says(line)
     chat = await linked_rina(app)
     await chat.run("""

@@ -8,15 +8,15 @@ import asyncio
 import hashlib
 import hmac
 import json
+
 import httpx
 import pytest
 from sqlmodel import select
 
-from bot.channels.whatsapp import WhatsAppSecrets, render, shorten
+from bot.channels.whatsapp import SIGNATURE_HEADER, WhatsAppChannel, WhatsAppSecrets, render, shorten
 from bot.config import TemplateSettings
-from bot.messages import Choice, Outbound, TemplateRef
-from bot.service import whatsapp_channel
-from bot.web import SIGNATURE_HEADER, build_web
+from bot.web import build_web
+from handlers.messages import Choice, Outbound, TemplateRef
 from storage.models import Chat, OutboundMessage, PendingInbound, ProcessedMessage
 from tests.graph_standin import (
     PHONE_ID,
@@ -43,24 +43,31 @@ async def graph():
 
 
 def channel_for(app, graph, **whatsapp):
-    app.settings.whatsapp = app.settings.whatsapp.model_copy(update={
-        "enabled": True, "phone_number_id": PHONE_ID, "graph_base_url": graph.base_url, **whatsapp,
-    })  # fmt: skip
-    return whatsapp_channel(app, SECRETS)
+    app.settings.whatsapp = app.settings.whatsapp.model_copy(
+        update={
+            "enabled": True,
+            "phone_number_id": PHONE_ID,
+            "graph_base_url": graph.base_url,
+            **whatsapp,
+        }
+    )
+    return WhatsAppChannel.of(app, SECRETS)
 
 
 class Webhook(Served):
     """Our web app served on 127.0.0.1, posted to like Meta does (signed)."""
 
     def __init__(self, app, channel):
-        super().__init__(build_web(db=app.db, metrics=app.metrics, whatsapp=channel, whatsapp_secrets=SECRETS))
+        super().__init__(build_web(db=app.db, metrics=app.metrics, channels=[channel]))
         self.channel = channel
 
     async def post(self, body, *, signature: str | None = "right") -> httpx.Response:
         raw = body if isinstance(body, bytes) else json.dumps(body).encode()
         headers = {"Content-Type": "application/json"}
         if signature == "right":
-            headers[SIGNATURE_HEADER] = "sha256=" + hmac.new(SECRETS.app_secret.encode(), raw, hashlib.sha256).hexdigest()
+            headers[SIGNATURE_HEADER] = (
+                "sha256=" + hmac.new(SECRETS.app_secret.encode(), raw, hashlib.sha256).hexdigest()
+            )
         elif signature is not None:
             headers[SIGNATURE_HEADER] = signature
         return await self.client.post("/whatsapp", content=raw, headers=headers)
@@ -97,7 +104,9 @@ async def test_unsigned_or_badly_signed_deliveries_never_reach_the_database(app,
         assert (await hook.post(body, signature=None)).status_code == 401
         assert (await hook.post(body, signature="sha256=" + "0" * 64)).status_code == 403
         tampered = json.dumps(body).encode().replace(b"halo", b"hola")
-        signed_original = "sha256=" + hmac.new(b"app-secret-for-tests", json.dumps(body).encode(), hashlib.sha256).hexdigest()
+        signed_original = (
+            "sha256=" + hmac.new(b"app-secret-for-tests", json.dumps(body).encode(), hashlib.sha256).hexdigest()
+        )
         assert (await hook.post(tampered, signature=signed_original)).status_code == 403
     assert rows(app, PendingInbound) == [] and rows(app, ProcessedMessage) == [] and graph.posted == []
 
@@ -118,15 +127,20 @@ async def test_a_coverage_check_on_whatsapp(app, graph):
     assert menu["interactive"]["action"]["button"] == "Lihat pilihan"
     [section] = menu["interactive"]["action"]["sections"]
     assert [(row["id"], row["title"]) for row in section["rows"]] == [
-        ("coverage", "Cek kepesertaan"), ("incident", "Lapor kejadian"), ("status", "Status laporan"),
-        ("reminders", "Pengingat"), ("help", "Bantuan"), ("language", "Bahasa/Language"),
-    ]  # fmt: skip
+        ("coverage", "Cek kepesertaan"),
+        ("incident", "Lapor kejadian"),
+        ("status", "Status laporan"),
+        ("reminders", "Pengingat"),
+        ("help", "Bantuan"),
+        ("language", "Bahasa/Language"),
+    ]
     assert ask_nik["type"] == "text" and ask_nik["text"]["body"].startswith("Ketik NIK Anda")
     assert ask_birth["text"]["body"].startswith("Sekarang ketik tanggal lahir")
     assert "Status: AKTIF" in card["text"]["body"]
     assert consent["interactive"]["type"] == "button"
     assert [(b["reply"]["id"], b["reply"]["title"]) for b in consent["interactive"]["action"]["buttons"]] == [
-        ("yes", "Ya"), ("no", "Tidak")
+        ("yes", "Ya"),
+        ("no", "Tidak"),
     ]
     assert goodbye["text"]["body"].startswith("Baik, Anda tidak akan diingatkan")
     assert again["interactive"]["type"] == "list"
@@ -156,7 +170,11 @@ async def test_long_titles_reach_the_api_shortened_not_rejected(app, graph):
     async with Webhook(app, channel) as hook:
         await hook.say(text("wamid.1", WARGA, "halo"))  # opens the 24-hour window
         titles = ["Kecelakaan saat bekerja di kebun", "Kecelakaan dalam perjalanan kerja", "Penyakit akibat kerja"]
-        channel.submit(WARGA, Outbound("Apa yang terjadi?", choices=tuple(Choice(f"k{n}", t) for n, t in enumerate(titles))))
+        app.sending.submit(
+            channel,
+            WARGA,
+            Outbound("Apa yang terjadi?", choices=tuple(Choice(f"k{n}", t) for n, t in enumerate(titles))),
+        )
         await hook.settle()
     await channel.stop()
     buttons = graph.bodies()[-1]["interactive"]["action"]["buttons"]
@@ -176,18 +194,24 @@ async def test_a_thousand_redeliveries_of_one_wamid_are_answered_once(app, graph
 
 
 async def test_outside_24_hours_only_a_template_goes_out(app, graph, clock):
-    channel = channel_for(app, graph, templates={
-        "reminder_7": TemplateSettings(name="pengingat_perlindungan", language="id", parameters=["name", "end_date"]),
-    })  # fmt: skip
+    channel = channel_for(
+        app,
+        graph,
+        templates={
+            "reminder_7": TemplateSettings(
+                name="pengingat_perlindungan", language="id", parameters=["name", "end_date"]
+            ),
+        },
+    )
     async with Webhook(app, channel) as hook:
         await hook.say(text("wamid.1", WARGA, "halo"))
         clock.advance(hours=23, minutes=59, seconds=59)
-        channel.submit(WARGA, Outbound("masih di dalam jendela"))
+        app.sending.submit(channel, WARGA, Outbound("masih di dalam jendela"))
         await hook.settle()
         clock.advance(seconds=2)  # 24 h + 1 s after the person's message
         template = TemplateRef("reminder_7", (("name", "B*** S******"), ("end_date", "31 Desember 2026")))
-        channel.submit(WARGA, Outbound("Perlindungan Anda berakhir 31 Desember 2026", template=template))
-        channel.submit(WARGA, Outbound("teks bebas tanpa template"))
+        app.sending.submit(channel, WARGA, Outbound("Perlindungan Anda berakhir 31 Desember 2026", template=template))
+        app.sending.submit(channel, WARGA, Outbound("teks bebas tanpa template"))
         await hook.settle()
     await channel.stop()
     inside, sent = graph.bodies()[-2:]
@@ -195,7 +219,10 @@ async def test_outside_24_hours_only_a_template_goes_out(app, graph, clock):
     assert sent["type"] == "template"
     assert sent["template"]["name"] == "pengingat_perlindungan" and sent["template"]["language"]["code"] == "id"
     assert sent["template"]["components"] == [
-        {"type": "body", "parameters": [{"type": "text", "text": "B*** S******"}, {"type": "text", "text": "31 Desember 2026"}]}
+        {
+            "type": "body",
+            "parameters": [{"type": "text", "text": "B*** S******"}, {"type": "text", "text": "31 Desember 2026"}],
+        }
     ]
     [skipped] = [r for r in rows(app, OutboundMessage) if r.status == "skipped"]
     assert "outside the 24-hour window" in skipped.detail and skipped.chat_id == WARGA
@@ -233,7 +260,11 @@ async def test_what_cannot_be_read_gets_a_polite_answer_and_garbage_a_200(app, g
     async with Webhook(app, channel) as hook:
         await hook.say(message("wamid.s", WARGA, "sticker", {"id": "st-1", "mime_type": "image/webp"}))
         await hook.say(message("wamid.r", WARGA, "reaction", {"message_id": "wamid.x", "emoji": "👍"}))
-        for garbage in (b"{not json", {"object": "x", "entry": "nope"}, {"entry": [{"changes": [{"value": {"messages": [{"no": "id"}]}, "field": "messages"}]}]}):
+        for garbage in (
+            b"{not json",
+            {"object": "x", "entry": "nope"},
+            {"entry": [{"changes": [{"value": {"messages": [{"no": "id"}]}, "field": "messages"}]}]},
+        ):
             assert (await hook.post(garbage)).status_code == 200
         await hook.settle()
     await channel.stop()
@@ -252,7 +283,9 @@ async def test_the_sender_number_location_and_photos_reach_the_step(app, graph):
     async with Webhook(app, channel) as hook:
         await hook.say(text("wamid.1", WARGA, "halo"))
         await hook.say(message("wamid.2", WARGA, "location", {"latitude": -3.65, "longitude": 103.77, "name": "Kebun"}))
-        await hook.say(message("wamid.3", WARGA, "image", {"id": "media-1", "mime_type": "image/jpeg", "caption": "kaki saya"}))
+        await hook.say(
+            message("wamid.3", WARGA, "image", {"id": "media-1", "mime_type": "image/jpeg", "caption": "kaki saya"})
+        )
         await hook.say(message("wamid.4", WARGA, "document", {"id": "media-big", "mime_type": "application/pdf"}))
     await channel.stop()
     said = [body["text"]["body"] for body in graph.bodies()[1:]]
@@ -267,10 +300,10 @@ async def test_rate_limits_are_retried_and_other_errors_recorded(app, graph):
     async with Webhook(app, channel) as hook:
         await hook.say(text("wamid.1", WARGA, "halo"))
         graph.fail(WARGA, code=130429, message="Rate limit hit", status=400, times=1)
-        channel.submit(WARGA, Outbound("dicoba lagi"))
+        app.sending.submit(channel, WARGA, Outbound("dicoba lagi"))
         await hook.settle()
         graph.fail(WARGA, code=131009, message="Parameter value is not valid")
-        channel.submit(WARGA, Outbound("ditolak"))
+        app.sending.submit(channel, WARGA, Outbound("ditolak"))
         await hook.settle()
     await channel.stop()
     assert [b["text"]["body"] for b in graph.bodies()[1:]] == ["dicoba lagi", "dicoba lagi", "ditolak"]

@@ -3,6 +3,8 @@
     > halo                          what the person sends
     Halo! Saya Payung               a line the bot's reply must contain
     [Cek kepesertaan | Bantuan ...] the exact buttons of the reply's last menu
+    [A | B |                        (a long list of buttons may go on over
+     C | D]                          several lines until its closing bracket)
     (tidak ada balasan)             the bot must say nothing
 
 Expected lines must appear in the reply in the order written. A message is
@@ -20,7 +22,7 @@ from bot.app import App
 from bot.channels import telegram, whatsapp
 from bot.channels.console import NAME as CONSOLE
 from bot.channels.render import utf16_length
-from bot.messages import Inbound, Outbound
+from handlers.messages import Inbound, Outbound
 
 NO_REPLY = "(tidak ada balasan)"
 
@@ -32,8 +34,9 @@ class Chat:
         self.channel = channel
         self._ids = itertools.count(1)
 
-    async def send(self, text: str = "", *, choice: str | None = None, message_id: str | None = None,
-                   **shared) -> list[Outbound]:  # fmt: skip
+    async def send(
+        self, text: str = "", *, choice: str | None = None, message_id: str | None = None, **shared
+    ) -> list[Outbound]:
         """One message; `shared` is what else a channel can carry (media,
         location, contact_phone, sender_phone)."""
         replies: list[Outbound] = []
@@ -74,7 +77,9 @@ def assert_fits_every_channel(message: Outbound) -> None:
         assert 0 < len(part.text) <= limit, part.text
         title_limit = whatsapp.BUTTON_TITLE if part.kind == "buttons" else whatsapp.ROW_TITLE
         assert len(part.rows) <= (whatsapp.MAX_BUTTONS if part.kind == "buttons" else whatsapp.MAX_ROWS)
-        assert all(len(row.title) <= title_limit and len(row.description) <= whatsapp.ROW_DESCRIPTION for row in part.rows)
+        assert all(
+            len(row.title) <= title_limit and len(row.description) <= whatsapp.ROW_DESCRIPTION for row in part.rows
+        )
 
 
 def reply_text(replies: list[Outbound]) -> str:
@@ -90,7 +95,11 @@ def parse(script: str) -> list[tuple[str, list[str]]]:
         elif line:
             if not steps:
                 raise ValueError(f"expectation before any message: {line}")
-            steps[-1][1].append(line)
+            expected = steps[-1][1]
+            if expected and expected[-1].startswith("[") and not expected[-1].endswith("]"):
+                expected[-1] += " " + line  # a button list going on
+            else:
+                expected.append(line)
     return steps
 
 

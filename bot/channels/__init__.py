@@ -1,0 +1,73 @@
+"""Channels: one module per chat platform, plugged in by name.
+
+A channel is named for its section of config.yaml (a `ChannelSettings`
+field of Settings: telegram, whatsapp) and lives in bot/channels/<name>.py,
+which provides:
+
+  CAPABILITIES   what it can do (handlers.messages.Capabilities), which
+                 flows ask instead of its name;
+  plugin(app)    the Channel, built from the app's settings and the
+                 environment's secrets; it connects nothing until start();
+  sender(app)    (async) the Channel for sending only, from the command
+                 line (`reminders send`), or None when it cannot send there.
+
+So adding a channel is its module, its config section and its tests. The
+console (`python -m bot chat`) is a channel too, with no section: it is
+always there. Channels only parse, render and call their platform; whether
+a message may go at all is the outbound layer's decision (bot/outbound.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from importlib import import_module
+from typing import Protocol
+
+from starlette.routing import BaseRoute
+
+from bot.types import Delivery, Sendable
+from handlers.messages import Capabilities, Inbound, Outbound
+
+ALWAYS = ("console",)
+
+
+class Channel(Protocol):
+    name: str
+    capabilities: Capabilities
+    in_flight: int  # platform calls that may await an answer at once
+
+    def routes(self) -> list[BaseRoute]: ...  # its webhooks, each checking its platform's proof
+    def has_template(self, key: str) -> bool: ...  # an approved template for this message key
+    async def start(self) -> None: ...  # connect, register, take up what was stored before a stop
+    async def run(self) -> None: ...  # its own long work (polling); returns at once when it has none
+    async def stop(self, timeout: float = 10.0) -> None: ...
+    # A reply, queued to go in order after the chat's earlier ones; `answering` is what it answers.
+    def submit(
+        self, chat_id: str, message: Outbound, how: Sendable, *, language: str, answering: Inbound | None
+    ) -> None: ...
+    # A message the bot starts (the outbox), awaited for its outcome.
+    async def deliver(self, chat_id: str, message: Outbound, how: Sendable, *, language: str) -> Delivery: ...
+
+
+def module(name: str):
+    """A channel's module: its CAPABILITIES, plugin(app) and sender(app)."""
+    return import_module(f"bot.channels.{name}")
+
+
+class ChannelCapabilities(Mapping[str, Capabilities]):
+    """Every known channel's capabilities by name, each module imported only
+    when a message from it first asks (a deployment loads what it uses)."""
+
+    def __init__(self, names: tuple[str, ...]):
+        self.names = names
+
+    def __getitem__(self, name: str) -> Capabilities:
+        if name not in self.names:
+            raise KeyError(name)
+        return module(name).CAPABILITIES
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names)
+
+    def __len__(self) -> int:
+        return len(self.names)

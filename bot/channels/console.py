@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import datetime
 from typing import TextIO
 
-from bot.channels.pacing import Delivery
+from starlette.routing import BaseRoute
+
 from bot.channels.render import numbered
 from bot.dispatcher import Dispatcher
-from bot.messages import Inbound, Outbound
+from bot.types import Delivery, Sendable
+from handlers.messages import Capabilities, Inbound, Outbound
 
 NAME = "console"
+# The operator's own terminal: a typed phone number is taken as theirs, and
+# choices are numbered lines to type.
+CAPABILITIES = Capabilities(verified_phone="typed", buttons=False, max_text=1_000_000)
 
 
 def render(message: Outbound) -> str:
@@ -24,6 +28,8 @@ def render(message: Outbound) -> str:
 
 
 class ConsoleChannel:
+    name = NAME
+    capabilities = CAPABILITIES
     in_flight = 1  # printing has no round trip to overlap
 
     def __init__(self, dispatcher: Dispatcher, *, chat_id: str, output: TextIO):
@@ -31,22 +37,43 @@ class ConsoleChannel:
         self.chat_id = chat_id
         self.output = output
 
-    async def send(self, message: Outbound) -> None:
-        print(render(message), end="\n\n", file=self.output, flush=True)
+    def routes(self) -> list[BaseRoute]:
+        return []
 
-    async def deliver(self, chat_id: str, message: Outbound, *, now: datetime) -> Delivery:
-        """A message the bot starts (a reminder): printed under the chat it is for."""
-        print(f"[{chat_id}]\n{render(message)}", end="\n\n", file=self.output, flush=True)
-        return Delivery("sent")
+    def has_template(self, key: str) -> bool:
+        return False
+
+    async def start(self) -> None:
+        """Nothing to connect to."""
 
     async def stop(self, timeout: float = 0.0) -> None:
         """Nothing to wait for: the console prints as it goes."""
+
+    def show(self, text: str) -> None:
+        print(text, end="\n\n", file=self.output, flush=True)
+
+    async def send(self, message: Outbound) -> None:
+        """A reply: printed at once (a terminal has no reply window to check)."""
+        self.show(render(message))
+
+    def submit(
+        self, chat_id: str, message: Outbound, how: Sendable, *, language: str, answering: Inbound | None
+    ) -> None:
+        self.show(render(message))
+
+    async def deliver(self, chat_id: str, message: Outbound, how: Sendable, *, language: str) -> Delivery:
+        """A message the bot starts (a reminder): printed under the chat it is for."""
+        self.show(f"[{chat_id}]\n{render(message)}")
+        return Delivery("sent")
 
     async def receive(self, text: str) -> None:
         inbound = Inbound(channel=NAME, chat_id=self.chat_id, message_id=uuid.uuid4().hex, text=text)
         await self.dispatcher.handle(inbound, self.send)
 
-    async def run(self, source: TextIO) -> None:
+    async def run(self) -> None:
+        """Nothing of its own: `converse` reads what is typed."""
+
+    async def converse(self, source: TextIO) -> None:
         interactive = source.isatty()
         while True:
             if interactive:

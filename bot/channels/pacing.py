@@ -21,8 +21,10 @@ from typing import Any, Literal
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from bot.metrics import Metrics
+from bot.types import Delivery
 
 log = logging.getLogger(__name__)
+
 
 class SlidingWindow:
     """At most `limit` calls in any `period` seconds, as the platform counts
@@ -90,13 +92,13 @@ class Recipient:
     is_group: bool = False
 
 
-Send = Callable[[], Awaitable[Any]]
+Call = Callable[[], Awaitable[Any]]  # one platform API call, ready to make
 AfterSent = Callable[[Any], Awaitable[None]]
 
 
 @dataclass
 class Job:
-    send: Send
+    send: Call
     # Bookkeeping on send()'s result (WhatsApp records the message id). It
     # runs once the call has given back its places: a database round trip
     # inside them would hold each place longer and lower the rate.
@@ -112,17 +114,6 @@ class Job:
             self.outcome.set_result(result)
         else:
             self.outcome.set_exception(failure)
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """What became of one Outbound, for callers that keep score (the outbox)."""
-
-    state: Literal["sent", "failed", "skipped"]
-    platform_message_id: str | None = None
-    detail: str | None = None
-
-
 
 
 class SendFailed(Exception):
@@ -161,19 +152,24 @@ class PacedSender:
         self._workers: dict[Hashable, asyncio.Task] = {}
         self._windows: dict[Hashable, SlidingWindow] = {}
 
-    def submit(self, recipient: Recipient, send: Send, after_sent: AfterSent | None = None) -> None:
+    def submit(self, recipient: Recipient, send: Call, after_sent: AfterSent | None = None) -> None:
         """Queue one platform call for a chat; calls to one chat keep their order."""
         self._enqueue(recipient, Job(send, after_sent))
 
-    def deliver(self, recipient: Recipient, send: Send, after_sent: AfterSent | None = None) -> asyncio.Future:
+    def deliver(self, recipient: Recipient, send: Call, after_sent: AfterSent | None = None) -> asyncio.Future:
         """Like submit, but the caller can await the outcome: send()'s result,
         or SendFailed once the sender has given up."""
         job = Job(send, after_sent, asyncio.get_running_loop().create_future())
         self._enqueue(recipient, job)
         return job.outcome
 
-    async def deliver_all(self, recipient: Recipient, calls: list[Send], message_id: Callable[[Any], Any],
-                          after_sent: AfterSent | None = None) -> Delivery:  # fmt: skip
+    async def deliver_all(
+        self,
+        recipient: Recipient,
+        calls: list[Call],
+        message_id: Callable[[Any], Any],
+        after_sent: AfterSent | None = None,
+    ) -> Delivery:
         """One message's calls in order, each after the last one succeeded, as
         one Delivery: a failed text is not followed by its files. An
         unreachable person is a skip (trying again will not help); any other
@@ -267,13 +263,15 @@ class PacedSender:
         else:
             del self._windows[recipient]
 
-    async def _deliver(self, recipient: Recipient, send: Send) -> Any:
+    async def _deliver(self, recipient: Recipient, send: Call) -> Any:
         retrying = AsyncRetrying(
-            retry=retry_if_exception(lambda exc: isinstance(exc, SendFailed) and exc.verdict.kind in ("retry_after", "transient")),
+            retry=retry_if_exception(
+                lambda exc: isinstance(exc, SendFailed) and exc.verdict.kind in ("retry_after", "transient")
+            ),
             wait=self._wait,
             stop=stop_after_attempt(self.attempts),
             reraise=True,
-        )  # fmt: skip
+        )
         async for attempt in retrying:
             with attempt:
                 # A free slot first, then the places: a place is held from the

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from bot.messages import Choice
+from handlers.messages import Choice
 
 
 def numbered(choices: Sequence[Choice]) -> str:

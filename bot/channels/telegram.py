@@ -15,45 +15,49 @@ serves both.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import hmac
+import json
 import logging
 import mimetypes
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import datetime
+import re
+from collections.abc import Iterator
 from functools import partial
-from types import ModuleType
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
-from bot import operator_commands
-from bot.channels.pacing import Delivery, Pace, PacedSender, Recipient, Send, SendFailed, Verdict
+from starlette.requests import Request as HttpRequest
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from bot.channel_records import ChannelRecords
+from bot.channels.pacing import Call, Pace, PacedSender, Recipient, SendFailed
 from bot.channels.render import split_text, utf16_length
-from bot.config import TelegramSettings
+from bot.channels.telegram_api import BotApi, Part
+from bot.config import ConfigError, TelegramSettings, env_secret
 from bot.dispatcher import Dispatcher, Outcome
 from bot.media import MediaStore
-from bot.messages import Inbound, Location, Media, Outbound, Refusal, Request
 from bot.metrics import Metrics
+from bot.operator_commands import Command, OperatorCommands
+from bot.outbound import Sending
+from bot.types import Delivery, Sendable
+from handlers.messages import Capabilities, Inbound, Location, Media, Outbound, Refusal
 from handlers.texts import LANGUAGES, Catalogue
-from storage.chats import mark_unreachable
-from storage.db import Database
+
+if TYPE_CHECKING:
+    from bot.app import App
 
 log = logging.getLogger(__name__)
 
 NAME = "telegram"
 MAX_TEXT = 4096
+# A person proves their number by sharing their own contact (user_id matches).
+CAPABILITIES = Capabilities(verified_phone="contact", buttons=True, max_text=MAX_TEXT)
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+TOKEN_SHAPE = re.compile(r"\d{3,}:[A-Za-z0-9_-]{30,}")
+SECRET_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what setWebhook accepts
 # Only what Payung answers; Telegram then does not even send the rest.
 ALLOWED_UPDATES = ("message", "callback_query")
 COMMANDS = ("start", "menu", "batal", "bantuan", "bahasa")
-
-
-@dataclass(frozen=True)
-class Part:
-    """One sendMessage: a piece of text and, on the last piece, its keyboard,
-    described without any library's classes."""
-
-    text: str
-    buttons: tuple[tuple[str, str], ...] = ()  # (label, callback data), one a row
-    request: Request | None = None  # a reply-keyboard button asking for a contact or location
-    clear_reply_keyboard: bool = False
 
 
 def render(message: Outbound, *, clear_reply_keyboard: bool = False) -> list[Part]:
@@ -63,8 +67,12 @@ def render(message: Outbound, *, clear_reply_keyboard: bool = False) -> list[Par
     in a name (* _ ` [) can be taken for formatting."""
     pieces = split_text(message.text, MAX_TEXT, utf16_length)
     buttons = tuple((f"{number}. {choice.title}", choice.key) for number, choice in enumerate(message.choices, 1))
-    last = Part(pieces[-1], buttons, None if buttons else message.request,
-                clear_reply_keyboard and not buttons and message.request is None)  # fmt: skip
+    last = Part(
+        pieces[-1],
+        buttons,
+        None if buttons else message.request,
+        clear_reply_keyboard and not buttons and message.request is None,
+    )
     return [Part(piece) for piece in pieces[:-1]] + [last]
 
 
@@ -75,109 +83,36 @@ def command(text: str) -> str:
     return text.split(maxsplit=1)[0].split("@", 1)[0]
 
 
-Download = Callable[[Any], Awaitable[Any]]  # given a target path, fetch the file there
-
-
-class BotApi(Protocol):
-    """What a Telegram library must do for the channel. Updates and messages
-    are the library's own objects; the channel reads them by the Bot API's
-    field names, which both libraries keep."""
-
-    library: str
-    error: type[Exception]  # the library's base class for a failed Bot API call
-    token_error: type[Exception] | tuple[type[Exception], ...]  # raised when Telegram rejects the token
-
-    async def open(self) -> None: ...  # getMe: checks the token and the API
-    async def close(self) -> None: ...
-    def parse(self, data: dict[str, Any]) -> Any: ...  # a webhook body, as the library's Update
-    async def dispatch(self, update: Any, handle: Callable[[Any], Awaitable[Outcome | None]]) -> Outcome | None: ...
-    async def get_updates(self, *, offset: int | None, timeout: int, allowed_updates: list[str]) -> list[Any]: ...
-    async def send(self, chat_id: str, part: Part) -> Any: ...  # the sent Message
-    async def send_file(self, chat_id: str, item: Media) -> Any: ...  # a photo or document; the sent Message
-    async def answer_tap(self, query_id: str) -> None: ...
-    async def drop_keyboard(self, chat_id: str, message_id: int) -> None: ...
-    async def set_commands(self, commands: list[tuple[str, str]], language: str | None) -> None: ...
-    async def set_webhook(self, url: str, *, secret: str | None, allowed_updates: list[str]) -> None: ...
-    async def delete_webhook(self) -> None: ...
-    async def file(self, file_id: str) -> tuple[int | None, Download]: ...  # size, and how to fetch it
-    def classify(self, error: BaseException) -> Verdict: ...
-    def accessible(self, message: Any) -> bool: ...  # False for an InaccessibleMessage
-
-
-class AlikeCalls:
-    """The part of BotApi both libraries spell alike. Each mirrors the Bot
-    API: the same method names and keyword arguments on its Bot, the same
-    class names in its types module. So it is written once, over the
-    adapter's `bot` and `types`."""
-
-    bot: Any
-    types: ModuleType  # telegram, or aiogram.types
-
-    def markup(self, part: Part) -> Any:
-        types = self.types
-        if part.buttons:
-            return types.InlineKeyboardMarkup(inline_keyboard=[
-                [types.InlineKeyboardButton(text=label, callback_data=data)] for label, data in part.buttons
-            ])  # fmt: skip
-        if part.request is not None:
-            asks = {"request_contact": True} if part.request.kind == "contact" else {"request_location": True}
-            return types.ReplyKeyboardMarkup(keyboard=[[types.KeyboardButton(text=part.request.label, **asks)]],
-                                             resize_keyboard=True, one_time_keyboard=True)  # fmt: skip
-        return types.ReplyKeyboardRemove() if part.clear_reply_keyboard else None
-
-    async def send(self, chat_id: str, part: Part) -> Any:
-        return await self.bot.send_message(chat_id=chat_id, text=part.text, reply_markup=self.markup(part))
-
-    def upload(self, path: str) -> Any:
-        """A local file as the library takes it for sending."""
-        raise NotImplementedError
-
-    async def send_file(self, chat_id: str, item: Media) -> Any:
-        if item.mime_type.startswith("image/"):
-            return await self.bot.send_photo(chat_id=chat_id, photo=self.upload(item.path))
-        return await self.bot.send_document(chat_id=chat_id, document=self.upload(item.path))
-
-    async def answer_tap(self, query_id: str) -> None:
-        await self.bot.answer_callback_query(query_id)
-
-    async def drop_keyboard(self, chat_id: str, message_id: int) -> None:
-        await self.bot.edit_message_reply_markup(chat_id=chat_id, message_id=message_id, reply_markup=None)
-
-    async def set_commands(self, commands: list[tuple[str, str]], language: str | None) -> None:
-        listed = [self.types.BotCommand(command=name, description=about) for name, about in commands]
-        await self.bot.set_my_commands(listed, language_code=language)
-
-    async def set_webhook(self, url: str, *, secret: str | None, allowed_updates: list[str]) -> None:
-        await self.bot.set_webhook(url, secret_token=secret, allowed_updates=allowed_updates)
-
-    async def delete_webhook(self) -> None:
-        await self.bot.delete_webhook()
-
-    def accessible(self, message: Any) -> bool:
-        return isinstance(message, self.types.Message)
-
-
 class TelegramChannel:
+    name = NAME
+    capabilities = CAPABILITIES
+
     def __init__(
         self,
         *,
         dispatcher: Dispatcher,
         api: BotApi,
         settings: TelegramSettings,
-        db: Database,
         catalogue: Catalogue,
         media: MediaStore,
         metrics: Metrics,
+        sending: Sending,
+        records: ChannelRecords,
+        commands: OperatorCommands,
         max_file_mb: int,
+        webhook_secret: str = "",
     ):
         self.dispatcher = dispatcher
         self.max_file_bytes = max_file_mb * 1024 * 1024
         self.api = api
         self.settings = settings
-        self.db = db
         self.catalogue = catalogue
         self.media = media
         self.metrics = metrics
+        self.sending = sending
+        self.records = records
+        self.commands = commands
+        self.webhook_secret = webhook_secret
         pace = settings.pace
         self.in_flight = pace.in_flight
         self.sender = PacedSender(
@@ -189,28 +124,98 @@ class TelegramChannel:
             in_flight=pace.in_flight,
         )
 
+    @classmethod
+    def of(cls, app: App, *, token: str, webhook_secret: str = "") -> TelegramChannel:
+        return cls(
+            api=telegram_api(app.settings.telegram, token),
+            settings=app.settings.telegram,
+            records=ChannelRecords(NAME, app.db, app.clock),
+            commands=OperatorCommands(
+                db=app.db,
+                notices=app.notices,
+                catalogue=app.services.catalogue,
+                operators=app.settings.telegram.operators,
+                clock=app.clock,
+            ),
+            webhook_secret=webhook_secret,
+            **app.channel_parts(),
+        )
+
     # -- lifecycle ---------------------------------------------------------
 
-    async def start(self, *, webhook_secret: str | None = None) -> None:
+    async def start(self) -> None:
         """Check the token and the API (getMe), register the commands, and
-        point Telegram at the webhook, or away from it for polling."""
-        await self.api.open()
-        commands = {
-            language: [(name, self.catalogue[language](f"commands.{name}")) for name in COMMANDS]
-            for language in LANGUAGES
-        }
-        for language, described in commands.items():
-            await self.api.set_commands(described, language)
-        await self.api.set_commands(commands[LANGUAGES[0]], None)  # everyone else: Indonesian
-        if self.settings.mode == "webhook":
-            await self.api.set_webhook(self.settings.webhook_url, secret=webhook_secret,
-                                       allowed_updates=list(ALLOWED_UPDATES))  # fmt: skip
-        else:
-            await self.api.delete_webhook()
+        point Telegram at the webhook, or away from it for polling. A bad
+        token or an unreachable API is one clear line."""
+        with self.start_errors():
+            await self.api.open()
+            commands = {
+                language: [(name, self.catalogue[language](f"commands.{name}")) for name in COMMANDS]
+                for language in LANGUAGES
+            }
+            for language, described in commands.items():
+                await self.api.set_commands(described, language)
+            await self.api.set_commands(commands[LANGUAGES[0]], None)  # everyone else: Indonesian
+            if self.settings.mode == "webhook":
+                await self.api.set_webhook(
+                    self.settings.webhook_url, secret=self.webhook_secret, allowed_updates=list(ALLOWED_UPDATES)
+                )
+            else:
+                await self.api.delete_webhook()
+
+    @contextlib.contextmanager
+    def start_errors(self) -> Iterator[None]:
+        api = self.api
+        try:
+            yield
+        except api.token_error:
+            raise ConfigError("Telegram rejected TELEGRAM_BOT_TOKEN (revoked or mistyped?)") from None
+        except api.error as error:
+            if api.classify(error).kind in ("transient", "retry_after"):
+                raise ConfigError(f"cannot reach the Telegram Bot API at {self.settings.base_url}: {error}") from None
+            raise ConfigError(f"Telegram refused to start the bot: {error}") from None
+
+    async def run(self) -> None:
+        if self.settings.mode == "polling":
+            await self.poll()
 
     async def stop(self, timeout: float = 10.0) -> None:
         await self.sender.close(timeout)
         await self.api.close()
+
+    def has_template(self, key: str) -> bool:
+        return False  # the Bot API has no reply window
+
+    def routes(self) -> list[BaseRoute]:
+        """The webhook, in webhook mode: it answers 200 only once the update
+        is committed (or was seen before), else 500 so Telegram redelivers."""
+        if self.settings.mode != "webhook":
+            return []
+        return [Route(self.settings.webhook_path, self._webhook, methods=["POST"])]
+
+    async def _webhook(self, request: HttpRequest) -> Response:
+        received = request.headers.get(SECRET_HEADER, "").encode()
+        if not hmac.compare_digest(received, self.webhook_secret.encode()):
+            return Response(status_code=401)
+        update = self._parse_update(await request.body())
+        if update is None:
+            return Response()  # 200: Telegram must stop redelivering garbage
+        try:
+            outcome = await self.handle(update)
+        except Exception:
+            log.exception("telegram update %s failed; asking for redelivery", update.update_id)
+            return Response(status_code=500)
+        return Response(status_code=500 if outcome is Outcome.FAILED else 200)
+
+    def _parse_update(self, body: bytes) -> Any:
+        try:
+            data = json.loads(body)
+            if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+                raise ValueError("no update_id")
+            return self.api.parse(data)
+        except Exception as error:  # a library raises whatever a malformed field causes
+            log.warning("telegram webhook: ignoring a body that is not an update (%s)", type(error).__name__)
+            return None
 
     async def poll(self) -> None:
         """getUpdates forever. Each batch is handled before the next offset
@@ -255,7 +260,7 @@ class TelegramChannel:
             log.debug("telegram update %s ignored", update.update_id)
             return None
         self.metrics.messages_in.labels(NAME).inc()
-        return await self.dispatcher.handle(inbound, self._replier(inbound))
+        return await self.dispatcher.handle(inbound, self.sending.replier(self, inbound))
 
     async def inbound(self, update: Any) -> Inbound | None:
         if update.callback_query is not None:
@@ -269,8 +274,12 @@ class TelegramChannel:
             if message.chat.id == self.settings.operator_chat_id and message.text:
                 await self._operator_command(update, message)
             return None
-        base = {"channel": NAME, "chat_id": str(message.chat.id), "message_id": str(update.update_id),
-                "received_at": message.date}  # fmt: skip
+        base = {
+            "channel": NAME,
+            "chat_id": str(message.chat.id),
+            "message_id": str(update.update_id),
+            "received_at": message.date,
+        }
         if message.contact is not None:
             if message.contact.user_id != message.from_user.id:
                 return Inbound(**base, refused="foreign_contact")
@@ -288,11 +297,8 @@ class TelegramChannel:
 
     async def _operator_command(self, update: Any, message: Any) -> None:
         who = message.from_user
-        command = operator_commands.Command(NAME, str(update.update_id), who.id, who.username or who.full_name,
-                                            message.text)  # fmt: skip
-        engine = self.dispatcher
-        reply = await asyncio.to_thread(operator_commands.run, command, db=self.db, services=engine.services,
-                                        now=engine.clock())  # fmt: skip
+        command = Command(NAME, str(update.update_id), who.id, who.username or who.full_name, message.text)
+        reply = await asyncio.to_thread(self.commands.run, command)
         if reply is not None:
             self.notify_operators(Outbound(reply))
 
@@ -308,8 +314,9 @@ class TelegramChannel:
         if self.api.accessible(message):
             done.append(self.api.drop_keyboard(str(message.chat.id), message.message_id))
         await asyncio.gather(*(self._quietly(call) for call in done))
-        return Inbound(channel=NAME, chat_id=str(message.chat.id), message_id=str(update.update_id),
-                       choice=query.data or "")  # fmt: skip
+        return Inbound(
+            channel=NAME, chat_id=str(message.chat.id), message_id=str(update.update_id), choice=query.data or ""
+        )
 
     async def _quietly(self, call) -> None:
         """Keyboard housekeeping may fail (a message too old to edit); the
@@ -336,38 +343,88 @@ class TelegramChannel:
 
     # -- outbound ----------------------------------------------------------
 
-    def _replier(self, inbound: Inbound):
-        recipient = Recipient(inbound.chat_id)
+    def submit(
+        self, chat_id: str, message: Outbound, how: Sendable, *, language: str, answering: Inbound | None
+    ) -> None:
         # A shared contact or location used the reply keyboard; take it away.
-        clear = inbound.contact_phone is not None or inbound.location is not None
+        clear = answering is not None and (answering.contact_phone is not None or answering.location is not None)
+        for call in self._calls(chat_id, message, clear):
+            self.sender.submit(Recipient(chat_id), call)
 
-        async def send(message: Outbound) -> None:
-            self.submit(recipient, message, clear_reply_keyboard=clear)
+    async def deliver(self, chat_id: str, message: Outbound, how: Sendable, *, language: str) -> Delivery:
+        return await self.sender.deliver_all(
+            Recipient(chat_id), self._calls(chat_id, message), lambda sent: sent.message_id
+        )
 
-        return send
-
-    def submit(self, recipient: Recipient, message: Outbound, *, clear_reply_keyboard: bool = False) -> None:
-        for call in self._calls(recipient.chat_id, message, clear_reply_keyboard):
-            self.sender.submit(recipient, call)
-
-    async def deliver(self, chat_id: str, message: Outbound, *, now: datetime) -> Delivery:
-        """Send and wait for the outcome (the outbox marks each row by it)."""
-        return await self.sender.deliver_all(Recipient(chat_id), self._calls(chat_id, message), lambda sent: sent.message_id)
-
-    def _calls(self, chat_id: str, message: Outbound, clear_reply_keyboard: bool = False) -> list[Send]:
+    def _calls(self, chat_id: str, message: Outbound, clear_reply_keyboard: bool = False) -> list[Call]:
         """The Bot API calls for a message: its text in parts, then its files."""
         parts = render(message, clear_reply_keyboard=clear_reply_keyboard)
-        return ([partial(self.api.send, chat_id, part) for part in parts]
-                + [partial(self.api.send_file, chat_id, item) for item in message.attachments])  # fmt: skip
+        return [partial(self.api.send, chat_id, part) for part in parts] + [
+            partial(self.api.send_file, chat_id, item) for item in message.attachments
+        ]
 
     def notify_operators(self, message: Outbound) -> bool:
         """Post to the operators' group; False when none is configured."""
         if self.settings.operator_chat_id is None:
             return False
-        self.submit(Recipient(str(self.settings.operator_chat_id), is_group=True), message)
+        group = Recipient(str(self.settings.operator_chat_id), is_group=True)
+        for call in self._calls(group.chat_id, message):
+            self.sender.submit(group, call)
         return True
 
     async def _given_up(self, chat_id: str, failure: SendFailed) -> None:
         if failure.verdict.kind == "unreachable":
-            with self.db.transaction() as session:
-                mark_unreachable(session, channel=NAME, chat_id=chat_id)
+            self.records.unreachable(chat_id)
+
+
+def telegram_api(settings: TelegramSettings, token: str) -> BotApi:
+    """The Bot API client of the configured library. Each adapter is imported
+    only when chosen, so a deployment loads one library, not both."""
+    if settings.library == "aiogram":
+        try:
+            from bot.channels.telegram_aiogram import AiogramApi
+        except ImportError:
+            install = "pip install -e '.[aiogram]'"
+            raise ConfigError(f"telegram.library is aiogram but aiogram is not installed: {install}") from None
+        return AiogramApi(token, settings)
+    from bot.channels.telegram_ptb import PtbApi
+
+    return PtbApi(token, settings)
+
+
+def telegram_token() -> str:
+    """The bot token, checked before anything connects."""
+    token = env_secret("TELEGRAM_BOT_TOKEN")
+    if token is None:
+        raise ConfigError("TELEGRAM_BOT_TOKEN is not set (get one from @BotFather)")
+    if not TOKEN_SHAPE.fullmatch(token.get_secret_value()):
+        raise ConfigError("TELEGRAM_BOT_TOKEN does not look like a bot token (digits, a colon, then 30+ characters)")
+    return token.get_secret_value()
+
+
+def webhook_secret(settings: TelegramSettings) -> str:
+    """The webhook's secret token in webhook mode; empty when polling."""
+    if settings.mode != "webhook":
+        return ""
+    if not settings.webhook_url:
+        raise ConfigError("telegram.mode is webhook but telegram.webhook_url is not set")
+    secret = env_secret("TELEGRAM_WEBHOOK_SECRET")
+    if secret is None or not SECRET_SHAPE.fullmatch(secret.get_secret_value()):
+        raise ConfigError("webhook mode needs TELEGRAM_WEBHOOK_SECRET: 1-256 of A-Z a-z 0-9 _ -")
+    return secret.get_secret_value()
+
+
+async def sender(app: App) -> TelegramChannel | None:
+    """Sending needs only the token, not the webhook secret; without a
+    token, Telegram's reminders wait for a process that has one."""
+    if env_secret("TELEGRAM_BOT_TOKEN") is None:
+        return None
+    channel = TelegramChannel.of(app, token=telegram_token())
+    with channel.start_errors():
+        await channel.api.open()
+    return channel
+
+
+def plugin(app: App) -> TelegramChannel:
+    """Every secret is checked here, before anything connects."""
+    return TelegramChannel.of(app, token=telegram_token(), webhook_secret=webhook_secret(app.settings.telegram))

@@ -27,7 +27,7 @@ from aiogram.exceptions import (
 from aiogram.types import FSInputFile, Update
 
 from bot.channels.pacing import Verdict
-from bot.channels.telegram import AlikeCalls, Download
+from bot.channels.telegram_api import AlikeCalls, Download
 from bot.config import TelegramSettings
 from bot.dispatcher import Outcome
 
@@ -58,8 +58,9 @@ class AiogramApi(AlikeCalls):
     classify = staticmethod(classify)
 
     def __init__(self, token: str, settings: TelegramSettings):
-        server = TelegramAPIServer(base=f"{settings.base_url}{{token}}/{{method}}",
-                                   file=f"{settings.base_file_url}{{token}}/{{path}}")  # fmt: skip
+        server = TelegramAPIServer(
+            base=f"{settings.base_url}{{token}}/{{method}}", file=f"{settings.base_file_url}{{token}}/{{path}}"
+        )
         self.bot = Bot(token, session=AiohttpSession(api=server))
         self.dispatcher = Dispatcher(disable_fsm=True)
         self.dispatcher.message.register(_relay)
@@ -84,8 +85,12 @@ class AiogramApi(AlikeCalls):
 
     async def get_updates(self, *, offset: int | None, timeout: int, allowed_updates: list[str]) -> list[Update]:
         # The HTTP request must outlive the long poll it waits on.
-        return await self.bot.get_updates(offset=offset, timeout=timeout, allowed_updates=allowed_updates,
-                                          request_timeout=int(self.bot.session.timeout) + timeout)  # fmt: skip
+        return await self.bot.get_updates(
+            offset=offset,
+            timeout=timeout,
+            allowed_updates=allowed_updates,
+            request_timeout=int(self.bot.session.timeout) + timeout,
+        )
 
     def upload(self, path: str) -> FSInputFile:
         return FSInputFile(path)

@@ -17,7 +17,7 @@ from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, Re
 from telegram.request import HTTPXRequest
 
 from bot.channels.pacing import Verdict
-from bot.channels.telegram import AlikeCalls, Download
+from bot.channels.telegram_api import AlikeCalls, Download
 from bot.config import TelegramSettings
 from bot.dispatcher import Outcome
 

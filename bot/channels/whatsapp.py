@@ -15,39 +15,49 @@ template the Outbound names, or not at all, with the reason recorded.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
+import json
 import logging
 import mimetypes
-from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 from pywa.errors import WhatsAppError
 from pywa.types.templates import TemplateLanguage
 from pywa_async import WhatsApp
 from pywa_async.types import Button, Section, SectionList, SectionRow, SentMessage
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
 
-from bot.channels.pacing import AfterSent, Delivery, Pace, PacedSender, Recipient, Send, SendFailed, Verdict
+from bot.channel_records import ChannelRecords
+from bot.channels.pacing import AfterSent, Call, Pace, PacedSender, Recipient, SendFailed, Verdict
 from bot.channels.render import numbered, split_text
-from bot.config import TemplateSettings, WhatsAppSettings
+from bot.config import ConfigError, TemplateSettings, WhatsAppSettings, env_secret
 from bot.dispatcher import Dispatcher, Outcome
 from bot.media import MediaStore
-from bot.messages import Inbound, Location, Media, Outbound, Refusal
 from bot.metrics import Metrics
+from bot.outbound import Sending
+from bot.types import Delivery, Sendable
+from handlers.messages import Capabilities, Inbound, Location, Media, Outbound, Refusal
 from handlers.texts import Catalogue
-from storage.chats import addressee, mark_unreachable
-from storage.db import Database
-from storage.inbox import forget_pending, pending, store_pending
-from storage.outbound import record_outbound, record_status
+
+if TYPE_CHECKING:
+    from bot.app import App
 
 log = logging.getLogger(__name__)
 
 NAME = "whatsapp"
-WINDOW = timedelta(hours=24)
 MAX_TEXT = 4096
+# The sender's wa_id is a number WhatsApp has verified; free text only
+# within 24 hours of the person's last message, else approved templates.
+CAPABILITIES = Capabilities(verified_phone="sender", templates=True, max_text=MAX_TEXT, reply_window_hours=24)
+SIGNATURE_HEADER = "X-Hub-Signature-256"
 MAX_BODY = 1024  # body of an interactive (buttons, list, location request) message
 MAX_BUTTONS, BUTTON_TITLE = 3, 20
 MAX_ROWS, ROW_TITLE, ROW_DESCRIPTION, LIST_BUTTON = 10, 24, 72, 20
@@ -136,9 +146,11 @@ class GraphTransport(httpx.AsyncHTTPTransport):
         if request.url.host == "graph.facebook.com":
             prefix = self.target.path.rstrip("/")
             request.url = request.url.copy_with(
-                scheme=self.target.scheme, host=self.target.host, port=self.target.port,
+                scheme=self.target.scheme,
+                host=self.target.host,
+                port=self.target.port,
                 path=prefix + request.url.path,
-            )  # fmt: skip
+            )
             request.headers["Host"] = self.target.netloc.decode()
         return await super().handle_async_request(request)
 
@@ -149,28 +161,33 @@ def whatsapp_client(settings: WhatsAppSettings, token: str) -> WhatsApp:
 
 
 class WhatsAppChannel:
+    name = NAME
+    capabilities = CAPABILITIES
+
     def __init__(
         self,
         *,
         dispatcher: Dispatcher,
         client: WhatsApp,
         settings: WhatsAppSettings,
-        db: Database,
+        secrets: WhatsAppSecrets,
         catalogue: Catalogue,
         media: MediaStore,
         metrics: Metrics,
+        sending: Sending,
+        records: ChannelRecords,
         max_file_mb: int,
-        clock: Callable[[], datetime],
     ):
         self.dispatcher = dispatcher
         self.client = client
         self.settings = settings
-        self.db = db
+        self.secrets = secrets
         self.catalogue = catalogue
         self.media = media
         self.metrics = metrics
+        self.sending = sending
+        self.records = records
         self.max_file_bytes = max_file_mb * 1024 * 1024
-        self.clock = clock
         pace = settings.pace
         self.in_flight = pace.in_flight
         self.sender = PacedSender(
@@ -184,56 +201,96 @@ class WhatsAppChannel:
         )
         self._handling: set[asyncio.Task] = set()
 
+    @classmethod
+    def of(cls, app: App, secrets: WhatsAppSecrets) -> WhatsAppChannel:
+        settings = app.settings.whatsapp
+        return cls(
+            client=whatsapp_client(settings, secrets.token),
+            settings=settings,
+            secrets=secrets,
+            records=ChannelRecords(NAME, app.db, app.clock),
+            **app.channel_parts(),
+        )
+
+    # -- webhook -------------------------------------------------------------
+
+    def routes(self) -> list[BaseRoute]:
+        path = self.settings.webhook_path
+        return [Route(path, self._handshake, methods=["GET"]), Route(path, self._webhook, methods=["POST"])]
+
+    async def _handshake(self, request: Request) -> Response:
+        """Meta's subscription check: echo hub.challenge for the right token."""
+        query = request.query_params
+        token = query.get("hub.verify_token", "").encode()
+        if query.get("hub.mode") == "subscribe" and hmac.compare_digest(token, self.secrets.verify_token.encode()):
+            return PlainTextResponse(query.get("hub.challenge", ""))
+        return Response(status_code=403)
+
+    async def _webhook(self, request: Request) -> Response:
+        """A signed delivery is stored and committed before the 200, and
+        handled after it; a failure to store asks Meta to deliver again."""
+        body = await request.body()
+        signature = request.headers.get(SIGNATURE_HEADER)
+        if not signature:
+            return Response(status_code=401)
+        expected = "sha256=" + hmac.new(self.secrets.app_secret.encode(), body, hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(signature.encode(), expected.encode()):
+            return Response(status_code=403)
+        try:
+            data = json.loads(body)
+            if not isinstance(data, dict):
+                raise ValueError("not an object")
+        except ValueError as error:
+            log.warning("whatsapp webhook: ignoring a body that is not JSON (%s)", type(error).__name__)
+            return Response()  # 200: Meta must stop resending it
+        try:
+            stored = self.receive(data)
+        except Exception:
+            log.exception("whatsapp webhook: could not store a delivery; asking for redelivery")
+            return Response(status_code=500)
+        self.handle_later(stored)  # after the commit: a crash from here on loses nothing
+        return Response()
+
     # -- inbound -----------------------------------------------------------
 
     def receive(self, body: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
         """Store what a webhook delivery carries, in one transaction: each new
         message (repeats of a stored one are dropped) and each status. Returns
         the stored messages to handle once the delivery is acknowledged."""
-        now = self.clock()
-        stored = []
-        with self.db.transaction() as session:
-            for value in _values(body):
-                for status in _dicts(value.get("statuses")):
-                    self._record_status(session, status, now)
-                for message in _dicts(value.get("messages")):
-                    if not message.get("id") or not message.get("from"):
-                        log.warning("whatsapp webhook: skipping a message without id or sender")
-                        continue
-                    pending_id = store_pending(session, channel=NAME, message_id=str(message["id"]), payload=message, now=now)
-                    if pending_id is not None:
-                        stored.append((pending_id, message))
-        return stored
-
-    def _record_status(self, session, status: dict[str, Any], now: datetime) -> None:
-        errors = status.get("errors") or [{}]
-        code, title = errors[0].get("code"), errors[0].get("title") or errors[0].get("message")
-        detail = f"{code}: {title}" if code else None
-        record_status(session, channel=NAME, platform_message_id=str(status.get("id")),
-                      status=str(status.get("status"))[:16], now=now, detail=detail)  # fmt: skip
-        if status.get("status") == "failed" and code in UNREACHABLE_CODES and status.get("recipient_id"):
-            mark_unreachable(session, channel=NAME, chat_id=str(status["recipient_id"]))
+        messages, statuses = [], []
+        for value in _values(body):
+            statuses += [_status(status) for status in _dicts(value.get("statuses"))]
+            for message in _dicts(value.get("messages")):
+                if not message.get("id") or not message.get("from"):
+                    log.warning("whatsapp webhook: skipping a message without id or sender")
+                    continue
+                messages.append((str(message["id"]), message))
+        return self.records.store(messages, statuses)
 
     async def handle_pending(self, pending_id: int, payload: dict[str, Any]) -> Outcome:
         """Handle one stored message; forget it unless handling failed (then
         the next start tries again)."""
         inbound = await self.inbound(payload)
         self.metrics.messages_in.labels(NAME).inc()
-        outcome = await self.dispatcher.handle(inbound, self._replier(inbound.chat_id))
+        outcome = await self.dispatcher.handle(inbound, self.sending.replier(self, inbound))
         if outcome is not Outcome.FAILED:
-            with self.db.transaction() as session:
-                forget_pending(session, pending_id=pending_id)
+            self.records.handled(pending_id)
         return outcome
+
+    async def start(self) -> None:
+        await self.recover()
 
     async def recover(self) -> int:
         """Handle what was stored but not handled before a crash or restart."""
-        with self.db.transaction() as session:
-            waiting = pending(session, channel=NAME)
+        waiting = self.records.waiting()
         for pending_id, payload in waiting:
             await self._handle_logged(pending_id, payload)
         if waiting:
             log.info("whatsapp: handled %d message(s) stored before the last stop", len(waiting))
         return len(waiting)
+
+    async def run(self) -> None:
+        """Nothing of its own: deliveries arrive at the webhook."""
 
     async def _handle_logged(self, pending_id: int, payload: dict[str, Any]) -> None:
         try:
@@ -250,8 +307,12 @@ class WhatsAppChannel:
 
     async def inbound(self, message: dict[str, Any]) -> Inbound:
         sender = str(message.get("from", ""))
-        base = {"channel": NAME, "chat_id": sender, "message_id": str(message["id"]),
-                "sender_phone": f"+{sender}" if sender.isdigit() else None}  # fmt: skip
+        base = {
+            "channel": NAME,
+            "chat_id": sender,
+            "message_id": str(message["id"]),
+            "sender_phone": f"+{sender}" if sender.isdigit() else None,
+        }
         if timestamp := str(message.get("timestamp", "")):
             if timestamp.isdigit():
                 base["received_at"] = datetime.fromtimestamp(int(timestamp), UTC)
@@ -290,54 +351,37 @@ class WhatsAppChannel:
 
     # -- outbound ----------------------------------------------------------
 
-    def _replier(self, chat_id: str):
-        async def send(message: Outbound) -> None:
-            self.submit(chat_id, message)
+    def has_template(self, key: str) -> bool:
+        return key in self.settings.templates
 
-        return send
-
-    def submit(self, chat_id: str, message: Outbound) -> None:
-        """Queue a message for a chat: free-form inside the 24-hour window,
-        else its template, else nothing (recorded with the reason)."""
-        calls = self._calls(chat_id, message, self.clock())
-        if isinstance(calls, str):
-            self._skip(chat_id, calls)
-            return
-        for call in calls:
+    def submit(
+        self, chat_id: str, message: Outbound, how: Sendable, *, language: str, answering: Inbound | None
+    ) -> None:
+        for call in self._calls(chat_id, message, how, language):
             self.sender.submit(Recipient(chat_id), call, self._accepted(chat_id))
 
-    async def deliver(self, chat_id: str, message: Outbound, *, now: datetime) -> Delivery:
-        """Send and wait for the outcome (the outbox marks each row by it).
-        `now` decides the 24-hour window: the drainer's time, which an
-        operator rehearsing December with --now sets ahead. The chat is read
-        in a thread: the event loop is busy pacing other sends meanwhile."""
-        calls = await asyncio.to_thread(self._calls, chat_id, message, now)
-        if isinstance(calls, str):
-            await asyncio.to_thread(self._skip, chat_id, calls)
-            return Delivery("skipped", detail=calls)
+    async def deliver(self, chat_id: str, message: Outbound, how: Sendable, *, language: str) -> Delivery:
+        calls = self._calls(chat_id, message, how, language)
         return await self.sender.deliver_all(Recipient(chat_id), calls, lambda sent: sent.id, self._accepted(chat_id))
 
-    def _calls(self, chat_id: str, message: Outbound, now: datetime) -> list[Send] | str:
-        """The Graph API calls for a message, or why none may be made."""
-        with self.db.transaction() as session:
-            who = addressee(session, channel=NAME, chat_id=chat_id)
-        if who is None or not who.active:
-            return "chat unknown or unreachable"
-        if who.last_inbound_at is None or now - who.last_inbound_at >= WINDOW:
-            template = self.settings.templates.get(message.template.key) if message.template else None
-            if template is None:
-                return "outside the 24-hour window and no template for this message"
-            return [partial(self._send_template, chat_id, template, message)]
-        list_button = self.catalogue[who.language]("whatsapp.list_button")
-        return ([partial(self._send_part, chat_id, part) for part in render(message, list_button=list_button)]
-                + [partial(self._send_file, chat_id, item) for item in message.attachments])  # fmt: skip
+    def _calls(self, chat_id: str, message: Outbound, how: Sendable, language: str) -> list[Call]:
+        """The Graph API calls for a message: its template alone, or its
+        parts and then its files."""
+        if how == "template":
+            return [partial(self._send_template, chat_id, self.settings.templates[message.template.key], message)]
+        list_button = self.catalogue[language]("whatsapp.list_button")
+        return [partial(self._send_part, chat_id, part) for part in render(message, list_button=list_button)] + [
+            partial(self._send_file, chat_id, item) for item in message.attachments
+        ]
 
     async def _send_part(self, chat_id: str, part: Part) -> SentMessage:
         if part.kind == "buttons":
             buttons = [Button(row.title, callback_data=row.key) for row in part.rows]
             return await self.client.send_message(chat_id, part.text, buttons=buttons)
         if part.kind == "list":
-            rows = [SectionRow(row.title, callback_data=row.key, description=row.description or None) for row in part.rows]
+            rows = [
+                SectionRow(row.title, callback_data=row.key, description=row.description or None) for row in part.rows
+            ]
             sections = [Section(title=shorten(part.list_button, ROW_TITLE), rows=rows)]
             return await self.client.send_message(chat_id, part.text, buttons=SectionList(part.list_button, sections))
         if part.kind == "location_request":
@@ -361,25 +405,14 @@ class WhatsAppChannel:
 
     def _accepted(self, chat_id: str) -> AfterSent:
         async def record(sent: SentMessage) -> None:
-            await asyncio.to_thread(self._record, chat_id, "accepted", sent.id)
+            await asyncio.to_thread(self.records.sent, chat_id, "accepted", platform_message_id=sent.id)
 
         return record
 
-    def _record(self, chat_id: str, status: str, platform_message_id: str | None = None, detail: str | None = None) -> None:
-        with self.db.transaction() as session:
-            record_outbound(session, channel=NAME, chat_id=chat_id, status=status, now=self.clock(),
-                            platform_message_id=platform_message_id, detail=detail)  # fmt: skip
-
-    def _skip(self, chat_id: str, reason: str) -> None:
-        log.info("whatsapp: not sending to a chat: %s", reason)
-        self.metrics.errors.labels(NAME, "skipped").inc()
-        self._record(chat_id, "skipped", detail=reason)
-
     async def _given_up(self, chat_id: str, failure: SendFailed) -> None:
-        self._record(chat_id, "failed", detail=str(failure.cause))
+        self.records.sent(chat_id, "failed", detail=str(failure.cause))
         if failure.verdict.kind == "unreachable":
-            with self.db.transaction() as session:
-                mark_unreachable(session, channel=NAME, chat_id=chat_id)
+            self.records.unreachable(chat_id)
 
     async def stop(self, timeout: float = 10.0) -> None:
         if self._handling:
@@ -398,5 +431,41 @@ def _values(body: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+def _status(status: dict[str, Any]) -> dict[str, Any]:
+    """A delivery status as ChannelRecords stores it; a recipient WhatsApp
+    calls undeliverable is to be marked unreachable."""
+    errors = status.get("errors") or [{}]
+    code, title = errors[0].get("code"), errors[0].get("title") or errors[0].get("message")
+    undeliverable = status.get("status") == "failed" and code in UNREACHABLE_CODES
+    return {
+        "platform_message_id": str(status.get("id")),
+        "status": str(status.get("status"))[:16],
+        "detail": f"{code}: {title}" if code else None,
+        "unreachable": str(status["recipient_id"]) if undeliverable and status.get("recipient_id") else None,
+    }
+
+
 def _dicts(items: Any) -> list[dict[str, Any]]:
     return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
+
+
+def whatsapp_secrets() -> WhatsAppSecrets:
+    """The three WhatsApp secrets from the environment, or one clear line."""
+    names = ("WHATSAPP_TOKEN", "WHATSAPP_APP_SECRET", "WHATSAPP_VERIFY_TOKEN")
+    values = {name: env_secret(name) for name in names}
+    missing = [name for name, value in values.items() if value is None]
+    if missing:
+        raise ConfigError(f"whatsapp.enabled is true but {', '.join(missing)} not set in the environment")
+    return WhatsAppSecrets(*(values[name].get_secret_value() for name in names))
+
+
+def plugin(app: App) -> WhatsAppChannel:
+    """Every secret and the phone number id are checked here, before anything connects."""
+    secrets = whatsapp_secrets()
+    if not app.settings.whatsapp.phone_number_id:
+        raise ConfigError("whatsapp.enabled is true but whatsapp.phone_number_id is not set")
+    return WhatsAppChannel.of(app, secrets)
+
+
+async def sender(app: App) -> WhatsAppChannel:
+    return plugin(app)

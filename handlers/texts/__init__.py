@@ -16,6 +16,8 @@ import yaml
 
 SHIPPED = Path(__file__).parent
 LANGUAGES = ("id", "en")
+# Operators read every notice in one language, whatever the person chose.
+OPERATORS_LANGUAGE = LANGUAGES[0]
 
 
 class CatalogueError(Exception):

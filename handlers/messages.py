@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
+from storage.media import Media
+
 # Telegram's callback_data holds 64 bytes; other platforms allow more.
 CHOICE_KEY_BYTES = 64
 
@@ -37,16 +39,6 @@ def choice_key(choice_id: str) -> str:
 
 
 @dataclass(frozen=True)
-class Media:
-    """A photo or document a channel has already saved under the data directory."""
-
-    path: str
-    sha256: str
-    mime_type: str = ""
-    size: int = 0
-
-
-@dataclass(frozen=True)
 class Location:
     latitude: float
     longitude: float
@@ -55,6 +47,21 @@ class Location:
 # Why a channel could not take what was sent; the engine answers with the
 # catalogue's text refused.<reason> and leaves the conversation where it was.
 Refusal = Literal["foreign_contact", "file_too_large", "unsupported"]
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a channel can do, as flows may ask it (never its name)."""
+
+    # How a chat proves its own phone number: the platform vouches for the
+    # sender (WhatsApp's wa_id), the person shares their own contact
+    # (Telegram), or a typed number is trusted (the operator's own console).
+    verified_phone: Literal["sender", "contact", "typed"]
+    buttons: bool = True  # tappable choices; else numbered lines to type
+    templates: bool = False  # approved templates reach a person outside the reply window
+    max_text: int = 4096  # characters in one message; longer text is split
+    # Free text only this long after the person's last message (WhatsApp: 24).
+    reply_window_hours: int | None = None
 
 
 @dataclass(frozen=True)

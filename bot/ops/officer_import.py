@@ -8,7 +8,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bot.roster import ImportReport, RowNote, cell_text, identity, open_roster
+from bot.ops.authority import Actor
+from bot.ops.roster import ImportReport, RowNote, cell_text, identity, open_roster
 from handlers.parse import Invalid, parse_phone
 from storage.db import Database
 from storage.officers import known_officers, upsert_officers
@@ -30,14 +31,22 @@ def validate_officer(hasher: IdentityHasher, raw: dict[str, Any]) -> dict[str, A
     if isinstance(phone, Invalid):
         return "telepon must be a valid Indonesian number (it proves the officer's chat)"
     nik_hash = hasher.nik_hash(nik.digits)
-    return {"nik_hash": nik_hash, "nik_masked": mask_nik(nik.digits), "birth_hash": hasher.birth_hash(nik_hash, born),
-            "name": name[:200], "position": position[:120], "village": village[:120], "district": district[:120],
-            "phone": phone}  # fmt: skip
+    return {
+        "nik_hash": nik_hash,
+        "nik_masked": mask_nik(nik.digits),
+        "birth_hash": hasher.birth_hash(nik_hash, born),
+        "name": name[:200],
+        "position": position[:120],
+        "village": village[:120],
+        "district": district[:120],
+        "phone": phone,
+    }
 
 
-def import_officers(path: Path, *, db: Database, hasher: IdentityHasher, now: datetime) -> ImportReport:
+def import_officers(path: Path, *, actor: Actor, db: Database, hasher: IdentityHasher, now: datetime) -> ImportReport:
     """Validate every row, then write the good ones in one transaction (a
     regency has a few thousand officers); a NIK twice in the file is rejected."""
+    actor.require("manage")
     table = open_roster(path, REQUIRED)
     report, good, seen = ImportReport(), [], set()
     for number, raw in table.rows:

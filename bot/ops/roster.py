@@ -10,8 +10,8 @@ from __future__ import annotations
 import csv
 import zipfile
 from collections import Counter, deque
-from concurrent.futures import ProcessPoolExecutor
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -19,6 +19,7 @@ from typing import Any, TextIO
 
 import openpyxl
 
+from bot.ops.authority import Actor
 from handlers.parse import Invalid, Nik, nik_digits, parse_date, parse_nik, parse_phone
 from storage.db import Database
 from storage.participants import UpsertCounts, count_participants, upsert_participants
@@ -269,6 +270,7 @@ def _chunks(rows: Iterator[tuple[int, dict[str, Any]]], size: int, report: Impor
 def import_roster(
     roster: RosterFile,
     *,
+    actor: Actor,
     db: Database,
     hasher: IdentityHasher,
     now: datetime,
@@ -282,6 +284,7 @@ def import_roster(
     means no process waits on another's database lock (SQLite has one writer
     anyway), and at most a few chunks are in flight, so memory stays flat on
     huge files."""
+    actor.require("manage")
     report = ImportReport()
     with db.transaction() as session:
         # Repeated NIKs in the file are rejected before chunking, so into an

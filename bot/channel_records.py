@@ -1,0 +1,90 @@
+"""What channels keep in the database, in one place, so that channels
+themselves only parse, render and call their platform: webhook deliveries
+stored before they are acknowledged, the messages a platform accepted and
+the statuses it reports later, and people who cannot be reached."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bot.types import Clock
+from storage.chats import mark_unreachable
+from storage.db import Database
+from storage.inbox import forget_pending, pending, store_pending
+from storage.outbound import record_outbound, record_status
+
+
+@dataclass(frozen=True)
+class ChannelRecords:
+    channel: str
+    db: Database
+    clock: Clock
+
+    # -- inbound: stored first, handled after -------------------------------
+
+    def store(
+        self, messages: list[tuple[str, dict[str, Any]]], statuses: list[dict[str, Any]]
+    ) -> list[tuple[int, dict[str, Any]]]:
+        """In one transaction: each new (message id, payload), repeats of a
+        stored one dropped, and each delivery status (`status` below).
+        Returns the stored messages to handle once the delivery is acknowledged."""
+        now = self.clock()
+        stored = []
+        with self.db.transaction() as session:
+            for status in statuses:
+                self._status(session, now=now, **status)
+            for message_id, payload in messages:
+                pending_id = store_pending(
+                    session, channel=self.channel, message_id=message_id, payload=payload, now=now
+                )
+                if pending_id is not None:
+                    stored.append((pending_id, payload))
+        return stored
+
+    def waiting(self) -> list[tuple[int, dict[str, Any]]]:
+        """What was stored but not handled before a crash or restart."""
+        with self.db.transaction() as session:
+            return pending(session, channel=self.channel)
+
+    def handled(self, pending_id: int) -> None:
+        with self.db.transaction() as session:
+            forget_pending(session, pending_id=pending_id)
+
+    # -- outbound ------------------------------------------------------------
+
+    def sent(
+        self, chat_id: str, state: str, *, platform_message_id: str | None = None, detail: str | None = None
+    ) -> None:
+        """What became of a message to a chat: accepted (with the platform's
+        id, which later statuses name), skipped or failed (with why)."""
+        with self.db.transaction() as session:
+            record_outbound(
+                session,
+                channel=self.channel,
+                chat_id=chat_id,
+                status=state,
+                now=self.clock(),
+                platform_message_id=platform_message_id,
+                detail=detail,
+            )
+
+    def unreachable(self, chat_id: str) -> None:
+        """The platform says this person cannot be reached (they blocked the
+        bot): nothing more goes to them until they write again."""
+        with self.db.transaction() as session:
+            mark_unreachable(session, channel=self.channel, chat_id=chat_id)
+
+    def _status(
+        self, session, *, now, platform_message_id: str, status: str, detail: str | None, unreachable: str | None
+    ) -> None:
+        record_status(
+            session,
+            channel=self.channel,
+            platform_message_id=platform_message_id,
+            status=status,
+            now=now,
+            detail=detail,
+        )
+        if unreachable:
+            mark_unreachable(session, channel=self.channel, chat_id=unreachable)

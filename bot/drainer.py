@@ -1,0 +1,165 @@
+"""Draining the outbox: every kind of message the bot starts (reminders,
+officers' digests, notices) goes out from here, through the outbound layer
+and the channels.
+
+Every few seconds the drainer leases due rows to this process, sends each
+through its channel's paced path, and marks it sent, skipped (with why) or,
+after repeated failures, failed. Delivery is at least once: a process that
+dies after the platform accepted a message but before the mark leaves a
+lease that runs out, and the row is sent again. In quiet hours only notices
+go (a new report to the operators, a status change to its reporter): they
+were written in the transaction that made them true, so none is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+
+from babel.dates import format_date
+from babel.units import format_unit
+
+from bot.channels import Channel
+from bot.config import ReminderSettings
+from bot.outbound import Facts, Sending, untimely
+from bot.reminder_plan import Calendar, template_key
+from bot.types import Delivery
+from handlers.messages import Outbound, TemplateRef
+from handlers.texts import Catalogue
+from storage import outbox
+from storage.db import Database
+from storage.privacy import mask_name
+
+log = logging.getLogger(__name__)
+
+
+class Drainer:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        settings: ReminderSettings,
+        calendar: Calendar,
+        catalogue: Catalogue,
+        channels: Mapping[str, Channel],
+        sending: Sending,
+        worker: str,
+    ):
+        self.db = db
+        self.settings = settings
+        self.calendar = calendar
+        self.catalogue = catalogue
+        self.channels = channels
+        self.sending = sending
+        self.worker = worker
+
+    async def drain(self, now: datetime) -> Counter[str]:
+        """Send every reminder and notice due at `now`; returns how many rows
+        ended in each state. Each channel drains on its own, batch after
+        batch, so a slow platform never holds up a fast one. In quiet hours
+        only notices go out."""
+        kinds = (outbox.NOTICE,) if self.calendar.quiet(now) else (outbox.REMINDER, outbox.DIGEST, outbox.NOTICE)
+        done = await asyncio.gather(*(self._drain(channel, now, kinds) for channel in self.channels))
+        return sum(done, Counter())
+
+    async def _drain(self, channel: str, now: datetime, kinds: tuple[str, ...]) -> Counter[str]:
+        """Claim a batch, and the next one while the last half of it is still
+        going out, so the channel's pace never waits for a claim."""
+        # Sent but not yet marked is the state a crash turns into a duplicate:
+        # at most the channel's in_flight reminders are in it at any moment.
+        unmarked = asyncio.Semaphore(self.channels[channel].in_flight)
+        sending: set[asyncio.Task[str]] = set()
+        done: Counter[str] = Counter()
+        while True:
+            claimed, facts = await asyncio.to_thread(self._claim, channel, now, kinds)
+            sending.update(asyncio.create_task(self._send(row, facts, now, unmarked)) for row in claimed)
+            while sending and (not claimed or len(sending) > self.settings.batch // 2):
+                finished, sending = await asyncio.wait(sending, return_when=asyncio.FIRST_COMPLETED)
+                done.update(task.result() for task in finished)
+            if not claimed:
+                return done
+
+    def _claim(self, channel: str, now: datetime, kinds: tuple[str, ...]) -> tuple[list[outbox.Claimed], Facts]:
+        lease = timedelta(seconds=self.settings.lease_seconds)
+        with self.db.transaction() as session:
+            claimed = outbox.claim_due(
+                session,
+                now=now,
+                worker=self.worker,
+                lease=lease,
+                limit=self.settings.batch,
+                channels=[channel],
+                kinds=kinds,
+            )
+            reminders = [row for row in claimed if row.kind == outbox.REMINDER]
+            facts = Facts(
+                people=outbox.names_and_ends(session, participant_ids={row.participant_id for row in reminders}),
+                consenting=outbox.consenting(session, chat_pks={row.chat_pk for row in reminders}),
+                digests=outbox.digests(
+                    session, rows=[(row.id, row.chat_pk, row.cover_end) for row in claimed if row.kind == outbox.DIGEST]
+                ),
+            )
+        return claimed, facts
+
+    async def _send(self, row: outbox.Claimed, facts: Facts, now: datetime, unmarked: asyncio.Semaphore) -> str:
+        reason = untimely(row, facts, now)
+        if reason is not None:
+            return await asyncio.to_thread(self._mark, row, Delivery("skipped", detail=reason), now)
+        async with unmarked:
+            try:
+                message = self._message(row, facts, now)
+                delivery = await self.sending.deliver(self.channels[row.channel], row.chat_id, message, now=now)
+            except Exception as error:  # a bug or an outage must not lose the row: retry it
+                log.exception("outbox message %s could not be sent", row.id)
+                delivery = Delivery("failed", detail=f"{type(error).__name__}: {error}")
+            return await asyncio.to_thread(self._mark, row, delivery, now)
+
+    def _message(self, row: outbox.Claimed, facts: Facts, now: datetime) -> Outbound:
+        if row.kind == outbox.NOTICE:
+            # Outside WhatsApp's 24 hours, the approved "notice" template carries the text.
+            template = TemplateRef("notice", (("text", row.body),))
+            return Outbound(row.body, template=template, attachments=row.attachments)
+        texts = self.catalogue[row.language]
+        today = now.astimezone(self.calendar.zone).date()
+        end = format_date(row.cover_end, "d MMMM y", locale=texts.language)
+        days = format_unit(max((row.cover_end - today).days, 0), "duration-day", locale=texts.language)
+        if row.kind == outbox.DIGEST:
+            digest = facts.digests[row.id]
+            text = texts(
+                "reminders.digest",
+                village=digest.village,
+                ending=digest.ending,
+                end=end,
+                days=days,
+                not_opted_in=digest.not_opted_in,
+            )
+            return Outbound(text, template=TemplateRef("notice", (("text", text),)))
+        masked = mask_name(facts.people[row.participant_id][0])
+        key = "after" if today > row.cover_end else "last_day" if today == row.cover_end else "before"
+        values = (("name", masked), ("end_date", end), ("days_left", days))
+        return Outbound(
+            texts(f"reminders.{key}", name=masked, end=end, days=days),
+            template=TemplateRef(template_key(row.stage), values),
+        )
+
+    def _mark(self, row: outbox.Claimed, delivery: Delivery, now: datetime) -> str:
+        state, retry_at = delivery.state, None
+        if state == "failed" and row.attempts < self.settings.max_attempts:
+            state, retry_at = outbox.PLANNED, now + timedelta(minutes=2**row.attempts)
+        with self.db.transaction() as session:
+            kept = outbox.mark(
+                session,
+                outbox_id=row.id,
+                worker=self.worker,
+                state=state,
+                now=now,
+                platform_message_id=delivery.platform_message_id,
+                detail=delivery.detail,
+                retry_at=retry_at,
+            )
+        if not kept:
+            log.warning("reminder %s: lease lost before marking it %s", row.id, state)
+        return "retry" if retry_at else state

@@ -1,0 +1,125 @@
+"""Incident reports as a spreadsheet for BPJS staff: one row per report, one
+column per field, CSV (UTF-8 with a byte-order mark, so Excel reads the
+accents) or XLSX."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+import openpyxl
+from sqlmodel import Session
+
+from bot.ops.authority import Actor
+from bot.ops.reports import list_reports
+from storage import incidents
+from storage.incidents import Report
+
+Format = Literal["csv", "xlsx"]
+
+COLUMNS = (
+    "reference",
+    "filed_at",
+    "status",
+    "status_changed_at",
+    "kind",
+    "occurred_on",
+    "affected",
+    "reporter_relation",
+    "name",
+    "nik_masked",
+    "in_roster",
+    "covered_on_date",
+    "district",
+    "village",
+    "place",
+    "latitude",
+    "longitude",
+    "chronology",
+    "phone",
+    "reporter_channel",
+    "attachments",
+)
+
+
+def row(report: Report, attachments: int, zone: ZoneInfo) -> list:
+    def local(moment):
+        return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+    in_roster = report.covered is not None
+    return [
+        report.reference,
+        local(report.created_at),
+        report.status,
+        local(report.updated_at),
+        report.kind,
+        report.occurred_on.isoformat(),
+        report.affected,
+        report.relation or "",
+        report.name,
+        report.nik_masked,
+        "ya" if in_roster else "tidak",
+        "" if not in_roster else "ya" if report.covered else "tidak",
+        report.district or "",
+        report.village or "",
+        report.place,
+        report.latitude,
+        report.longitude,
+        report.chronology,
+        report.phone,
+        report.reporter_channel,
+        attachments,
+    ]
+
+
+def export_incidents(
+    session: Session,
+    *,
+    actor: Actor,
+    path: Path,
+    format: Format,
+    zone: ZoneInfo,
+    since: date | None = None,
+    until: date | None = None,
+    status: str | None = None,
+) -> int:
+    """The reports the actor may see, filed from `since` to `until` (local
+    days, both included), oldest first, written to `path`; how many."""
+    found = list_reports(
+        session,
+        actor=actor,
+        status=status,
+        since=since and local_midnight(since, zone),
+        until=until and local_midnight(until + timedelta(days=1), zone),
+    )
+    files = incidents.attachment_counts(session)
+    return write(path, (row(report, files.get(report.id, 0), zone) for report in reversed(found)), format)
+
+
+def local_midnight(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(0), zone)
+
+
+def write(path: Path, rows: Iterable[list], format: Format) -> int:
+    """Write the header and the rows; how many rows."""
+    count = 0
+    if format == "csv":
+        with path.open("w", encoding="utf-8-sig", newline="") as file:
+            writer = csv.writer(file)
+            writer.writerow(COLUMNS)
+            for values in rows:
+                writer.writerow(["" if value is None else value for value in values])
+                count += 1
+        return count
+    book = openpyxl.Workbook(write_only=True)
+    sheet = book.create_sheet("laporan")
+    sheet.append(COLUMNS)
+    for values in rows:
+        sheet.append(values)
+        count += 1
+    book.save(path)
+    return count

@@ -1,0 +1,123 @@
+"""The outbound layer: whether a message may go to a chat, and how, is
+decided here once for every message the bot sends (a reply, a notice, a
+reminder), and handed to the channel with the message. Channels then only
+render and call their platform.
+
+The policy, as goflow's CheckSendable: on a channel with a reply window
+(WhatsApp's 24 hours) a message goes as written inside the window; outside
+it, as its approved template if the channel has one, else not at all, with
+the reason recorded. A chat the platform called unreachable gets nothing.
+What the outbox sends is also checked for consent, a roster change and a
+later stage (`untimely`); quiet hours are the calendar's (bot/reminder_plan.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from bot.channel_records import ChannelRecords
+from bot.channels import Channel
+from bot.metrics import Metrics
+from bot.types import Clock, Delivery, Reply, Sendable
+from handlers.messages import Inbound, Outbound
+from storage import outbox
+from storage.chats import Addressee, addressee
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the drainer reads once per claimed batch to judge and word its rows."""
+
+    people: dict[int, tuple[str, date]]  # participant -> (name, cover end now)
+    consenting: set[tuple[int, int]]  # (chat, participant) with consent on
+    digests: dict[int, outbox.Digest]  # outbox id -> the officer's digest as it stands
+
+
+def untimely(row: outbox.Claimed, facts: Facts, now: datetime) -> str | None:
+    """Why a claimed outbox row must not go out now, if it must not."""
+    if not row.chat_active:
+        return "the chat cannot be reached"
+    if row.kind == outbox.NOTICE:
+        return None  # nothing else makes a notice untimely
+    if row.kind == outbox.DIGEST and row.id not in facts.digests:
+        return "no longer a village officer's chat"
+    if row.kind == outbox.REMINDER:
+        if (row.chat_pk, row.participant_id) not in facts.consenting:
+            return "consent withdrawn"
+        if facts.people.get(row.participant_id, ("", None))[1] != row.cover_end:
+            return "the roster changed this cover's end"
+    if row.stale_at <= now:
+        return "stale: a later stage took over"
+    return None
+
+
+@dataclass(frozen=True)
+class Decision:
+    how: Sendable
+    language: str  # the chat's, for the channel's own words (WhatsApp's list button)
+
+
+def decide(channel: Channel, who: Addressee | None, message: Outbound, now: datetime) -> Decision | str:
+    """How `message` may go to a chat (`who` as stored), or why it may not."""
+    if who is None or not who.active:
+        return "chat unknown or unreachable"
+    hours = channel.capabilities.reply_window_hours
+    if hours is None or (who.last_inbound_at is not None and now - who.last_inbound_at < timedelta(hours=hours)):
+        return Decision("free", who.language)
+    if message.template is not None and channel.has_template(message.template.key):
+        return Decision("template", who.language)
+    return f"outside the {hours}-hour window and no template for this message"
+
+
+class Sending:
+    def __init__(self, *, db: Database, clock: Clock, metrics: Metrics, default_language: str):
+        self.db = db
+        self.clock = clock
+        self.metrics = metrics
+        self.default_language = default_language
+
+    def _decide(self, channel: Channel, chat_id: str, message: Outbound, now: datetime) -> Decision | str:
+        if channel.capabilities.reply_window_hours is None:
+            # Nothing to check against the chat row: a reply goes as written.
+            return Decision("free", self.default_language)
+        with self.db.transaction() as session:
+            who = addressee(session, channel=channel.name, chat_id=chat_id)
+        return decide(channel, who, message, now)
+
+    def submit(self, channel: Channel, chat_id: str, message: Outbound, *, answering: Inbound | None = None) -> None:
+        """Queue a message for a chat, if it may go; never waits for the platform."""
+        decision = self._decide(channel, chat_id, message, self.clock())
+        if isinstance(decision, str):
+            self._skipped(channel, chat_id, decision)
+            return
+        channel.submit(chat_id, message, decision.how, language=decision.language, answering=answering)
+
+    def replier(self, channel: Channel, inbound: Inbound) -> Reply:
+        """How the engine's replies to `inbound` go out: queued, never awaited."""
+
+        async def reply(message: Outbound) -> None:
+            self.submit(channel, inbound.chat_id, message, answering=inbound)
+
+        return reply
+
+    async def deliver(self, channel: Channel, chat_id: str, message: Outbound, *, now: datetime) -> Delivery:
+        """Send and wait for the outcome (the outbox marks each row by it).
+        `now` decides the window: the drainer's time, which an operator
+        rehearsing December with --now sets ahead. The chat is read in a
+        thread: the event loop is busy pacing other sends meanwhile."""
+        decision = await asyncio.to_thread(self._decide, channel, chat_id, message, now)
+        if isinstance(decision, str):
+            await asyncio.to_thread(self._skipped, channel, chat_id, decision)
+            return Delivery("skipped", detail=decision)
+        return await channel.deliver(chat_id, message, decision.how, language=decision.language)
+
+    def _skipped(self, channel: Channel, chat_id: str, reason: str) -> None:
+        log.info("%s: not sending to a chat: %s", channel.name, reason)
+        self.metrics.errors.labels(channel.name, "skipped").inc()
+        ChannelRecords(channel.name, self.db, self.clock).sent(chat_id, "skipped", detail=reason)

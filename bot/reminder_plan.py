@@ -1,0 +1,122 @@
+"""Planning reminders before a cover ends: one outbox row per (chat,
+participant, cover end, stage) under a unique key, so planning twice plans
+nothing new, and a roster that moves someone's cover end plans fresh rows
+while the old ones are skipped when their turn comes (bot/drainer.py).
+Village officers' chats get one digest per stage the same way."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.config import ReminderSettings
+from storage import outbox
+from storage.db import Database
+
+PLAN_CHUNK = 2000  # subscribers per INSERT: one statement per few thousand rows
+
+
+def template_key(stage: int) -> str:
+    """The whatsapp.templates key for a stage: reminder_30 ... reminder_after_1."""
+    return f"reminder_{stage}" if stage >= 0 else f"reminder_after_{-stage}"
+
+
+def clock_time(text: str) -> time:
+    hours, minutes = text.split(":")
+    return time(int(hours), int(minutes))
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """When each stage of a cover period is due, and until when it is worth
+    sending, in the regency's time zone."""
+
+    stages: tuple[int, ...]  # days before the end, latest first: 30, 14, 7, 1, -1
+    send_at: time
+    quiet_from: time
+    quiet_until: time
+    zone: ZoneInfo
+
+    @classmethod
+    def of(cls, settings: ReminderSettings, zone: ZoneInfo) -> Calendar:
+        return cls(
+            tuple(sorted(set(settings.stages), reverse=True)),
+            clock_time(settings.send_at),
+            clock_time(settings.quiet_from),
+            clock_time(settings.quiet_until),
+            zone,
+        )
+
+    def at(self, day: date, moment: time) -> datetime:
+        return datetime.combine(day, moment, self.zone)
+
+    def schedule(self, cover_end: date) -> list[tuple[int, datetime, datetime]]:
+        """(stage, due, stale) for each stage. A stage goes stale when the next
+        one is due; a reminder before the end, also when the cover has ended;
+        the last stage, at the end of its day's sending window."""
+        dues = [self.at(cover_end - timedelta(days=stage), self.send_at) for stage in self.stages]
+        after_end = self.at(cover_end + timedelta(days=1), time(0))
+        schedule = []
+        for index, (stage, due) in enumerate(zip(self.stages, dues, strict=True)):
+            if index + 1 < len(dues):
+                stale = dues[index + 1]
+            else:
+                stale = self.at(due.date(), self.quiet_from)
+            if stage > 0:
+                stale = min(stale, after_end)
+            schedule.append((stage, due, stale))
+        return schedule
+
+    def quiet(self, now: datetime) -> bool:
+        moment = now.astimezone(self.zone).time()
+        if self.quiet_from > self.quiet_until:  # over midnight, e.g. 20:00-07:00
+            return moment >= self.quiet_from or moment < self.quiet_until
+        return self.quiet_from <= moment < self.quiet_until
+
+
+def plan_key(subscriber: outbox.Subscriber, stage: int) -> str:
+    """One row per kind, chat, participant, cover end and stage: planned once."""
+    return f"{subscriber.kind}:{subscriber.chat_pk}:{subscriber.participant_id}:{subscriber.cover_end}:{stage}"
+
+
+class ReminderPlanner:
+    def __init__(self, *, db: Database, calendar: Calendar):
+        self.db = db
+        self.calendar = calendar
+
+    def plan(self, now: datetime, *, dry_run: bool = False) -> Counter[tuple[int, str]]:
+        """Plan every stage not yet stale for every consenting chat, and a
+        digest per stage for every village officer's chat; returns the new
+        rows per (stage, channel). A dry run plans in a transaction it
+        rolls back, so it shows exactly what a real run would add."""
+        with self.db.transaction() as session:
+            planned: Counter[tuple[int, str]] = Counter()
+            subscribers = outbox.subscribers(session) + outbox.digest_subscribers(session)
+            channel_of = {subscriber.chat_pk: subscriber.channel for subscriber in subscribers}
+            for start in range(0, len(subscribers), PLAN_CHUNK):
+                rows = [
+                    {
+                        "key": plan_key(subscriber, stage),
+                        "kind": subscriber.kind,
+                        "chat_pk": subscriber.chat_pk,
+                        "participant_id": subscriber.participant_id,
+                        "cover_end": subscriber.cover_end,
+                        "stage": stage,
+                        "due_at": due,
+                        "stale_at": stale,
+                        "state": outbox.PLANNED,
+                        "attempts": 0,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for subscriber in subscribers[start : start + PLAN_CHUNK]
+                    for stage, due, stale in self.calendar.schedule(subscriber.cover_end)
+                    if stale > now
+                ]
+                for stage, chat_pk in outbox.plan(session, rows):
+                    planned[(stage, channel_of[chat_pk])] += 1
+            if dry_run:
+                session.rollback()
+        return planned

@@ -1,0 +1,26 @@
+"""The types the application's parts share, named once."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from handlers.messages import Outbound
+
+Clock = Callable[[], datetime]
+# How the engine hands a reply to whoever sends it.
+Reply = Callable[[Outbound], Awaitable[None]]
+# How a message may go, as the sending policy decided (bot/outbound.py):
+# as written, or as its approved template (outside a reply window).
+Sendable = Literal["free", "template"]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What became of one Outbound, for callers that keep score (the outbox)."""
+
+    state: Literal["sent", "failed", "skipped"]
+    platform_message_id: str | None = None
+    detail: str | None = None

@@ -1,0 +1,30 @@
+"""What a step tells the application happened, besides what it says.
+
+A step records an event on its Turn (`turn.emit(ReportFiled(...))`) instead
+of acting on it; the engine applies every event in the same transaction as
+the step, after the step has succeeded. So the flows know nothing of notices
+(and later helpdesk threads or audit), and a step that fails emits nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ReportFiled:
+    """A new incident report, for the operators."""
+
+    reference: str
+
+
+@dataclass(frozen=True)
+class ClaimUpdated:
+    """A village officer added to a report's claim: ticks, files, notes."""
+
+    reference: str
+    officer: str
+    changes: tuple[str, ...]
+
+
+Event = ReportFiled | ClaimUpdated
