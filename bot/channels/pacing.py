@@ -135,6 +135,7 @@ class PacedSender:
         in_flight: int,
         attempts: int = 5,
         max_backoff: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
     ):
         self.channel = channel
         self.pace = pace
@@ -143,7 +144,8 @@ class PacedSender:
         self.metrics = metrics
         self.attempts = attempts
         self.max_backoff = max_backoff
-        self._overall = SlidingWindow(pace.overall_per_second, 1.0)
+        self.clock = clock  # the windows' seconds (a test moves its own)
+        self._overall = SlidingWindow(pace.overall_per_second, 1.0, clock)
         # Calls wait here, not in the HTTP client's connection pool, whose
         # bookkeeping grows with every request queued in it.
         self.in_flight = in_flight
@@ -208,9 +210,9 @@ class PacedSender:
     def _window(self, recipient: Recipient) -> SlidingWindow:
         if recipient not in self._windows:
             if recipient.is_group:
-                self._windows[recipient] = SlidingWindow(self.pace.group_per_minute, 60.0)
+                self._windows[recipient] = SlidingWindow(self.pace.group_per_minute, 60.0, self.clock)
             else:
-                self._windows[recipient] = SlidingWindow(self.pace.private_per_second, 1.0)
+                self._windows[recipient] = SlidingWindow(self.pace.private_per_second, 1.0, self.clock)
         return self._windows[recipient]
 
     async def _work(self, recipient: Recipient) -> None:
