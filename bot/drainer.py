@@ -17,6 +17,7 @@ import asyncio
 import logging
 from collections import Counter
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from babel.dates import format_date
@@ -36,25 +37,15 @@ from storage.privacy import mask_name
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
 class Drainer:
-    def __init__(
-        self,
-        *,
-        db: Database,
-        settings: ReminderSettings,
-        calendar: Calendar,
-        catalogue: Catalogue,
-        channels: Mapping[str, Channel],
-        sending: Sending,
-        worker: str,
-    ):
-        self.db = db
-        self.settings = settings
-        self.calendar = calendar
-        self.catalogue = catalogue
-        self.channels = channels
-        self.sending = sending
-        self.worker = worker
+    db: Database
+    settings: ReminderSettings
+    calendar: Calendar
+    catalogue: Catalogue
+    channels: Mapping[str, Channel]
+    sending: Sending
+    worker: str  # whose leases these are: host:pid
 
     async def drain(self, now: datetime) -> Counter[str]:
         """Send every reminder and notice due at `now`; returns how many rows

@@ -10,9 +10,8 @@ from datetime import date
 
 from babel.units import format_unit
 
-from handlers.flow import Flow, Turn, ask, ask_again, done
-from handlers.identity import locked_until, matching_participant, record_check, refuse
-from handlers.parse import Invalid, parse_birth_date, parse_nik
+from handlers.flow import Flow, Turn, ask, done
+from handlers.identity import ask_nik, nik_then_birth_date, proven_participant
 from handlers.wording import long_date
 from storage.models import Participant
 from storage.privacy import mask_kpj, mask_name
@@ -20,29 +19,18 @@ from storage.subscriptions import subscribe
 
 
 async def start(turn: Turn):
-    if until := locked_until(turn):
-        return refuse(turn, until)
-    return ask(got_nik, turn.say("coverage.ask_nik"))
+    return ask_nik(turn, got_nik, "coverage.ask_nik")
 
 
-async def got_nik(turn: Turn):
-    nik = parse_nik(turn.text)
-    if isinstance(nik, Invalid):
-        return ask_again(got_nik, turn, nik, "nik")
-    turn.data["nik_hash"] = turn.services.hasher.nik_hash(nik.digits)
-    return ask(got_birth_date, turn.say("coverage.ask_birth_date"))
-
-
-async def got_birth_date(turn: Turn):
-    born = parse_birth_date(turn.text, today=turn.today)
-    if isinstance(born, Invalid):
-        return ask_again(got_birth_date, turn, born, "date")
-    participant = matching_participant(turn, born)
-    record_check(turn, proven=participant is not None, participant_id=participant and participant.id)
+async def checked(turn: Turn, born: date):
+    participant = proven_participant(turn, born)
     if participant is None:
         return done(turn.say("coverage.not_found"))
     turn.data = {"participant_id": participant.id, "cover_end": participant.cover_end.isoformat()}
     return ask(got_consent, card(turn, participant), consent_question(turn))
+
+
+got_nik, got_birth_date = nik_then_birth_date(checked, "coverage.ask_birth_date")
 
 
 def card(turn: Turn, person: Participant):

@@ -22,10 +22,10 @@ from typing import Any, TypedDict
 
 from handlers.events import ReportFiled
 from handlers.files import drafted, files_question, take_files
-from handlers.flow import Flow, Turn, ask, ask_again, done
-from handlers.identity import locked_until, matching_participant, record_check, refuse
+from handlers.flow import Ask, Flow, Turn, ask, ask_again, done
+from handlers.identity import ask_nik, nik_then_birth_date, proven_participant, took_nik, typed_nik
 from handlers.messages import Outbound
-from handlers.parse import Invalid, parse_birth_date, parse_date, parse_nik, parse_phone
+from handlers.parse import Invalid, parse_date, parse_phone
 from handlers.wording import long_date
 from storage.incidents import KINDS, RELATIONS, file_incident
 from storage.officers import linked_officer, resident
@@ -67,25 +67,11 @@ async def got_who(turn: Turn):
 
 
 def ask_own_nik(turn: Turn):
-    if until := locked_until(turn):  # the coverage check's limit: one budget for both
-        return refuse(turn, until)
-    return ask(got_own_nik, turn.say("incident.ask_own_nik"))
+    return ask_nik(turn, got_own_nik, "incident.ask_own_nik")  # the coverage check's limit: one budget for both
 
 
-async def got_own_nik(turn: Turn):
-    nik = parse_nik(turn.text)
-    if isinstance(nik, Invalid):
-        return ask_again(got_own_nik, turn, nik, "nik")
-    turn.data.update(nik_hash=turn.services.hasher.nik_hash(nik.digits), nik_masked=mask_nik(nik.digits))
-    return ask(got_own_birth_date, turn.say("incident.ask_own_birth_date"))
-
-
-async def got_own_birth_date(turn: Turn):
-    born = parse_birth_date(turn.text, today=turn.today)
-    if isinstance(born, Invalid):
-        return ask_again(got_own_birth_date, turn, born, "date")
-    person = matching_participant(turn, born)
-    record_check(turn, proven=person is not None, participant_id=person and person.id)
+async def proved_self(turn: Turn, born: date):
+    person = proven_participant(turn, born)
     if person is None:
         choices = [("again", "incident.try_again"), ("other", "incident.as_other")]
         return ask(got_not_proven, turn.question("incident.not_proven", choices))
@@ -99,6 +85,11 @@ async def got_own_birth_date(turn: Turn):
     return onward(turn, ask_kind)
 
 
+got_own_nik, got_own_birth_date = nik_then_birth_date(
+    proved_self, "incident.ask_own_birth_date", names=("got_own_nik", "got_own_birth_date"), keep_masked=True
+)
+
+
 async def got_not_proven(turn: Turn):
     if turn.choice == "again":
         return ask_own_nik(turn)
@@ -108,18 +99,9 @@ async def got_not_proven(turn: Turn):
 
 
 async def got_other_nik(turn: Turn):
-    nik = parse_nik(turn.text)
-    if isinstance(nik, Invalid):
-        return ask_again(got_other_nik, turn, nik, "nik")
     # Found in the roster or not, the reporter is told nothing about it.
-    turn.data.update(
-        nik_hash=turn.services.hasher.nik_hash(nik.digits),
-        nik_masked=mask_nik(nik.digits),
-        affected="other",
-        cover_start=None,
-        cover_end=None,
-    )
-    return ask(got_name, turn.say("incident.ask_name"))
+    turn.data.update(affected="other", cover_start=None, cover_end=None)
+    return took_nik(turn, got_other_nik, got_name, "incident.ask_name", keep_masked=True)
 
 
 async def got_name(turn: Turn):
@@ -149,9 +131,9 @@ def ask_resident(turn: Turn):
 
 
 async def got_resident_nik(turn: Turn):
-    nik = parse_nik(turn.text)
-    if isinstance(nik, Invalid):
-        return ask_again(got_resident_nik, turn, nik, "nik")
+    nik = typed_nik(turn, got_resident_nik)
+    if isinstance(nik, Ask):
+        return nik
     officer = linked_officer(turn.db, chat=turn.chat)
     person = officer and resident(turn.db, nik_hash=turn.services.hasher.nik_hash(nik.digits), officer=officer)
     if person is None:

@@ -12,13 +12,15 @@ village at a glance).
 
 from __future__ import annotations
 
+from datetime import date
+
 from babel.dates import format_date
 
-from handlers.flow import Flow, Turn, ask, ask_again, done, goto
-from handlers.identity import locked_until, record_check, refuse
+from handlers.flow import Flow, Turn, ask, done, goto
+from handlers.identity import ask_nik, nik_then_birth_date, record_check
 from handlers.incident import ReportDraft
 from handlers.messages import Outbound
-from handlers.parse import Invalid, parse_birth_date, parse_nik, parse_phone
+from handlers.parse import Invalid, parse_phone
 from storage.officers import find_officer, link, linked_officer, village_summary
 
 # -- linking -------------------------------------------------------------------
@@ -27,27 +29,17 @@ from storage.officers import find_officer, link, linked_officer, village_summary
 async def start_link(turn: Turn):
     if officer := linked_officer(turn.db, chat=turn.chat):
         return done(turn.say("officer.already_linked", position=officer.position, village=officer.village))
-    if until := locked_until(turn):
-        return refuse(turn, until)
-    return ask(got_nik, turn.say("officer.ask_nik"))
+    return ask_nik(turn, got_nik, "officer.ask_nik")
 
 
-async def got_nik(turn: Turn):
-    nik = parse_nik(turn.text)
-    if isinstance(nik, Invalid):
-        return ask_again(got_nik, turn, nik, "nik")
-    turn.data = {"nik_hash": turn.services.hasher.nik_hash(nik.digits)}
-    return ask(got_birth_date, turn.say("officer.ask_birth_date"))
-
-
-async def got_birth_date(turn: Turn):
-    born = parse_birth_date(turn.text, today=turn.today)
-    if isinstance(born, Invalid):
-        return ask_again(got_birth_date, turn, born, "date")
+async def checked(turn: Turn, born: date):
     turn.data["birth_hash"] = turn.services.hasher.birth_hash(turn.data["nik_hash"], born)
     if turn.inbound.sender_phone:  # WhatsApp: the chat's own number is known already
         return linked(turn, turn.inbound.sender_phone)
     return ask(got_phone, turn.request("officer.ask_phone", "contact"))
+
+
+got_nik, got_birth_date = nik_then_birth_date(checked, "officer.ask_birth_date")
 
 
 async def got_phone(turn: Turn):

@@ -11,13 +11,13 @@ the coverage check's attempt limit.
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from babel.dates import format_datetime
 
-from handlers.flow import Flow, Turn, ask, ask_again, done
-from handlers.identity import locked_until, matching_participant, record_check, refuse
+from handlers.flow import Flow, Turn, ask, done
+from handlers.identity import ask_nik, matching_participant, nik_then_birth_date, record_check
 from handlers.messages import Choice, Outbound
-from handlers.parse import Invalid, parse_birth_date, parse_nik
 from handlers.wording import long_date
 from storage.incidents import Report, history, report, reports
 from storage.officers import linked_officer
@@ -50,10 +50,8 @@ async def got_reference(turn: Turn):
     found = report(turn.db, reference=typed.group())
     if found is not None and may_see(turn, found):
         return done(card(turn, found))
-    if until := locked_until(turn):
-        return refuse(turn, until)
     turn.data = {"reference": typed.group()}
-    return ask(got_nik, turn.say("status.ask_nik"))
+    return ask_nik(turn, got_nik, "status.ask_nik")
 
 
 def may_see(turn: Turn, found: Report) -> bool:
@@ -64,18 +62,7 @@ def may_see(turn: Turn, found: Report) -> bool:
     return officer is not None and (found.village, found.district) == (officer.village, officer.district)
 
 
-async def got_nik(turn: Turn):
-    nik = parse_nik(turn.text)
-    if isinstance(nik, Invalid):
-        return ask_again(got_nik, turn, nik, "nik")
-    turn.data["nik_hash"] = turn.services.hasher.nik_hash(nik.digits)
-    return ask(got_birth_date, turn.say("status.ask_birth_date"))
-
-
-async def got_birth_date(turn: Turn):
-    born = parse_birth_date(turn.text, today=turn.today)
-    if isinstance(born, Invalid):
-        return ask_again(got_birth_date, turn, born, "date")
+async def checked(turn: Turn, born: date):
     # The coverage check's own proof, which costs the same whichever part is wrong.
     person = matching_participant(turn, born)
     found = report(turn.db, reference=turn.data["reference"])
@@ -84,6 +71,9 @@ async def got_birth_date(turn: Turn):
     if not proven:
         return done(turn.say("status.not_found"))
     return done(card(turn, found))
+
+
+got_nik, got_birth_date = nik_then_birth_date(checked, "status.ask_birth_date")
 
 
 def card(turn: Turn, found: Report):
