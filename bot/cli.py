@@ -23,7 +23,7 @@ from bot.config import ConfigError, load_settings
 from bot.demo_roster import DEMO_SIZE, Sample, write_demo_roster
 from bot.logs import configure_logging
 from bot.ops.authority import Actor, OperationError
-from bot.ops.export import export_incidents
+from bot.ops.export import Filed, export_incidents
 from bot.ops.officer_import import import_officers
 from bot.ops.reports import change_status, list_reports, report_detail
 from bot.ops.roster import ImportReport, RosterError, import_roster, open_roster
@@ -390,9 +390,7 @@ def export_incidents_command(
             path=out_file,
             format=format.value,
             zone=app.services.zone,
-            since=start,
-            until=end,
-            status=status,
+            filed=Filed(since=start, until=end, status=status),
         )
     out.print(f"{written:,} report(s) written to {out_file}", highlight=False)
 

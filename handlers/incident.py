@@ -119,10 +119,7 @@ def relation_question(turn: Turn):
 
 
 async def got_relation(turn: Turn):
-    if turn.choice not in RELATIONS:
-        return ask(got_relation, turn.say("common.pick_one"), relation_question(turn))
-    turn.data["relation"] = turn.choice
-    return onward(turn, ask_kind)
+    return picked(turn, got_relation, RELATIONS, relation_question, "relation", ask_kind)
 
 
 def ask_resident(turn: Turn):
@@ -164,10 +161,7 @@ def ask_kind(turn: Turn):
 
 
 async def got_kind(turn: Turn):
-    if turn.choice not in KINDS:
-        return ask(got_kind, turn.say("common.pick_one"), kind_question(turn))
-    turn.data["kind"] = turn.choice
-    return onward(turn, ask_date)
+    return picked(turn, got_kind, KINDS, kind_question, "kind", ask_date)
 
 
 def ask_date(turn: Turn):
@@ -264,6 +258,15 @@ async def got_phone(turn: Turn):
 
 
 # -- summary, change, send ---------------------------------------------------------
+
+
+def picked(turn: Turn, step, options, question, field: str, next_question):
+    """A pick among `options` kept in the draft as `field`, then onward;
+    anything else asks `question` again."""
+    if turn.choice not in options:
+        return ask(step, turn.say("common.pick_one"), question(turn))
+    turn.data[field] = turn.choice
+    return onward(turn, next_question)
 
 
 def onward(turn: Turn, next_question, *before):

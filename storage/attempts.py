@@ -8,13 +8,12 @@ from sqlalchemy import bindparam, insert, select
 from sqlmodel import Session
 
 from storage.chats import OpenChat
-from storage.models import LookupAttempt
+from storage.tables import ATTEMPTS
 
 FOUND = "found"
 NOT_FOUND = "not_found"
 REFUSED = "refused"
 
-ATTEMPTS = LookupAttempt.__table__
 RECORD = insert(ATTEMPTS)
 # Prebuilt: they run on every identity check (see storage/chats.py for why).
 FAILURES_SINCE = (

@@ -15,12 +15,10 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session
 
 from storage.db import per_dialect
-from storage.models import Chat, ConversationState
+from storage.tables import CHATS, SESSIONS
 
 # Built once: a statement object memoises its cache key, so reusing it skips
 # SQLAlchemy's per-call construction and hashing (most of a message's cost).
-CHATS = Chat.__table__
-SESSIONS = ConversationState.__table__
 TOUCH_CHAT = (
     update(CHATS)
     .where(CHATS.c.channel == bindparam("p_channel"), CHATS.c.chat_id == bindparam("p_chat_id"))

@@ -9,9 +9,8 @@ from sqlalchemy import delete, select
 from sqlmodel import Session
 
 from storage.db import per_dialect
-from storage.models import PendingInbound
+from storage.tables import PENDING
 
-PENDING = PendingInbound.__table__
 STORE = per_dialect(lambda insert: insert(PENDING).on_conflict_do_nothing().returning(PENDING.c.id))
 
 

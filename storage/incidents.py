@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import func, select, update
 from sqlmodel import Session
@@ -14,25 +14,7 @@ from sqlmodel import Session
 from storage.chats import OpenChat
 from storage.db import per_dialect
 from storage.media import Media
-from storage.models import (
-    Chat,
-    Incident,
-    IncidentAttachment,
-    IncidentDocument,
-    IncidentNote,
-    IncidentStatusChange,
-    Participant,
-    ReferenceCounter,
-)
-
-INCIDENTS = Incident.__table__
-ATTACHMENTS = IncidentAttachment.__table__
-CHANGES = IncidentStatusChange.__table__
-COUNTERS = ReferenceCounter.__table__
-DOCUMENTS = IncidentDocument.__table__
-NOTES = IncidentNote.__table__
-CHATS = Chat.__table__
-PARTICIPANTS = Participant.__table__
+from storage.tables import ATTACHMENTS, CHANGES, CHATS, COUNTERS, DOCUMENTS, INCIDENTS, NOTES, PARTICIPANTS
 
 KINDS = ("work_accident", "commute_accident", "occupational_disease", "work_death", "death")
 RELATIONS = ("family", "neighbour", "coworker", "village_officer", "other")
@@ -93,6 +75,14 @@ class Change:
     status: str
     note: str | None
     actor: str
+    at: datetime
+
+
+class Note(NamedTuple):
+    """What someone wrote on a report (a village officer, for its claim)."""
+
+    author: str
+    text: str
     at: datetime
 
 
@@ -184,23 +174,19 @@ def reports(
     return [Report(*row) for row in session.connection().execute(statement)]
 
 
+def _of_report(session: Session, incident_id: int, table, *columns: str) -> list[tuple]:
+    """`columns` of a report's rows in `table`, oldest first."""
+    statement = select(*(table.c[name] for name in columns)).where(table.c.incident_id == incident_id)
+    return [tuple(row) for row in session.connection().execute(statement.order_by(table.c.id))]
+
+
 def history(session: Session, *, incident_id: int) -> list[Change]:
-    statement = (
-        select(CHANGES.c.status, CHANGES.c.note, CHANGES.c.actor, CHANGES.c.at)
-        .where(CHANGES.c.incident_id == incident_id)
-        .order_by(CHANGES.c.id)
-    )
-    return [Change(*row) for row in session.connection().execute(statement)]
+    return [Change(*row) for row in _of_report(session, incident_id, CHANGES, "status", "note", "actor", "at")]
 
 
 def attachments(session: Session, *, incident_id: int) -> list[Media]:
     """A report's files, in the order sent."""
-    statement = (
-        select(ATTACHMENTS.c.path, ATTACHMENTS.c.sha256, ATTACHMENTS.c.mime_type, ATTACHMENTS.c.size)
-        .where(ATTACHMENTS.c.incident_id == incident_id)
-        .order_by(ATTACHMENTS.c.id)
-    )
-    return [Media(*row) for row in session.connection().execute(statement)]
+    return [Media(*row) for row in _of_report(session, incident_id, ATTACHMENTS, "path", "sha256", "mime_type", "size")]
 
 
 def add_files(session: Session, *, incident_id: int, files: Iterable[Media], now: datetime) -> int:
@@ -233,12 +219,9 @@ def add_note(session: Session, *, incident_id: int, author: str, text: str, now:
     session.connection().execute(NOTES.insert().values(incident_id=incident_id, author=author, text=text[:500], at=now))
 
 
-def notes(session: Session, *, incident_id: int) -> list[tuple[str, str, datetime]]:
-    """(author, text, when), oldest first."""
-    statement = (
-        select(NOTES.c.author, NOTES.c.text, NOTES.c.at).where(NOTES.c.incident_id == incident_id).order_by(NOTES.c.id)
-    )
-    return [tuple(row) for row in session.connection().execute(statement)]
+def notes(session: Session, *, incident_id: int) -> list[Note]:
+    """Oldest first."""
+    return [Note(*row) for row in _of_report(session, incident_id, NOTES, "author", "text", "at")]
 
 
 def village_reports(session: Session, *, village: str, district: str, open_only: bool = True) -> list[Report]:

@@ -8,20 +8,15 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, Connection, func, select, update
 from sqlmodel import Session
 
 from storage.chats import OpenChat
 from storage.db import per_dialect
-from storage.models import Chat, Incident, Officer, OfficerLink, Participant, ReminderSubscription
+from storage.models import Participant
 from storage.participants import find_participant
+from storage.tables import CHATS, INCIDENTS, LINKS, OFFICERS, PARTICIPANTS, SUBSCRIPTIONS
 
-OFFICERS = Officer.__table__
-LINKS = OfficerLink.__table__
-CHATS = Chat.__table__
-PARTICIPANTS = Participant.__table__
-INCIDENTS = Incident.__table__
-SUBSCRIPTIONS = ReminderSubscription.__table__
 UPSERT = per_dialect(
     lambda insert: insert(OFFICERS).on_conflict_do_update(
         index_elements=["nik_hash"],
@@ -137,6 +132,18 @@ def resident(session: Session, *, nik_hash: str, officer: OfficerRow) -> Partici
     return person
 
 
+def reached(connection: Connection, *residents: ColumnElement[bool]) -> tuple[int, int]:
+    """How many participants match `residents`, and how many of them a chat
+    has asked to be reminded about."""
+    total = connection.execute(select(func.count()).select_from(PARTICIPANTS).where(*residents)).scalar_one()
+    reminded = connection.execute(
+        select(func.count(func.distinct(SUBSCRIPTIONS.c.participant_id)))
+        .join(PARTICIPANTS, PARTICIPANTS.c.id == SUBSCRIPTIONS.c.participant_id)
+        .where(*residents, SUBSCRIPTIONS.c.active)
+    ).scalar_one()
+    return total, reminded
+
+
 @dataclass(frozen=True)
 class VillageSummary:
     by_category: list[tuple[str, int]]
@@ -149,31 +156,17 @@ class VillageSummary:
 def village_summary(session: Session, *, officer: OfficerRow) -> VillageSummary:
     connection = session.connection()
     village = (PARTICIPANTS.c.village == officer.village, PARTICIPANTS.c.district == officer.district)
-    by_category = connection.execute(
-        select(PARTICIPANTS.c.category, func.count())
-        .where(*village)
-        .group_by(PARTICIPANTS.c.category)
-        .order_by(PARTICIPANTS.c.category)
-    ).all()
-    cover_ends = connection.execute(
-        select(PARTICIPANTS.c.cover_end, func.count())
-        .where(*village)
-        .group_by(PARTICIPANTS.c.cover_end)
-        .order_by(PARTICIPANTS.c.cover_end)
-    ).all()
-    reports = connection.execute(
-        select(INCIDENTS.c.status, func.count())
-        .join(PARTICIPANTS, PARTICIPANTS.c.id == INCIDENTS.c.participant_id)
-        .where(*village)
-        .group_by(INCIDENTS.c.status)
-        .order_by(INCIDENTS.c.status)
-    ).all()
-    residents = connection.execute(select(func.count()).select_from(PARTICIPANTS).where(*village)).scalar_one()
-    opted_in = connection.execute(
-        select(func.count(func.distinct(SUBSCRIPTIONS.c.participant_id)))
-        .join(PARTICIPANTS, PARTICIPANTS.c.id == SUBSCRIPTIONS.c.participant_id)
-        .where(*village, SUBSCRIPTIONS.c.active)
-    ).scalar_one()
+
+    def count_by(column, *join) -> list:
+        statement = select(column, func.count())
+        if join:
+            statement = statement.join(*join)
+        return connection.execute(statement.where(*village).group_by(column).order_by(column)).all()
+
+    by_category = count_by(PARTICIPANTS.c.category)
+    cover_ends = count_by(PARTICIPANTS.c.cover_end)
+    reports = count_by(INCIDENTS.c.status, PARTICIPANTS, PARTICIPANTS.c.id == INCIDENTS.c.participant_id)
+    residents, opted_in = reached(connection, *village)
     return VillageSummary(
         [tuple(r) for r in by_category],
         [tuple(r) for r in cover_ends],

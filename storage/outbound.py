@@ -7,9 +7,7 @@ from datetime import datetime
 from sqlalchemy import insert, update
 from sqlmodel import Session
 
-from storage.models import OutboundMessage
-
-OUTBOUND = OutboundMessage.__table__
+from storage.tables import OUTBOUND
 
 
 def record_outbound(

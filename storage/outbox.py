@@ -13,14 +13,9 @@ from sqlmodel import Session
 
 from storage.db import per_dialect
 from storage.media import Media
-from storage.models import Chat, Officer, OfficerLink, OutboxMessage, Participant, ReminderSubscription
+from storage.officers import reached
+from storage.tables import CHATS, LINKS, OFFICERS, OUTBOX, PARTICIPANTS, SUBSCRIPTIONS
 
-OUTBOX = OutboxMessage.__table__
-CHATS = Chat.__table__
-SUBSCRIPTIONS = ReminderSubscription.__table__
-PARTICIPANTS = Participant.__table__
-OFFICERS = Officer.__table__
-LINKS = OfficerLink.__table__
 PLAN = per_dialect(
     lambda insert: (
         insert(OUTBOX).on_conflict_do_nothing(index_elements=["key"]).returning(OUTBOX.c.stage, OUTBOX.c.chat_pk)
@@ -100,12 +95,7 @@ def digests(session: Session, *, rows: Iterable[tuple[int, int, date]]) -> dict[
             PARTICIPANTS.c.district == officer.district,
             PARTICIPANTS.c.cover_end == cover_end,
         )
-        total = connection.execute(select(func.count()).select_from(PARTICIPANTS).where(*ending)).scalar_one()
-        reminded = connection.execute(
-            select(func.count(func.distinct(SUBSCRIPTIONS.c.participant_id)))
-            .join(PARTICIPANTS, PARTICIPANTS.c.id == SUBSCRIPTIONS.c.participant_id)
-            .where(*ending, SUBSCRIPTIONS.c.active)
-        ).scalar_one()
+        total, reminded = reached(connection, *ending)
         found[outbox_id] = Digest(officer.village, total, total - reminded)
     return found
 

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, bindparam, func, update
 from sqlmodel import Session, select
 
 from storage.models import Participant
+from storage.tables import PARTICIPANTS
 
 # What a roster row sets; everything else (id, timestamps) is the database's.
 ROSTER_FIELDS = (
@@ -41,7 +42,6 @@ class UpsertCounts:
         self.unchanged += other.unchanged
 
 
-PARTICIPANTS = Participant.__table__
 INSERT_FIELDS = ("nik_hash", *ROSTER_FIELDS, "created_at", "updated_at")
 FIND_EXISTING = select(
     PARTICIPANTS.c.id, PARTICIPANTS.c.nik_hash, *(PARTICIPANTS.c[name] for name in ROSTER_FIELDS)

@@ -9,10 +9,9 @@ from sqlmodel import Session
 
 from storage.db import per_dialect
 from storage.models import ProcessedMessage
+from storage.tables import PROCESSED
 
-CLAIM = per_dialect(
-    lambda insert: insert(ProcessedMessage.__table__).on_conflict_do_nothing().returning(ProcessedMessage.message_id)
-)
+CLAIM = per_dialect(lambda insert: insert(PROCESSED).on_conflict_do_nothing().returning(ProcessedMessage.message_id))
 
 
 def claim_message(session: Session, *, channel: str, message_id: str, now: datetime) -> bool:
@@ -28,5 +27,4 @@ def claim_message(session: Session, *, channel: str, message_id: str, now: datet
 def prune_processed(session: Session, *, before: datetime) -> int:
     """Forget message keys older than any platform redelivers (days, not
     weeks), so the table does not grow forever."""
-    table = ProcessedMessage.__table__
-    return session.connection().execute(delete(table).where(table.c.processed_at < before)).rowcount
+    return session.connection().execute(delete(PROCESSED).where(PROCESSED.c.processed_at < before)).rowcount

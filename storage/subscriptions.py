@@ -11,10 +11,8 @@ from sqlmodel import Session
 
 from storage.chats import OpenChat
 from storage.db import per_dialect
-from storage.models import Participant, ReminderSubscription
+from storage.tables import PARTICIPANTS, SUBSCRIPTIONS
 
-SUBSCRIPTIONS = ReminderSubscription.__table__
-PARTICIPANTS = Participant.__table__
 SUBSCRIBE = per_dialect(
     lambda insert: insert(SUBSCRIPTIONS).on_conflict_do_update(
         index_elements=["chat_pk", "participant_id"], set_={"active": True}

@@ -29,11 +29,11 @@ from storage.models import Chat, OutboxMessage, ProcessedMessage
 from tests.processes import bot_environment
 from tests.servers import Served
 from tests.telegram_standin import TOKEN, BotApiStandIn, message_update, tap_update, text_update
+from tests.test_transcript_incident import BUDI_BORN, BUDI_NIK, own_report
 from tests.transcript import Chat as Conversation
 
 SECRET = "webhook-secret_for-tests"
 GROUP = -100200300
-BUDI_NIK, BUDI_BORN = "1603010503800001", "05-03-1980"
 
 
 @pytest.fixture(autouse=True, params=["python-telegram-bot", "aiogram"])
@@ -287,20 +287,7 @@ def in_group(update_id: int, user_id: int, text: str) -> dict:
 async def test_listed_operators_change_a_status_from_their_group(app, api):
     channel = await started(app, api, mode="webhook", operator_chat_id=GROUP, operators=[42])
     reporter = Conversation(app, channel="telegram", chat_id="501")
-    for line in (
-        "halo",
-        "2",
-        "1",
-        BUDI_NIK,
-        BUDI_BORN,
-        "1",
-        "kemarin",
-        "Kebun",
-        "Jatuh dari pohon saat memanen sawit.",
-        "selesai",
-        "081234567890",
-        "1",
-    ):
+    for line in (*own_report(chronology="Jatuh dari pohon saat memanen sawit."), "1"):
         await reporter.says(line)
     command = in_group(1, 42, "/status@PayungTestBot lk-2026-000001 diverifikasi data cocok")
     async with Webhook(app, channel) as hook:

@@ -24,6 +24,11 @@ SITI_NIK, SITI_BORN = "1603024512850002", "05-12-1985"
 CHRONOLOGY = "Jatuh dari pohon sawit saat memanen, kaki kanan patah."
 
 
+def own_report(kind: str = "1", *, nik: str = BUDI_NIK, born: str = BUDI_BORN, chronology: str = CHRONOLOGY):
+    """What a person types to report their own accident, up to its summary."""
+    return ("halo", "2", "1", nik, born, kind, "kemarin", "Kebun", chronology, "selesai", "081234567890")
+
+
 def photo(number: int) -> Media:
     return Media(
         path=f"/data/media/console/{number:064x}.jpg", sha256=f"{number:064x}", mime_type="image/jpeg", size=1000
@@ -334,19 +339,7 @@ async def test_a_report_keeps_no_nik_in_the_clear(app):
 )
 async def test_each_kind_is_filed_with_its_own_documents(app, number, kind, document):
     chat = Chat(app)
-    for line in (
-        "halo",
-        "2",
-        "1",
-        BUDI_NIK,
-        BUDI_BORN,
-        number,
-        "kemarin",
-        "Kebun",
-        CHRONOLOGY,
-        "selesai",
-        "081234567890",
-    ):
+    for line in own_report(number):
         await chat.says(line)
     await chat.run(f"""
         > Kirim laporan

@@ -18,7 +18,7 @@ from storage import incidents
 from storage.models import OutboxMessage
 from storage.officers import officers, unlink
 from tests.conftest import ADMIN
-from tests.test_transcript_incident import BUDI_BORN, BUDI_NIK, CHRONOLOGY, SITI_NIK
+from tests.test_transcript_incident import BUDI_BORN, BUDI_NIK, CHRONOLOGY, SITI_NIK, own_report
 from tests.transcript import Chat
 
 RINA_NIK, RINA_BORN, RINA_PHONE = "1603016606900001", "26-06-1990", "+6281211112222"
@@ -139,17 +139,7 @@ async def test_the_officer_follows_residents_reports_and_sees_the_village(app):
     with_rina(app)
     budi = Chat(app, chat_id="budi")
     for line in (
-        "halo",
-        "2",
-        "1",
-        BUDI_NIK,
-        BUDI_BORN,
-        "1",
-        "kemarin",
-        "Kebun",
-        CHRONOLOGY,
-        "selesai",
-        "081234567890",
+        *own_report(),
         "1",
         "menu",
         "1",
@@ -231,20 +221,7 @@ async def test_a_linked_officer_gets_one_digest_per_stage_and_none_once_unlinked
 async def test_an_officer_ticks_documents_adds_files_and_notes_to_a_residents_claim(app):
     with_rina(app)
     budi = Chat(app, chat_id="budi")
-    for line in (
-        "halo",
-        "2",
-        "1",
-        BUDI_NIK,
-        BUDI_BORN,
-        "4",
-        "kemarin",
-        "Kebun",
-        CHRONOLOGY,
-        "selesai",
-        "081234567890",
-        "1",
-    ):
+    for line in (*own_report("4"), "1"):
         await budi.says(line)
     app.settings.telegram = app.settings.telegram.model_copy(update={"operator_chat_id": -100200300})
     chat = await linked_rina(app)
@@ -300,20 +277,7 @@ async def test_an_officer_ticks_documents_adds_files_and_notes_to_a_residents_cl
 async def test_the_claim_menu_shows_only_the_officers_own_village(app):
     with_rina(app)
     siti = Chat(app, chat_id="siti")
-    for line in (
-        "halo",
-        "2",
-        "1",
-        SITI_NIK,
-        "05-12-1985",
-        "1",
-        "kemarin",
-        "Kebun",
-        CHRONOLOGY,
-        "selesai",
-        "081234567890",
-        "1",
-    ):
+    for line in (*own_report(nik=SITI_NIK, born="05-12-1985"), "1"):
         await siti.says(line)
     chat = await linked_rina(app)
     await chat.run("""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Literal
@@ -76,25 +77,26 @@ def row(report: Report, attachments: int, zone: ZoneInfo) -> list:
     ]
 
 
+@dataclass(frozen=True)
+class Filed:
+    """Reports filed from `since` to `until` (local days, both included),
+    of one status if given."""
+
+    since: date | None = None
+    until: date | None = None
+    status: str | None = None
+
+
 def export_incidents(
-    session: Session,
-    *,
-    actor: Actor,
-    path: Path,
-    format: Format,
-    zone: ZoneInfo,
-    since: date | None = None,
-    until: date | None = None,
-    status: str | None = None,
+    session: Session, *, actor: Actor, path: Path, format: Format, zone: ZoneInfo, filed: Filed
 ) -> int:
-    """The reports the actor may see, filed from `since` to `until` (local
-    days, both included), oldest first, written to `path`; how many."""
+    """The reports the actor may see, filed as asked, oldest first, written to `path`; how many."""
     found = list_reports(
         session,
         actor=actor,
-        status=status,
-        since=since and local_midnight(since, zone),
-        until=until and local_midnight(until + timedelta(days=1), zone),
+        status=filed.status,
+        since=filed.since and local_midnight(filed.since, zone),
+        until=filed.until and local_midnight(filed.until + timedelta(days=1), zone),
     )
     files = incidents.attachment_counts(session)
     return write(path, (row(report, files.get(report.id, 0), zone) for report in reversed(found)), format)

@@ -10,15 +10,8 @@ from sqlmodel import Session
 from bot.notices import Notices
 from bot.ops.authority import Actor, Invalid, NotFound
 from storage import incidents
-from storage.incidents import Change, Report
+from storage.incidents import Change, Note, Report
 from storage.media import Media
-
-
-@dataclass(frozen=True)
-class Note:
-    author: str
-    text: str
-    at: datetime
 
 
 @dataclass(frozen=True)
@@ -58,7 +51,7 @@ def report_detail(session: Session, *, actor: Actor, reference: str) -> ReportDe
         report=found,
         files=incidents.attachments(session, incident_id=found.id),
         ready=sorted(incidents.ticked(session, incident_id=found.id)),
-        notes=[Note(*row) for row in incidents.notes(session, incident_id=found.id)],
+        notes=incidents.notes(session, incident_id=found.id),
         history=incidents.history(session, incident_id=found.id),
     )
 

@@ -1,0 +1,42 @@
+"""The tables as SQLAlchemy Core sees them, named once for every query
+module (the models, with their columns, are in storage/models.py)."""
+
+from __future__ import annotations
+
+from storage.models import (
+    Chat,
+    ConversationState,
+    Incident,
+    IncidentAttachment,
+    IncidentDocument,
+    IncidentNote,
+    IncidentStatusChange,
+    LookupAttempt,
+    Officer,
+    OfficerLink,
+    OutboundMessage,
+    OutboxMessage,
+    Participant,
+    PendingInbound,
+    ProcessedMessage,
+    ReferenceCounter,
+    ReminderSubscription,
+)
+
+ATTACHMENTS = IncidentAttachment.__table__
+ATTEMPTS = LookupAttempt.__table__
+CHANGES = IncidentStatusChange.__table__
+CHATS = Chat.__table__
+COUNTERS = ReferenceCounter.__table__
+DOCUMENTS = IncidentDocument.__table__
+INCIDENTS = Incident.__table__
+LINKS = OfficerLink.__table__
+NOTES = IncidentNote.__table__
+OFFICERS = Officer.__table__
+OUTBOUND = OutboundMessage.__table__
+OUTBOX = OutboxMessage.__table__
+PARTICIPANTS = Participant.__table__
+PENDING = PendingInbound.__table__
+PROCESSED = ProcessedMessage.__table__
+SESSIONS = ConversationState.__table__
+SUBSCRIPTIONS = ReminderSubscription.__table__
