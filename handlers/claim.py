@@ -45,10 +45,10 @@ async def got_report(turn: Turn):
     if officer is None or not found or (found.village, found.district) != (officer.village, officer.district):
         return ask(got_report, turn.say("common.pick_one"))
     turn.data["reference"] = found.reference
-    return checklist(turn, found)
+    return ask_checklist(turn, found)
 
 
-def checklist(turn: Turn, found: Report, *before: Outbound):
+def ask_checklist(turn: Turn, found: Report, *before: Outbound):
     keys = items(turn, found.kind, LANGUAGES[0])
     shown = items(turn, found.kind, turn.t.language)
     if len(shown) != len(keys):  # a translation that lost step with the Indonesian list
@@ -75,7 +75,7 @@ async def got_checklist(turn: Turn):
         key = keys[int(turn.choice[5:])]
         now_ticked = toggle_document(turn.db, incident_id=found.id, item=key, by=officer_name(turn), now=turn.now)
         turn.data["changed"].append(f"{'✓' if now_ticked else '☐'} {key}")
-        return checklist(turn, found)
+        return ask_checklist(turn, found)
     if turn.choice == "add_files":
         turn.data["files"] = []
         return ask(got_files, files_question(turn, "claim.ask_files"))
@@ -85,7 +85,7 @@ async def got_checklist(turn: Turn):
         if turn.data["changed"]:
             turn.emit(ClaimUpdated(found.reference, turn.data["officer"], tuple(turn.data["changed"])))
         return done(turn.say("claim.saved", reference=found.reference))
-    return checklist(turn, found, turn.say("common.pick_one"))
+    return ask_checklist(turn, found, turn.say("common.pick_one"))
 
 
 def for_operators(turn: Turn):
@@ -103,7 +103,7 @@ async def got_files(turn: Turn):
         added = add_files(turn.db, incident_id=found.id, files=drafted(turn.data["files"]), now=turn.now)
         if added:
             turn.data["changed"].append(for_operators(turn)("claim.files_added", count=added))
-        return checklist(turn, found)
+        return ask_checklist(turn, found)
     return take_files(turn, turn.data["files"], got_files)
 
 
@@ -114,7 +114,7 @@ async def got_note(turn: Turn):
     found = report(turn.db, reference=turn.data["reference"])
     add_note(turn.db, incident_id=found.id, author=officer_name(turn), text=note, now=turn.now)
     turn.data["changed"].append(for_operators(turn)("claim.note_added", note=note))
-    return checklist(turn, found, turn.say("claim.note_saved"))
+    return ask_checklist(turn, found, turn.say("claim.note_saved"))
 
 
 flow = Flow.of(

@@ -6,9 +6,9 @@ A step is a small async function that gets a Turn and returns one of:
   goto("flow", draft)         hand over to another flow's start, with a draft.
 
 Names say what a function is, one rule for every flow:
-  got_<what>     a step that receives an answer (got_nik, got_birth_date);
-  chose_<what>   a step that receives a pick from buttons (chose_topic);
-  ask_<what>     returns the Ask for a question (ask_kind);
+  got_<what>     a step, named for the answer it receives (got_nik, got_kind);
+  chose_<what>   a step that only offers a menu of actions (chose_topic);
+  ask_<what>     returns the Ask for a question (ask_kind, ask_summary);
   <what>_question  builds the message that asks it, with its buttons.
 Steps are saved by name with the session, so renaming one strands whoever
 waits in it: the dispatcher sends them back to the menu with a friendly line.

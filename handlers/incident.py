@@ -254,7 +254,7 @@ async def got_phone(turn: Turn):
         if isinstance(phone, Invalid):
             return ask(got_phone, turn.say("incident.phone_invalid"))
     turn.data["phone"] = phone
-    return summary(turn)
+    return ask_summary(turn)
 
 
 # -- summary, change, send ---------------------------------------------------------
@@ -271,11 +271,11 @@ def picked(turn: Turn, step, options, question, field: str, next_question):
 
 def onward(turn: Turn, next_question, *before):
     """The next question, or back to the summary when a field was changed."""
-    following = summary(turn) if turn.data.get("editing") else next_question(turn)
+    following = ask_summary(turn) if turn.data.get("editing") else next_question(turn)
     return ask(following.step, *before, *following.messages)
 
 
-def summary(turn: Turn):
+def ask_summary(turn: Turn):
     return ask(got_summary, summary_question(turn))
 
 

@@ -15,7 +15,8 @@ from bot.channels.console import ConsoleChannel
 from bot.ops.officer_import import import_officers
 from handlers.messages import Media
 from storage import incidents
-from storage.models import OutboxMessage
+from storage.models import Chat as ChatRow
+from storage.models import ConversationState, OutboxMessage
 from storage.officers import officers, unlink
 from tests.conftest import ADMIN
 from tests.test_transcript_incident import BUDI_BORN, BUDI_NIK, CHRONOLOGY, SITI_NIK, own_report
@@ -103,12 +104,27 @@ async def test_linking_needs_the_chats_own_number_and_every_mismatch_reads_the_s
     """)
 
 
+def waiting_in(app, chat_id: str) -> tuple[str, str, dict]:
+    """The flow and step a chat's session waits in, and its draft."""
+    with app.db.transaction() as session:
+        state = session.exec(
+            select(ConversationState)
+            .join(ChatRow, ChatRow.id == ConversationState.chat_pk)
+            .where(ChatRow.chat_id == chat_id)
+        ).one()
+        return state.flow, state.step, state.data
+
+
 async def test_an_officer_reports_for_a_resident_of_their_own_village_only(app):
     with_rina(app)
     chat = await linked_rina(app)
-    await chat.run(f"""
+    await chat.run("""
         > Lapor untuk warga
         Ketik NIK warga yang mengalami kejadian.
+    """)
+    # A hand-off: the session waits in the incident flow's own step, its draft preset.
+    assert waiting_in(app, chat.chat_id) == ("incident", "got_resident_nik", {"files": [], "for_resident": True})
+    await chat.run(f"""
         > {SITI_NIK}
         NIK itu tidak ada di daftar warga desa Talang Demo.
         > 1603010503800099
