@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from handlers.events import ClaimUpdated
 from handlers.files import drafted, files_question, take_files
-from handlers.flow import Flow, Turn, ask, done
+from handlers.flow import Flow, Turn, ask, ask_again, done
 from handlers.messages import Choice, Outbound
 from handlers.texts import LANGUAGES, OPERATORS_LANGUAGE
 from storage.incidents import Report, add_files, add_note, report, ticked, toggle_document, village_reports
@@ -35,20 +35,31 @@ async def start(turn: Turn):
     if not found:
         return done(turn.say("claim.none", village=officer.village))
     turn.data = {"officer": officer.name, "changed": []}
+    return ask(got_report, reports_question(turn, found))
+
+
+def reports_question(turn: Turn, found: list[Report]) -> Outbound:
     choices = tuple(Choice(item.reference, f"{item.reference} {item.name}") for item in found)
-    return ask(got_report, Outbound(turn.t("claim.pick"), choices=choices))
+    return Outbound(turn.t("claim.pick"), choices=choices)
 
 
 async def got_report(turn: Turn):
     officer = linked_officer(turn.db, chat=turn.chat)
     found = turn.choice and report(turn.db, reference=turn.choice)
-    if officer is None or not found or (found.village, found.district) != (officer.village, officer.district):
-        return ask(got_report, turn.say("common.pick_one"))
+    if officer is None:
+        return done(turn.say("officer.not_linked"))
+    if not found or (found.village, found.district) != (officer.village, officer.district):
+        offered = village_reports(turn.db, village=officer.village, district=officer.district)[:LISTED]
+        return ask_again(got_report, turn, "common.pick_one", reports_question(turn, offered))
     turn.data["reference"] = found.reference
     return ask_checklist(turn, found)
 
 
 def ask_checklist(turn: Turn, found: Report, *before: Outbound):
+    return ask(got_checklist, *before, checklist_question(turn, found))
+
+
+def checklist_question(turn: Turn, found: Report) -> Outbound:
     keys = items(turn, found.kind, LANGUAGES[0])
     shown = items(turn, found.kind, turn.t.language)
     if len(shown) != len(keys):  # a translation that lost step with the Indonesian list
@@ -65,7 +76,7 @@ def ask_checklist(turn: Turn, found: Report, *before: Outbound):
         total=len(keys),
         lines="\n".join(marked),
     )
-    return ask(got_checklist, *before, Outbound(text, choices=choices))
+    return Outbound(text, choices=choices)
 
 
 async def got_checklist(turn: Turn):
@@ -85,7 +96,7 @@ async def got_checklist(turn: Turn):
         if turn.data["changed"]:
             turn.emit(ClaimUpdated(found.reference, turn.data["officer"], tuple(turn.data["changed"])))
         return done(turn.say("claim.saved", reference=found.reference))
-    return ask_checklist(turn, found, turn.say("common.pick_one"))
+    return ask_again(got_checklist, turn, "common.pick_one", checklist_question(turn, found))
 
 
 def for_operators(turn: Turn):
@@ -110,7 +121,7 @@ async def got_files(turn: Turn):
 async def got_note(turn: Turn):
     note = turn.text
     if not 3 <= len(note) <= MAX_NOTE:
-        return ask(got_note, turn.say("claim.note_invalid"))
+        return ask_again(got_note, turn, "claim.note_invalid")
     found = report(turn.db, reference=turn.data["reference"])
     add_note(turn.db, incident_id=found.id, author=officer_name(turn), text=note, now=turn.now)
     turn.data["changed"].append(for_operators(turn)("claim.note_added", note=note))

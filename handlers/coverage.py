@@ -10,7 +10,7 @@ from datetime import date
 
 from babel.units import format_unit
 
-from handlers.flow import Flow, Turn, ask, done
+from handlers.flow import Flow, Turn, ask, ask_again, done
 from handlers.identity import ask_nik, nik_then_birth_date, proven_participant
 from handlers.wording import long_date
 from storage.models import Participant
@@ -69,7 +69,7 @@ async def got_consent(turn: Turn):
         return done(turn.say("coverage.consent_yes", end=end))
     if turn.choice == "no":
         return done(turn.say("coverage.consent_no"))
-    return ask(got_consent, turn.say("common.pick_one"), consent_question(turn))
+    return ask_again(got_consent, turn, "common.pick_one", consent_question(turn))
 
 
 flow = Flow.of("coverage", start, got_nik, got_birth_date, got_consent, menu="menu.coverage")

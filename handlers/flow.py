@@ -22,7 +22,7 @@ to the operators) is an event the step emits; the engine acts on it.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -31,7 +31,6 @@ from sqlmodel import Session
 
 from handlers.events import Event
 from handlers.messages import Capabilities, Choice, Inbound, Outbound, Request
-from handlers.parse import Invalid
 from handlers.texts import Catalogue, Texts
 from storage.chats import OpenChat
 from storage.privacy import IdentityHasher
@@ -139,10 +138,15 @@ def ask(step: Step, *messages: Outbound) -> Ask:
     return Ask(step, messages)
 
 
-def ask_again(step: Step, turn: Turn, problem: Invalid, topic: str) -> Ask:
-    """The same step once more, saying what was wrong with the answer (text
-    key <topic>.<reason>: nik.length, date.format ...) and the way back."""
-    return ask(step, turn.say(f"{topic}.{problem.reason}"), turn.say("common.way_back"))
+def ask_again(step: Step, turn: Turn, problem: str, question: Outbound | None = None, **values: Any) -> Ask:
+    """The same step once more, in one message: what was wrong with the
+    answer (text key `problem`: nik.length, common.pick_one ...), the way
+    back, and the question again with its buttons, so the right answer can
+    still be tapped or typed by its number. No re-ask is a dead end."""
+    text = f"{turn.t(problem, **values)}\n{turn.t('common.way_back')}"
+    if question is None:
+        return ask(step, Outbound(text))
+    return ask(step, replace(question, text=f"{text}\n{question.text}"))
 
 
 def done(*messages: Outbound) -> Done:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers.flow import Flow, Turn, ask, done
+from handlers.flow import Flow, Turn, ask, ask_again, done
 
 TOPICS = ("jkk", "jkm", "who", "accident", "contact")
 
@@ -21,7 +21,7 @@ async def chose_topic(turn: Turn):
         return done()
     if turn.choice in TOPICS:
         return ask(chose_topic, turn.say(f"help.{turn.choice}"), topics_question(turn))
-    return ask(chose_topic, topics_question(turn, "common.pick_one"))
+    return ask_again(chose_topic, turn, "common.pick_one", topics_question(turn))
 
 
 flow = Flow.of("help", start, chose_topic, keywords="help", menu="menu.help")

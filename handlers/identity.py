@@ -69,13 +69,13 @@ def record_check(turn: Turn, *, proven: bool, participant_id: int | None = None)
 def typed_nik(turn: Turn, step: Step) -> Nik | Ask:
     """The NIK the person typed, or `step` asked again saying what was wrong."""
     nik = parse_nik(turn.text)
-    return ask_again(step, turn, nik, "nik") if isinstance(nik, Invalid) else nik
+    return ask_again(step, turn, f"nik.{nik.reason}") if isinstance(nik, Invalid) else nik
 
 
 def typed_birth_date(turn: Turn, step: Step) -> date | Ask:
     """The birth date the person typed, or `step` asked again saying what was wrong."""
     born = parse_birth_date(turn.text, today=turn.today)
-    return ask_again(step, turn, born, "date") if isinstance(born, Invalid) else born
+    return ask_again(step, turn, f"date.{born.reason}") if isinstance(born, Invalid) else born
 
 
 def took_nik(turn: Turn, step: Step, next_step: Step, question: str, *, keep_masked: bool = False) -> Ask:

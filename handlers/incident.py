@@ -63,7 +63,7 @@ async def got_who(turn: Turn):
         return ask_own_nik(turn)
     if turn.choice == "other":
         return ask(got_other_nik, turn.say("incident.ask_other_nik"))
-    return ask(got_who, turn.say("common.pick_one"), who_question(turn))
+    return ask_again(got_who, turn, "common.pick_one", who_question(turn))
 
 
 def ask_own_nik(turn: Turn):
@@ -73,8 +73,7 @@ def ask_own_nik(turn: Turn):
 async def proved_self(turn: Turn, born: date):
     person = proven_participant(turn, born)
     if person is None:
-        choices = [("again", "incident.try_again"), ("other", "incident.as_other")]
-        return ask(got_not_proven, turn.question("incident.not_proven", choices))
+        return ask(got_not_proven, not_proven_question(turn))
     turn.data.update(
         affected="self",
         relation=None,
@@ -95,7 +94,11 @@ async def got_not_proven(turn: Turn):
         return ask_own_nik(turn)
     if turn.choice == "other":
         return ask(got_other_nik, turn.say("incident.ask_other_nik"))
-    return ask(got_not_proven, turn.say("common.pick_one"))
+    return ask_again(got_not_proven, turn, "common.pick_one", not_proven_question(turn))
+
+
+def not_proven_question(turn: Turn):
+    return turn.question("incident.not_proven", [("again", "incident.try_again"), ("other", "incident.as_other")])
 
 
 async def got_other_nik(turn: Turn):
@@ -107,7 +110,7 @@ async def got_other_nik(turn: Turn):
 async def got_name(turn: Turn):
     name = " ".join(turn.text.split())
     if not 2 <= len(name) <= 200 or not any(letter.isalpha() for letter in name):
-        return ask(got_name, turn.say("incident.name_invalid"))
+        return ask_again(got_name, turn, "incident.name_invalid")
     turn.data["name"] = name
     return ask(got_relation, relation_question(turn))
 
@@ -135,7 +138,7 @@ async def got_resident_nik(turn: Turn):
     person = officer and resident(turn.db, nik_hash=turn.services.hasher.nik_hash(nik.digits), officer=officer)
     if person is None:
         # Not theirs to see: the same words whether the NIK exists elsewhere or not at all.
-        return ask(got_resident_nik, turn.say("officer.not_resident", village=officer.village if officer else "-"))
+        return ask_again(got_resident_nik, turn, "officer.not_resident", village=officer.village if officer else "-")
     turn.data.update(
         affected="other",
         relation="village_officer",
@@ -164,9 +167,12 @@ async def got_kind(turn: Turn):
     return picked(turn, got_kind, KINDS, kind_question, "kind", ask_date)
 
 
+def date_question(turn: Turn):
+    return turn.question("incident.ask_date", [("today", "incident.today"), ("yesterday", "incident.yesterday")])
+
+
 def ask_date(turn: Turn):
-    choices = [("today", "incident.today"), ("yesterday", "incident.yesterday")]
-    return ask(got_date, turn.question("incident.ask_date", choices))
+    return ask(got_date, date_question(turn))
 
 
 async def got_date(turn: Turn):
@@ -175,9 +181,9 @@ async def got_date(turn: Turn):
     else:
         day = parse_date(turn.text)
         if isinstance(day, Invalid):
-            return ask_again(got_date, turn, day, "date")
+            return ask_again(got_date, turn, f"incident.date_{day.reason}", date_question(turn))
     if day > turn.today:
-        return ask(got_date, turn.say("incident.date_future"))
+        return ask_again(got_date, turn, "incident.date_future", date_question(turn))
     turn.data["occurred_on"] = day.isoformat()
     warning = outside_cover(turn, day)
     return onward(turn, ask_place, *([warning] if warning else []))
@@ -194,8 +200,12 @@ def outside_cover(turn: Turn, day: date):
     return turn.say("incident.maybe_not_covered", start=long_date(turn, start), end=long_date(turn, end))
 
 
+def place_question(turn: Turn):
+    return turn.request("incident.ask_place", "location")
+
+
 def ask_place(turn: Turn):
-    return ask(got_place, turn.request("incident.ask_place", "location"))
+    return ask(got_place, place_question(turn))
 
 
 async def got_place(turn: Turn):
@@ -204,7 +214,7 @@ async def got_place(turn: Turn):
         return onward(turn, ask_chronology)
     place = " ".join(turn.text.split())
     if not 3 <= len(place) <= 300:
-        return ask(got_place, turn.say("incident.place_invalid"))
+        return ask_again(got_place, turn, "incident.place_invalid", place_question(turn))
     turn.data.update(place=place, latitude=None, longitude=None)
     return onward(turn, ask_chronology)
 
@@ -216,9 +226,9 @@ def ask_chronology(turn: Turn):
 async def got_chronology(turn: Turn):
     told = turn.text
     if len(told) > MAX_CHRONOLOGY:
-        return ask(got_chronology, turn.say("incident.chronology_long", length=len(told)))
+        return ask_again(got_chronology, turn, "incident.chronology_long", length=len(told))
     if len(told.split()) < MIN_CHRONOLOGY_WORDS:
-        return ask(got_chronology, turn.say("incident.chronology_short"))
+        return ask_again(got_chronology, turn, "incident.chronology_short")
     turn.data["chronology"] = told
     return onward(turn, ask_files)
 
@@ -252,7 +262,7 @@ async def got_phone(turn: Turn):
     else:
         phone = parse_phone(turn.inbound.contact_phone or turn.text)
         if isinstance(phone, Invalid):
-            return ask(got_phone, turn.say("incident.phone_invalid"))
+            return ask_again(got_phone, turn, "incident.phone_invalid")
     turn.data["phone"] = phone
     return ask_summary(turn)
 
@@ -264,7 +274,7 @@ def picked(turn: Turn, step, options, question, field: str, next_question):
     """A pick among `options` kept in the draft as `field`, then onward;
     anything else asks `question` again."""
     if turn.choice not in options:
-        return ask(step, turn.say("common.pick_one"), question(turn))
+        return ask_again(step, turn, "common.pick_one", question(turn))
     turn.data[field] = turn.choice
     return onward(turn, next_question)
 
@@ -305,7 +315,7 @@ async def got_summary(turn: Turn):
         return submit(turn)
     if turn.choice == "change":
         return ask(got_field, field_question(turn))
-    return ask(got_summary, turn.say("common.pick_one"), summary_question(turn))
+    return ask_again(got_summary, turn, "common.pick_one", summary_question(turn))
 
 
 def field_question(turn: Turn):
@@ -314,7 +324,7 @@ def field_question(turn: Turn):
 
 async def got_field(turn: Turn):
     if turn.choice not in FIELDS:
-        return ask(got_field, turn.say("common.pick_one"), field_question(turn))
+        return ask_again(got_field, turn, "common.pick_one", field_question(turn))
     turn.data["editing"] = True
     if turn.choice == "person":
         return ask_resident(turn) if turn.data.get("for_resident") else ask(got_who, who_question(turn))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers.flow import Flow, Turn, ask, done
+from handlers.flow import Flow, Turn, ask, ask_again, done
 from handlers.texts import LANGUAGES
 from storage.chats import set_language
 
@@ -17,7 +17,7 @@ async def start(turn: Turn):
 
 async def chose_language(turn: Turn):
     if turn.choice not in LANGUAGES:
-        return ask(chose_language, turn.say("common.pick_one"), language_question(turn))
+        return ask_again(chose_language, turn, "common.pick_one", language_question(turn))
     set_language(turn.db, chat=turn.chat, language=turn.choice)
     return done(turn.say("language.set"))
 

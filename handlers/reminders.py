@@ -4,7 +4,7 @@ anywhere. Planning and sending are the scheduler's work (bot/reminders.py)."""
 
 from __future__ import annotations
 
-from handlers.flow import Flow, Turn, ask, done
+from handlers.flow import Flow, Turn, ask, ask_again, done
 from handlers.wording import long_date
 from storage.outbox import next_due
 from storage.privacy import mask_name
@@ -12,13 +12,17 @@ from storage.subscriptions import followed, set_consent
 
 
 async def start(turn: Turn):
-    following = followed(turn.db, chat=turn.chat)
-    if not following:
+    if not followed(turn.db, chat=turn.chat):
         return done(turn.say("reminders.none"))
+    return ask(chose_action, reminders_question(turn))
+
+
+def reminders_question(turn: Turn):
+    """Whose cover this chat follows, when the next reminder comes, and a switch."""
+    following = followed(turn.db, chat=turn.chat)
     names = ", ".join(mask_name(item.name) for item in following)
     if not any(item.active for item in following):
-        choices = [("on", "reminders.turn_on"), ("back", "common.back")]
-        return ask(chose_action, turn.question("reminders.off", choices, names=names))
+        return turn.question("reminders.off", [("on", "reminders.turn_on"), ("back", "common.back")], names=names)
     due = next_due(turn.db, chat_pks=[turn.chat.id])
     upcoming = (
         turn.t("reminders.next", day=long_date(turn, due.astimezone(turn.services.zone).date()))
@@ -26,7 +30,7 @@ async def start(turn: Turn):
         else turn.t("reminders.next_unknown")
     )
     choices = [("off", "reminders.turn_off"), ("back", "common.back")]
-    return ask(chose_action, turn.question("reminders.on", choices, names=names, upcoming=upcoming))
+    return turn.question("reminders.on", choices, names=names, upcoming=upcoming)
 
 
 async def chose_action(turn: Turn):
@@ -36,7 +40,7 @@ async def chose_action(turn: Turn):
         return await resume(turn)
     if turn.choice == "back":
         return done()
-    return ask(chose_action, turn.say("common.pick_one"))
+    return ask_again(chose_action, turn, "common.pick_one", reminders_question(turn))
 
 
 async def stop(turn: Turn):

@@ -15,42 +15,55 @@ from datetime import date
 
 from babel.dates import format_datetime
 
-from handlers.flow import Flow, Turn, ask, done
+from handlers.flow import Flow, Turn, ask, ask_again, done
 from handlers.identity import ask_nik, matching_participant, nik_then_birth_date, record_check
 from handlers.messages import Choice, Outbound
 from handlers.wording import long_date
 from storage.incidents import Report, history, report, reports
 from storage.officers import linked_officer
 
-REFERENCE = re.compile(r"LK-\d{4}-\d{6}")
+REFERENCE = re.compile(r"LK\W*(\d{4})\W*(\d{1,6})(?!\d)", re.IGNORECASE)
 LISTED = 5  # the newest of a chat's reports offered as buttons
 
 
 async def start(turn: Turn):
-    own = reports(turn.db, reporter=turn.chat)[:LISTED]
-    if not own:
+    if not reports(turn.db, reporter=turn.chat):
         return ask(got_reference, turn.say("status.none"), turn.say("status.ask_reference"))
+    return ask(chose_report, own_reports_question(turn))
+
+
+def own_reports_question(turn: Turn) -> Outbound:
+    own = reports(turn.db, reporter=turn.chat)[:LISTED]
     choices = (
         *(Choice(item.reference, item.reference) for item in own),
         Choice("other", turn.t("status.other_reference")),
     )
-    return ask(chose_report, Outbound(turn.t("status.pick"), choices=choices))
+    return Outbound(turn.t("status.pick"), choices=choices)
 
 
 async def chose_report(turn: Turn):
     if turn.choice == "other":
         return ask(got_reference, turn.say("status.ask_reference"))
+    if turn.choice is None and not typed_reference(turn):
+        return ask_again(chose_report, turn, "common.pick_one", own_reports_question(turn))
     return await got_reference(turn)
 
 
+def typed_reference(turn: Turn) -> str | None:
+    """A report's number however it is typed (LK 2026 000001, lk-2026-1,
+    lk2026000001), as it is stored: LK-2026-000001."""
+    typed = REFERENCE.search(turn.choice or turn.text)
+    return typed and f"LK-{typed[1]}-{int(typed[2]):06d}"
+
+
 async def got_reference(turn: Turn):
-    typed = REFERENCE.search((turn.choice or turn.text).upper().replace(" ", ""))
-    if typed is None:
-        return ask(got_reference, turn.say("status.reference_invalid"), turn.say("common.way_back"))
-    found = report(turn.db, reference=typed.group())
+    reference = typed_reference(turn)
+    if reference is None:
+        return ask_again(got_reference, turn, "status.reference_invalid")
+    found = report(turn.db, reference=reference)
     if found is not None and may_see(turn, found):
         return done(card(turn, found))
-    turn.data = {"reference": typed.group()}
+    turn.data = {"reference": reference}
     return ask_nik(turn, got_nik, "status.ask_nik")
 
 

@@ -1,0 +1,98 @@
+"""Conversations as people in Muara Enim have them: a wrong answer is never a
+dead end, and report numbers are found however they are typed."""
+
+from __future__ import annotations
+
+from tests.test_transcript_incident import BUDI_BORN, BUDI_NIK, own_report
+from tests.test_transcript_officer import linked_rina, with_rina
+from tests.transcript import Chat
+
+WAY_BACK = 'Ketik "batal" untuk kembali ke menu.'
+PICK_ONE = "Silakan pilih salah satu tombol, atau ketik nomornya."
+
+
+async def test_the_reminders_menu_takes_a_number_after_words_it_did_not_expect(app):
+    chat = Chat(app)
+    for line in ("halo", "1", BUDI_NIK, BUDI_BORN, "ya"):
+        await chat.says(line)
+    await chat.run(f"""
+        > 4
+        [Matikan pengingat | Kembali ke menu]
+        > 4
+        {PICK_ONE}
+        {WAY_BACK}
+        [Matikan pengingat | Kembali ke menu]
+        > ya
+        {PICK_ONE}
+        [Matikan pengingat | Kembali ke menu]
+        > 1
+        Baik, Anda tidak akan menerima pengingat lagi dari chat ini.
+    """)
+
+
+async def test_a_report_about_oneself_that_did_not_match_offers_its_choices_again(app):
+    await Chat(app).run(f"""
+        > halo
+        > 2
+        > 1
+        > {BUDI_NIK}
+        > 01-01-1977
+        [Coba lagi | Lapor sebagai orang lain]
+        > ok
+        {PICK_ONE}
+        {WAY_BACK}
+        [Coba lagi | Lapor sebagai orang lain]
+        > 1
+        Ketik NIK Anda (16 angka di e-KTP)
+    """)
+
+
+async def test_an_officer_choosing_a_residents_report_can_still_pick_after_typing_a_name(app):
+    with_rina(app)
+    budi = Chat(app, chat_id="budi")
+    for line in (*own_report(), "1"):
+        await budi.says(line)
+    rina = await linked_rina(app)
+    await rina.run(f"""
+        > 8
+        Klaim warga. Pilih laporan:
+        [LK-2026-000001 Budi Santoso]
+        > siti
+        {PICK_ONE}
+        {WAY_BACK}
+        [LK-2026-000001 Budi Santoso]
+        > 1
+        Klaim LK-2026-000001 (Budi Santoso)
+    """)
+
+
+async def test_a_reporter_typing_a_number_not_on_the_list_can_still_pick_their_report(app):
+    chat = Chat(app)
+    for line in (*own_report(), "1"):
+        await chat.says(line)
+    await chat.run(f"""
+        > 3
+        Laporan dari chat ini. Pilih untuk melihat statusnya:
+        [LK-2026-000001 | Cari nomor laporan lain]
+        > 3
+        {PICK_ONE}
+        {WAY_BACK}
+        [LK-2026-000001 | Cari nomor laporan lain]
+        > 1
+        Laporan LK-2026-000001
+    """)
+
+
+async def test_report_numbers_are_found_however_they_are_typed(app):
+    chat = Chat(app)
+    for line in (*own_report(), "1"):
+        await chat.says(line)
+    for typed in ("LK 2026 000001", "lk-2026-1", "lk2026000001"):
+        await chat.run(f"""
+            > menu
+            > 3
+            > 2
+            Ketik nomor laporan.
+            > {typed}
+            Laporan LK-2026-000001
+        """)
