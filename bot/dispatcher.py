@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import enum
 import logging
-import re
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Hashable
 from dataclasses import replace
@@ -27,7 +26,8 @@ from bot.types import Clock, Reply
 from handlers import Flows
 from handlers.events import Event
 from handlers.flow import Ask, Done, Flow, Goto, Result, Services, Step, Turn
-from handlers.messages import Inbound, Outbound, choice_key
+from handlers.messages import Inbound, Outbound
+from handlers.understand import normalise, resolve_choice
 from storage.chats import SavedState, open_chat, save_state
 from storage.db import Database
 from storage.processed import claim_message
@@ -36,29 +36,6 @@ log = logging.getLogger(__name__)
 
 # Acts on a step's event inside the message's transaction (bot/notices.py).
 React = Callable[[Session, Event, datetime], None]
-
-SPACES = re.compile(r"\s+")
-NUMBER = re.compile(r"[0-9]{1,3}")
-
-
-def normalise(text: str) -> str:
-    return SPACES.sub(" ", text).strip().rstrip(".!?").casefold()
-
-
-def resolve_choice(inbound: Inbound, offered: list[list[str]]) -> str | None:
-    """A tap, a typed number or a typed title all select the same choice.
-    A tap on a button that is no longer offered selects nothing."""
-    ids = [choice_id for choice_id, _ in offered]
-    if inbound.choice is not None:
-        return next((choice_id for choice_id in ids if inbound.choice == choice_key(choice_id)), None)
-    text = normalise(inbound.text)
-    if NUMBER.fullmatch(text) and 1 <= int(text) <= len(offered):
-        return ids[int(text) - 1]
-    for choice_id, title in offered:
-        if text in (normalise(title), choice_id):
-            return choice_id
-    return None
-
 
 class Outcome(enum.Enum):
     ANSWERED = "answered"
@@ -103,9 +80,10 @@ class Dispatcher:
         catalogue = services.catalogue
         self._keywords = {
             word: action
-            for action in ("cancel", "menu", "greet", *flows.by_keyword)
+            for action in ("cancel", "menu", "greet", "salam", *flows.by_keyword)
             for word in catalogue.keywords(action)
         }
+        self._answers = catalogue.answers()
 
     def with_flows(self, flows: Flows) -> Dispatcher:
         """The same engine running other flows (a test's probe)."""
@@ -174,10 +152,17 @@ class Dispatcher:
             return self._menu(turn, "common.cancelled")
         if action == "menu":
             return self._menu(turn)
-        if action == "greet" or state is None:
-            return [], await self._run(self.flows.menu.start, turn), menu
+        if action in ("greet", "salam"):
+            said = [Outbound(turn.t("menu.salam"))] if action == "salam" else []
+            return said, await self._run(self.flows.menu.start, turn), menu
         if action is not None:
             return [], Goto(self.flows.by_keyword[action]), menu
+        if state is None:
+            # A new chat's first message is read like an answer to the menu it
+            # has not seen yet ("cek", "2", "Lapor kejadian"); the menu's start
+            # greets whoever said something else.
+            turn.choice = resolve_choice(turn.inbound, self._menu_choices(turn), self._answers)
+            return [], await self._run(self.flows.menu.start, turn), menu
         if state.flow != menu and state.expires_at <= turn.now:
             return self._menu(turn, "common.expired")
         flow = self.flows.by_name.get(state.flow)
@@ -185,8 +170,15 @@ class Dispatcher:
         if step is None:
             log.warning("session in unknown step %s.%s; back to the menu", state.flow, state.step)
             return self._menu(turn, "common.lost")
-        turn.choice = resolve_choice(turn.inbound, state.choices)
+        turn.choice = resolve_choice(turn.inbound, state.choices, self._answers)
         return [], await self._run(step, turn), state.flow
+
+    def _menu_choices(self, turn: Turn) -> list[list[str]]:
+        """The (id, title) of the menu's choices as this chat would be offered them."""
+        if self.flows.menu.home is None:
+            return []
+        question = self.flows.home(turn, "").messages[-1]
+        return [[choice.id, choice.title] for choice in question.choices]
 
     def _menu(self, turn: Turn, lead: str | None = None) -> tuple[list[Outbound], Result, str]:
         """Back to the menu, after one line saying why (if there is a why)."""

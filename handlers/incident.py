@@ -25,7 +25,7 @@ from handlers.files import drafted, files_question, take_files
 from handlers.flow import Ask, Flow, Turn, ask, ask_again, done
 from handlers.identity import ask_nik, nik_then_birth_date, proven_participant, took_nik, typed_nik
 from handlers.messages import Outbound
-from handlers.parse import Invalid, parse_date, parse_phone
+from handlers.parse import Invalid, parse_incident_date, parse_phone
 from handlers.wording import long_date
 from storage.incidents import KINDS, RELATIONS, file_incident
 from storage.officers import linked_officer, resident
@@ -179,7 +179,7 @@ async def got_date(turn: Turn):
     if turn.choice in ("today", "yesterday"):
         day = turn.today - timedelta(days=0 if turn.choice == "today" else 1)
     else:
-        day = parse_date(turn.text)
+        day = parse_incident_date(turn.text, today=turn.today)
         if isinstance(day, Invalid):
             return ask_again(got_date, turn, f"incident.date_{day.reason}", date_question(turn))
     if day > turn.today:

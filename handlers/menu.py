@@ -26,6 +26,9 @@ def menu_flow(entries: Sequence[Flow]) -> Flow:
         return ask(chose_entry, Outbound(header, choices=choices))
 
     async def start(turn: Turn):
+        """A new chat, a greeting, or a first message that already names an entry."""
+        if any(turn.choice == entry.name for entry in offered(turn)):
+            return goto(turn.choice)
         return home(turn, f"{turn.t('menu.greeting')}\n{turn.t('menu.question')}")
 
     async def chose_entry(turn: Turn):

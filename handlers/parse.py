@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from functools import cache
 from typing import NamedTuple
 
@@ -90,44 +90,113 @@ def _month_numbers() -> dict[str, int]:
         for width in ("wide", "abbreviated"):
             for number, name in get_month_names(width, locale=locale).items():
                 months[name.lower().rstrip(".")] = number
-    extra = {"peb": 2, "pebruari": 2, "agt": 8, "ags": 8, "agus": 8, "sept": 9, "nop": 11, "nopember": 11}
+    extra = {
+        "peb": 2,
+        "pebruari": 2,
+        "mrt": 3,
+        "agt": 8,
+        "ags": 8,
+        "agst": 8,
+        "agus": 8,
+        "sept": 9,
+        "nop": 11,
+        "nopember": 11,
+    }
     months.update(extra)
     return months
 
 
 NUMERIC_DMY = re.compile(r"(\d{1,2})[\s./\-]+(\d{1,2})[\s./\-]+(\d+)")
 NUMERIC_YMD = re.compile(r"(\d{4})[\s./\-]+(\d{1,2})[\s./\-]+(\d{1,2})")
+RUN_TOGETHER = re.compile(r"(\d{2})(\d{2})(\d{4}|\d{2})")  # 15031985, 150385
 WORDED = re.compile(r"(\d{1,2})[\s./\-]*([^\W\d_]+)\.?[\s./\-]*(\d+)")
+WORDED_MDY = re.compile(r"([^\W\d_]+)\.?\s*(\d{1,2})\s+(\d+)")  # October 8 1972
+WORDED_NO_YEAR = re.compile(r"(\d{1,2})[\s./\-]*([^\W\d_]+)\.?")  # 30 nov
+DAYS_AGO = re.compile(r"(\d{1,2}) hari (?:yang )?(?:lalu|lewat|kemarin)")
+# Words around a date that say nothing about it: "tgl 15 maret 1985", "15 Maret, 1985".
+FILLER = re.compile(r"^(?:tanggal|tgl\.?|tg\.?|lahir|date|born|on)\s+|,")
 
 
-def parse_date(text: str) -> date | Invalid:
-    """05-03-1980, 5/3/1980, 05 Maret 1980, 5 mar 1980, 1980-03-05.
-    The year must have four digits: '80' could be 1980 or 2080."""
-    text = (text or "").strip().lower()
+def _parts(text: str) -> tuple[str, int | None, str] | Invalid:
+    """(day, month, year as typed) of a date written any usual way."""
+    text = FILLER.sub(" ", FILLER.sub(" ", (text or "").strip().lower())).strip()
+    text = " ".join(text.split())
     if match := NUMERIC_YMD.fullmatch(text):
         year, month, day = match.groups()
-    elif match := NUMERIC_DMY.fullmatch(text):
+    elif match := NUMERIC_DMY.fullmatch(text) or RUN_TOGETHER.fullmatch(text):
         day, month, year = match.groups()
     elif match := WORDED.fullmatch(text):
         day, word, year = match.groups()
         month = _month_numbers().get(word)
-        if month is None:
-            return Invalid("month")
+    elif match := WORDED_MDY.fullmatch(text):
+        word, day, year = match.groups()
+        month = _month_numbers().get(word)
     else:
         return Invalid("format")
-    if len(year) != 4:
-        return Invalid("year")
+    if month is None:
+        return Invalid("month")
+    return day, int(month), year
+
+
+def _dated(day: str, month: int, year: int) -> date | Invalid:
     try:
-        return date(int(year), int(month), int(day))
+        return date(year, month, int(day))
     except ValueError:
         return Invalid("impossible")
 
 
+def parse_date(text: str) -> date | Invalid:
+    """05-03-1980, 5/3/1980, 05 Maret 1980, 5 mar 1980, 1980-03-05,
+    15031985, tgl 15 Maret, 1985, October 8, 1972. The year must have four
+    digits: '80' alone could be 1980 or 2080 (parse_birth_date and
+    parse_incident_date know which)."""
+    parts = _parts(text)
+    if isinstance(parts, Invalid):
+        return parts
+    day, month, year = parts
+    if len(year) != 4:
+        return Invalid("year")
+    return _dated(day, month, int(year))
+
+
+def _latest(day: str, month: int, year: str, today: date) -> date | Invalid:
+    """The date with a two-digit year in the century that puts it closest
+    before today (85 is 1985 in 2026; 20 is 2020)."""
+    if len(year) == 4:
+        return _dated(day, month, int(year))
+    if len(year) != 2:
+        return Invalid("year")
+    dated = _dated(day, month, today.year // 100 * 100 + int(year))
+    if isinstance(dated, date) and dated > today:
+        return _dated(day, month, dated.year - 100)
+    return dated
+
+
 def parse_birth_date(text: str, *, today: date) -> date | Invalid:
-    born = parse_date(text)
+    """A birth date as parse_date reads it, or with a two-digit year (15 mar
+    85, 07/11/90) in the century that is not in the future: the NIK holds the
+    same two digits, so the check against it still decides."""
+    parts = _parts(text)
+    born = parts if isinstance(parts, Invalid) else _latest(*parts, today)
     if isinstance(born, date) and not (date(1900, 1, 1) <= born <= today):
         return Invalid("out_of_range")
     return born
+
+
+def parse_incident_date(text: str, *, today: date) -> date | Invalid:
+    """When something happened: any date parse_birth_date reads, "2 hari
+    lalu", or a day and month without the year ("30 nov": the latest one
+    that is not in the future)."""
+    typed = " ".join((text or "").strip().lower().split())
+    if match := DAYS_AGO.fullmatch(typed):
+        return today - timedelta(days=int(match[1]))
+    if (match := WORDED_NO_YEAR.fullmatch(typed)) and (month := _month_numbers().get(match[2])):
+        dated = _dated(match[1], month, today.year)
+        if isinstance(dated, date) and dated > today:
+            return _dated(match[1], month, today.year - 1)
+        return dated
+    parts = _parts(text)
+    return parts if isinstance(parts, Invalid) else _latest(*parts, today)
 
 
 PHONE_SEPARATORS = re.compile(r"[\s.\-()]+")

@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 
 from bot.channels.render import split_text, utf16_length
 from bot.channels.telegram import MAX_TEXT, render
-from bot.dispatcher import resolve_choice
 from handlers.messages import Choice, Inbound, Outbound, choice_key
+from handlers.understand import resolve_choice
 
 
 def test_long_texts_are_cut_at_paragraphs_and_fit_telegram():

@@ -109,7 +109,7 @@ async def test_bad_birth_dates_are_explained_with_an_example(app):
         > 1603010503800001
         > 31-02-1980
         Tanggal itu tidak ada di kalender. Contoh yang benar: 05-03-1980.
-        > 5-3-80
+        > 5-3-198
         Tulis tahun dengan 4 angka.
         > 5 maretz 1980
         Nama bulan tidak dikenal.

@@ -14,6 +14,8 @@ from typing import Any
 
 import yaml
 
+from handlers.understand import normalise
+
 SHIPPED = Path(__file__).parent
 LANGUAGES = ("id", "en")
 # Operators read every notice in one language, whatever the person chose.
@@ -47,14 +49,14 @@ class Texts:
 
     def __init__(self, language: str, entries: dict[str, Any], params: Mapping[str, str]):
         self.language = language
-        self._entries = entries
+        self.entries = entries
         self._params = params
 
     def __call__(self, key: str, **values: Any) -> str:
-        return str(self._entries[key]).format_map({**self._params, **values}).strip()
+        return str(self.entries[key]).format_map({**self._params, **values}).strip()
 
     def words(self, key: str) -> list[str]:
-        return list(self._entries[key])
+        return [str(word) for word in self.entries[key]]
 
 
 class Catalogue:
@@ -83,6 +85,21 @@ class Catalogue:
     def keywords(self, key: str) -> frozenset[str]:
         """A keyword list in every language at once: 'batal' and 'cancel'
         both work whatever language the chat is set to."""
+        return self.phrases(f"keywords.{key}")
+
+    def phrases(self, key: str) -> frozenset[str]:
+        """A phrase list (a list-valued text) in every language at once."""
         return frozenset(
-            word.casefold() for texts in self._by_language.values() for word in texts.words(f"keywords.{key}")
+            normalise(word) for texts in self._by_language.values() if key in texts.entries for word in texts.words(key)
         )
+
+    def answers(self) -> dict[str, frozenset[str]]:
+        """The everyday words for each choice id (answers.<choice id>): what a
+        typed answer may say instead of the button's number or title."""
+        ids = {
+            key.removeprefix("answers.")
+            for texts in self._by_language.values()
+            for key in texts.entries
+            if key.startswith("answers.")
+        }
+        return {choice_id: self.phrases(f"answers.{choice_id}") for choice_id in ids}
