@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 # Acts on a step's event inside the message's transaction (bot/notices.py).
 React = Callable[[Session, Event, datetime], None]
 
+
 class Outcome(enum.Enum):
     ANSWERED = "answered"
     DUPLICATE = "duplicate"  # seen before: nothing done, nothing sent

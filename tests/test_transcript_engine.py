@@ -25,7 +25,7 @@ async def test_any_first_message_greets_with_the_menu(app):
         """)
     await Chat(app, "greet").run(f"""
         > Halo
-        Halo! Saya Payung, pembantu peserta BPJS Ketenagakerjaan yang dibiayai Kabupaten Muara Enim.
+        Halo! Saya Payung, asisten peserta BPJS Ketenagakerjaan yang dibiayai Kabupaten Muara Enim.
         Silakan pilih (ketik nomornya atau ketuk tombol):
         {MENU}
     """)
