@@ -149,10 +149,11 @@ class Dispatcher:
         was answered in."""
         action = None if turn.inbound.choice else self._keywords.get(normalise(turn.inbound.text))
         menu = self.flows.menu.name
-        if action == "cancel":
-            return self._menu(turn, "common.cancelled")
-        if action == "menu":
-            return self._menu(turn)
+        if action in ("cancel", "menu"):
+            lines = ["common.cancelled"] if action == "cancel" else []
+            if state is not None and state.data and self._keeps_draft(state.flow):
+                lines.append("common.draft_dropped")  # say what leaving a half-written report loses
+            return self._menu(turn, *lines)
         if action in ("greet", "salam"):
             said = [Outbound(turn.t("menu.salam"))] if action == "salam" else []
             return said, await self._run(self.flows.menu.start, turn), menu
@@ -181,9 +182,13 @@ class Dispatcher:
         question = self.flows.home(turn, "").messages[-1]
         return [[choice.id, choice.title] for choice in question.choices]
 
-    def _menu(self, turn: Turn, lead: str | None = None) -> tuple[list[Outbound], Result, str]:
-        """Back to the menu, after one line saying why (if there is a why)."""
-        lines = [Outbound(turn.t(lead))] if lead else []
+    def _keeps_draft(self, flow_name: str) -> bool:
+        flow = self.flows.by_name.get(flow_name)
+        return flow is not None and flow.keeps_draft
+
+    def _menu(self, turn: Turn, *lead: str) -> tuple[list[Outbound], Result, str]:
+        """Back to the menu, after a line saying why (if there is a why)."""
+        lines = [Outbound("\n".join(turn.t(key) for key in lead))] if lead else []
         return lines, self.flows.home(turn, turn.t("menu.question")), self.flows.menu.name
 
     async def _run(self, step: Step, turn: Turn) -> Result:

@@ -116,7 +116,11 @@ class Drainer:
         texts = self.catalogue[row.language]
         today = now.astimezone(self.calendar.zone).date()
         end = format_date(row.cover_end, "d MMMM y", locale=texts.language)
-        days = format_unit(max((row.cover_end - today).days, 0), "duration-day", locale=texts.language)
+        left = (row.cover_end - today).days
+        if left > 0:
+            days = texts("reminders.days_left", days=format_unit(left, "duration-day", locale=texts.language))
+        else:
+            days = texts("reminders.ends_today")
         if row.kind == outbox.DIGEST:
             digest = facts.digests[row.id]
             text = texts(

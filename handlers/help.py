@@ -1,14 +1,17 @@
-"""Bantuan: short answers from the catalogue, one topic at a time."""
+"""Bantuan: short answers from the catalogue, one topic at a time. After
+"what to do after an accident", a button starts the report itself."""
 
 from __future__ import annotations
 
-from handlers.flow import Flow, Turn, ask, ask_again, done
+from handlers.flow import Flow, Turn, ask, ask_again, done, goto
 
 TOPICS = ("jkk", "jkm", "who", "accident", "contact")
+# What a topic's answer offers besides the topics, last so the topics keep their numbers.
+ONWARD = {"accident": [("incident", "help.report_now")]}
 
 
-def topics_question(turn: Turn, key: str = "help.question", **values):
-    choices = [(topic, f"help.topic_{topic}") for topic in TOPICS] + [("back", "common.back")]
+def topics_question(turn: Turn, key: str = "help.question", onward=(), **values):
+    choices = [(topic, f"help.topic_{topic}") for topic in TOPICS] + [("back", "common.back"), *onward]
     return turn.question(key, choices, **values)
 
 
@@ -19,9 +22,16 @@ async def start(turn: Turn):
 async def chose_topic(turn: Turn):
     if turn.choice == "back":
         return done()
+    if turn.choice == "incident":
+        return goto("incident")
     if turn.choice in TOPICS:
-        return ask(chose_topic, turn.say(f"help.{turn.choice}"), topics_question(turn))
-    return ask_again(chose_topic, turn, "common.pick_one", topics_question(turn))
+        turn.data["topic"] = turn.choice  # its onward buttons stay offered until another topic
+        return ask(chose_topic, turn.say(f"help.{turn.choice}"), topics_question(turn, onward=onward(turn)))
+    return ask_again(chose_topic, turn, "common.pick_one", topics_question(turn, onward=onward(turn)))
+
+
+def onward(turn: Turn):
+    return ONWARD.get(turn.data.get("topic"), ())
 
 
 flow = Flow.of("help", start, chose_topic, keywords="help", menu="menu.help")

@@ -129,7 +129,7 @@ def test_reminders_can_be_rehearsed_from_the_command_line(tmp_path):
     early = payung(tmp_path, "reminders", "send", "--now", "2026-12-01T08:59", env=env)
     assert "nothing due" in early.stdout
     sent = payung(tmp_path, "reminders", "send", "--now", "2026-12-01T09:00", env=env)
-    assert "[budi]" in sent.stdout and "B*** S****** berakhir 31 Desember 2026 (30 hari)" in sent.stdout
+    assert "[budi]" in sent.stdout and "B*** S****** berakhir 31 Desember 2026, 30 hari lagi" in sent.stdout
     assert "1 sent" in sent.stdout
     assert "nothing due" in payung(tmp_path, "reminders", "send", "--now", "2026-12-01T10:00", env=env).stdout
     status = payung(tmp_path, "reminders", "status", env=env).stdout

@@ -96,3 +96,34 @@ async def test_report_numbers_are_found_however_they_are_typed(app):
             > {typed}
             Laporan LK-2026-000001
         """)
+
+
+async def test_after_reading_what_to_do_after_an_accident_the_report_is_one_tap_away(app):
+    await Chat(app).run("""
+        > halo
+        > bantuan
+        > 4
+        Laporan yang terlambat tetap diterima.
+        [Apa itu JKK? | Apa itu JKM? | Siapa yang dilindungi? |
+         Jika terjadi kecelakaan | Hubungi petugas | Kembali ke menu | Lapor kejadian]
+        > 7
+        Laporan kejadian. Siapa yang mengalami?
+    """)
+
+
+async def test_leaving_a_half_written_report_says_it_was_not_kept(app):
+    await Chat(app).run(f"""
+        > halo
+        > lapor
+        > 1
+        > {BUDI_NIK}
+        > batal
+        Baik, dibatalkan.
+        Laporan yang belum dikirim tidak disimpan.
+        > 2
+        > menu
+        Laporan yang belum dikirim tidak disimpan.
+        > 1
+        > menu
+        Silakan pilih
+    """)

@@ -221,7 +221,8 @@ async def test_help_answers_from_the_catalogue(app):
         sekitar Rp42 juta
         tidak termasuk Jaminan Hari Tua
         > 4
-        Laporkan dalam 2 x 24 jam
+        Laporkan secepatnya, sebaiknya dalam 2 x 24 jam
+        Laporan yang terlambat tetap diterima.
         > 5
         BPJS Ketenagakerjaan: telepon 175
         > 6

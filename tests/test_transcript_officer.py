@@ -224,7 +224,7 @@ async def test_a_linked_officer_gets_one_digest_per_stage_and_none_once_unlinked
     digest = printed.getvalue().split("[rina]\n")[1]
     assert digest.startswith(
         "Rekap pengingat desa Talang Demo: perlindungan BPJS Ketenagakerjaan 1 warga berakhir "
-        "31 Desember 2026 (30 hari).\n0 di antaranya belum menerima pengingat"
+        "31 Desember 2026, 30 hari lagi.\n0 di antaranya belum menerima pengingat"
     )
     assert await reminders.drain(december) == Counter()  # once per stage
     with app.db.transaction() as session:
