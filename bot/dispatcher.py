@@ -84,7 +84,6 @@ class Dispatcher:
             for action in ("cancel", "menu", "greet", "salam", *flows.by_keyword)
             for word in catalogue.keywords(action)
         }
-        self._answers = catalogue.answers()
 
     def with_flows(self, flows: Flows) -> Dispatcher:
         """The same engine running other flows (a test's probe)."""
@@ -163,7 +162,7 @@ class Dispatcher:
             # A new chat's first message is read like an answer to the menu it
             # has not seen yet ("cek", "2", "Lapor kejadian"); the menu's start
             # greets whoever said something else.
-            turn.choice = resolve_choice(turn.inbound, self._menu_choices(turn), self._answers)
+            turn.choice = resolve_choice(turn.inbound, self._menu_choices(turn), self.services.catalogue.answers)
             return [], await self._run(self.flows.menu.start, turn), menu
         if state.flow != menu and state.expires_at <= turn.now:
             return self._menu(turn, "common.expired")
@@ -172,7 +171,7 @@ class Dispatcher:
         if step is None:
             log.warning("session in unknown step %s.%s; back to the menu", state.flow, state.step)
             return self._menu(turn, "common.lost")
-        turn.choice = resolve_choice(turn.inbound, state.choices, self._answers)
+        turn.choice = resolve_choice(turn.inbound, state.choices, self.services.catalogue.answers)
         return [], await self._run(step, turn), state.flow
 
     def _menu_choices(self, turn: Turn) -> list[list[str]]:

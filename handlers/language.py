@@ -19,7 +19,7 @@ async def start(turn: Turn):
     question = language_question(turn)
     if turn.inbound.choice is None and not turn.text.isdigit():  # a typed word, not the menu's number
         offered = [[choice.id, choice.title] for choice in question.choices]
-        named = resolve_choice(turn.inbound, offered, turn.services.catalogue.answers())
+        named = resolve_choice(turn.inbound, offered, turn.services.catalogue.answers)
         if named is not None:
             return switch(turn, named)
     return ask(chose_language, question)

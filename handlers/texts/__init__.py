@@ -9,6 +9,7 @@ the contact settings ({bpjs_care_line}, ...) are available to every text.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +94,7 @@ class Catalogue:
             normalise(word) for texts in self._by_language.values() if key in texts.entries for word in texts.words(key)
         )
 
+    @cached_property
     def answers(self) -> dict[str, frozenset[str]]:
         """The everyday words for each choice id (answers.<choice id>): what a
         typed answer may say instead of the button's number or title."""
