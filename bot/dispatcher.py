@@ -24,8 +24,9 @@ from sqlmodel import Session
 from bot.config import Settings
 from bot.types import Clock, Reply
 from handlers import Flows
+from handlers.detour import PARKED, after_detour, parked_draft, resume
 from handlers.events import Event
-from handlers.flow import Ask, Done, Flow, Goto, Result, Services, Step, Turn
+from handlers.flow import Ask, Done, Flow, Goto, Result, Resume, Services, Step, Turn
 from handlers.messages import Inbound, Outbound
 from handlers.understand import normalise, resolve_choice
 from storage.chats import SavedState, open_chat, save_state
@@ -136,11 +137,11 @@ class Dispatcher:
                     self.react(db, event, now)
                 return said
 
-    def _idle_minutes(self, flow: Flow) -> int:
+    def _idle_minutes(self, flow: Flow, data: dict) -> int:
         """How long a conversation may wait for the person: longer while a
-        report is half-written (a photo can take a while to fetch)."""
+        report is half-written (a photo can take a while to fetch) or parked."""
         session = self.settings.session
-        return session.draft_idle_minutes if flow.keeps_draft else session.idle_minutes
+        return session.draft_idle_minutes if flow.keeps_draft or PARKED in data else session.idle_minutes
 
     async def _route(self, turn: Turn, state: SavedState | None) -> tuple[list[Outbound], Result, str]:
         """What this message means: a keyword, an answer to the waiting step,
@@ -150,14 +151,15 @@ class Dispatcher:
         menu = self.flows.menu.name
         if action in ("cancel", "menu"):
             lines = ["common.cancelled"] if action == "cancel" else []
-            if state is not None and state.data and self._keeps_draft(state.flow):
+            if self._draft(state, turn.now):
                 lines.append("common.draft_dropped")  # say what leaving a half-written report loses
             return self._menu(turn, *lines)
         if action in ("greet", "salam"):
             said = [Outbound(turn.t("menu.salam"))] if action == "salam" else []
             return said, await self._run(self.flows.menu.start, turn), menu
         if action is not None:
-            return [], Goto(self.flows.by_keyword[action]), menu
+            said, result = self._leave_for(turn, self.flows.by_keyword[action], self._parked(state, turn.now))
+            return said, result, menu
         if state is None:
             # A new chat's first message is read like an answer to the menu it
             # has not seen yet ("cek", "2", "Lapor kejadian"); the menu's start
@@ -181,9 +183,34 @@ class Dispatcher:
         question = self.flows.home(turn, "").messages[-1]
         return [[choice.id, choice.title] for choice in question.choices]
 
-    def _keeps_draft(self, flow_name: str) -> bool:
-        flow = self.flows.by_name.get(flow_name)
-        return flow is not None and flow.keeps_draft
+    def _parked(self, state: SavedState | None, now: datetime) -> dict | None:
+        """The draft this session would take along on a detour: one parked
+        already, or the one its flow can come back to."""
+        if state is None or state.expires_at <= now:
+            return None
+        if PARKED in state.data:
+            return state.data[PARKED]
+        flow = self.flows.by_name.get(state.flow)
+        return flow and parked_draft(flow, state.step, state.data)
+
+    def _draft(self, state: SavedState | None, now: datetime) -> bool:
+        """Whether leaving this session drops a half-written report."""
+        if state is None or state.expires_at <= now or not state.data:
+            return False
+        flow = self.flows.by_name.get(state.flow)
+        return PARKED in state.data or (flow is not None and flow.keeps_draft)
+
+    def _leave_for(self, turn: Turn, target: str, parked: dict | None) -> tuple[list[Outbound], Result]:
+        """Go to flow `target` with a draft parked (or not): back to the
+        draft if `target` is its flow, along with it on a detour, and else
+        saying that it is dropped."""
+        if parked is None:
+            return [], Goto(target)
+        if parked["flow"] == target:
+            return [], resume(parked)
+        if self.flows.by_name[target].detour:
+            return [], Goto(target, {PARKED: parked})
+        return [Outbound(turn.t("common.draft_dropped"))], Goto(target)
 
     def _menu(self, turn: Turn, *lead: str) -> tuple[list[Outbound], Result, str]:
         """Back to the menu, after a line saying why (if there is a why)."""
@@ -208,13 +235,27 @@ class Dispatcher:
         """Follow hand-offs to the step the person is asked in next, and save
         the session there."""
         said: list[Outbound] = []
-        while isinstance(result, Goto):
-            flow_name, turn.data, turn.choice = result.flow, dict(result.draft), None
-            result = await self._run(self.flows.by_name[result.flow].start, turn)
-        if isinstance(result, Done):
-            said += result.messages
-            flow_name, result = self.flows.menu.name, self.flows.home(turn, turn.t("menu.again"))
-        assert isinstance(result, Ask)
+        while not isinstance(result, Ask):
+            parked = turn.data.get(PARKED)
+            if isinstance(result, Goto) and parked and PARKED not in result.draft:
+                # A detour's own way onward ("Lapor kejadian" from help).
+                lines, result = self._leave_for(turn, result.flow, parked)
+                said += lines
+                turn.data = {}
+            elif isinstance(result, Goto):
+                flow_name, turn.data, turn.choice = result.flow, dict(result.draft), None
+                result = await self._run(self.flows.by_name[result.flow].start, turn)
+            elif isinstance(result, Resume):
+                said += result.before
+                flow_name, turn.data, turn.choice = result.flow, dict(result.draft), None
+                result = self.flows.by_name[flow_name].questions[result.step](turn)
+            elif parked and self.flows.by_name[flow_name].detour:
+                said += result.messages
+                result = after_detour(self.flows.by_name[flow_name], parked)
+            else:
+                said += result.messages
+                flow_name, turn.data = self.flows.menu.name, {}
+                result = self.flows.home(turn, turn.t("menu.again"))
         said += result.messages
         offered = next((m.choices for m in reversed(result.messages) if m.choices), ())
         flow = self.flows.by_name[flow_name]
@@ -229,6 +270,6 @@ class Dispatcher:
             data=turn.data,
             choices=[[choice.id, choice.title] for choice in offered],
             now=turn.now,
-            expires_at=turn.now + timedelta(minutes=self._idle_minutes(flow)),
+            expires_at=turn.now + timedelta(minutes=self._idle_minutes(flow, turn.data)),
         )
         return said

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from handlers import claim, coverage, help, incident, language, officer, reminders, status
+from handlers import claim, coverage, detour, help, incident, language, officer, reminders, status
 from handlers.flow import Flow, Home
 from handlers.menu import menu_flow
 
@@ -25,6 +25,7 @@ FLOWS = (
     officer.link_flow,
     reminders.stop_flow,
     reminders.resume_flow,
+    detour.flow,
 )
 
 

@@ -5,6 +5,10 @@ A step is a small async function that gets a Turn and returns one of:
   done(*messages)             the flow is over; the main menu follows;
   goto("flow", draft)         hand over to another flow's start, with a draft.
 
+A flow whose draft is worth keeping declares how each of its waiting steps
+is asked again (`questions`); then a detour (help, language) parks the draft
+and the person comes back to the same question (handlers/detour.py).
+
 Names say what a function is, one rule for every flow:
   got_<what>     a step, named for the answer it receives (got_nik, got_kind);
   chose_<what>   a step that only offers a menu of actions (chose_topic);
@@ -127,7 +131,18 @@ class Goto:
     draft: Mapping[str, Any] = field(default_factory=dict)
 
 
-Result = Ask | Done | Goto
+@dataclass(frozen=True)
+class Resume:
+    """Back to a parked draft: `flow` waits in `step` again, its question
+    asked anew (in the chat's language of now), after `before`."""
+
+    flow: str
+    step: str
+    draft: Mapping[str, Any]
+    before: tuple[Outbound, ...] = ()
+
+
+Result = Ask | Done | Goto | Resume
 Step = Callable[[Turn], Awaitable[Result]]
 Home = Callable[[Turn, str], Ask]  # the menu, under a header line
 
@@ -147,6 +162,11 @@ def ask_again(step: Step, turn: Turn, problem: str, question: Outbound | None = 
     if question is None:
         return ask(step, Outbound(text))
     return ask(step, replace(question, text=f"{text}\n{question.text}"))
+
+
+def asking(step: Step, question: Callable[[Turn], Outbound]) -> Callable[[Turn], Ask]:
+    """How `step` is asked again, for Flow.questions."""
+    return lambda turn: ask(step, question(turn))
 
 
 def done(*messages: Outbound) -> Done:
@@ -175,9 +195,29 @@ class Flow:
     keeps_draft: bool = False
     # The main menu's own flow shows itself under a header line.
     home: Home | None = None
+    # How each waiting step's question is asked again, by step name: a draft
+    # waiting in one of these steps is parked, not dropped, during a detour.
+    questions: Mapping[str, Callable[[Turn], Ask | Done]] = field(default_factory=dict)
+    # A side trip a parked draft waits through: afterwards "offer" the way
+    # back to it (Lanjutkan / Batalkan), or "return" to it at once.
+    detour: Literal["offer", "return"] | None = None
 
     @classmethod
-    def of(cls, name: str, start: Step, *steps: Step, formerly: Mapping[str, Step] | None = None, **how: Any) -> Flow:
+    def of(
+        cls,
+        name: str,
+        start: Step,
+        *steps: Step,
+        formerly: Mapping[str, Step] | None = None,
+        questions: Mapping[Step, Callable[[Turn], Ask | Done]] | None = None,
+        **how: Any,
+    ) -> Flow:
         """`formerly` keeps a renamed step answering under its old name, for
         the sessions saved before the rename."""
-        return cls(name, start, {**(formerly or {}), **{step.__name__: step for step in steps}}, **how)
+        return cls(
+            name,
+            start,
+            {**(formerly or {}), **{step.__name__: step for step in steps}},
+            questions={step.__name__: question for step, question in (questions or {}).items()},
+            **how,
+        )

@@ -34,4 +34,4 @@ def onward(turn: Turn):
     return ONWARD.get(turn.data.get("topic"), ())
 
 
-flow = Flow.of("help", start, chose_topic, keywords="help", menu="menu.help")
+flow = Flow.of("help", start, chose_topic, keywords="help", menu="menu.help", detour="offer")

@@ -22,7 +22,7 @@ from typing import Any, TypedDict
 
 from handlers.events import ReportFiled
 from handlers.files import drafted, files_question, take_files
-from handlers.flow import Ask, Flow, Turn, ask, ask_again, done
+from handlers.flow import Ask, Flow, Turn, ask, ask_again, asking, done
 from handlers.identity import ask_nik, nik_then_birth_date, proven_participant, took_nik, typed_nik
 from handlers.messages import Outbound
 from handlers.parse import Invalid, parse_incident_date, parse_phone
@@ -395,4 +395,22 @@ flow = Flow.of(
     got_field,
     menu="menu.incident",
     keeps_draft=True,
+    questions={
+        got_who: asking(got_who, who_question),
+        got_own_nik: ask_own_nik,
+        got_own_birth_date: asking(got_own_birth_date, lambda turn: turn.say("incident.ask_own_birth_date")),
+        got_not_proven: asking(got_not_proven, not_proven_question),
+        got_other_nik: asking(got_other_nik, lambda turn: turn.say("incident.ask_other_nik")),
+        got_name: asking(got_name, lambda turn: turn.say("incident.ask_name")),
+        got_relation: asking(got_relation, relation_question),
+        got_resident_nik: ask_resident,
+        got_kind: ask_kind,
+        got_date: ask_date,
+        got_place: ask_place,
+        got_chronology: ask_chronology,
+        got_files: ask_files,
+        got_phone: ask_phone,
+        got_summary: ask_summary,
+        got_field: asking(got_field, field_question),
+    },
 )

@@ -36,4 +36,4 @@ def switch(turn: Turn, language: str):
     return done(turn.say("language.set"))
 
 
-flow = Flow.of("language", start, chose_language, keywords="language", menu="menu.language")
+flow = Flow.of("language", start, chose_language, keywords="language", menu="menu.language", detour="return")

@@ -46,6 +46,7 @@ STARTS = {
     "a new chat": ("halo",),
     "a chat following reminders": ("halo", "1", BUDI_NIK, BUDI_BORN, "1"),
     "a reporter": (*own_report(), "1"),
+    "a reporter back from help": ("halo", "2", "2", SITI_NIK, "Siti Aminah", "bantuan", "6"),
     "a village officer linking their chat": ("halo", "perangkat"),
     "a linked village officer": ("halo", "perangkat", RINA_NIK, RINA_BORN, "0812 1111 2222"),
 }
@@ -148,3 +149,9 @@ async def test_no_step_is_a_dead_end_after_a_wrong_answer(app):
     every_step = {(flow.name, name) for flow in app.dispatcher.flows.by_name.values() for name in flow.steps}
     formerly = {("menu", "chose"), ("reminders", "chose"), ("status", "got_pick")}  # old names, for saved sessions
     assert every_step - formerly - reached == set()
+
+
+def test_every_step_of_a_report_can_be_asked_again_after_a_detour(app):
+    for flow in app.dispatcher.flows.by_name.values():
+        if flow.keeps_draft:
+            assert set(flow.steps) == set(flow.questions), flow.name

@@ -127,3 +127,111 @@ async def test_leaving_a_half_written_report_says_it_was_not_kept(app):
         > menu
         Silakan pilih
     """)
+
+
+KIND_BUTTONS = """[Kecelakaan saat bekerja | Kecelakaan dalam perjalanan kerja | Penyakit akibat kerja |
+         Meninggal karena kecelakaan kerja | Meninggal bukan karena kecelakaan kerja]"""
+
+
+async def test_asking_for_help_in_the_middle_of_a_report_comes_back_to_the_same_question(app):
+    await Chat(app).run(f"""
+        > halo
+        > lapor
+        > 1
+        > {BUDI_NIK}
+        > {BUDI_BORN}
+        Apa yang terjadi?
+        > tolong
+        Bantuan. Pilih topik:
+        > 2
+        JKM (Jaminan Kematian)
+        > 6
+        Laporan Anda belum dikirim dan masih disimpan. Lanjutkan?
+        [Lanjutkan laporan | Batalkan]
+        > lanjut
+        Baik, kita lanjutkan laporan Anda.
+        Apa yang terjadi?
+        {KIND_BUTTONS}
+        > 1
+        Kapan kejadiannya?
+    """)
+
+
+async def test_a_report_is_one_tap_away_from_help_even_with_a_draft_waiting(app):
+    # "Lapor kejadian" from the help topic goes on with the parked draft, not a new one.
+    await Chat(app).run(f"""
+        > halo
+        > 2
+        > 1
+        > {BUDI_NIK}
+        > {BUDI_BORN}
+        > 1
+        Kapan kejadiannya?
+        > bantuan
+        > 4
+        > 7
+        Kapan kejadiannya?
+        > kemarin
+        Di mana kejadiannya?
+    """)
+
+
+async def test_switching_language_mid_report_asks_the_waiting_question_in_the_new_language(app):
+    await Chat(app).run(f"""
+        > halo
+        > 2
+        > 1
+        > {BUDI_NIK}
+        > {BUDI_BORN}
+        Apa yang terjadi?
+        > bahasa
+        [Bahasa Indonesia | English]
+        > 2
+        OK, we will continue in English.
+        What happened?
+        > english
+        What happened?
+        > bahasa indonesia
+        Baik, kita lanjut dalam Bahasa Indonesia.
+        Apa yang terjadi?
+        > 1
+        Kapan kejadiannya?
+    """)
+
+
+async def test_a_parked_report_is_dropped_only_when_the_person_says_so(app):
+    await Chat(app).run(f"""
+        > halo
+        > 2
+        > 2
+        > 1603051306770001
+        > Siti Aminah
+        Apa hubungan Anda
+        > bantuan
+        > kembali ke menu
+        [Lanjutkan laporan | Batalkan]
+        > mungkin
+        {PICK_ONE}
+        {WAY_BACK}
+        [Lanjutkan laporan | Batalkan]
+        > batalkan
+        Laporan yang belum dikirim tidak disimpan.
+        Ada lagi yang bisa dibantu?
+        > bantuan
+        Bantuan. Pilih topik:
+        > 6
+        Ada lagi yang bisa dibantu?
+    """)
+
+
+async def test_leaving_a_report_for_something_else_says_the_draft_is_dropped(app):
+    await Chat(app).run(f"""
+        > halo
+        > 2
+        > 1
+        > {BUDI_NIK}
+        > bantuan
+        > berhenti
+        Laporan yang belum dikirim tidak disimpan.
+        Baik, Anda tidak akan menerima pengingat lagi
+    """)
