@@ -27,7 +27,7 @@ from handlers.identity import ask_nik, nik_then_birth_date, proven_participant, 
 from handlers.messages import Outbound
 from handlers.parse import Invalid, parse_incident_date, parse_phone
 from handlers.wording import long_date
-from storage.incidents import KINDS, RELATIONS, file_incident
+from storage.incidents import DEATHS, KINDS, RELATIONS, file_incident
 from storage.officers import linked_officer, resident
 from storage.participants import find_participant
 from storage.privacy import mask_name, mask_nik
@@ -164,6 +164,9 @@ def ask_kind(turn: Turn):
 
 
 async def got_kind(turn: Turn):
+    if turn.choice in DEATHS:
+        turn.data["kind"] = turn.choice
+        return onward(turn, ask_date, turn.say("incident.condolences"))
     return picked(turn, got_kind, KINDS, kind_question, "kind", ask_date)
 
 
@@ -367,9 +370,11 @@ def submit(turn: Turn):
         coverage = turn.t("incident.covered_yes" if covered else "incident.covered_no")
     else:
         coverage = turn.t("incident.covered_checked")
+    # A death is met with condolences and the heirs' next steps, never treatment advice.
+    filed, next_steps = ("filed_death", "next_steps_death") if draft["kind"] in DEATHS else ("filed", "next_steps")
     return done(
-        turn.say("incident.filed", reference=reference),
-        Outbound(f"{coverage}\n{turn.t('incident.next_steps', phone=draft['phone'])}"),
+        turn.say(f"incident.{filed}", reference=reference, name=draft["name"]),
+        Outbound(f"{coverage}\n{turn.t(f'incident.{next_steps}', phone=draft['phone'])}"),
         Outbound(f"{turn.t('incident.documents')}\n{turn.t('documents.' + draft['kind'])}"),
     )
 

@@ -112,7 +112,9 @@ RUN_TOGETHER = re.compile(r"(\d{2})(\d{2})(\d{4}|\d{2})")  # 15031985, 150385
 WORDED = re.compile(r"(\d{1,2})[\s./\-]*([^\W\d_]+)\.?[\s./\-]*(\d+)")
 WORDED_MDY = re.compile(r"([^\W\d_]+)\.?\s*(\d{1,2})\s+(\d+)")  # October 8 1972
 WORDED_NO_YEAR = re.compile(r"(\d{1,2})[\s./\-]*([^\W\d_]+)\.?")  # 30 nov
-DAYS_AGO = re.compile(r"(\d{1,2}) hari (?:yang )?(?:lalu|lewat|kemarin)")
+# "2 hari lalu", "seminggu yang lalu", "3 weeks ago"
+AGO = re.compile(r"(\d{1,2}|se)\s*(hari|minggu|pekan|days?|weeks?) (?:yang )?(?:lalu|lewat|kemarin|ago)")
+WEEKS = ("minggu", "pekan", "week", "weeks")
 # Words around a date that say nothing about it: "tgl 15 maret 1985", "15 Maret, 1985".
 FILLER = re.compile(r"^(?:tanggal|tgl\.?|tg\.?|lahir|date|born|on)\s+|,")
 
@@ -185,11 +187,12 @@ def parse_birth_date(text: str, *, today: date) -> date | Invalid:
 
 def parse_incident_date(text: str, *, today: date) -> date | Invalid:
     """When something happened: any date parse_birth_date reads, "2 hari
-    lalu", or a day and month without the year ("30 nov": the latest one
+    lalu", "seminggu lalu", or a day and month without the year ("30 nov": the latest one
     that is not in the future)."""
     typed = " ".join((text or "").strip().lower().split())
-    if match := DAYS_AGO.fullmatch(typed):
-        return today - timedelta(days=int(match[1]))
+    if match := AGO.fullmatch(typed):
+        count = 1 if match[1] == "se" else int(match[1])
+        return today - timedelta(days=count * (7 if match[2] in WEEKS else 1))
     if (match := WORDED_NO_YEAR.fullmatch(typed)) and (month := _month_numbers().get(match[2])):
         dated = _dated(match[1], month, today.year)
         if isinstance(dated, date) and dated > today:

@@ -17,7 +17,9 @@ from storage.media import Media
 from storage.tables import ATTACHMENTS, CHANGES, CHATS, COUNTERS, DOCUMENTS, INCIDENTS, NOTES, PARTICIPANTS
 
 KINDS = ("work_accident", "commute_accident", "occupational_disease", "work_death", "death")
-RELATIONS = ("family", "neighbour", "coworker", "village_officer", "other")
+DEATHS = ("work_death", "death")
+# "family" (other family) stays for reports filed before the nearer relations were offered.
+RELATIONS = ("spouse", "child", "parent", "sibling", "family", "neighbour", "coworker", "village_officer", "other")
 # As operators say them: diterima, diverifikasi, diproses (by BPJS), selesai, ditolak.
 STATUSES = ("diterima", "diverifikasi", "diproses", "selesai", "ditolak")
 FIRST_STATUS = "diterima"

@@ -23,6 +23,7 @@ BEFORE = {
     "consent": ("halo", "1", BUDI_NIK, BUDI_BORN),
     "birth": ("halo", "1", BUDI_NIK),
     # Reporting for a neighbour, an accident at work, up to "when".
+    "relation": ("halo", "2", "2", SITI_NIK, "Siti Aminah"),
     "incident_date": ("halo", "2", "2", SITI_NIK, "Siti Aminah", "2", "1"),
 }
 UTTERANCES = [(place, typed, meaning) for place, lines in PHRASEBOOK.items() for typed, meaning in lines.items()]
@@ -60,5 +61,7 @@ async def test_each_utterance_means_what_it_says(app, place, typed, meaning):
         assert expected in said
     elif place == "birth":
         assert "Kepesertaan ditemukan." in said, said
+    elif place == "relation":
+        assert draft.get("relation") == meaning, said
     elif place == "incident_date":
         assert draft.get("occurred_on") == meaning, said

@@ -235,3 +235,37 @@ async def test_leaving_a_report_for_something_else_says_the_draft_is_dropped(app
         Laporan yang belum dikirim tidak disimpan.
         Baik, Anda tidak akan menerima pengingat lagi
     """)
+
+
+async def test_a_widow_reporting_late_is_met_with_condolences_and_the_heirs_next_steps(app):
+    chat = Chat(app)
+    await chat.run("""
+        > meninggal
+        Laporan kejadian. Siapa yang mengalami?
+        > orang lain
+        > 1603 0105 0380 0001
+        > Budi Santoso
+        Apa hubungan Anda dengannya?
+        > istri
+        Apa yang terjadi?
+        > 5
+        Kami turut berduka cita.
+        Kapan kejadiannya?
+        > 2 minggu lalu
+        Di mana kejadiannya?
+        > Di rumah, Desa Talang Demo
+        > Meninggal dunia saat tidur malam hari.
+        > selesai
+        > 0812 3456 7890
+        1. Yang mengalami: Budi Santoso, NIK 1603********0001 (Suami/istri)
+        > kirim
+        Kami turut berduka cita atas kepergian Budi Santoso.
+        Laporan sudah kami terima. Nomor laporan: LK-2026-000001
+        Santunan dibayarkan kepada ahli waris
+        akta kematian
+    """)
+    told = "\n".join(reply.text for reply in await chat.send("status")) + chat.app.services.catalogue["id"](
+        "incident.next_steps_death", phone="-"
+    )
+    for frightening in ("2 x 24", "terlambat", "berobat", "Berobat"):
+        assert frightening not in told

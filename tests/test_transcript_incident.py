@@ -60,7 +60,7 @@ async def test_a_worker_reports_their_own_accident_changes_the_date_and_sends(ap
         > kemarin
         Di mana kejadiannya?
         > Kebun sawit Desa Talang Demo, Lubai
-        Ceritakan singkat kronologinya
+        Ceritakan singkat kejadiannya (kronologi)
         > {CHRONOLOGY}
         Kirim foto atau dokumen pendukung
         [Selesai]
@@ -75,13 +75,13 @@ async def test_a_worker_reports_their_own_accident_changes_the_date_and_sends(ap
         2. Kejadian: Kecelakaan saat bekerja
         3. Tanggal: 26 November 2026
         4. Tempat: Kebun sawit Desa Talang Demo, Lubai
-        5. Kronologi: Jatuh dari pohon sawit
+        5. Cerita kejadian: Jatuh dari pohon sawit
         6. Lampiran: 0 berkas
         7. Telepon: +6281234567890
         [Kirim laporan | Ubah]
         > Ubah
         Bagian mana yang mau diubah?
-        [Yang mengalami | Kejadian | Tanggal | Tempat | Kronologi | Lampiran | Telepon]
+        [Yang mengalami | Kejadian | Tanggal | Tempat | Cerita kejadian | Lampiran | Telepon]
         > Tanggal
         Kapan kejadiannya?
         > 15-09-2026
@@ -121,16 +121,17 @@ async def test_a_neighbour_reports_a_death_on_whatsapp_with_location_and_files(a
         Ketik nama lengkapnya sesuai e-KTP.
         > Siti Aminah
         Apa hubungan Anda dengannya?
-        [Keluarga | Tetangga | Rekan kerja | Perangkat desa | Lainnya]
-        > 2
+        [Suami/istri | Anak | Orang tua | Saudara | Keluarga lain | Tetangga | Rekan kerja | Perangkat desa | Lainnya]
+        > tetangga
         Apa yang terjadi?
         > Meninggal bukan karena kecelakaan kerja
+        Kami turut berduka cita.
         Kapan kejadiannya?
         > hari ini
         Di mana kejadiannya?
     """)
     located = await chat.send(location=Location(-3.65, 103.77), sender_phone=number)
-    assert "Ceritakan singkat kronologinya" in located[0].text
+    assert "Ceritakan singkat kejadiannya (kronologi)" in located[0].text
     await chat.send("Meninggal mendadak di rumah pada pagi hari.", sender_phone=number)
     for count in range(1, 6):
         [received] = await chat.send(media=(photo(count),), sender_phone=number)
@@ -143,7 +144,9 @@ async def test_a_neighbour_reports_a_death_on_whatsapp_with_location_and_files(a
     assert "1. Yang mengalami: Siti Aminah, NIK 1603********0002 (Tetangga)" in summary[0].text
     assert "4. Tempat: Lokasi dibagikan" in summary[0].text and "6. Lampiran: 5 berkas" in summary[0].text
     done = "\n".join(reply.text for reply in await chat.send(choice="submit", sender_phone=number))
+    assert done.startswith("Kami turut berduka cita atas kepergian Siti Aminah.\nLaporan sudah kami terima.")
     assert "Nomor laporan: LK-2026-000001" in done and "Petugas akan memeriksa data kepesertaannya." in done
+    assert "ahli waris" in done and "Berobat" not in done and "PLKK" not in done  # no treatment advice after a death
     assert "terlindungi" not in done and "Guru ngaji" not in done  # nothing about Siti to a neighbour
     assert "akta kematian" in done and "surat keterangan ahli waris" in done
     [report] = filed(app)
@@ -165,7 +168,7 @@ async def test_every_validation_failure_explains_and_asks_again(app):
         > S
         Nama harus 2 sampai 200 huruf.
         > Siti Aminah
-        > Keluarga
+        > Keluarga lain
         > 1
         > 01-01-2027
         Tanggal kejadian tidak boleh di masa depan.
@@ -249,7 +252,7 @@ async def test_a_half_written_report_goes_on_after_a_restart(app):
     chat.app = build_app(app.settings, clock=app.clock)  # a new process: only the database carries over
     await chat.run(f"""
         > Kebun sawit
-        Ceritakan singkat kronologinya
+        Ceritakan singkat kejadiannya (kronologi)
         > {CHRONOLOGY}
         > selesai
         > 081234567890

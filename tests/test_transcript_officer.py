@@ -190,7 +190,9 @@ async def test_the_officer_follows_residents_reports_and_sees_the_village(app):
         )
         app.notices.status_changed(session, report=changed, note=None, now=app.clock())
         told = sorted(row.body for row in session.exec(select(OutboxMessage)).all() if row.kind == "notice")
-    assert told == ["Kabar laporan LK-2026-000001: statusnya sekarang Diproses BPJS."] * 2  # Budi and Rina
+    assert (
+        told == ["Kabar laporan LK-2026-000001: statusnya sekarang Diproses BPJS Ketenagakerjaan."] * 2
+    )  # Budi and Rina
 
     with app.db.transaction() as session:
         [(officer, chats)] = officers(session)
