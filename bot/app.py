@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlmodel import Session
+
 from bot.channels import ALWAYS, Channel, ChannelCapabilities
 from bot.config import Settings
 from bot.dispatcher import Dispatcher
@@ -22,6 +24,7 @@ from bot.outbound import Sending
 from bot.reminder_plan import Calendar, ReminderPlanner
 from bot.types import Clock
 from handlers import build_flows
+from handlers.events import Event
 from handlers.flow import FlowSettings, Services
 from handlers.texts import Catalogue
 from storage.db import Database
@@ -102,9 +105,13 @@ def build_app(settings: Settings, *, clock: Clock = utc_now) -> App:
         ChannelCapabilities((*ALWAYS, *settings.channels())),
     )
     notices = Notices(settings=settings, catalogue=catalogue)
-    dispatcher = Dispatcher(
-        db=db, flows=build_flows(), services=services, settings=settings, clock=clock, react=notices.react
-    )
+    planner = ReminderPlanner(db=db, calendar=Calendar.of(settings.reminders, services.zone))
+
+    def react(session: Session, event: Event, now: datetime) -> None:
+        notices.react(session, event, now)
+        planner.react(session, event, now)
+
+    dispatcher = Dispatcher(db=db, flows=build_flows(), services=services, settings=settings, clock=clock, react=react)
     metrics = Metrics()
     sending = Sending(db=db, clock=clock, metrics=metrics, default_language=settings.default_language)
     return App(settings, db, services, notices, dispatcher, sending, clock, metrics)

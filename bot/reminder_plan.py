@@ -11,7 +11,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlmodel import Session
+
 from bot.config import ReminderSettings
+from handlers.events import Event, Subscribed
 from storage import outbox
 from storage.db import Database
 
@@ -92,31 +95,42 @@ class ReminderPlanner:
         rows per (stage, channel). A dry run plans in a transaction it
         rolls back, so it shows exactly what a real run would add."""
         with self.db.transaction() as session:
-            planned: Counter[tuple[int, str]] = Counter()
-            subscribers = outbox.subscribers(session) + outbox.digest_subscribers(session)
-            channel_of = {subscriber.chat_pk: subscriber.channel for subscriber in subscribers}
-            for start in range(0, len(subscribers), PLAN_CHUNK):
-                rows = [
-                    {
-                        "key": plan_key(subscriber, stage),
-                        "kind": subscriber.kind,
-                        "chat_pk": subscriber.chat_pk,
-                        "participant_id": subscriber.participant_id,
-                        "cover_end": subscriber.cover_end,
-                        "stage": stage,
-                        "due_at": due,
-                        "stale_at": stale,
-                        "state": outbox.PLANNED,
-                        "attempts": 0,
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-                    for subscriber in subscribers[start : start + PLAN_CHUNK]
-                    for stage, due, stale in self.calendar.schedule(subscriber.cover_end)
-                    if stale > now
-                ]
-                for stage, chat_pk in outbox.plan(session, rows):
-                    planned[(stage, channel_of[chat_pk])] += 1
+            planned = self.plan_for(session, outbox.subscribers(session) + outbox.digest_subscribers(session), now)
             if dry_run:
                 session.rollback()
+        return planned
+
+    def react(self, session: Session, event: Event, now: datetime) -> None:
+        """Plan a chat's reminders the moment it consents, in the consent's
+        transaction: the Pengingat menu can then say when the next one comes."""
+        if isinstance(event, Subscribed):
+            self.plan_for(session, outbox.subscribers(session, chat_pk=event.chat_pk), now)
+
+    def plan_for(
+        self, session: Session, subscribers: list[outbox.Subscriber], now: datetime
+    ) -> Counter[tuple[int, str]]:
+        planned: Counter[tuple[int, str]] = Counter()
+        channel_of = {subscriber.chat_pk: subscriber.channel for subscriber in subscribers}
+        for start in range(0, len(subscribers), PLAN_CHUNK):
+            rows = [
+                {
+                    "key": plan_key(subscriber, stage),
+                    "kind": subscriber.kind,
+                    "chat_pk": subscriber.chat_pk,
+                    "participant_id": subscriber.participant_id,
+                    "cover_end": subscriber.cover_end,
+                    "stage": stage,
+                    "due_at": due,
+                    "stale_at": stale,
+                    "state": outbox.PLANNED,
+                    "attempts": 0,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for subscriber in subscribers[start : start + PLAN_CHUNK]
+                for stage, due, stale in self.calendar.schedule(subscriber.cover_end)
+                if stale > now
+            ]
+            for stage, chat_pk in outbox.plan(session, rows):
+                planned[(stage, channel_of[chat_pk])] += 1
         return planned

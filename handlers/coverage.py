@@ -10,6 +10,7 @@ from datetime import date
 
 from babel.units import format_unit
 
+from handlers.events import Subscribed
 from handlers.flow import Flow, Turn, ask, ask_again, done
 from handlers.identity import ask_nik, nik_then_birth_date, proven_participant
 from handlers.wording import long_date
@@ -65,6 +66,7 @@ def consent_question(turn: Turn):
 async def got_consent(turn: Turn):
     if turn.choice == "yes":
         subscribe(turn.db, chat=turn.chat, participant_id=turn.data["participant_id"], now=turn.now)
+        turn.emit(Subscribed(turn.chat.id))
         end = long_date(turn, date.fromisoformat(turn.data["cover_end"]))
         return done(turn.say("coverage.consent_yes", end=end))
     if turn.choice == "no":

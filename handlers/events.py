@@ -27,4 +27,11 @@ class ClaimUpdated:
     changes: tuple[str, ...]
 
 
-Event = ReportFiled | ClaimUpdated
+@dataclass(frozen=True)
+class Subscribed:
+    """A chat said yes to reminders (or turned them on again)."""
+
+    chat_pk: int
+
+
+Event = ReportFiled | ClaimUpdated | Subscribed

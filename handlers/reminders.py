@@ -4,6 +4,7 @@ anywhere. Planning and sending are the scheduler's work (bot/reminders.py)."""
 
 from __future__ import annotations
 
+from handlers.events import Subscribed
 from handlers.flow import Flow, Turn, ask, ask_again, done
 from handlers.wording import long_date
 from storage.outbox import next_due
@@ -52,6 +53,7 @@ async def resume(turn: Turn):
     if not followed(turn.db, chat=turn.chat):
         return done(turn.say("reminders.none"))
     set_consent(turn.db, chat=turn.chat, active=True)
+    turn.emit(Subscribed(turn.chat.id))
     return done(turn.say("reminders.resumed"))
 
 

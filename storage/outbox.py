@@ -41,13 +41,16 @@ class Subscriber:
     kind: str = REMINDER
 
 
-def subscribers(session: Session) -> list[Subscriber]:
+def subscribers(session: Session, *, chat_pk: int | None = None) -> list[Subscriber]:
+    """Every consenting chat's followed covers, or one chat's."""
     statement = (
         select(SUBSCRIPTIONS.c.chat_pk, CHATS.c.channel, SUBSCRIPTIONS.c.participant_id, PARTICIPANTS.c.cover_end)
         .join(CHATS, CHATS.c.id == SUBSCRIPTIONS.c.chat_pk)
         .join(PARTICIPANTS, PARTICIPANTS.c.id == SUBSCRIPTIONS.c.participant_id)
         .where(SUBSCRIPTIONS.c.active, CHATS.c.active)
     )
+    if chat_pk is not None:
+        statement = statement.where(SUBSCRIPTIONS.c.chat_pk == chat_pk)
     return [Subscriber(*row) for row in session.connection().execute(statement)]
 
 

@@ -269,3 +269,16 @@ async def test_a_widow_reporting_late_is_met_with_condolences_and_the_heirs_next
     )
     for frightening in ("2 x 24", "terlambat", "berobat", "Berobat"):
         assert frightening not in told
+
+
+async def test_right_after_consent_the_reminders_menu_says_when_the_next_one_comes(app):
+    chat = Chat(app)
+    for line in ("halo", "cek", BUDI_NIK, BUDI_BORN):
+        await chat.says(line)
+    await chat.run("""
+        > iya
+        Baik, kami akan mengingatkan Anda sebelum 31 Desember 2026.
+        > pengingat
+        Pengingat berikutnya sekitar 1 Desember 2026.
+        [Matikan pengingat | Kembali ke menu]
+    """)
