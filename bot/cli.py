@@ -88,13 +88,17 @@ def _print_report(report: ImportReport) -> None:
         f"{report.rows} rows: {counts.inserted} new, {counts.updated} updated, "
         f"{counts.unchanged} unchanged, {len(report.rejected)} rejected"
     )
+    _print_notes(report)
+    _print_counts("Per category", "category", sorted(report.by_category.items()))
+    _print_counts("Per district", "district", sorted(report.by_district.items()))
+
+
+def _print_notes(report: ImportReport) -> None:
     for title, notes in (("rejected", report.rejected), ("warning", report.warnings)):
         for note in notes[:50]:
             out.print(f"  {title}: row {note.row}: {note.reason}", highlight=False)
         if len(notes) > 50:
             out.print(f"  ... and {len(notes) - 50} more {title} rows")
-    _print_counts("Per category", "category", sorted(report.by_category.items()))
-    _print_counts("Per district", "district", sorted(report.by_district.items()))
 
 
 def _print_counts(title: str, column: str, rows: list[tuple], unit: str = "people") -> None:
@@ -127,8 +131,7 @@ def import_officers_command(
         f"{report.rows} rows: {report.counts.inserted} new, {report.counts.updated} updated, "
         f"{len(report.rejected)} rejected"
     )
-    for note in report.rejected[:50]:
-        out.print(f"  rejected: row {note.row}: {note.reason}", highlight=False)
+    _print_notes(report)
     _print_counts("Officers per district", "district", sorted(report.by_district.items()), "officers")
 
 

@@ -16,12 +16,21 @@ from datetime import date
 
 from babel.dates import format_date
 
-from handlers.flow import Flow, Turn, ask, done, goto
+from handlers.flow import Flow, Turn, ask, ask_again, done, goto
 from handlers.identity import ask_nik, nik_then_birth_date, record_check
 from handlers.incident import ReportDraft
-from handlers.messages import Outbound
+from handlers.messages import Choice, Outbound
 from handlers.parse import Invalid, parse_phone
-from storage.officers import find_officer, link, linked_officer, village_summary
+from storage.officers import (
+    OfficerRow,
+    VillageSummary,
+    align_village,
+    find_officer,
+    link,
+    linked_officer,
+    not_opted_in,
+    village_summary,
+)
 
 # -- linking -------------------------------------------------------------------
 
@@ -62,6 +71,7 @@ def linked(turn: Turn, phone: str):
     record_check(turn, proven=matched)
     if not matched:
         return done(turn.say("officer.not_matched"))
+    officer = align_village(turn.db, officer)
     link(turn.db, officer_id=officer.id, chat=turn.chat, now=turn.now)
     return done(turn.say("officer.linked", position=officer.position, village=officer.village))
 
@@ -85,17 +95,70 @@ report_flow = Flow.of("officer_report", start_report, menu="menu.officer_report"
 # -- Rekap desa ------------------------------------------------------------------
 
 
+PAGE = 10  # residents listed at once: a short message on a small screen
+
+
 async def start_summary(turn: Turn):
     officer = linked_officer(turn.db, chat=turn.chat)
     if officer is None:
         return done(turn.say("officer.not_linked"))
     summary = village_summary(turn.db, officer=officer)
+    if not summary.not_opted_in:
+        return done(Outbound(summary_text(turn, officer, summary)))
+    return ask(chose_summary, summary_question(turn, officer, summary))
+
+
+def summary_question(turn: Turn, officer: OfficerRow, summary: VillageSummary) -> Outbound:
+    choices = (Choice("not_opted_in", turn.t("officer.list_not_opted_in")), Choice("back", turn.t("common.back")))
+    return Outbound(summary_text(turn, officer, summary), choices=choices)
+
+
+async def chose_summary(turn: Turn):
+    officer = linked_officer(turn.db, chat=turn.chat)
+    if officer is None:
+        return done(turn.say("officer.not_linked"))
+    if turn.choice == "not_opted_in":
+        turn.data["page"] = 0
+        return ask(chose_page, page_question(turn, officer))
+    if turn.choice == "back":
+        return done()
+    summary = village_summary(turn.db, officer=officer)
+    return ask_again(chose_summary, turn, "common.pick_one", summary_question(turn, officer, summary))
+
+
+def page_question(turn: Turn, officer: OfficerRow) -> Outbound:
+    """One page of the residents not opted in to reminders, by name."""
+    first = turn.data["page"] * PAGE
+    # One more than a page says whether there is a next one.
+    names = not_opted_in(turn.db, officer=officer, offset=first, limit=PAGE + 1)
+    lines = [
+        f"{number}. {name} ({turn.t(f'category.{category}')})"
+        for number, (name, category) in enumerate(names[:PAGE], start=first + 1)
+    ]
+    text = turn.t("officer.not_opted_in_page", village=officer.village, lines="\n".join(lines) or "-")
+    choices = [Choice("next", turn.t("officer.next_page"))] if len(names) > PAGE else []
+    return Outbound(text, choices=(*choices, Choice("back", turn.t("common.back"))))
+
+
+async def chose_page(turn: Turn):
+    officer = linked_officer(turn.db, chat=turn.chat)
+    if officer is None:
+        return done(turn.say("officer.not_linked"))
+    if turn.choice == "next":
+        turn.data["page"] += 1
+        return ask(chose_page, page_question(turn, officer))
+    if turn.choice == "back":
+        return done()
+    return ask_again(chose_page, turn, "common.pick_one", page_question(turn, officer))
+
+
+def summary_text(turn: Turn, officer: OfficerRow, summary: VillageSummary) -> str:
     t = turn.t
 
     def lines(rows, label):
         return "\n".join(f"• {label(value)}: {count}" for value, count in rows) or "• -"
 
-    text = t(
+    return t(
         "officer.summary",
         village=officer.village,
         district=officer.district,
@@ -105,7 +168,8 @@ async def start_summary(turn: Turn):
         reports=lines(summary.reports_by_status, lambda status: t(f"status.{status}")),
         not_opted_in=summary.not_opted_in,
     )
-    return done(Outbound(text))
 
 
-summary_flow = Flow.of("officer_summary", start_summary, menu="menu.officer_summary", officers_only=True)
+summary_flow = Flow.of(
+    "officer_summary", start_summary, chose_summary, chose_page, menu="menu.officer_summary", officers_only=True
+)

@@ -3,8 +3,9 @@ the residents and reports of their own village."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -52,6 +53,34 @@ OFFICER = select(
     OFFICERS.c.district,
     OFFICERS.c.phone,
 )
+
+
+PLACE_PREFIX = re.compile(r"^(?:desa|ds|kelurahan|kel|kecamatan|kec)\b\.?\s*")
+
+
+def place_key(name: str) -> str:
+    """A village's or district's name as compared: case, spaces, punctuation
+    and a leading "Desa" or "Kec." do not count ("Ds. Talang-Demo" is
+    "talang demo")."""
+    return re.sub(r"[\W_]+", "", PLACE_PREFIX.sub("", name.casefold().strip()))
+
+
+def roster_places(session: Session) -> dict[tuple[str, str], tuple[str, str]]:
+    """Each (village, district) of the roster as spelled there, by its place_key pair."""
+    rows = session.connection().execute(select(PARTICIPANTS.c.village, PARTICIPANTS.c.district).distinct())
+    return {(place_key(village), place_key(district)): (village, district) for village, district in rows}
+
+
+def align_village(session: Session, officer: OfficerRow) -> OfficerRow:
+    """The officer's village spelled as the roster spells it now (a roster
+    imported again may write it differently), so that they see its residents."""
+    spelled = roster_places(session).get((place_key(officer.village), place_key(officer.district)))
+    if spelled is None or spelled == (officer.village, officer.district):
+        return officer
+    session.connection().execute(
+        update(OFFICERS).where(OFFICERS.c.id == officer.id).values(village=spelled[0], district=spelled[1])
+    )
+    return replace(officer, village=spelled[0], district=spelled[1])
 
 
 def upsert_officers(session: Session, rows: Iterable[dict[str, Any]], *, now: datetime) -> int:
@@ -151,6 +180,24 @@ class VillageSummary:
     reports_by_status: list[tuple[str, int]]
     residents: int
     not_opted_in: int
+
+
+def not_opted_in(session: Session, *, officer: OfficerRow, offset: int, limit: int) -> list[tuple[str, str]]:
+    """(name, category) of the officer's residents whom no chat has asked to
+    be reminded about, by name: whom the officer may go and tell."""
+    reminded = select(SUBSCRIPTIONS.c.participant_id).where(SUBSCRIPTIONS.c.active)
+    statement = (
+        select(PARTICIPANTS.c.name, PARTICIPANTS.c.category)
+        .where(
+            PARTICIPANTS.c.village == officer.village,
+            PARTICIPANTS.c.district == officer.district,
+            PARTICIPANTS.c.id.not_in(reminded),
+        )
+        .order_by(PARTICIPANTS.c.name, PARTICIPANTS.c.id)
+        .offset(offset)
+        .limit(limit)
+    )
+    return [tuple(row) for row in session.connection().execute(statement)]
 
 
 def village_summary(session: Session, *, officer: OfficerRow) -> VillageSummary:

@@ -208,7 +208,7 @@ def test_import_officers_list_and_unlink(tmp_path):
         tmp_path, "chat", stdin="halo\nperangkat\n1603016606900001\n26-06-1990\n0812 1111 2222\nmenu\n", env=env
     )
     assert (
-        "Terhubung sebagai Sekretaris desa desa Talang Demo." in linked.stdout
+        "Terhubung sebagai Sekretaris desa, Desa Talang Demo." in linked.stdout
         and "7. Lapor untuk warga" in linked.stdout
     )
     unlinked = payung(tmp_path, "officers", "unlink", "1", "--by", "ani", env=env)

@@ -9,18 +9,19 @@ import io
 from collections import Counter
 from datetime import UTC, datetime
 
-from sqlmodel import select
+import pytest
+from sqlmodel import select, update
 
 from bot.channels.console import ConsoleChannel
 from bot.ops.officer_import import import_officers
 from handlers.messages import Media
 from storage import incidents
 from storage.models import Chat as ChatRow
-from storage.models import ConversationState, OutboxMessage
+from storage.models import ConversationState, OutboxMessage, Participant
 from storage.officers import officers, unlink
-from tests.conftest import ADMIN
+from tests.conftest import ADMIN, ROSTER, build, person
 from tests.test_transcript_incident import BUDI_BORN, BUDI_NIK, CHRONOLOGY, SITI_NIK, own_report
-from tests.transcript import Chat
+from tests.transcript import Chat, reply_text
 
 RINA_NIK, RINA_BORN, RINA_PHONE = "1603016606900001", "26-06-1990", "+6281211112222"
 OFFICER_MENU = (
@@ -50,7 +51,7 @@ async def linked_rina(app, chat_id: str = "6281211112222") -> Chat:
     for line in ("halo", "perangkat", RINA_NIK):
         await chat.says(line)
     linked, _menu = await chat.send(RINA_BORN, sender_phone=RINA_PHONE)
-    assert linked.text.startswith("Terhubung sebagai Sekretaris desa desa Talang Demo."), linked.text
+    assert linked.text.startswith("Terhubung sebagai Sekretaris desa, Desa "), linked.text
     return chat
 
 
@@ -100,7 +101,7 @@ async def test_linking_needs_the_chats_own_number_and_every_mismatch_reads_the_s
         > menu
         {OFFICER_MENU}
         > perangkat
-        Chat ini sudah terhubung sebagai Sekretaris desa desa Talang Demo.
+        Chat ini sudah terhubung sebagai Sekretaris desa, Desa Talang Demo.
     """)
 
 
@@ -303,3 +304,80 @@ async def test_the_claim_menu_shows_only_the_officers_own_village(app):
         > Klaim warga
         Belum ada laporan terbuka tentang warga desa Talang Demo.
     """)
+
+
+def test_officers_villages_are_matched_however_the_list_spells_them(app):
+    rows = [
+        [RINA_NIK, "Rina Wati", "1990-06-26", "Sekretaris desa", "DESA talang-demo", "Kec. LUBAI", "0812-1111-2222"],
+        ["1603014707880002", "Ani", "1988-07-07", "Kaur umum", "Talang Baru", "Lubai", "0812-3333-4444"],
+    ]
+    report = import_officers(
+        officers_file(app, rows), actor=ADMIN, db=app.db, hasher=app.services.hasher, now=app.clock()
+    )
+    assert [(note.row, note.reason) for note in report.warnings] == [
+        (3, "desa Talang Baru, kecamatan Lubai has no residents in the roster")
+    ]
+    with app.db.transaction() as session:
+        places = sorted((officer.village, officer.district) for officer, _chats in officers(session))
+    assert places == [("Talang Baru", "Lubai"), ("Talang Demo", "Lubai")]
+
+
+async def test_an_officer_linking_after_the_roster_spelled_their_village_anew_still_sees_it(app):
+    with_rina(app)
+    with app.db.transaction() as session:  # a new roster import wrote the village in capitals
+        session.exec(update(Participant).where(Participant.village == "Talang Demo").values(village="TALANG DEMO"))
+    chat = await linked_rina(app)
+    await chat.run("""
+        > rekap
+        Rekap desa TALANG DEMO, Kec. Lubai
+        Peserta terdaftar: 4
+    """)
+
+
+@pytest.fixture
+def crowded_village(tmp_path, sqlite_url, clock):
+    """Talang Demo with twelve more residents, one of them an RT head."""
+    more = [
+        person(
+            nik=f"160301010180{n:04d}",
+            nama=f"Warga {n:02d}",
+            tanggal_lahir="1980-01-01",
+            kategori="RT/RW" if n == 12 else "linmas",
+        )  # fmt: skip
+        for n in range(1, 13)
+    ]
+    app = build(tmp_path, sqlite_url, clock, roster=[*ROSTER, *more])
+    yield app
+    app.close()
+
+
+async def test_the_village_summary_lists_who_gets_no_reminders_a_page_at_a_time(crowded_village):
+    app = crowded_village
+    with_rina(app)
+    budi = Chat(app, chat_id="budi")
+    for line in ("halo", "cek", BUDI_NIK, BUDI_BORN, "ya"):
+        await budi.says(line)
+    chat = await linked_rina(app)
+    await chat.run("""
+        > Rekap desa
+        Peserta terdaftar: 16
+        • Ketua RT/RW: 1
+        Belum berlangganan pengingat: 15 orang
+        [Lihat yang belum berlangganan | Kembali ke menu]
+        > 1
+        Warga Talang Demo yang belum mendapat pengingat.
+        1. Akhir Hari (Perangkat desa)
+        2. Baru Nanti (Perangkat desa)
+        3. Lama Selesai (Perangkat desa)
+        4. Warga 01 (Linmas)
+        10. Warga 07 (Linmas)
+        [Berikutnya | Kembali ke menu]
+        > berikutnya
+        11. Warga 08 (Linmas)
+        15. Warga 12 (Ketua RT/RW)
+        [Kembali ke menu]
+        > 1
+        Ada lagi yang bisa dibantu?
+    """)
+    said = reply_text(await chat.send("rekap")) + reply_text(await chat.send("1"))
+    assert "Budi Santoso" not in said  # he asked to be reminded

@@ -12,7 +12,7 @@ from bot.ops.authority import Actor
 from bot.ops.roster import ImportReport, RowNote, cell_text, identity, open_roster
 from handlers.parse import Invalid, parse_phone
 from storage.db import Database
-from storage.officers import known_officers, upsert_officers
+from storage.officers import known_officers, place_key, roster_places, upsert_officers
 from storage.privacy import IdentityHasher, mask_nik
 
 REQUIRED = ("nik", "nama", "tanggal_lahir", "jabatan", "desa", "kecamatan", "telepon")
@@ -48,7 +48,7 @@ def import_officers(path: Path, *, actor: Actor, db: Database, hasher: IdentityH
     regency has a few thousand officers); a NIK twice in the file is rejected."""
     actor.require("manage")
     table = open_roster(path, REQUIRED)
-    report, good, seen = ImportReport(), [], set()
+    report, good, seen, rows_of = ImportReport(), [], set(), []
     for number, raw in table.rows:
         report.rows += 1
         checked = validate_officer(hasher, raw)
@@ -59,8 +59,18 @@ def import_officers(path: Path, *, actor: Actor, db: Database, hasher: IdentityH
             continue
         seen.add(checked["nik_hash"])
         good.append(checked)
-        report.by_district[checked["district"]] += 1
+        rows_of.append(number)
     with db.transaction() as session:
+        places = roster_places(session)
+        for number, officer in zip(rows_of, good, strict=True):
+            spelled = places.get((place_key(officer["village"]), place_key(officer["district"])))
+            if spelled is None:
+                # Linked, this officer would see no residents and no reports.
+                note = f"desa {officer['village']}, kecamatan {officer['district']} has no residents in the roster"
+                report.warnings.append(RowNote(number, note))
+            else:
+                officer["village"], officer["district"] = spelled
+            report.by_district[officer["district"]] += 1
         known = known_officers(session, nik_hashes=list(seen))
         upsert_officers(session, good, now=now)
     report.counts.updated, report.counts.inserted = len(known), len(good) - len(known)

@@ -8,6 +8,7 @@ only what moved. The file's header is checked before anything is written."""
 from __future__ import annotations
 
 import csv
+import re
 import zipfile
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
@@ -27,7 +28,7 @@ from storage.privacy import IdentityHasher, mask_nik
 
 REQUIRED = ("nik", "nama", "tanggal_lahir", "jenis_kelamin", "desa", "kecamatan", "kategori", "mulai", "berakhir")
 OPTIONAL = ("no_kpj", "telepon")
-CATEGORIES = ("kepala_desa", "perangkat_desa", "bpd", "linmas", "guru_ngaji", "petani_sawit", "lainnya")
+CATEGORIES = ("kepala_desa", "perangkat_desa", "bpd", "linmas", "guru_ngaji", "rt_rw", "petani_sawit", "lainnya")
 
 
 class RosterError(Exception):
@@ -189,7 +190,7 @@ def validate_row(hasher: IdentityHasher, raw: dict[str, Any]) -> Validated:
         return None, "jenis_kelamin must be L or P", None
     if (gender == "P") != nik.female:
         return None, "jenis_kelamin does not match the NIK (women have 40 added to the day)", None
-    category = cell_text(raw.get("kategori")).lower().replace(" ", "_").replace("-", "_")
+    category = re.sub(r"[\s/\-]+", "_", cell_text(raw.get("kategori")).lower())  # "RT/RW", "guru ngaji"
     if category not in CATEGORIES:
         return None, f"unknown kategori '{category}' (known: {', '.join(CATEGORIES)})", None
     start, end = _date(raw.get("mulai")), _date(raw.get("berakhir"))
