@@ -15,6 +15,7 @@ from handlers.files import drafted, files_question, take_files
 from handlers.flow import Flow, Turn, ask, ask_again, done
 from handlers.messages import Choice, Outbound
 from handlers.texts import LANGUAGES, OPERATORS_LANGUAGE
+from handlers.understand import mentioned
 from storage.incidents import Report, add_files, add_note, report, ticked, toggle_document, village_reports
 from storage.officers import linked_officer
 
@@ -59,7 +60,10 @@ def ask_checklist(turn: Turn, found: Report, *before: Outbound):
     return ask(got_checklist, *before, checklist_question(turn, found))
 
 
-def checklist_question(turn: Turn, found: Report) -> Outbound:
+def checklist(turn: Turn, found: Report) -> tuple[list[str], tuple[Choice, ...], int]:
+    """The report's documents marked ready (✓) or not (☐) in the chat's
+    language, the buttons that tick them and the other actions, and how
+    many are ready."""
     keys = items(turn, found.kind, LANGUAGES[0])
     shown = items(turn, found.kind, turn.t.language)
     if len(shown) != len(keys):  # a translation that lost step with the Indonesian list
@@ -68,31 +72,45 @@ def checklist_question(turn: Turn, found: Report) -> Outbound:
     marked = [f"{'✓' if key in ready else '☐'} {text}" for key, text in zip(keys, shown, strict=True)]
     choices = tuple(Choice(f"item:{number}", line) for number, line in enumerate(marked))
     choices += tuple(Choice(action, turn.t(f"claim.{action}")) for action in ("add_files", "add_note", "finish"))
+    return marked, choices, len(ready & set(keys))
+
+
+def checklist_question(turn: Turn, found: Report) -> Outbound:
+    marked, choices, ready = checklist(turn, found)
     text = turn.t(
         "claim.checklist",
         reference=found.reference,
         name=found.name,
-        ready=len(ready & set(keys)),
-        total=len(keys),
+        ready=ready,
+        total=len(marked),
         lines="\n".join(marked),
     )
     return Outbound(text, choices=choices)
 
 
+def ticked_line(turn: Turn, found: Report, number: int) -> Outbound:
+    """What a tick answers: the one line it changed, and the same buttons."""
+    marked, choices, ready = checklist(turn, found)
+    return Outbound(turn.t("claim.ticked", line=marked[number], ready=ready, total=len(marked)), choices=choices)
+
+
 async def got_checklist(turn: Turn):
     found = report(turn.db, reference=turn.data["reference"])
     keys = items(turn, found.kind, LANGUAGES[0])
-    if turn.choice and turn.choice.startswith("item:") and int(turn.choice[5:]) < len(keys):
-        key = keys[int(turn.choice[5:])]
-        now_ticked = toggle_document(turn.db, incident_id=found.id, item=key, by=officer_name(turn), now=turn.now)
-        turn.data["changed"].append(f"{'✓' if now_ticked else '☐'} {key}")
-        return ask_checklist(turn, found)
-    if turn.choice == "add_files":
+    choice = turn.choice or mentioned(turn.text, [[c.id, c.title] for c in checklist(turn, found)[1]])
+    if choice and choice.startswith("item:") and int(choice[5:]) < len(keys):
+        number = int(choice[5:])
+        now_ticked = toggle_document(
+            turn.db, incident_id=found.id, item=keys[number], by=officer_name(turn), now=turn.now
+        )
+        turn.data["changed"].append(f"{'✓' if now_ticked else '☐'} {keys[number]}")
+        return ask(got_checklist, ticked_line(turn, found, number))
+    if choice == "add_files":
         turn.data["files"] = []
         return ask(got_files, files_question(turn, "claim.ask_files"))
-    if turn.choice == "add_note":
+    if choice == "add_note":
         return ask(got_note, turn.say("claim.ask_note"))
-    if turn.choice == "finish":
+    if choice == "finish":
         if turn.data["changed"]:
             turn.emit(ClaimUpdated(found.reference, turn.data["officer"], tuple(turn.data["changed"])))
         return done(turn.say("claim.saved", reference=found.reference))

@@ -19,6 +19,7 @@ from handlers.messages import Inbound, choice_key
 
 SPACES = re.compile(r"\s+")
 NUMBER = re.compile(r"[0-9]{1,3}")
+WORD = re.compile(r"\w+")
 # What a title may start with that nobody types: a tick box, a bullet, its number.
 MARKS = re.compile(r"^[\W_]*(?:\d{1,3}[.)]\s*)?[\W_]*")
 FUZZY_FROM = 6  # a slip in a shorter word makes another word too easily
@@ -55,3 +56,26 @@ def resolve_choice(
         if len(bare(title)) >= FUZZY_FROM and Levenshtein.distance(text, bare(title), score_cutoff=1) <= 1
     }
     return near.pop() if len(near) == 1 else None
+
+
+def mentioned(text: str, offered: Sequence[Sequence[str]]) -> str | None:
+    """The id of the one choice whose title holds every word typed ("akta
+    kematian" names "☐ akta kematian (atau surat keterangan ...)"), a word of
+    six letters or more with one letter slipped; None when no title or more
+    than one does."""
+    typed = WORD.findall(normalise(text))
+    if not typed or all(len(word) < 3 for word in typed):
+        return None
+
+    def holds(title: str) -> bool:
+        words = WORD.findall(bare(title))
+        return all(any(same_word(word, other) for other in words) for word in typed)
+
+    found = [choice_id for choice_id, title in offered if holds(title)]
+    return found[0] if len(found) == 1 else None
+
+
+def same_word(typed: str, word: str) -> bool:
+    if typed == word:
+        return True
+    return len(word) >= FUZZY_FROM and Levenshtein.distance(typed, word, score_cutoff=1) <= 1

@@ -254,14 +254,18 @@ async def test_an_officer_ticks_documents_adds_files_and_notes_to_a_residents_cl
         Dokumen siap: 0 dari 8
         ☐ kartu peserta BPJS Ketenagakerjaan
         ☐ akta kematian
-        > 1
-        Dokumen siap: 1 dari 8
-        ✓ kartu peserta BPJS Ketenagakerjaan
+    """)
+    [tick] = await chat.send("1")
+    assert tick.text == "✓ kartu peserta BPJS Ketenagakerjaan (1 dari 8 siap)"  # one line, not the list again
+    assert tick.choices[0].title == "✓ kartu peserta BPJS Ketenagakerjaan" and len(tick.choices) == 11
+    await chat.run("""
+        > akta kematian
+        ✓ akta kematian (atau surat keterangan kematian dari desa atau rumah sakit) (2 dari 8 siap)
         > 4
-        ✓ akta kematian
-        > 4
+        ☐ akta kematian (atau surat keterangan kematian dari desa atau rumah sakit) (1 dari 8 siap)
+        > kartu
+        Silakan pilih salah satu tombol
         Dokumen siap: 1 dari 8
-        ☐ akta kematian
         > Tambah catatan
         Ketik catatan untuk petugas
         > ok
