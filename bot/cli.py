@@ -5,19 +5,21 @@ from __future__ import annotations
 import asyncio
 import getpass
 import sys
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from bot.app import App, build_app
+from bot.app import App, build_app, utc_now
 from bot.channels.console import ConsoleChannel
 from bot.config import ConfigError, load_settings
 from bot.demo_roster import DEMO_SIZE, Sample, write_demo_roster
@@ -52,11 +54,19 @@ def administrator(by: str | None = None) -> Actor:
 
 
 @contextmanager
-def opened(ctx: typer.Context) -> Iterator[App]:
-    """Settings -> logging -> app with the schema upgraded; closed afterwards."""
+def opened(ctx: typer.Context, *, now: str | None = None) -> Iterator[App]:
+    """Settings -> logging -> app with the schema upgraded; closed afterwards.
+    With `now` (--now), the app's clock starts at that moment and runs on."""
     settings = load_settings(ctx.obj)
     configure_logging(settings.log_level)
-    app = build_app(settings)
+    clock = utc_now
+    if now is not None:
+        start, started = _moment(now, ZoneInfo(settings.timezone)), time.monotonic()
+
+        def clock() -> datetime:
+            return start + timedelta(seconds=time.monotonic() - started)
+
+    app = build_app(settings, clock=clock)
     try:
         yield app
     finally:
@@ -218,13 +228,15 @@ NOW_HELP = "pretend it is this time (ISO, e.g. 2026-12-01T09:00; local time unle
 
 
 def _now(app: App, now: str | None) -> datetime:
-    if now is None:
-        return app.clock()
+    return app.clock() if now is None else _moment(now, app.services.zone)
+
+
+def _moment(text: str, zone: ZoneInfo) -> datetime:
     try:
-        moment = datetime.fromisoformat(now)
+        moment = datetime.fromisoformat(text)
     except ValueError:
-        raise ConfigError(f"--now {now!r} is not an ISO date and time, e.g. 2026-12-01T09:00") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=app.services.zone)
+        raise ConfigError(f"--now {text!r} is not an ISO date and time, e.g. 2026-12-01T09:00") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
 
 
 def _stage(stage: int) -> str:
@@ -328,7 +340,10 @@ def incidents_show(ctx: typer.Context, reference: str = typer.Argument(..., help
         f"occurred: {found.occurred_on}; place: {found.place}{where}",
         f"call back: {found.phone}",
         f"chronology: {found.chronology}",
-        *(f"file: {item.path} ({item.mime_type}, {item.size:,} bytes)" for item in detail.files),
+        *(
+            f"file: {item.path} ({item.mime_type}, {item.size:,} bytes)" + (f": {item.caption}" if item.caption else "")
+            for item in detail.files
+        ),
         *(f"document ready: {item}" for item in detail.ready),
         *(f"note: {_local(app, note.at)} {note.author}: {note.text}" for note in detail.notes),
         *(
@@ -423,9 +438,10 @@ def stats(ctx: typer.Context) -> None:
 def chat(
     ctx: typer.Context,
     chat_id: str = typer.Option("console", "--chat-id", help="which chat to speak as; state persists per chat"),
+    now: str = typer.Option(None, help=NOW_HELP),
 ) -> None:
     """Chat with the bot here (the demo roster is loaded into an empty database)."""
-    with opened(ctx) as app:
+    with opened(ctx, now=now) as app:
         with app.db.transaction() as session:
             empty = count_participants(session) == 0
         if empty:

@@ -73,6 +73,7 @@ class Notices:
             chronology=report.chronology,
             phone=report.phone,
             files=len(files),
+            captions="".join(f"\n• {item.caption}" for item in files if item.caption),
         )
         chats = self.operator_chats(session, now)
         for chat_pk in chats:

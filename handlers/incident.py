@@ -21,7 +21,7 @@ from datetime import date, timedelta
 from typing import Any, TypedDict
 
 from handlers.events import ReportFiled
-from handlers.files import drafted, files_question, take_files
+from handlers.files import MAX_FILES, drafted, files_question, take_files
 from handlers.flow import Ask, Flow, Turn, ask, ask_again, asking, done
 from handlers.identity import ask_nik, nik_then_birth_date, proven_participant, took_nik, typed_nik
 from handlers.messages import Outbound
@@ -227,6 +227,12 @@ def ask_chronology(turn: Turn):
 
 
 async def got_chronology(turn: Turn):
+    voiced = [item for item in turn.inbound.media if item.is_voice]
+    if voiced and len(turn.data["files"]) < MAX_FILES:
+        # Many people speak more easily than they type: the voice note is the story.
+        turn.data["files"].append(voiced[0].as_json())
+        turn.data["chronology"] = turn.t("incident.voice_story")
+        return onward(turn, ask_files)
     told = turn.text
     if len(told) > MAX_CHRONOLOGY:
         return ask_again(got_chronology, turn, "incident.chronology_long", length=len(told))

@@ -18,6 +18,7 @@ from storage.tables import ATTACHMENTS, CHANGES, CHATS, COUNTERS, DOCUMENTS, INC
 
 KINDS = ("work_accident", "commute_accident", "occupational_disease", "work_death", "death")
 DEATHS = ("work_death", "death")
+MAX_CAPTION = 1000
 # "family" (other family) stays for reports filed before the nearer relations were offered.
 RELATIONS = ("spouse", "child", "parent", "sibling", "family", "neighbour", "coworker", "village_officer", "other")
 # As operators say them: diterima, diverifikasi, diproses (by BPJS), selesai, ditolak.
@@ -188,12 +189,16 @@ def history(session: Session, *, incident_id: int) -> list[Change]:
 
 def attachments(session: Session, *, incident_id: int) -> list[Media]:
     """A report's files, in the order sent."""
-    return [Media(*row) for row in _of_report(session, incident_id, ATTACHMENTS, "path", "sha256", "mime_type", "size")]
+    columns = ("path", "sha256", "mime_type", "size", "caption")
+    return [Media(*row) for row in _of_report(session, incident_id, ATTACHMENTS, *columns)]
 
 
 def add_files(session: Session, *, incident_id: int, files: Iterable[Media], now: datetime) -> int:
     """Files for a report, at filing or later (a village officer's); how many."""
-    rows = [{**item.as_json(), "incident_id": incident_id, "created_at": now} for item in files]
+    rows = [
+        {**item.as_json(), "caption": item.caption[:MAX_CAPTION], "incident_id": incident_id, "created_at": now}
+        for item in files
+    ]
     if rows:
         session.connection().execute(ATTACHMENTS.insert(), rows)
     return len(rows)
@@ -235,10 +240,13 @@ def village_reports(session: Session, *, village: str, district: str, open_only:
     return [Report(*row) for row in session.connection().execute(statement.order_by(INCIDENTS.c.id.desc()))]
 
 
-def attachment_counts(session: Session) -> dict[int, int]:
-    """Files per report, for the export."""
-    statement = select(ATTACHMENTS.c.incident_id, func.count()).group_by(ATTACHMENTS.c.incident_id)
-    return dict(session.connection().execute(statement).all())
+def attachment_captions(session: Session) -> dict[int, list[str]]:
+    """Each report's files' captions ("" where none was written), for the export."""
+    statement = select(ATTACHMENTS.c.incident_id, ATTACHMENTS.c.caption).order_by(ATTACHMENTS.c.id)
+    captions: dict[int, list[str]] = {}
+    for incident_id, caption in session.connection().execute(statement):
+        captions.setdefault(incident_id, []).append(caption)
+    return captions
 
 
 def set_status(

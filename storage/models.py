@@ -246,6 +246,7 @@ class IncidentAttachment(SQLModel, table=True):
     mime_type: str = Field(max_length=100)
     size: int
     path: str = Field(max_length=500)
+    caption: str = Field(default="", max_length=1000, sa_column_kwargs={"server_default": ""})
     created_at: datetime = Field(sa_type=UTCDateTime)
 
 

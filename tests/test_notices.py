@@ -43,13 +43,15 @@ async def test_a_report_reaches_the_operators_and_a_status_change_reaches_the_re
         CHRONOLOGY,
     ):
         await reporter.says(line)
-    await reporter.send(media=(Media(path=str(photo), sha256="c" * 64, mime_type="image/jpeg", size=22),))
+    await reporter.send(
+        media=(Media(path=str(photo), sha256="c" * 64, mime_type="image/jpeg", size=22, caption="kaki kanan bengkak"),)
+    )
     for line in ("Done", "081234567890", "1"):
         await reporter.says(line)
     [report] = [row for row in outbox_rows(app) if row.kind == "notice"][:1]
     assert "NEW REPORT" not in report.body and "LAPORAN BARU LK-2026-000001" in report.body  # operators read Indonesian
     assert "NIK 1603********0001" in report.body and "terlindungi pada tanggal kejadian" in report.body
-    assert "1603010503800001" not in report.body and "Lampiran: 1 berkas" in report.body
+    assert "1603010503800001" not in report.body and "Lampiran: 1 berkas\n• kaki kanan bengkak" in report.body
 
     # A failure the paced sender gives up on at once; the outbox tries again later.
     telegram_api.fail("sendMessage", chat_id=str(GROUP), status=400, description="Bad Request: chat not found")
@@ -58,12 +60,14 @@ async def test_a_report_reaches_the_operators_and_a_status_change_reaches_the_re
     assert (name, content, mime_type) == ("kaki.jpg", photo.read_bytes(), "image/jpeg")
     to_operator, photo_message = graph.bodies(OPERATOR)
     assert to_operator["text"]["body"].startswith("LAPORAN BARU") and photo_message["type"] == "image"
+    assert photo_message["image"]["caption"] == "kaki kanan bengkak"
     app.clock.advance(minutes=5)
     assert await drainer.drain(app.clock()) == {"sent": 1}
     failed, to_group = [call for call in telegram_api.sent() if call["chat_id"] == str(GROUP)]
     assert failed == to_group and to_group["text"].startswith("LAPORAN BARU LK-2026-000001")
     [photo_to_group] = telegram_api.sent("sendPhoto")
     assert photo_to_group["chat_id"] == str(GROUP) and photo_to_group["photo"]["size"] == len(photo.read_bytes())
+    assert photo_to_group["caption"] == "kaki kanan bengkak"
 
     night = datetime(2026, 11, 27, 16, 0, tzinfo=UTC)  # 23:00 in Muara Enim: quiet hours for reminders
     app.clock.now = night

@@ -197,7 +197,10 @@ def probe_dispatcher(app) -> Dispatcher:
 
     async def got(turn: Turn):
         inbound = turn.inbound
-        media = [(item.sha256, item.size, item.mime_type, Path(item.path).read_bytes()) for item in inbound.media]
+        media = [
+            (item.sha256, item.size, item.mime_type, Path(item.path).read_bytes(), item.caption)
+            for item in inbound.media
+        ]
         said = f"contact={inbound.contact_phone} location={inbound.location} media={media} text={inbound.text}"
         return ask(got, Outbound(said))
 
@@ -239,7 +242,7 @@ async def test_contacts_locations_and_files_reach_the_step(app, api):
         ]
         await hook.post(message_update(5, 501, photo=sizes, caption="kaki saya"))
         digest = hashlib.sha256(photo).hexdigest()
-        expected = f"media={[(digest, len(photo), 'image/jpeg', photo)]} text=kaki saya"
+        expected = f"media={[(digest, len(photo), 'image/jpeg', photo, 'kaki saya')]} text=kaki saya"
         assert (await api.wait_for(5))[-1]["text"].endswith(expected)
         assert (app.settings.data_dir / "media" / "telegram" / f"{digest}.jpg").read_bytes() == photo
 
@@ -252,8 +255,17 @@ async def test_contacts_locations_and_files_reach_the_step(app, api):
         }
         await hook.post(message_update(6, 501, document=too_big))
         assert "berkas terlalu besar" in (await api.wait_for(6))[-1]["text"]
+
+        voice_note = b"OggS a voice note"
+        api.files["documents/voice-1"] = voice_note
+        voice = {"file_id": "voice-1", "file_unique_id": "v", "duration": 4, "file_size": len(voice_note)}
+        await hook.post(message_update(7, 501, voice=voice))
+        digest = hashlib.sha256(voice_note).hexdigest()
+        assert (await api.wait_for(7))[-1]["text"].endswith(
+            f"media={[(digest, len(voice_note), 'audio/ogg', voice_note, '')]} text="
+        )
     await channel.stop()
-    assert [call.params["file_id"] for call in api.calls if call.method == "getFile"] == ["big-photo"]
+    assert [call.params["file_id"] for call in api.calls if call.method == "getFile"] == ["big-photo", "voice-1"]
 
 
 def processed_count(app) -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -12,6 +14,7 @@ from bot.app import build_app
 from handlers.messages import Location, Media
 from storage import incidents
 from storage.models import Incident, IncidentAttachment, LookupAttempt
+from tests.test_cli import payung
 from tests.transcript import Chat
 
 MENU = "[Cek kepesertaan | Lapor kejadian | Status laporan | Pengingat | Bantuan | Bahasa/Language]"
@@ -179,7 +182,7 @@ async def test_every_validation_failure_explains_and_asks_again(app):
         Tulis tempatnya dengan 3 sampai 300 huruf
         > Jalan desa Karang Demo
         > jatuh
-        Kronologi terlalu singkat.
+        Ceritanya terlalu singkat.
         > {"kata " * 201}
         Kronologi terlalu panjang (1004 huruf, paling banyak 1.000).
         > {CHRONOLOGY}
@@ -374,3 +377,49 @@ async def test_a_half_written_report_waits_a_day_while_other_conversations_wait_
         await coverage.says(line)
     app.clock.advance(minutes=31)
     assert "Sesi sebelumnya sudah berakhir" in await coverage.says(BUDI_NIK)
+
+
+def voice_note(number: int) -> Media:
+    return Media(
+        path=f"/data/media/whatsapp/{number:064x}.ogg", sha256=f"{number:064x}", mime_type="audio/ogg", size=4000
+    )
+
+
+async def test_a_voice_note_tells_the_story_and_captions_stay_with_their_files(app, tmp_path):
+    chat = Chat(app)
+    for line in ("halo", "2", "1", BUDI_NIK, BUDI_BORN, "1", "kemarin"):
+        await chat.says(line)
+    await chat.run("""
+        > Kebun sawit
+        Boleh juga kirim pesan suara.
+    """)
+    [asked_files] = await chat.send(media=(voice_note(1),))
+    assert asked_files.text.startswith("Kirim foto atau dokumen pendukung"), asked_files.text
+    captioned = replace(photo(2), caption="surat keterangan dokter")
+    [received] = await chat.send("surat keterangan dokter", media=(captioned,))
+    assert "Diterima (2 dari 5)" in received.text
+    await chat.run("""
+        > selesai
+        > 081234567890
+        5. Cerita kejadian: (diceritakan lewat pesan suara, ada di lampiran)
+        6. Lampiran: 2 berkas
+        > 1
+        Nomor laporan: LK-2026-000001
+    """)
+    with app.db.transaction() as session:
+        found = incidents.report(session, reference="LK-2026-000001")
+        files = incidents.attachments(session, incident_id=found.id)
+    assert [(item.mime_type, item.caption) for item in files] == [
+        ("audio/ogg", ""),
+        ("image/jpeg", "surat keterangan dokter"),
+    ]
+    shown = payung(
+        tmp_path, "incidents", "show", "LK-2026-000001", env={"PAYUNG_DATABASE_URL": str(app.settings.database_url)}
+    )
+    assert "(audio/ogg, 4,000 bytes)" in shown.stdout, shown.stderr
+    assert "(image/jpeg, 1,000 bytes): surat keterangan dokter" in shown.stdout
+    exported = tmp_path / "laporan.csv"
+    database = {"PAYUNG_DATABASE_URL": str(app.settings.database_url)}
+    payung(tmp_path, "export", "incidents", "--out", str(exported), "--format", "csv", env=database)
+    [row] = list(csv.DictReader(exported.open(encoding="utf-8-sig")))
+    assert (row["attachments"], row["attachment_captions"]) == ("2", "surat keterangan dokter")

@@ -269,7 +269,8 @@ async def test_what_cannot_be_read_gets_a_polite_answer_and_garbage_a_200(app, g
         await hook.settle()
     await channel.stop()
     answers = [body["text"]["body"] for body in graph.bodies()]
-    assert answers == ["Maaf, saya hanya bisa membaca teks, tombol, lokasi, dan foto. Silakan ketik pesan Anda."] * 2
+    unreadable = app.services.catalogue["id"]("refused.unsupported")
+    assert answers == [unreadable] * 2 and "pesan suara" in unreadable
 
 
 async def test_the_sender_number_location_and_photos_reach_the_step(app, graph):
@@ -278,6 +279,8 @@ async def test_the_sender_number_location_and_photos_reach_the_step(app, graph):
     photo = b"\xff\xd8\xff\xe0 foto kaki"
     graph.media["media-1"] = (photo, "image/jpeg")
     graph.media["media-big"] = (b"x" * (2 * 1024 * 1024), "application/pdf")
+    voice_note = b"OggS pesan suara"
+    graph.media["voice-1"] = (voice_note, "audio/ogg; codecs=opus")
     app.settings.max_file_mb = 1
     channel.max_file_bytes = 1024 * 1024
     async with Webhook(app, channel) as hook:
@@ -287,12 +290,16 @@ async def test_the_sender_number_location_and_photos_reach_the_step(app, graph):
             message("wamid.3", WARGA, "image", {"id": "media-1", "mime_type": "image/jpeg", "caption": "kaki saya"})
         )
         await hook.say(message("wamid.4", WARGA, "document", {"id": "media-big", "mime_type": "application/pdf"}))
+        voice = {"id": "voice-1", "mime_type": "audio/ogg; codecs=opus", "voice": True}
+        await hook.say(message("wamid.5", WARGA, "audio", voice))
     await channel.stop()
     said = [body["text"]["body"] for body in graph.bodies()[1:]]
     assert said[0].startswith("contact=None location=Location(latitude=-3.65, longitude=103.77)")
     digest = hashlib.sha256(photo).hexdigest()
-    assert said[1].endswith(f"media={[(digest, len(photo), 'image/jpeg', photo)]} text=kaki saya")
+    assert said[1].endswith(f"media={[(digest, len(photo), 'image/jpeg', photo, 'kaki saya')]} text=kaki saya")
     assert "berkas terlalu besar" in said[2]
+    voiced = hashlib.sha256(voice_note).hexdigest()
+    assert said[3].endswith(f"media={[(voiced, len(voice_note), 'audio/ogg', voice_note, '')]} text=")
 
 
 async def test_rate_limits_are_retried_and_other_errors_recorded(app, graph):

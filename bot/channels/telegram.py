@@ -22,6 +22,7 @@ import logging
 import mimetypes
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -288,11 +289,11 @@ class TelegramChannel:
         if message.location is not None:
             return Inbound(**base, location=Location(message.location.latitude, message.location.longitude))
         text = command(message.text or message.caption or "")
-        if message.photo or message.document:
+        if message.photo or message.document or message.voice or message.audio:
             media = await self._download(message)
             if isinstance(media, str):
                 return Inbound(**base, text=text, refused=media)
-            return Inbound(**base, text=text, media=(media,))
+            return Inbound(**base, text=text, media=(replace(media, caption=message.caption or ""),))
         return Inbound(**base, text=text)
 
     async def _operator_command(self, update: Any, message: Any) -> None:
@@ -331,8 +332,8 @@ class TelegramChannel:
         if message.photo:
             item, mime_type, suffix = message.photo[-1], "image/jpeg", ".jpg"
         else:
-            item = message.document
-            mime_type = item.mime_type or "application/octet-stream"
+            item = message.document or message.voice or message.audio
+            mime_type = item.mime_type or ("audio/ogg" if message.voice else "application/octet-stream")
             suffix = mimetypes.guess_extension(mime_type) or ".bin"
         if (item.file_size or 0) > limit:
             return "file_too_large"

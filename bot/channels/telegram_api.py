@@ -89,9 +89,12 @@ class AlikeCalls:
         raise NotImplementedError
 
     async def send_file(self, chat_id: str, item: Media) -> Any:
+        """A photo as a photo; anything else (a scan, a voice note) as a
+        document, which Telegram takes in every format. With its caption."""
+        caption = item.caption or None
         if item.mime_type.startswith("image/"):
-            return await self.bot.send_photo(chat_id=chat_id, photo=self.upload(item.path))
-        return await self.bot.send_document(chat_id=chat_id, document=self.upload(item.path))
+            return await self.bot.send_photo(chat_id=chat_id, photo=self.upload(item.path), caption=caption)
+        return await self.bot.send_document(chat_id=chat_id, document=self.upload(item.path), caption=caption)
 
     async def answer_tap(self, query_id: str) -> None:
         await self.bot.answer_callback_query(query_id)

@@ -328,20 +328,21 @@ class WhatsAppChannel:
         if kind == "location":
             where = message.get("location", {})
             return Inbound(**base, location=Location(float(where["latitude"]), float(where["longitude"])))
-        if kind in ("image", "document"):
+        if kind in ("image", "document", "audio"):  # audio: voice notes too
             item = message.get(kind, {})
             media = await self._download(item)
             caption = str(item.get("caption", ""))
             if isinstance(media, str):
                 return Inbound(**base, text=caption, refused=media)
-            return Inbound(**base, text=caption, media=(media,))
-        return Inbound(**base, refused="unsupported")  # stickers, reactions, voice notes ...
+            return Inbound(**base, text=caption, media=(replace(media, caption=caption),))
+        return Inbound(**base, refused="unsupported")  # stickers, reactions, videos ...
 
     async def _download(self, item: dict[str, Any]) -> Media | Refusal:
         found = await self.client.get_media_url(item["id"])
         if (found.file_size or 0) > self.max_file_bytes:
             return "file_too_large"
-        mime_type = found.mime_type or item.get("mime_type") or "application/octet-stream"
+        # "audio/ogg; codecs=opus": the parameters name no file type
+        mime_type = (found.mime_type or item.get("mime_type") or "application/octet-stream").split(";")[0].strip()
         suffix = mimetypes.guess_extension(mime_type) or ".bin"
 
         async def download(target) -> None:
@@ -390,10 +391,14 @@ class WhatsAppChannel:
 
     async def _send_file(self, chat_id: str, item: Media) -> SentMessage:
         """pywa uploads the file to the Graph API, then sends it by its media id."""
-        path = Path(item.path)
+        path, caption = Path(item.path), item.caption or None
         if item.mime_type.startswith("image/"):
-            return await self.client.send_image(chat_id, image=path, mime_type=item.mime_type)
-        return await self.client.send_document(chat_id, document=path, filename=path.name, mime_type=item.mime_type)
+            return await self.client.send_image(chat_id, image=path, caption=caption, mime_type=item.mime_type)
+        if item.is_voice:  # WhatsApp takes no caption on audio
+            return await self.client.send_audio(chat_id, audio=path, mime_type=item.mime_type)
+        return await self.client.send_document(
+            chat_id, document=path, filename=path.name, caption=caption, mime_type=item.mime_type
+        )
 
     async def _send_template(self, chat_id: str, template: TemplateSettings, message: Outbound) -> SentMessage:
         values = dict(message.template.values)

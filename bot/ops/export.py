@@ -44,10 +44,11 @@ COLUMNS = (
     "phone",
     "reporter_channel",
     "attachments",
+    "attachment_captions",
 )
 
 
-def row(report: Report, attachments: int, zone: ZoneInfo) -> list:
+def row(report: Report, captions: list[str], zone: ZoneInfo) -> list:
     def local(moment):
         return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
@@ -73,7 +74,8 @@ def row(report: Report, attachments: int, zone: ZoneInfo) -> list:
         report.chronology,
         report.phone,
         report.reporter_channel,
-        attachments,
+        len(captions),
+        " | ".join(caption for caption in captions if caption),
     ]
 
 
@@ -98,8 +100,8 @@ def export_incidents(
         since=filed.since and local_midnight(filed.since, zone),
         until=filed.until and local_midnight(filed.until + timedelta(days=1), zone),
     )
-    files = incidents.attachment_counts(session)
-    return write(path, (row(report, files.get(report.id, 0), zone) for report in reversed(found)), format)
+    captions = incidents.attachment_captions(session)
+    return write(path, (row(report, captions.get(report.id, []), zone) for report in reversed(found)), format)
 
 
 def local_midnight(day: date, zone: ZoneInfo) -> datetime:
