@@ -16,11 +16,12 @@ from babel.dates import format_date
 from sqlmodel import Session
 
 from bot.config import Settings
-from handlers.events import ClaimUpdated, Event, ReportFiled
+from handlers.events import ClaimUpdated, Event, FilesAdded, ReportFiled
 from handlers.texts import OPERATORS_LANGUAGE, Catalogue
 from storage import outbox
 from storage.chats import recipient
 from storage.incidents import Report, attachments, report
+from storage.media import Media
 from storage.officers import officer_chats
 
 
@@ -37,6 +38,8 @@ class Notices:
             case ClaimUpdated(reference=reference, officer=officer, changes=changes):
                 self.claim_updated(session, report=report(session, reference=reference), changes=changes,
                                    officer=officer, now=now)  # fmt: skip
+            case FilesAdded(reference=reference, officer=officer, files=files):
+                self.files_added(session, reference=reference, officer=officer, files=files, now=now)
 
     def operator_chats(self, session: Session, now: datetime) -> list[int]:
         """The chat rows of every enabled channel's operator addresses."""
@@ -95,6 +98,22 @@ class Notices:
                 body = f"{body}\n{t('status.changed_note', note=note)}"
             key = f"notice:status:{report.reference}:{report.status}:{now.isoformat()}:{chat_pk}"
             outbox.notify(session, key=key, chat_pk=chat_pk, body=body, now=now)
+
+    def files_added(
+        self, session: Session, *, reference: str, officer: str | None, files: tuple[Media, ...], now: datetime
+    ) -> None:
+        """Send the operators the documents that came after the report, with their captions."""
+        t = self.catalogue[OPERATORS_LANGUAGE]
+        body = t(
+            "operators.files_added",
+            reference=reference,
+            by=t("operators.by_officer", officer=officer) if officer else t("operators.by_reporter"),
+            count=len(files),
+            captions="".join(f"\n• {item.caption}" for item in files if item.caption),
+        )
+        for chat_pk in self.operator_chats(session, now):
+            key = f"notice:files:{reference}:{now.isoformat()}:{chat_pk}"
+            outbox.notify(session, key=key, chat_pk=chat_pk, body=body, now=now, attachments=list(files))
 
     def claim_updated(
         self, session: Session, *, report: Report, changes: tuple[str, ...], officer: str, now: datetime

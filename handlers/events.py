@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from storage.media import Media
+
 
 @dataclass(frozen=True)
 class ReportFiled:
@@ -34,4 +36,14 @@ class Subscribed:
     chat_pk: int
 
 
-Event = ReportFiled | ClaimUpdated | Subscribed
+@dataclass(frozen=True)
+class FilesAdded:
+    """Documents sent after a report was filed, by its reporter or by the
+    village officer (named) of the person it is about."""
+
+    reference: str
+    officer: str | None
+    files: tuple[Media, ...]
+
+
+Event = ReportFiled | ClaimUpdated | Subscribed | FilesAdded

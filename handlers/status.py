@@ -1,4 +1,6 @@
-"""Status laporan: a reporter's own reports and each one's history.
+"""Status laporan: a reporter's own reports and each one's history; its
+reporter, or the village officer of the person it is about, can send the
+documents that were not ready when it was filed (a death certificate).
 
 A reference number alone shows nothing: a report from another chat is shown
 only to the affected person's village officer, or to someone who proves the
@@ -11,15 +13,18 @@ the coverage check's attempt limit.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import date
 
 from babel.dates import format_datetime
 
+from handlers.events import FilesAdded
+from handlers.files import drafted, files_question, take_files
 from handlers.flow import Flow, Turn, ask, ask_again, done
 from handlers.identity import ask_nik, matching_participant, nik_then_birth_date, record_check
 from handlers.messages import Choice, Outbound
 from handlers.wording import long_date
-from storage.incidents import Report, history, report, reports
+from storage.incidents import Report, add_files, history, report, reports
 from storage.officers import linked_officer
 
 REFERENCE = re.compile(r"LK\W*(\d{4})\W*(\d{1,6})(?!\d)", re.IGNORECASE)
@@ -62,7 +67,8 @@ async def got_reference(turn: Turn):
         return ask_again(got_reference, turn, "status.reference_invalid")
     found = report(turn.db, reference=reference)
     if found is not None and may_see(turn, found):
-        return done(card(turn, found))
+        turn.data = {"reference": reference}
+        return ask(chose_card, card_question(turn, found))
     turn.data = {"reference": reference}
     return ask_nik(turn, got_nik, "status.ask_nik")
 
@@ -87,6 +93,35 @@ async def checked(turn: Turn, born: date):
 
 
 got_nik, got_birth_date = nik_then_birth_date(checked, "status.ask_birth_date")
+
+
+def card_question(turn: Turn, found: Report) -> Outbound:
+    """The report's card, with a way to send what was not ready when it was filed."""
+    choices = (Choice("add_files", turn.t("status.add_files")), Choice("back", turn.t("common.back")))
+    return replace(card(turn, found), choices=choices)
+
+
+async def chose_card(turn: Turn):
+    if turn.choice == "add_files":
+        turn.data["files"] = []
+        return ask(got_files, files_question(turn, "status.ask_files"))
+    if turn.choice == "back":
+        return done()
+    found = report(turn.db, reference=turn.data["reference"])
+    return ask_again(chose_card, turn, "common.pick_one", card_question(turn, found))
+
+
+async def got_files(turn: Turn):
+    if turn.choice != "files_done":
+        return take_files(turn, turn.data["files"], got_files)
+    found = report(turn.db, reference=turn.data["reference"])
+    files = drafted(turn.data["files"])
+    if not files:
+        return done(turn.say("status.no_files"))
+    add_files(turn.db, incident_id=found.id, files=files, now=turn.now)
+    officer = None if found.reporter_chat_pk == turn.chat.id else linked_officer(turn.db, chat=turn.chat)
+    turn.emit(FilesAdded(found.reference, officer and officer.name, tuple(files)))
+    return done(turn.say("status.files_added", count=len(files), reference=found.reference))
 
 
 def card(turn: Turn, found: Report):
@@ -114,6 +149,8 @@ flow = Flow.of(
     got_reference,
     got_nik,
     got_birth_date,
+    chose_card,
+    got_files,
     menu="menu.status",
     formerly={"got_pick": chose_report},
 )

@@ -3,7 +3,14 @@ dead end, and report numbers are found however they are typed."""
 
 from __future__ import annotations
 
-from tests.test_transcript_incident import BUDI_BORN, BUDI_NIK, own_report
+from dataclasses import replace
+
+from sqlmodel import select
+
+from handlers.messages import Media
+from storage import incidents
+from storage.models import OutboxMessage
+from tests.test_transcript_incident import BUDI_BORN, BUDI_NIK, own_report, photo
 from tests.test_transcript_officer import linked_rina, with_rina
 from tests.transcript import Chat
 
@@ -282,3 +289,60 @@ async def test_right_after_consent_the_reminders_menu_says_when_the_next_one_com
         Pengingat berikutnya sekitar 1 Desember 2026.
         [Matikan pengingat | Kembali ke menu]
     """)
+
+
+async def test_a_reporter_sends_the_death_certificate_days_after_the_report(app):
+    app.settings.telegram = app.settings.telegram.model_copy(update={"operator_chat_id": -100200300})
+    widow = Chat(app, chat_id="widow")
+    for line in ("lapor", "2", "1603010503800001", "Budi Santoso", "istri", "5", "kemarin", "Di rumah"):
+        await widow.says(line)
+    for line in ("Meninggal dunia saat tidur malam hari.", "selesai", "081234567890", "kirim"):
+        await widow.says(line)
+    app.clock.advance(days=3)
+    await widow.run("""
+        > status
+        [LK-2026-000001 | Cari nomor laporan lain]
+        > 1
+        Laporan LK-2026-000001
+        Status: Diterima
+        [Kirim dokumen susulan | Kembali ke menu]
+        > kirim dokumen susulan
+        misalnya akta kematian
+        [Selesai]
+    """)
+    certificate = replace(photo(7), caption="akta kematian")
+    [received] = await widow.send("akta kematian", media=(certificate,))
+    assert "Diterima (1 dari 5)" in received.text
+    await widow.run("""
+        > selesai
+        Terima kasih. 1 berkas ditambahkan ke laporan LK-2026-000001; petugas sudah diberi tahu.
+    """)
+    with app.db.transaction() as session:
+        found = incidents.report(session, reference="LK-2026-000001")
+        assert [item.caption for item in incidents.attachments(session, incident_id=found.id)] == ["akta kematian"]
+        [notice] = [row for row in session.exec(select(OutboxMessage)).all() if "DOKUMEN SUSULAN" in row.body]
+    assert notice.body == "DOKUMEN SUSULAN LK-2026-000001 dari pelapor: 1 berkas\n• akta kematian"
+    assert [Media.from_json(item).caption for item in notice.attachments] == ["akta kematian"]
+
+
+async def test_the_residents_village_officer_can_send_documents_for_a_report_too(app):
+    app.settings.telegram = app.settings.telegram.model_copy(update={"operator_chat_id": -100200300})
+    with_rina(app)
+    budi = Chat(app, chat_id="budi")
+    for line in (*own_report("4"), "1"):
+        await budi.says(line)
+    rina = await linked_rina(app)
+    await rina.says("status")
+    await rina.run("""
+        > LK-2026-000001
+        [Kirim dokumen susulan | Kembali ke menu]
+        > 1
+    """)
+    await rina.send(media=(photo(8),))
+    await rina.run("""
+        > selesai
+        1 berkas ditambahkan
+    """)
+    with app.db.transaction() as session:
+        bodies = [row.body for row in session.exec(select(OutboxMessage)).all()]
+    assert "DOKUMEN SUSULAN LK-2026-000001 dari perangkat desa Rina Wati: 1 berkas" in bodies
