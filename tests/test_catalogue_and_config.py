@@ -97,3 +97,25 @@ def test_bad_configuration_is_one_clear_line(tmp_path, content, message):
 def test_a_missing_config_file_is_named(tmp_path):
     with pytest.raises(ConfigError, match="config file not found"):
         load_settings(tmp_path / "nope.yaml")
+
+
+# The longest a placeholder's value can be: a report's story and lists of lines
+# run long; names, places and dates are a line at most.
+LONGEST = {"chronology": 1000, "lines": 1200, "history": 600, "changes": 600, "categories": 300, "ends": 300}
+
+
+def test_every_text_fits_both_channels_with_buttons_and_its_longest_values():
+    from handlers.messages import Choice, Outbound
+    from tests.transcript import assert_fits_every_channel
+
+    catalogue = Catalogue.load(params=PARAMS)
+    buttons = (Choice("a", "Lanjutkan laporan"), Choice("b", "Kembali ke menu"))
+    for language in LANGUAGES:
+        t = catalogue[language]
+        for key, value in catalogue.entries[language].items():
+            if isinstance(value, list):
+                continue
+            names = {name for _, name, _, _ in string.Formatter().parse(value) if name}
+            text = t(key, **{name: "x" * LONGEST.get(name, 60) for name in names})
+            for message in (Outbound(text), Outbound(text, choices=buttons)):
+                assert_fits_every_channel(message)

@@ -165,7 +165,7 @@ def test_three_choices_are_buttons_ten_a_list_eleven_numbered_text():
     assert shorten("Supercalifragilisticexpialidocious", 20) == "Supercalifragilisti…"
 
 
-async def test_long_titles_reach_the_api_shortened_not_rejected(app, graph):
+async def test_titles_too_long_for_buttons_go_as_a_list_and_are_shown_whole(app, graph):
     channel = channel_for(app, graph)
     async with Webhook(app, channel) as hook:
         await hook.say(text("wamid.1", WARGA, "halo"))  # opens the 24-hour window
@@ -177,8 +177,12 @@ async def test_long_titles_reach_the_api_shortened_not_rejected(app, graph):
         )
         await hook.settle()
     await channel.stop()
-    buttons = graph.bodies()[-1]["interactive"]["action"]["buttons"]
-    assert [b["reply"]["title"] for b in buttons] == ["Kecelakaan saat…", "Kecelakaan dalam…", "Penyakit akibat…"]
+    [section] = graph.bodies()[-1]["interactive"]["action"]["sections"]
+    assert [(row["title"], row.get("description")) for row in section["rows"]] == [
+        ("Kecelakaan saat…", "Kecelakaan saat bekerja di kebun"),
+        ("Kecelakaan dalam…", "Kecelakaan dalam perjalanan kerja"),
+        ("Penyakit akibat kerja", None),
+    ]
 
 
 async def test_a_thousand_redeliveries_of_one_wamid_are_answered_once(app, graph):

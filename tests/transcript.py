@@ -80,6 +80,10 @@ def assert_fits_every_channel(message: Outbound) -> None:
         assert all(
             len(row.title) <= title_limit and len(row.description) <= whatsapp.ROW_DESCRIPTION for row in part.rows
         )
+        # Every title a person must tell apart is shown whole, as title or description.
+        for choice, row in zip(message.choices, part.rows, strict=False):
+            if len(choice.title) <= whatsapp.ROW_DESCRIPTION:
+                assert choice.title in (row.title, row.description), (choice.title, row)
 
 
 def reply_text(replies: list[Outbound]) -> str:

@@ -44,7 +44,7 @@ from bot.media import MediaStore
 from bot.metrics import Metrics
 from bot.outbound import Sending
 from bot.types import Delivery, Sendable
-from handlers.messages import Capabilities, Inbound, Location, Media, Outbound, Refusal
+from handlers.messages import Capabilities, Choice, Inbound, Location, Media, Outbound, Refusal
 from handlers.texts import Catalogue
 
 if TYPE_CHECKING:
@@ -84,6 +84,11 @@ class Row:
     description: str = ""
 
 
+def row(choice: Choice) -> Row:
+    description = choice.description or (choice.title if len(choice.title) > ROW_TITLE else "")
+    return Row(choice.key, shorten(choice.title, ROW_TITLE), shorten(description, ROW_DESCRIPTION))
+
+
 @dataclass(frozen=True)
 class Part:
     """One Graph API message, already within WhatsApp's limits."""
@@ -95,18 +100,19 @@ class Part:
 
 
 def render(message: Outbound, *, list_button: str) -> list[Part]:
-    """Up to 3 choices as reply buttons, up to 10 as a list, more as numbered
-    text; every title shortened to fit. An interactive body holds 1,024
-    characters, so longer text goes first as plain messages."""
+    """Up to 3 short choices as reply buttons, up to 10 as a list, more as
+    numbered text. A list row too narrow for its title shows it whole in its
+    description, so "Meninggal karena ..." and "Meninggal bukan karena ..."
+    stay apart. An interactive body holds 1,024 characters, so longer text
+    goes first as plain messages."""
     choices = message.choices
     if len(choices) > MAX_ROWS:
         text = f"{message.text}\n{numbered(choices)}"
         return [Part("text", piece) for piece in split_text(text, MAX_TEXT)]
-    if choices and len(choices) <= MAX_BUTTONS:
-        part = Part("buttons", "", tuple(Row(c.key, shorten(c.title, BUTTON_TITLE)) for c in choices))
+    if choices and len(choices) <= MAX_BUTTONS and all(len(c.title) <= BUTTON_TITLE for c in choices):
+        part = Part("buttons", "", tuple(Row(c.key, c.title) for c in choices))
     elif choices:
-        rows = tuple(Row(c.key, shorten(c.title, ROW_TITLE), shorten(c.description, ROW_DESCRIPTION)) for c in choices)
-        part = Part("list", "", rows, shorten(list_button, LIST_BUTTON))
+        part = Part("list", "", tuple(row(choice) for choice in choices), shorten(list_button, LIST_BUTTON))
     elif message.request and message.request.kind == "location":
         part = Part("location_request", "")
     else:
