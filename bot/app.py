@@ -13,6 +13,7 @@ from typing import Any
 from sqlmodel import Session
 
 from bot.channels import ALWAYS, Channel, ChannelCapabilities
+from bot.check_alarm import CheckAlarm
 from bot.config import Settings
 from bot.dispatcher import Dispatcher
 from bot.drainer import Drainer
@@ -84,6 +85,9 @@ def flow_settings(settings: Settings) -> FlowSettings:
         timezone=settings.timezone,
         max_failed_checks=settings.coverage.max_failed_checks,
         check_window_minutes=settings.coverage.window_minutes,
+        officer_max_failed_checks=settings.coverage.officer_max_failed_checks,
+        nik_max_failed_checks=settings.coverage.nik_max_failed_checks,
+        nik_window_minutes=settings.coverage.nik_window_hours * 60,
     )
 
 
@@ -106,12 +110,14 @@ def build_app(settings: Settings, *, clock: Clock = utc_now) -> App:
     )
     notices = Notices(settings=settings, catalogue=catalogue)
     planner = ReminderPlanner(db=db, calendar=Calendar.of(settings.reminders, services.zone))
+    metrics = Metrics()
+    alarm = CheckAlarm(per_minute=settings.coverage.alarm_failed_per_minute, metrics=metrics)
 
     def react(session: Session, event: Event, now: datetime) -> None:
-        notices.react(session, event, now)
-        planner.react(session, event, now)
+        """What the application does besides replying, for each step's event."""
+        for reactor in (notices, planner, alarm):
+            reactor.react(session, event, now)
 
     dispatcher = Dispatcher(db=db, flows=build_flows(), services=services, settings=settings, clock=clock, react=react)
-    metrics = Metrics()
     sending = Sending(db=db, clock=clock, metrics=metrics, default_language=settings.default_language)
     return App(settings, db, services, notices, dispatcher, sending, clock, metrics)

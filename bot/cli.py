@@ -24,6 +24,7 @@ from bot.channels.console import ConsoleChannel
 from bot.config import ConfigError, load_settings
 from bot.demo_roster import DEMO_SIZE, Sample, write_demo_roster
 from bot.logs import configure_logging
+from bot.ops.audit import audit_trail
 from bot.ops.authority import Actor, OperationError
 from bot.ops.export import Filed, export_incidents
 from bot.ops.officer_import import import_officers
@@ -318,6 +319,40 @@ def incidents_list(
     for item in found:
         roster = "absent" if item.covered is None else "covered" if item.covered else "not covered"
         table.add_row(item.reference, f"{item.occurred_on}", item.kind, roster, item.status)
+    out.print(table)
+
+
+@cli.command()
+def audit(
+    ctx: typer.Context,
+    nik: str = typer.Option(None, help="only checks and disclosures about this NIK (it is hashed, never stored)"),
+    since: str = typer.Option(None, help="from this day on (YYYY-MM-DD, local)"),
+) -> None:
+    """Who checked or saw whose data, and with what proof: for a data-subject request."""
+    with opened(ctx) as app, app.db.transaction() as session:
+        day = _day(since, "--since")
+        trail = audit_trail(
+            session,
+            actor=administrator(),
+            hasher=app.services.hasher,
+            nik=nik,
+            since=day and datetime.combine(day, datetime.min.time(), app.services.zone),
+        )
+    about = f" about NIK {trail.about}" + ("" if trail.in_roster else " (not in the roster)") if trail.about else ""
+    table = Table(title=f"Audit trail{about}: {len(trail.rows):,} rows")
+    for column in ("when", "channel", "chat", "purpose", "proof", "outcome", "participant", "officer"):
+        table.add_column(column, no_wrap=True)
+    for row in trail.rows:
+        table.add_row(
+            _local(app, row.at),
+            row.channel,
+            row.chat_id,
+            row.purpose,
+            row.proof or "-",
+            row.outcome,
+            str(row.participant_id or "-"),
+            str(row.officer_id or "-"),
+        )
     out.print(table)
 
 

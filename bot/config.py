@@ -40,6 +40,10 @@ class RetentionSettings(Section):
 class CoverageSettings(Section):
     max_failed_checks: int = Field(5, gt=0)
     window_minutes: int = Field(60, gt=0)
+    officer_max_failed_checks: int = Field(30, gt=0)
+    nik_max_failed_checks: int = Field(10, gt=0)
+    nik_window_hours: int = Field(24, gt=0)
+    alarm_failed_per_minute: int = Field(60, gt=0)
 
 
 class RosterSettings(Section):

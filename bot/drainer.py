@@ -32,7 +32,6 @@ from handlers.messages import Outbound, TemplateRef
 from handlers.texts import Catalogue
 from storage import outbox
 from storage.db import Database
-from storage.privacy import mask_name
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +86,7 @@ class Drainer:
             )
             reminders = [row for row in claimed if row.kind == outbox.REMINDER]
             facts = Facts(
-                people=outbox.names_and_ends(session, participant_ids={row.participant_id for row in reminders}),
+                people=outbox.niks_and_ends(session, participant_ids={row.participant_id for row in reminders}),
                 consenting=outbox.consenting(session, chat_pks={row.chat_pk for row in reminders}),
                 digests=outbox.digests(
                     session, rows=[(row.id, row.chat_pk, row.cover_end) for row in claimed if row.kind == outbox.DIGEST]
@@ -132,11 +131,12 @@ class Drainer:
                 not_opted_in=digest.not_opted_in,
             )
             return Outbound(text, template=TemplateRef("notice", (("text", text),)))
-        masked = mask_name(facts.people[row.participant_id][0])
+        # Whoever follows this cover proved only a KTP's data: the masked NIK names it, nothing more.
+        nik = facts.people[row.participant_id][0]
         key = "after" if today > row.cover_end else "last_day" if today == row.cover_end else "before"
-        values = (("name", masked), ("end_date", end), ("days_left", days))
+        values = (("nik", nik), ("end_date", end), ("days_left", days))
         return Outbound(
-            texts(f"reminders.{key}", name=masked, end=end, days=days),
+            texts(f"reminders.{key}", nik=nik, end=end, days=days),
             template=TemplateRef(template_key(row.stage), values),
         )
 

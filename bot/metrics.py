@@ -21,6 +21,12 @@ class Metrics:
         self.errors = Counter(
             "payung_errors", "Failures, by channel and kind", ["channel", "kind"], registry=self.registry
         )
+        self.failed_checks = Counter(
+            "payung_failed_checks", "Identity checks that did not match", registry=self.registry
+        )
+        self.check_alarms = Counter(
+            "payung_check_alarms", "Minutes with failed checks far above normal", registry=self.registry
+        )
         self.send_seconds = Histogram(
             "payung_send_seconds",
             "Time for the platform to accept one message",

@@ -16,7 +16,7 @@ from babel.dates import format_date
 from sqlmodel import Session
 
 from bot.config import Settings
-from handlers.events import ClaimUpdated, Event, FilesAdded, ReportFiled
+from handlers.events import ClaimUpdated, Event, FilesAdded, NikLocked, ReportFiled
 from handlers.texts import OPERATORS_LANGUAGE, Catalogue
 from storage import outbox
 from storage.chats import recipient
@@ -40,6 +40,8 @@ class Notices:
                                    officer=officer, now=now)  # fmt: skip
             case FilesAdded(reference=reference, officer=officer, files=files):
                 self.files_added(session, reference=reference, officer=officer, files=files, now=now)
+            case NikLocked():
+                self.nik_locked(session, event, now)
 
     def operator_chats(self, session: Session, now: datetime) -> list[int]:
         """The chat rows of every enabled channel's operator addresses."""
@@ -97,6 +99,25 @@ class Notices:
             if note:
                 body = f"{body}\n{t('status.changed_note', note=note)}"
             key = f"notice:status:{report.reference}:{report.status}:{now.isoformat()}:{chat_pk}"
+            outbox.notify(session, key=key, chat_pk=chat_pk, body=body, now=now)
+
+    def nik_locked(self, session: Session, locked: NikLocked, now: datetime) -> None:
+        """Tell the operators, once a window, that one NIK is being tried from many chats."""
+        t, coverage = self.catalogue[OPERATORS_LANGUAGE], self.settings.coverage
+        place = (
+            t("operators.village_place", village=locked.village, district=locked.district)
+            if locked.village
+            else t("operators.not_in_roster_place")
+        )
+        body = t(
+            "operators.nik_locked",
+            nik=locked.nik_masked,
+            place=place,
+            count=coverage.nik_max_failed_checks,
+            hours=coverage.nik_window_hours,
+        )
+        for chat_pk in self.operator_chats(session, now):
+            key = f"notice:nik:{locked.nik_masked}:{now.isoformat()}:{chat_pk}"
             outbox.notify(session, key=key, chat_pk=chat_pk, body=body, now=now)
 
     def files_added(

@@ -9,6 +9,7 @@ the step, after the step has succeeded. So the flows know nothing of notices
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from storage.media import Media
 
@@ -46,4 +47,22 @@ class FilesAdded:
     files: tuple[Media, ...]
 
 
-Event = ReportFiled | ClaimUpdated | Subscribed | FilesAdded
+@dataclass(frozen=True)
+class CheckFailed:
+    """An identity check failed (the process watches their rate)."""
+
+    at: datetime
+
+
+@dataclass(frozen=True)
+class NikLocked:
+    """A NIK failed too often from any chats: it answers only its verified
+    owner for a while. Told to the operators with no NIK, only its masked
+    form and the village (None when the NIK is in no roster)."""
+
+    nik_masked: str
+    village: str | None
+    district: str | None
+
+
+Event = ReportFiled | ClaimUpdated | Subscribed | FilesAdded | CheckFailed | NikLocked

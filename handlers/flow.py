@@ -47,6 +47,9 @@ class FlowSettings:
     timezone: str
     max_failed_checks: int  # coverage checks that may fail in one window
     check_window_minutes: int
+    officer_max_failed_checks: int  # the same, for a linked village officer's chat
+    nik_max_failed_checks: int  # failed checks of one NIK, from any chat, in nik_window_minutes
+    nik_window_minutes: int
 
 
 @dataclass

@@ -23,14 +23,14 @@ from typing import Any, TypedDict
 from handlers.events import ReportFiled
 from handlers.files import MAX_FILES, drafted, files_question, take_files
 from handlers.flow import Ask, Flow, Turn, ask, ask_again, asking, done
-from handlers.identity import ask_nik, nik_then_birth_date, proven_participant, took_nik, typed_nik
+from handlers.identity import ask_nik, locked_until, nik_then_birth_date, proven_participant, took_nik, typed_nik
 from handlers.messages import Outbound
 from handlers.parse import Invalid, parse_incident_date, parse_phone
 from handlers.wording import long_date
 from storage.incidents import DEATHS, KINDS, RELATIONS, file_incident
 from storage.officers import linked_officer, resident
 from storage.participants import find_participant
-from storage.privacy import mask_name, mask_nik
+from storage.privacy import mask_nik
 
 MAX_CHRONOLOGY = 1000
 MIN_CHRONOLOGY_WORDS = 4
@@ -62,11 +62,17 @@ async def got_who(turn: Turn):
     if turn.choice == "self":
         return ask_own_nik(turn)
     if turn.choice == "other":
+        turn.data.pop("relation", None)
         return ask(got_other_nik, turn.say("incident.ask_other_nik"))
     return ask_again(got_who, turn, "common.pick_one", who_question(turn))
 
 
 def ask_own_nik(turn: Turn):
+    if locked_until(turn):
+        # Checks are locked for this chat, not reports: a report discloses
+        # nothing, so it goes on unchecked, the reporter naming themselves.
+        turn.data["relation"] = "self"
+        return ask(got_other_nik, turn.say("incident.ask_own_nik_unchecked"))
     return ask_nik(turn, got_own_nik, "incident.ask_own_nik")  # the coverage check's limit: one budget for both
 
 
@@ -85,7 +91,7 @@ async def proved_self(turn: Turn, born: date):
 
 
 got_own_nik, got_own_birth_date = nik_then_birth_date(
-    proved_self, "incident.ask_own_birth_date", names=("got_own_nik", "got_own_birth_date"), keep_masked=True
+    proved_self, "incident.ask_own_birth_date", names=("got_own_nik", "got_own_birth_date")
 )
 
 
@@ -104,7 +110,8 @@ def not_proven_question(turn: Turn):
 async def got_other_nik(turn: Turn):
     # Found in the roster or not, the reporter is told nothing about it.
     turn.data.update(affected="other", cover_start=None, cover_end=None)
-    return took_nik(turn, got_other_nik, got_name, "incident.ask_name", keep_masked=True)
+    own = turn.data.get("relation") == "self"
+    return took_nik(turn, got_other_nik, got_name, "incident.ask_own_name" if own else "incident.ask_name")
 
 
 async def got_name(turn: Turn):
@@ -112,6 +119,8 @@ async def got_name(turn: Turn):
     if not 2 <= len(name) <= 200 or not any(letter.isalpha() for letter in name):
         return ask_again(got_name, turn, "incident.name_invalid")
     turn.data["name"] = name
+    if turn.data.get("relation") == "self":  # about oneself, unchecked: no relation to ask
+        return onward(turn, ask_kind)
     return ask(got_relation, relation_question(turn))
 
 
@@ -301,7 +310,8 @@ def ask_summary(turn: Turn):
 def summary_question(turn: Turn):
     draft, t = turn.data, turn.t
     if draft["affected"] == "self":
-        person = t("incident.person_self", name=mask_name(draft["name"]))
+        # NIK + birth date proved no more than a KTP's data: the roster's name is not shown.
+        person = t("incident.person_self", nik=draft["nik_masked"])
     else:
         relation = t(f"incident.relation_{draft['relation']}")
         person = t("incident.person_other", name=draft["name"], nik=draft["nik_masked"], relation=relation)

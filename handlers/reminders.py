@@ -8,7 +8,6 @@ from handlers.events import Subscribed
 from handlers.flow import Flow, Turn, ask, ask_again, done
 from handlers.wording import long_date
 from storage.outbox import next_due
-from storage.privacy import mask_name
 from storage.subscriptions import followed, set_consent
 
 
@@ -21,7 +20,7 @@ async def start(turn: Turn):
 def reminders_question(turn: Turn):
     """Whose cover this chat follows, when the next reminder comes, and a switch."""
     following = followed(turn.db, chat=turn.chat)
-    names = ", ".join(mask_name(item.name) for item in following)
+    names = ", ".join(f"NIK {item.nik_masked}" for item in following)
     if not any(item.active for item in following):
         return turn.question("reminders.off", [("on", "reminders.turn_on"), ("back", "common.back")], names=names)
     due = next_due(turn.db, chat_pks=[turn.chat.id])

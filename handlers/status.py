@@ -2,43 +2,49 @@
 reporter, or the village officer of the person it is about, can send the
 documents that were not ready when it was filed (a death certificate).
 
-A reference number alone shows nothing: a report from another chat is shown
-only to the affected person's village officer, or to someone who proves the
-affected person's NIK and birth date. An
-unknown number and a failed proof get the very same answer, after the same
-questions, so nobody can learn which numbers exist; failures count against
-the coverage check's attempt limit.
+A report is seen by the chat that filed it, by the affected person's own
+verified chat (handlers/identity.py) and by their village's linked officer;
+every showing is audited. A reference number from any other chat shows
+nothing, and an unknown number gets the very same answer, so nobody can
+learn which numbers exist. There is no NIK-and-birth-date way in: a KTP
+photocopy carries both.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import replace
-from datetime import date
 
 from babel.dates import format_datetime
 
 from handlers.events import FilesAdded
 from handlers.files import drafted, files_question, take_files
 from handlers.flow import Flow, Turn, ask, ask_again, done
-from handlers.identity import ask_nik, matching_participant, nik_then_birth_date, record_check
+from handlers.identity import audit
 from handlers.messages import Choice, Outbound
 from handlers.wording import long_date
+from storage import attempts
 from storage.incidents import Report, add_files, history, report, reports
 from storage.officers import linked_officer
+from storage.owners import owned
 
 REFERENCE = re.compile(r"LK\W*(\d{4})\W*(\d{1,6})(?!\d)", re.IGNORECASE)
 LISTED = 5  # the newest of a chat's reports offered as buttons
 
 
+def own_reports(turn: Turn) -> list[Report]:
+    """Reports filed from this chat, and those about a person it is proven to be."""
+    return reports(turn.db, reporter=turn.chat, about=owned(turn.db, chat=turn.chat))
+
+
 async def start(turn: Turn):
-    if not reports(turn.db, reporter=turn.chat):
+    if not own_reports(turn):
         return ask(got_reference, turn.say("status.none"), turn.say("status.ask_reference"))
     return ask(chose_report, own_reports_question(turn))
 
 
 def own_reports_question(turn: Turn) -> Outbound:
-    own = reports(turn.db, reporter=turn.chat)[:LISTED]
+    own = own_reports(turn)[:LISTED]
     choices = (
         *(Choice(item.reference, item.reference) for item in own),
         Choice("other", turn.t("status.other_reference")),
@@ -66,33 +72,25 @@ async def got_reference(turn: Turn):
     if reference is None:
         return ask_again(got_reference, turn, "status.reference_invalid")
     found = report(turn.db, reference=reference)
-    if found is not None and may_see(turn, found):
-        turn.data = {"reference": reference}
-        return ask(chose_card, card_question(turn, found))
-    turn.data = {"reference": reference}
-    return ask_nik(turn, got_nik, "status.ask_nik")
-
-
-def may_see(turn: Turn, found: Report) -> bool:
-    """Its reporter, and the village officer of the person it is about."""
-    if found.reporter_chat_pk == turn.chat.id:
-        return True
-    officer = linked_officer(turn.db, chat=turn.chat)
-    return officer is not None and (found.village, found.district) == (officer.village, officer.district)
-
-
-async def checked(turn: Turn, born: date):
-    # The coverage check's own proof, which costs the same whichever part is wrong.
-    person = matching_participant(turn, born)
-    found = report(turn.db, reference=turn.data["reference"])
-    proven = person is not None and found is not None and found.participant_id == person.id
-    record_check(turn, proven=proven)
-    if not proven:
+    proof = found and seen_as(turn, found)
+    if not proof:
         return done(turn.say("status.not_found"))
-    return done(card(turn, found))
+    audit(turn, outcome=attempts.SHOWN, purpose="report", proof=proof, participant_id=found.participant_id)
+    turn.data = {"reference": reference}
+    return ask(chose_card, card_question(turn, found))
 
 
-got_nik, got_birth_date = nik_then_birth_date(checked, "status.ask_birth_date")
+def seen_as(turn: Turn, found: Report) -> str | None:
+    """The proof by which this chat may see the report: its reporter, the
+    affected person's verified owner, or their village's linked officer."""
+    if found.reporter_chat_pk == turn.chat.id:
+        return attempts.REPORTER
+    if found.participant_id is not None and found.participant_id in owned(turn.db, chat=turn.chat):
+        return attempts.OWNER
+    officer = linked_officer(turn.db, chat=turn.chat)
+    if officer is not None and (found.village, found.district) == (officer.village, officer.district):
+        return attempts.OFFICER
+    return None
 
 
 def card_question(turn: Turn, found: Report) -> Outbound:
@@ -147,8 +145,6 @@ flow = Flow.of(
     start,
     chose_report,
     got_reference,
-    got_nik,
-    got_birth_date,
     chose_card,
     got_files,
     menu="menu.status",

@@ -1,18 +1,27 @@
-"""Identity checks: the lockout counter and the audit trail in one table."""
+"""The audit table: every identity check and every disclosure, with the
+proof the chat had; the lockouts count its failures per chat and per NIK."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, func, insert, or_, select
 from sqlmodel import Session
 
 from storage.chats import OpenChat
-from storage.tables import ATTEMPTS
+from storage.tables import ATTEMPTS, CHATS
 
 FOUND = "found"
 NOT_FOUND = "not_found"
 REFUSED = "refused"
+SHOWN = "shown"  # a disclosure: what was shown, to whom
+
+# Levels of proof, weakest first.
+KTP = "ktp"  # NIK + birth date: what a KTP photocopy carries
+OWNER = "owner"  # the chat's verified number is the roster's phone
+OFFICER = "officer"  # a linked village officer, for their own village
+REPORTER = "reporter"  # the chat that filed the report
 
 RECORD = insert(ATTEMPTS)
 # Prebuilt: they run on every identity check (see storage/chats.py for why).
@@ -25,6 +34,15 @@ FAILURES_SINCE = (
     )
     .order_by(ATTEMPTS.c.at)
 )
+NIK_FAILURES_SINCE = (
+    select(func.count())
+    .select_from(ATTEMPTS)
+    .where(
+        ATTEMPTS.c.nik_hash == bindparam("p_nik_hash"),
+        ATTEMPTS.c.outcome == NOT_FOUND,
+        ATTEMPTS.c.at > bindparam("p_since"),
+    )
+)
 
 
 def record_attempt(
@@ -35,11 +53,68 @@ def record_attempt(
     outcome: str,
     now: datetime,
     participant_id: int | None = None,
+    nik_hash: str | None = None,
+    proof: str | None = None,
+    officer_id: int | None = None,
 ) -> None:
-    row = {"chat_pk": chat.id, "purpose": purpose, "outcome": outcome, "participant_id": participant_id, "at": now}
+    row = {
+        "chat_pk": chat.id,
+        "purpose": purpose,
+        "outcome": outcome,
+        "participant_id": participant_id,
+        "nik_hash": nik_hash,
+        "proof": proof,
+        "officer_id": officer_id,
+        "at": now,
+    }
     session.connection().execute(RECORD, row)
 
 
 def failures_since(session: Session, *, chat: OpenChat, since: datetime) -> list[datetime]:
     """Times of failed checks from this chat after `since`, oldest first."""
     return list(session.connection().execute(FAILURES_SINCE, {"p_chat_pk": chat.id, "p_since": since}).scalars())
+
+
+def nik_failures_since(session: Session, *, nik_hash: str, since: datetime) -> int:
+    """Failed checks of this NIK after `since`, from any chat on any channel."""
+    return session.connection().execute(NIK_FAILURES_SINCE, {"p_nik_hash": nik_hash, "p_since": since}).scalar_one()
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    at: datetime
+    channel: str
+    chat_id: str
+    purpose: str
+    proof: str | None
+    outcome: str
+    participant_id: int | None
+    officer_id: int | None
+
+
+def audit_rows(
+    session: Session, *, participant_id: int | None = None, nik_hash: str | None = None, since: datetime | None = None
+) -> list[AuditRow]:
+    """The audit trail, oldest first: about one person (their participant
+    row, or checks of their NIK that matched nobody) and from a moment on."""
+    statement = select(
+        ATTEMPTS.c.at,
+        CHATS.c.channel,
+        CHATS.c.chat_id,
+        ATTEMPTS.c.purpose,
+        ATTEMPTS.c.proof,
+        ATTEMPTS.c.outcome,
+        ATTEMPTS.c.participant_id,
+        ATTEMPTS.c.officer_id,
+    ).join(CHATS, CHATS.c.id == ATTEMPTS.c.chat_pk)
+    if participant_id is not None or nik_hash is not None:
+        about = []
+        if participant_id is not None:
+            about.append(ATTEMPTS.c.participant_id == participant_id)
+        if nik_hash is not None:
+            about.append(ATTEMPTS.c.nik_hash == nik_hash)
+        statement = statement.where(or_(*about))
+    if since is not None:
+        statement = statement.where(ATTEMPTS.c.at >= since)
+    rows = session.connection().execute(statement.order_by(ATTEMPTS.c.at, ATTEMPTS.c.id))
+    return [AuditRow(*row) for row in rows]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlmodel import Session
 
 from storage.chats import OpenChat
@@ -160,14 +160,17 @@ def reports(
     session: Session,
     *,
     reporter: OpenChat | None = None,
+    about: Collection[int] = (),
     status: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> list[Report]:
-    """Reports, newest first: a reporter's own, or any by status and filing time."""
+    """Reports, newest first: a reporter's own and those about the
+    participants `about`, or any by status and filing time."""
     statement = REPORT.order_by(INCIDENTS.c.id.desc())
     if reporter is not None:
-        statement = statement.where(INCIDENTS.c.reporter_chat_pk == reporter.id)
+        mine = INCIDENTS.c.reporter_chat_pk == reporter.id
+        statement = statement.where(or_(mine, INCIDENTS.c.participant_id.in_(list(about))) if about else mine)
     if status is not None:
         statement = statement.where(INCIDENTS.c.status == status)
     if since is not None:

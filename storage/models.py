@@ -92,18 +92,42 @@ class ProcessedMessage(SQLModel, table=True):
 
 
 class LookupAttempt(SQLModel, table=True):
-    """Each identity check: the attempt counter behind the lockout and the
-    audit log of who checked whom. It never holds the NIK or birth date."""
+    """The audit table: each identity check and each disclosure of someone's
+    data, with the proof the chat had. The lockouts count its failures, per
+    chat and per NIK (by the NIK's keyed hash). It never holds a NIK or a
+    birth date."""
 
     __tablename__ = "lookup_attempts"
-    __table_args__ = (Index("ix_lookup_attempts_chat_at", "chat_pk", "at"),)
+    __table_args__ = (
+        Index("ix_lookup_attempts_chat_at", "chat_pk", "at"),
+        Index("ix_lookup_attempts_nik_at", "nik_hash", "at"),
+        Index("ix_lookup_attempts_participant_at", "participant_id", "at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     chat_pk: int = Field(foreign_key="chats.id")
     purpose: str = Field(max_length=32)
     outcome: str = Field(max_length=16)
     participant_id: int | None = Field(default=None, foreign_key="participants.id")
+    nik_hash: str | None = Field(default=None, max_length=64)
+    proof: str | None = Field(default=None, max_length=16)
+    officer_id: int | None = Field(default=None, foreign_key="officers.id")
     at: datetime = Field(sa_type=UTCDateTime)
+
+
+class OwnerProof(SQLModel, table=True):
+    """A chat proven to be a participant's own: its platform-verified number
+    was the roster's phone for them. It holds while the roster keeps that
+    phone; a roster that changes it ends the proof."""
+
+    __tablename__ = "owner_proofs"
+    __table_args__ = (UniqueConstraint("chat_pk", "participant_id", name="uq_owner_proofs_chat_participant"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_pk: int = Field(foreign_key="chats.id", index=True)
+    participant_id: int = Field(foreign_key="participants.id", index=True)
+    phone: str = Field(max_length=20)
+    proven_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class ReminderSubscription(SQLModel, table=True):

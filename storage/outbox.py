@@ -274,11 +274,11 @@ def next_due(session: Session, *, chat_pks: Iterable[int] | None = None) -> date
     return session.connection().execute(statement).scalar()
 
 
-def names_and_ends(session: Session, *, participant_ids: set[int]) -> dict[int, tuple[str, date]]:
-    """Each participant's name and current cover end, as the drainer checks them."""
+def niks_and_ends(session: Session, *, participant_ids: set[int]) -> dict[int, tuple[str, date]]:
+    """Each participant's masked NIK and current cover end, as the drainer checks them."""
     if not participant_ids:
         return {}
-    statement = select(PARTICIPANTS.c.id, PARTICIPANTS.c.name, PARTICIPANTS.c.cover_end).where(
+    statement = select(PARTICIPANTS.c.id, PARTICIPANTS.c.nik_masked, PARTICIPANTS.c.cover_end).where(
         PARTICIPANTS.c.id.in_(participant_ids)
     )
     return {pid: (name, end) for pid, name, end in session.connection().execute(statement)}

@@ -120,6 +120,10 @@ def find_participant(session: Session, *, nik_hash: str) -> Participant | None:
     return session.exec(FIND_BY_HASH, params={"p_nik_hash": nik_hash}).first()
 
 
+def participant_by_id(session: Session, participant_id: int) -> Participant | None:
+    return session.get(Participant, participant_id)
+
+
 def count_participants(session: Session) -> int:
     return session.exec(select(func.count()).select_from(Participant)).one()
 

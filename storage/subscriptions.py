@@ -22,7 +22,7 @@ SUBSCRIBE = per_dialect(
 
 @dataclass(frozen=True)
 class Followed:
-    name: str  # as stored; mask it before showing
+    nik_masked: str  # a reminder chat may be anyone's (a son's for his father): no name
     cover_end: date
     active: bool
 
@@ -45,7 +45,7 @@ def set_consent(session: Session, *, chat: OpenChat, active: bool) -> int:
 
 def followed(session: Session, *, chat: OpenChat) -> list[Followed]:
     statement = (
-        select(PARTICIPANTS.c.name, PARTICIPANTS.c.cover_end, SUBSCRIPTIONS.c.active)
+        select(PARTICIPANTS.c.nik_masked, PARTICIPANTS.c.cover_end, SUBSCRIPTIONS.c.active)
         .join(PARTICIPANTS, PARTICIPANTS.c.id == SUBSCRIPTIONS.c.participant_id)
         .where(SUBSCRIPTIONS.c.chat_pk == chat.id)
         .order_by(PARTICIPANTS.c.cover_end)

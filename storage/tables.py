@@ -16,6 +16,7 @@ from storage.models import (
     OfficerLink,
     OutboundMessage,
     OutboxMessage,
+    OwnerProof,
     Participant,
     PendingInbound,
     ProcessedMessage,
@@ -35,6 +36,7 @@ NOTES = IncidentNote.__table__
 OFFICERS = Officer.__table__
 OUTBOUND = OutboundMessage.__table__
 OUTBOX = OutboxMessage.__table__
+OWNERS = OwnerProof.__table__
 PARTICIPANTS = Participant.__table__
 PENDING = PendingInbound.__table__
 PROCESSED = ProcessedMessage.__table__

@@ -41,7 +41,7 @@ def test_chat_on_a_fresh_machine_loads_the_demo_and_a_sample_pair_works(tmp_path
     second = payung(tmp_path, "chat", "--chat-id", "pipe", stdin=f"halo\n1\n{nik}\n{born}\n2\n")
     assert second.returncode == 0, second.stderr
     assert "try NIK" not in second.stdout  # the roster is loaded once
-    assert "Kepesertaan ditemukan." in second.stdout and "1. Cek kepesertaan" in second.stdout
+    assert "NIK ini terdaftar dalam program" in second.stdout and "1. Cek kepesertaan" in second.stdout
     assert nik not in second.stdout + second.stderr
 
 
@@ -130,7 +130,7 @@ def test_reminders_can_be_rehearsed_from_the_command_line(tmp_path):
     early = payung(tmp_path, "reminders", "send", "--now", "2026-12-01T08:59", env=env)
     assert "nothing due" in early.stdout
     sent = payung(tmp_path, "reminders", "send", "--now", "2026-12-01T09:00", env=env)
-    assert "[budi]" in sent.stdout and "B*** S****** berakhir 31 Desember 2026, 30 hari lagi" in sent.stdout
+    assert "[budi]" in sent.stdout and "NIK 1603********0001 berakhir 31 Desember 2026, 30 hari lagi" in sent.stdout
     assert "1 sent" in sent.stdout
     assert "nothing due" in payung(tmp_path, "reminders", "send", "--now", "2026-12-01T10:00", env=env).stdout
     status = payung(tmp_path, "reminders", "status", env=env).stdout

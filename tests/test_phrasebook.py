@@ -60,7 +60,7 @@ async def test_each_utterance_means_what_it_says(app, place, typed, meaning):
         expected = {"yes": "Baik, kami akan mengingatkan Anda", "no": t("coverage.consent_no")}[meaning]
         assert expected in said
     elif place == "birth":
-        assert "Kepesertaan ditemukan." in said, said
+        assert "NIK ini terdaftar dalam program" in said, said
     elif place == "relation":
         assert draft.get("relation") == meaning, said
     elif place == "incident_date":

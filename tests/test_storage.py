@@ -223,8 +223,12 @@ async def test_a_whole_coverage_check_on_each_database(any_db_app):
         > 1
         > 1603010503800001
         > 05-03-1980
-        Kepesertaan ditemukan.
+        NIK ini terdaftar dalam program
         Sisa: 34 hari lagi
+        > Lihat data lengkap
+        > 0812 3456 7890
+        Kepesertaan ditemukan.
+        Nama: B*** S******
         > ya
         Baik, kami akan mengingatkan Anda
     """)

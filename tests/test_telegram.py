@@ -170,7 +170,8 @@ def assert_coverage_conversation(api: BotApiStandIn, sent: list[dict]) -> None:
     assert ask_nik == {"chat_id": "501", "text": ask_nik["text"]} and ask_nik["text"].startswith("Ketik NIK Anda")
     assert ask_birth["text"].startswith("Sekarang ketik tanggal lahir")
     assert "Status: AKTIF" in card["text"] and "1 Oktober 2026 – 31 Desember 2026" in card["text"]
-    assert keyboard(consent) == [("1. Ya", "yes"), ("2. Tidak", "no")]
+    assert keyboard(consent) == [("1. Ya", "yes"), ("2. Tidak", "no"), ("3. Lihat data lengkap", "prove")]
+    assert "Nama:" not in card["text"] and "Desa:" not in card["text"]  # NIK + birth date: KTP data only
     assert goodbye["text"].startswith("Baik, Anda tidak akan diingatkan")
     assert keyboard(again) == keyboard(greeting)
     # Each tap was answered and took the keyboard off the message it was on.

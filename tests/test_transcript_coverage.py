@@ -10,8 +10,8 @@ from tests.transcript import Chat
 MENU = "[Cek kepesertaan | Lapor kejadian | Status laporan | Pengingat | Bantuan | Bahasa/Language]"
 
 
-async def test_a_covered_worker_sees_their_cover_and_accepts_reminders(app):
-    chat = Chat(app)
+async def test_a_covered_worker_on_their_own_number_sees_the_whole_card_and_accepts_reminders(app):
+    chat = Chat(app, channel="whatsapp", chat_id="6281234567890", sender_phone="+6281234567890")
     await chat.run(f"""
         > halo
         Halo! Saya Payung
@@ -49,9 +49,9 @@ async def test_declining_reminders_stores_no_consent(app):
         > Cek kepesertaan
         > 1603.0245.1285.0002
         > 5 Desember 1985
-        Nama: S*** A*****
-        No. KPJ: -
-        Kategori: Guru ngaji
+        NIK ini terdaftar dalam program
+        belum ada nomor tercatat
+        [Ya | Tidak]
         > 2
         Baik, Anda tidak akan diingatkan.
     """)
@@ -67,7 +67,7 @@ async def test_every_accepted_birth_date_form(app):
             > 1
             > 1603-0105-0380-0001
             > {typed}
-            Kepesertaan ditemukan.
+            NIK ini terdaftar dalam program
         """)
 
 
@@ -118,7 +118,7 @@ async def test_bad_birth_dates_are_explained_with_an_example(app):
         > 01-01-2030
         tidak di masa depan
         > 05-03-1980
-        Kepesertaan ditemukan.
+        NIK ini terdaftar dalam program
     """)
 
 
@@ -169,7 +169,7 @@ async def test_five_failed_checks_lock_the_chat_for_an_hour(app, clock):
         Ketik NIK Anda
         > 1603010503800001
         > 05-03-1980
-        Kepesertaan ditemukan.
+        NIK ini terdaftar dalam program
     """)
     with app.db.transaction() as db:
         outcomes = [a.outcome for a in db.exec(select(LookupAttempt).order_by(LookupAttempt.id))]

@@ -49,7 +49,7 @@ async def test_a_tap_on_an_old_button_selects_nothing(app):
     await chat.says("05-03-1980")  # now asked about reminders: [Ya | Tidak]
     replies = await chat.send(choice="help")  # a menu button from an earlier message
     assert "Silakan pilih salah satu tombol" in replies[0].text
-    assert [c.title for c in replies[-1].choices] == ["Ya", "Tidak"]
+    assert [c.title for c in replies[-1].choices] == ["Ya", "Tidak", "Lihat data lengkap"]
 
 
 async def test_unknown_menu_text_shows_the_menu_again(app):
@@ -91,13 +91,13 @@ async def test_pengingat_shows_whose_cover_the_next_reminder_and_stops_and_start
     await chat.run("""
         > menu
         > Pengingat
-        Pengingat aktif untuk: B*** S******.
+        Pengingat aktif untuk: NIK 1603********0001.
         Pengingat berikutnya sekitar 1 Desember 2026.
         [Matikan pengingat | Kembali ke menu]
         > 1
         Baik, Anda tidak akan menerima pengingat lagi dari chat ini. Ketik "mulai" untuk menyalakannya lagi.
         > 4
-        Pengingat untuk B*** S****** sedang dimatikan.
+        Pengingat untuk NIK 1603********0001 sedang dimatikan.
         [Nyalakan lagi | Kembali ke menu]
         > 2
         Ada lagi yang bisa dibantu?
@@ -155,7 +155,7 @@ async def test_a_session_within_the_idle_time_goes_on(app, clock):
     for line in ("halo", "1", "1603010503800001"):
         await chat.says(line)
     clock.advance(minutes=29)
-    assert "Kepesertaan ditemukan" in await chat.says("05-03-1980")
+    assert "NIK ini terdaftar" in await chat.says("05-03-1980")
 
 
 async def test_a_step_that_no_longer_exists_returns_to_the_menu(app):
@@ -187,9 +187,13 @@ async def test_language_switch_is_remembered(app, tmp_path, clock):
         Type your NIK
         > 1603010503800001
         > 5 March 1980
-        Membership found.
+        This NIK is enrolled
         Period: 1 October 2026 – 31 December 2026
         Remaining: 34 days
+        > See full details
+        Tap the "Send my number" button below.
+        > 0812-3456-7890
+        Membership found.
         Category: Village official
         > cancel
         OK, cancelled.

@@ -203,7 +203,7 @@ async def test_the_officer_follows_residents_reports_and_sees_the_village(app):
         [Cek kepesertaan | Lapor kejadian | Status laporan | Pengingat | Bantuan | Bahasa/Language]
         > Status laporan
         > LK-2026-000001
-        Laporan ini bukan dari chat ini.
+        Laporan itu tidak bisa ditampilkan di chat ini.
     """)
 
 

@@ -28,10 +28,11 @@ NO_REPLY = "(tidak ada balasan)"
 
 
 class Chat:
-    def __init__(self, app: App, chat_id: str = "warga-1", channel: str = CONSOLE):
+    def __init__(self, app: App, chat_id: str = "warga-1", channel: str = CONSOLE, sender_phone: str | None = None):
         self.app = app
         self.chat_id = chat_id
         self.channel = channel
+        self.sender_phone = sender_phone  # WhatsApp: the platform's verified number, on every message
         self._ids = itertools.count(1)
 
     async def send(
@@ -40,6 +41,8 @@ class Chat:
         """One message; `shared` is what else a channel can carry (media,
         location, contact_phone, sender_phone)."""
         replies: list[Outbound] = []
+        if self.sender_phone:
+            shared.setdefault("sender_phone", self.sender_phone)
 
         async def collect(message: Outbound) -> None:
             assert_fits_every_channel(message)

@@ -1,0 +1,38 @@
+"""Chats proven to be a participant's own (OwnerProof): the proof holds
+while the roster keeps the phone it was made with."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import and_, select
+from sqlmodel import Session
+
+from storage.chats import OpenChat
+from storage.db import per_dialect
+from storage.models import Participant
+from storage.tables import OWNERS, PARTICIPANTS
+
+PROVE = per_dialect(
+    lambda insert: insert(OWNERS).on_conflict_do_update(
+        index_elements=["chat_pk", "participant_id"],
+        set_={"phone": insert(OWNERS).excluded.phone, "proven_at": insert(OWNERS).excluded.proven_at},
+    )
+)
+
+
+def record_owner(session: Session, *, chat: OpenChat, participant: Participant, now: datetime) -> None:
+    """This chat proved to be `participant`'s own, with the roster's phone of now."""
+    connection = session.connection()
+    row = {"chat_pk": chat.id, "participant_id": participant.id, "phone": participant.phone, "proven_at": now}
+    connection.execute(PROVE[connection.dialect.name], row)
+
+
+def owned(session: Session, *, chat: OpenChat) -> set[int]:
+    """The participants this chat is proven to be, whose roster phone is still the one proven."""
+    statement = (
+        select(OWNERS.c.participant_id)
+        .join(PARTICIPANTS, and_(PARTICIPANTS.c.id == OWNERS.c.participant_id, PARTICIPANTS.c.phone == OWNERS.c.phone))
+        .where(OWNERS.c.chat_pk == chat.id)
+    )
+    return set(session.connection().execute(statement).scalars())
