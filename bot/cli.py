@@ -339,21 +339,16 @@ def audit(
             since=day and datetime.combine(day, datetime.min.time(), app.services.zone),
         )
     about = f" about NIK {trail.about}" + ("" if trail.in_roster else " (not in the roster)") if trail.about else ""
-    table = Table(title=f"Audit trail{about}: {len(trail.rows):,} rows")
-    for column in ("when", "channel", "chat", "purpose", "proof", "outcome", "participant", "officer"):
-        table.add_column(column, no_wrap=True)
+    out.print(f"Audit trail{about}: {len(trail.rows):,} rows", highlight=False)
+    # One line a row, whole: a request's answer is copied and kept, not read on a narrow screen.
     for row in trail.rows:
-        table.add_row(
-            _local(app, row.at),
-            row.channel,
-            row.chat_id,
-            row.purpose,
-            row.proof or "-",
-            row.outcome,
-            str(row.participant_id or "-"),
-            str(row.officer_id or "-"),
+        officer = f" officer={row.officer_id}" if row.officer_id else ""
+        out.print(
+            f"{_local(app, row.at)}  {row.channel}:{row.chat_id}  {row.purpose}  proof={row.proof or '-'}  "
+            f"{row.outcome}  participant={row.participant_id or '-'}{officer}",
+            highlight=False,
+            soft_wrap=True,
         )
-    out.print(table)
 
 
 ROSTER_AT_THE_TIME = {None: "not in the roster", True: "covered", False: "in the roster, not covered then"}

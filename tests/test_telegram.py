@@ -499,3 +499,30 @@ async def test_python_m_bot_run_answers_on_telegram_and_stops_cleanly(tmp_path, 
     assert health.json() == {"status": "ok"}
     assert bot.returncode in (0, 130) and "Traceback" not in stderr.decode(), stderr.decode()
     assert TOKEN not in stderr.decode() and TOKEN.split(":")[1] not in stderr.decode()
+
+
+async def test_a_shared_own_contact_proves_the_owner_and_a_foreign_one_proves_nothing(app, api):
+    channel = await started(app, api, mode="webhook")
+    budi, neighbour = {"first_name": "Budi", "user_id": 501}, {"first_name": "Tetangga", "user_id": 777}
+    script = [
+        (text_update(1, 501, "/start"), 1),
+        (tap_update(2, 501, "coverage"), 2),
+        (text_update(3, 501, BUDI_NIK), 3),
+        (text_update(4, 501, BUDI_BORN), 5),  # the KTP-level answer, then reminders with a button to prove more
+        (tap_update(5, 501, "prove"), 6),
+        (message_update(6, 501, contact={**neighbour, "phone_number": "6281234567890"}), 7),
+        (message_update(7, 501, contact={**budi, "phone_number": "6281234567890"}), 9),
+    ]
+    async with Webhook(app, channel) as hook:
+        for update, total in script:
+            assert (await hook.post(update)).status_code == 200
+            await api.wait_for(total)
+    await channel.stop()
+    sent = api.sent()
+    assert "Status: AKTIF" in sent[3]["text"] and "Nama:" not in sent[3]["text"] + sent[4]["text"]
+    assert keyboard(sent[4])[-1] == ("3. Lihat data lengkap", "prove")
+    assert sent[5]["reply_markup"]["keyboard"] == [[{"text": "Kirim nomor saya", "request_contact": True}]]
+    # Someone else's contact, even with Budi's number in it, is refused before it reaches the step.
+    assert sent[6]["text"].startswith("Maaf, yang bisa diterima hanya nomor Anda sendiri")
+    assert "Nama: B*** S******" in sent[7]["text"] and "Desa: Talang Demo, Kec. Lubai" in sent[7]["text"]
+    assert keyboard(sent[8]) == [("1. Ya", "yes"), ("2. Tidak", "no")]

@@ -79,7 +79,7 @@ async def test_a_reporter_typing_a_number_not_on_the_list_can_still_pick_their_r
         await chat.says(line)
     await chat.run(f"""
         > 3
-        Laporan dari chat ini. Pilih untuk melihat statusnya:
+        Laporan Anda. Pilih untuk melihat statusnya:
         [LK-2026-000001 | Cari nomor laporan lain]
         > 3
         {PICK_ONE}

@@ -287,7 +287,7 @@ async def test_the_reporter_follows_the_status_and_its_history(app):
     await chat.run("""
         > menu
         > Status laporan
-        Laporan dari chat ini. Pilih untuk melihat statusnya:
+        Laporan Anda. Pilih untuk melihat statusnya:
         [LK-2026-000001 | Cari nomor laporan lain]
         > LK-2026-000001
         Laporan LK-2026-000001
