@@ -209,7 +209,9 @@ def demo_roster_command(
 def _print_samples(samples: list[Sample]) -> None:
     for sample in samples:
         out.print(
-            f"  try NIK {sample.nik} with birth date {sample.birth_date:%d-%m-%Y} ({sample.name})",
+            f"  try NIK {sample.nik} with birth date {sample.birth_date:%d-%m-%Y} "
+            f"({sample.name}; roster phone {sample.phone} shows the whole card)",
+            soft_wrap=True,
             highlight=False,
         )
 

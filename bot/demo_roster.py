@@ -55,6 +55,7 @@ class Sample:
     nik: str
     birth_date: date
     name: str
+    phone: str  # the roster's: typed on the console, it proves the chat is the person's own
 
 
 def _categories(rows: int) -> list[str]:
@@ -95,16 +96,16 @@ def demo_people(
 
 
 def write_demo_roster(path: Path, **options: Any) -> list[Sample]:
-    """Write the roster as CSV; return a man's and a woman's NIK + birth date to try."""
+    """Write the roster as CSV; return a man's and a woman's NIK, birth date and phone to try."""
     path.parent.mkdir(parents=True, exist_ok=True)
     samples: dict[str, Sample] = {}
 
     def remember(people: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         for person in people:
-            samples.setdefault(
-                person["jenis_kelamin"],
-                Sample(person["nik"], date.fromisoformat(person["tanggal_lahir"]), person["nama"]),
-            )
+            if person["telepon"]:
+                born = date.fromisoformat(person["tanggal_lahir"])
+                sample = Sample(person["nik"], born, person["nama"], person["telepon"])
+                samples.setdefault(person["jenis_kelamin"], sample)
             yield person
 
     with path.open("w", encoding="utf-8", newline="") as file:

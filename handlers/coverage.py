@@ -124,8 +124,14 @@ async def got_consent(turn: Turn):
     if turn.choice == "no":
         return done(turn.say("coverage.consent_no"))
     if turn.choice == "prove" and turn.data.get("may_prove"):
-        return ask(got_phone, turn.request("coverage.ask_phone", "contact"))
+        return ask(got_phone, phone_question(turn))
     return ask_again(got_consent, turn, "common.pick_one", consent_question(turn))
+
+
+def phone_question(turn: Turn) -> Outbound:
+    if turn.capabilities.verified_phone == "typed":  # the administrator's console has no contact button
+        return turn.say("coverage.ask_phone_typed")
+    return turn.request("coverage.ask_phone", "contact")
 
 
 async def got_phone(turn: Turn):
@@ -134,7 +140,7 @@ async def got_phone(turn: Turn):
     person = participant_by_id(turn.db, turn.data["participant_id"])
     phone = verified_phone(turn)
     if phone is None:
-        return ask_again(got_phone, turn, "coverage.phone_button", turn.request("coverage.ask_phone", "contact"))
+        return ask_again(got_phone, turn, "coverage.phone_button", phone_question(turn))
     if phone != roster_phone(person):
         audit(turn, outcome=attempts.NOT_FOUND, purpose="owner_proof", participant_id=person.id)
         turn.data["may_prove"] = False

@@ -191,7 +191,7 @@ async def test_language_switch_is_remembered(app, tmp_path, clock):
         Period: 1 October 2026 – 31 December 2026
         Remaining: 34 days
         > See full details
-        Tap the "Send my number" button below.
+        Type your phone number as recorded in the roster.
         > 0812-3456-7890
         Membership found.
         Category: Village official
