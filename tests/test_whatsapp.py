@@ -136,7 +136,8 @@ async def test_a_coverage_check_on_whatsapp(app, graph):
     ]
     assert ask_nik["type"] == "text" and ask_nik["text"]["body"].startswith("Ketik NIK Anda")
     assert ask_birth["text"]["body"].startswith("Sekarang ketik tanggal lahir")
-    assert "Status: AKTIF" in card["text"]["body"]
+    # WARGA is the roster's phone for Budi: WhatsApp's sender proves the chat is his own.
+    assert "Status: AKTIF" in card["text"]["body"] and "Nama: B*** S******" in card["text"]["body"]
     assert consent["interactive"]["type"] == "button"
     assert [(b["reply"]["id"], b["reply"]["title"]) for b in consent["interactive"]["action"]["buttons"]] == [
         ("yes", "Ya"),
@@ -147,6 +148,20 @@ async def test_a_coverage_check_on_whatsapp(app, graph):
     # every message is recorded against the id WhatsApp gave it; nothing is left pending
     assert len([r for r in rows(app, OutboundMessage) if r.platform_message_id]) == 7
     assert rows(app, PendingInbound) == []
+
+
+async def test_another_number_with_the_same_ktp_data_learns_only_whether_and_until_when(app, graph):
+    channel = channel_for(app, graph)
+    stranger = "6281399998888"
+    async with Webhook(app, channel) as hook:
+        for number, body in enumerate(("halo", "cek", "1603-0105-0380-0001", "5 Maret 1980")):
+            await hook.say(text(f"wamid.{number}", stranger, body))
+    await channel.stop()
+    *_, answer, consent = graph.bodies(stranger)
+    said = answer["text"]["body"]
+    assert "Status: AKTIF" in said and "Nama" not in said and "Talang Demo" not in said and "8901" not in said
+    assert "Jika nomor Anda sudah ganti, minta kantor desa memperbaruinya." in said
+    assert [b["reply"]["id"] for b in consent["interactive"]["action"]["buttons"]] == ["yes", "no"]
 
 
 def test_three_choices_are_buttons_ten_a_list_eleven_numbered_text():
