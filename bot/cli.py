@@ -35,6 +35,7 @@ from handlers.texts import CatalogueError
 from storage import incidents, outbox
 from storage import officers as officer_store
 from storage.participants import count_participants
+from storage.privacy import mask_niks
 
 cli = typer.Typer(no_args_is_help=True, add_completion=False, help="Payung: BPJS Ketenagakerjaan cover chatbot.")
 err = Console(stderr=True)
@@ -385,7 +386,7 @@ def incidents_show(ctx: typer.Context, reference: str = typer.Argument(..., help
         ),
     ]
     for line in lines:
-        out.print(line, highlight=False, soft_wrap=True)
+        out.print(mask_niks(line), highlight=False, soft_wrap=True)  # a NIK typed into a story or note
 
 
 @incidents_cli.command("set-status")
@@ -426,13 +427,18 @@ class ExportFormat(StrEnum):
 def export_incidents_command(
     ctx: typer.Context,
     out_file: Path = typer.Option(..., "--out", help="the file to write"),
-    format: ExportFormat = typer.Option(ExportFormat.xlsx, "--format", help="csv or xlsx"),
+    format: ExportFormat = typer.Option(None, "--format", help="csv or xlsx (default: the file's extension)"),
     since: str = typer.Option(None, "--from", help="filed on or after this day (YYYY-MM-DD, local)"),
     until: str = typer.Option(None, "--to", help="filed on or before this day (YYYY-MM-DD, local)"),
     status: str = typer.Option(None, help=f"only this status ({', '.join(incidents.STATUSES)})"),
 ) -> None:
     """One row per report, one column per field."""
     start, end = _day(since, "--from"), _day(until, "--to")
+    if format is None:
+        try:
+            format = ExportFormat(out_file.suffix.lower().lstrip("."))
+        except ValueError:
+            raise ConfigError(f"--out {out_file}: name a .csv or .xlsx file, or say --format") from None
     with opened(ctx) as app, app.db.transaction() as session:
         written = export_incidents(
             session,

@@ -7,14 +7,15 @@ from __future__ import annotations
 import logging
 import re
 
-SIXTEEN_DIGITS = re.compile(r"(?<!\d)(\d{4})\d{8}(\d{4})(?!\d)")
+from storage.privacy import mask_niks
+
 BOT_TOKEN = re.compile(r"\d{3,}:[A-Za-z0-9_-]{30,}")  # as in a Bot API URL
 
 
 class Redact(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        redacted = BOT_TOKEN.sub("<token>", SIXTEEN_DIGITS.sub(r"\1********\2", message))
+        redacted = BOT_TOKEN.sub("<token>", mask_niks(message))
         if redacted != message:
             record.msg, record.args = redacted, None
         return True

@@ -7,6 +7,7 @@ a platform object, so a flow written once works on every channel.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
@@ -79,6 +80,20 @@ class Inbound:
     # wa_id), so a step can use it without asking.
     sender_phone: str | None = None
     received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def __post_init__(self) -> None:
+        # The boundary every channel passes: what people send never carries
+        # terminal escapes or other control characters to the staff who read it.
+        object.__setattr__(self, "text", printable(self.text))
+
+
+# Control characters but newline and tab; escape sequences go with their ESC.
+CONTROL = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?)?|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """`text` without control characters (keeping newlines and tabs), CR LF as LF."""
+    return CONTROL.sub("", text.replace("\r\n", "\n"))
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from sqlmodel import Session
 from storage.db import per_dialect
 from storage.media import Media
 from storage.officers import reached
+from storage.privacy import mask_niks
 from storage.tables import CHATS, LINKS, OFFICERS, OUTBOX, PARTICIPANTS, SUBSCRIPTIONS
 
 PLAN = per_dialect(
@@ -123,12 +124,12 @@ def notify(
 ) -> None:
     """A notice to send as soon as a drainer runs, in the caller's transaction,
     so it exists exactly when what it tells of does; a key already there is
-    left alone."""
+    left alone. A NIK someone typed into a story or a note goes out masked."""
     row = {
         "key": key,
         "kind": NOTICE,
         "chat_pk": chat_pk,
-        "body": body,
+        "body": mask_niks(body),
         "attachments": [item.as_json() for item in attachments] or None,
         "due_at": now,
         "state": PLANNED,

