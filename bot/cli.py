@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import os
 import sys
 import time
 from collections import Counter
@@ -34,6 +35,7 @@ from bot.ops.stats import stats as programme_stats
 from handlers.texts import CatalogueError
 from storage import incidents, outbox
 from storage import officers as officer_store
+from storage.db import DatabaseUnavailable
 from storage.participants import count_participants
 from storage.privacy import mask_niks
 
@@ -500,9 +502,12 @@ def chat(
 
 
 def main() -> None:
+    # Everything Payung writes (the database, media, exports, the key) holds
+    # personal data: owner-only, whatever the shell's umask.
+    os.umask(0o077)
     try:
         cli()
-    except (ConfigError, RosterError, CatalogueError, OperationError) as exc:
+    except (ConfigError, RosterError, CatalogueError, OperationError, DatabaseUnavailable) as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         sys.exit(1)
     except KeyboardInterrupt:

@@ -15,6 +15,7 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.sql import Executable
 from sqlmodel import Session
 
@@ -29,18 +30,34 @@ def driver_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+class DatabaseUnavailable(Exception):
+    """The database URL names nothing Payung can open: one line for whoever starts it."""
+
+
+def shown(url: str) -> str:
+    """A URL fit for an error line: no password."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(unreadable URL)"
+
+
 class Database:
     def __init__(self, url: str, *, echo: bool = False):
-        self.url = driver_url(url)
-        parsed = make_url(self.url)
-        self.is_sqlite = parsed.get_backend_name() == "sqlite"
-        if self.is_sqlite:
-            if parsed.database and parsed.database != ":memory:":
-                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-            self.engine = create_engine(self.url, echo=echo)
-            _make_sqlite_serialisable(self.engine)
-        else:
-            self.engine = create_engine(self.url, echo=echo, pool_pre_ping=True)
+        try:
+            self.url = driver_url(url)
+            parsed = make_url(self.url)
+            self.is_sqlite = parsed.get_backend_name() == "sqlite"
+            # hide_parameters: a failed statement's values (a note, a name) stay out of the logs.
+            if self.is_sqlite:
+                if parsed.database and parsed.database != ":memory:":
+                    Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+                self.engine = create_engine(self.url, echo=echo, hide_parameters=True)
+                _make_sqlite_serialisable(self.engine)
+            else:
+                self.engine = create_engine(self.url, echo=echo, pool_pre_ping=True, hide_parameters=True)
+        except (ArgumentError, NoSuchModuleError, ImportError, OSError) as error:
+            raise DatabaseUnavailable(f"database URL {shown(url)} cannot be used: {error}") from None
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -50,6 +67,11 @@ class Database:
 
     def upgrade(self) -> None:
         """Bring the schema to the newest migration (idempotent)."""
+        try:
+            self.engine.connect().close()
+        except OperationalError as error:
+            reason = str(error.orig or error).strip().splitlines()[0]
+            raise DatabaseUnavailable(f"cannot open the database {shown(self.url)}: {reason}") from None
         with self.engine.begin() as connection:
             config = Config()
             config.set_main_option("script_location", str(MIGRATIONS))

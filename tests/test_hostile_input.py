@@ -5,6 +5,8 @@ operator runs them."""
 from __future__ import annotations
 
 import csv
+import os
+import stat
 
 import openpyxl
 from sqlalchemy import update
@@ -79,3 +81,41 @@ def test_an_export_file_name_says_its_format_or_the_operator_is_told(tmp_path):
     ]
     forced = payung(tmp_path, "export", "incidents", "--out", str(tmp_path / "x.txt"), "--format", "csv", env=KEY)
     assert forced.returncode == 0 and (tmp_path / "x.txt").read_text(encoding="utf-8-sig").startswith("reference,")
+
+
+def test_everything_payung_writes_is_its_owners_only(tmp_path):
+    usual = os.umask(0o022)  # a shell's usual umask, which the processes inherit: Payung must not depend on it
+    try:
+        reported(tmp_path)
+        out = tmp_path / "laporan.xlsx"
+        payung(tmp_path, "export", "incidents", "--out", str(out), env=KEY)
+    finally:
+        os.umask(usual)
+    data = tmp_path / "data"
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700
+    for path in (data / "payung.db", out):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+
+
+def test_a_damaged_key_file_is_refused_in_one_line_and_never_replaced(tmp_path):
+    first = payung(tmp_path, "stats")
+    assert first.returncode == 0, first.stderr
+    key = tmp_path / "data" / "nik.key"
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600 and len(key.read_text().strip()) == 64
+    key.write_text("short\n")
+    again = payung(tmp_path, "stats")
+    assert again.returncode == 1 and again.stderr.strip().splitlines() == [
+        "error: data/nik.key holds no usable key (at least 32 characters); restore it from backup"
+    ]
+    assert key.read_text() == "short\n"
+
+
+def test_a_database_that_cannot_be_opened_is_one_line_without_its_password(tmp_path):
+    for url, reason in (
+        ("postgresql://payung:rahasia@127.0.0.1:1/payung", "cannot open the database"),
+        ("nonsense://x", "cannot be used"),
+    ):
+        failed = payung(tmp_path, "stats", env={**KEY, "PAYUNG_DATABASE_URL": url})
+        [line] = failed.stderr.strip().splitlines()
+        assert failed.returncode == 1 and line.startswith("error: ") and reason in line, failed.stderr
+        assert "rahasia" not in line and "Traceback" not in failed.stderr
