@@ -52,6 +52,8 @@ class OperatorCommands:
         if len(words) < 3:
             return usage
         reference, status, note = words[1].upper(), words[2].lower(), " ".join(words[3:]) or None
+        if note is not None and len(note) > incidents.MAX_STATUS_NOTE:
+            return t("operators.note_too_long", most=incidents.MAX_STATUS_NOTE, length=len(note))
         actor = Actor(f"telegram:{command.operator_name}", "operator")
         now = self.clock()
         # A refused command is committed as handled too: a redelivery is not run again.

@@ -15,6 +15,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.drainer import Drainer
 from bot.reminder_plan import ReminderPlanner, clock_time
 from bot.types import Clock
+from storage.chats import prune_sessions
 from storage.db import Database
 from storage.processed import prune_processed
 
@@ -39,8 +40,9 @@ def reminder_scheduler(
 
     def prune() -> None:
         with db.transaction() as session:
-            pruned = prune_processed(session, before=clock() - keep_processed)
-        log.info("forgot %d handled message ids", pruned)
+            before = clock() - keep_processed
+            ids, conversations = prune_processed(session, before=before), prune_sessions(session, before=before)
+        log.info("forgot %d handled message ids and %d ended conversations", ids, conversations)
 
     # coalesce + one instance: a slow run is never stacked with the next.
     daily = CronTrigger(hour=plan_at.hour, minute=plan_at.minute, timezone=zone)

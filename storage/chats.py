@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlmodel import Session
 
 from storage.db import per_dialect
@@ -168,3 +168,9 @@ def addressee(session: Session, *, channel: str, chat_id: str) -> Addressee | No
         .first()
     )
     return Addressee(*row) if row else None
+
+
+def prune_sessions(session: Session, *, before: datetime) -> int:
+    """Forget conversations that ended (went idle) before `before`, with any
+    draft in them: personal data kept no longer than the conversation needs."""
+    return session.connection().execute(delete(SESSIONS).where(SESSIONS.c.expires_at < before)).rowcount

@@ -19,6 +19,8 @@ from storage.tables import ATTACHMENTS, CHANGES, CHATS, COUNTERS, DOCUMENTS, INC
 KINDS = ("work_accident", "commute_accident", "occupational_disease", "work_death", "death")
 DEATHS = ("work_death", "death")
 MAX_CAPTION = 1000
+MAX_STATUS_NOTE = 500  # incident_status_changes.note
+MAX_ACTOR = 120  # incident_status_changes.actor: a long Telegram name is cut, not refused
 # "family" (other family) stays for reports filed before the nearer relations were offered.
 RELATIONS = ("spouse", "child", "parent", "sibling", "family", "neighbour", "coworker", "village_officer", "other")
 # As operators say them: diterima, diverifikasi, diproses (by BPJS), selesai, ditolak.
@@ -261,12 +263,16 @@ def set_status(
         raise StatusError(f"unknown status {status!r}: use one of {', '.join(STATUSES)}")
     if status == NEEDS_REASON and not (note or "").strip():
         raise StatusError(f"{NEEDS_REASON} needs a reason (--note)")
+    if note is not None and len(note) > MAX_STATUS_NOTE:
+        # Checked here, not by the column: PostgreSQL refuses what SQLite would store.
+        raise StatusError(f"a note holds at most {MAX_STATUS_NOTE} characters (this one has {len(note)})")
     found = report(session, reference=reference)
     if found is None:
         return None
     connection = session.connection()
     connection.execute(update(INCIDENTS).where(INCIDENTS.c.id == found.id).values(status=status, updated_at=now))
-    connection.execute(CHANGES.insert().values(incident_id=found.id, status=status, note=note, actor=actor, at=now))
+    row = {"incident_id": found.id, "status": status, "note": note, "actor": actor[:MAX_ACTOR], "at": now}
+    connection.execute(CHANGES.insert().values(**row))
     return report(session, reference=reference)
 
 

@@ -10,7 +10,9 @@ import stat
 
 import openpyxl
 from sqlalchemy import update
+from sqlmodel import select
 
+from storage import incidents
 from storage.models import Incident
 from tests.conftest import BUDI, SITI, write_csv
 from tests.test_cli import payung
@@ -119,3 +121,80 @@ def test_a_database_that_cannot_be_opened_is_one_line_without_its_password(tmp_p
         [line] = failed.stderr.strip().splitlines()
         assert failed.returncode == 1 and line.startswith("error: ") and reason in line, failed.stderr
         assert "rahasia" not in line and "Traceback" not in failed.stderr
+
+
+async def test_a_filed_report_leaves_no_draft_and_an_abandoned_one_is_forgotten(app):
+    from datetime import timedelta
+
+    from storage.chats import prune_sessions
+    from storage.models import ConversationState
+    from tests.test_transcript_incident import own_report
+    from tests.transcript import Chat
+
+    filer, leaver = Chat(app, "filer"), Chat(app, "leaver")
+    for line in (*own_report(), "1"):
+        await filer.says(line)
+    for line in own_report()[:7]:
+        await leaver.says(line)
+
+    def drafts() -> dict[str, dict]:
+        with app.db.transaction() as session:
+            return {state.chat_pk: state.data for state in session.exec(select(ConversationState)).all()}
+
+    assert sorted(bool(data) for data in drafts().values()) == [False, True]  # only the unfinished one holds data
+    app.clock.advance(days=32)  # past the draft's day of patience and the 30 days kept
+    with app.db.transaction() as session:
+        assert prune_sessions(session, before=app.clock() - timedelta(days=30)) == 2
+    assert drafts() == {}
+    assert "Halo! Saya Payung" in await leaver.says("Kebun")  # a new conversation, nothing half-remembered
+
+
+async def test_a_status_note_too_long_is_refused_the_same_way_on_every_database(any_db_app):
+    from bot.operator_commands import Command, OperatorCommands
+    from tests.test_transcript_incident import own_report
+    from tests.transcript import Chat
+
+    app = any_db_app
+    chat = Chat(app)
+    for line in (*own_report(), "1"):
+        await chat.says(line)
+    commands = OperatorCommands(
+        db=app.db, notices=app.notices, catalogue=app.services.catalogue, operators={42}, clock=app.clock
+    )
+    long_name = "Operator " + "Sangat Panjang " * 20
+
+    def status(number: int, note: str) -> str:
+        return commands.run(Command("telegram", f"cmd-{number}", 42, long_name, f"/status LK-2026-000001 {note}"))
+
+    refused = status(1, "diverifikasi " + "x" * 501)
+    assert refused.startswith("Catatan terlalu panjang (501 huruf, paling banyak 500). Status tidak diubah")
+    assert status(2, "diverifikasi " + "x" * 500).startswith("LK-2026-000001")  # the longest note, a long name
+    with app.db.transaction() as session:
+        found = incidents.report(session, reference="LK-2026-000001")
+        [_, changed] = incidents.history(session, incident_id=found.id)
+    assert changed.status == "diverifikasi" and len(changed.note) == 500 and len(changed.actor) == 120
+
+
+def test_the_lock_file_pins_every_dependency_within_pyproject_bounds():
+    import tomllib
+    from pathlib import Path
+
+    from packaging.requirements import Requirement
+
+    root = Path(__file__).parent.parent
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    locked = {}
+    for line in (root / "requirements.lock").read_text().splitlines():
+        if "==" in line and not line.startswith(("#", " ")):
+            name, version = line.split("==")
+            locked[name.strip().lower().replace("_", "-")] = version.split()[0]
+    wanted = [Requirement(text) for text in project["dependencies"] + project["optional-dependencies"]["test"]]
+    for requirement in wanted:
+        if requirement.name == "payung":
+            continue
+        name = requirement.name.lower().replace("_", "-")
+        assert name in locked, f"{name} is not in requirements.lock: refresh it (README, Installing)"
+        assert requirement.specifier.contains(locked[name], prereleases=True), (name, locked[name])
+    for major in ("sqlmodel", "sqlalchemy", "starlette", "uvicorn"):
+        [requirement] = [r for r in wanted if r.name.lower() == major]
+        assert any(spec.operator == "<" for spec in requirement.specifier), f"{major} needs an upper bound"
