@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import os
+import sqlite3
 import stat
 
 import openpyxl
@@ -198,3 +199,43 @@ def test_the_lock_file_pins_every_dependency_within_pyproject_bounds():
     for major in ("sqlmodel", "sqlalchemy", "starlette", "uvicorn"):
         [requirement] = [r for r in wanted if r.name.lower() == major]
         assert any(spec.operator == "<" for spec in requirement.specifier), f"{major} needs an upper bound"
+
+
+def roster_row(**fields: str) -> str:
+    row = {**BUDI, **fields}
+    return ",".join(row.values())
+
+
+def test_a_roster_name_with_doubled_quotes_is_stored_as_written(tmp_path):
+    path = tmp_path / "roster.csv"
+    quoted = '"Joko ""Jek"" Rekaan"'  # as Excel writes a name with quotes in it
+    path.write_text(f"{','.join(BUDI)}\n{roster_row(nama=quoted)}\n", encoding="utf-8")
+    imported = payung(tmp_path, "import-roster", str(path), env=KEY)
+    assert imported.returncode == 0, imported.stderr
+    with sqlite3.connect(tmp_path / "data" / "payung.db") as db:
+        assert db.execute("SELECT name FROM participants").fetchall() == [('Joko "Jek" Rekaan',)]
+
+
+def test_a_roster_with_a_field_of_pages_is_one_clear_line(tmp_path):
+    header = ",".join(BUDI)
+    for size, reason in ((300_000, "line 2: cannot be read"), (5_000, "row 2, column nama: over 1,000 characters")):
+        path = tmp_path / f"roster-{size}.csv"
+        path.write_text(f"{header}\n{roster_row(nama='J' * size)}\n", encoding="utf-8")
+        imported = payung(tmp_path, "import-roster", str(path), env=KEY)
+        [line] = imported.stderr.strip().splitlines()[-1:]
+        assert imported.returncode == 1 and reason in line and "Traceback" not in imported.stderr, imported.stderr
+
+
+def test_an_xlsx_that_unpacks_to_gigabytes_is_refused_before_it_is_opened(tmp_path):
+    import zipfile
+
+    bomb = tmp_path / "roster.xlsx"
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        with archive.open("xl/sharedStrings.xml", "w", force_zip64=True) as member:
+            chunk = b"a" * 2**20
+            for _ in range(600):  # 600 MB of one letter: about 600 KB on disk
+                member.write(chunk)
+    assert bomb.stat().st_size < 5 * 2**20
+    imported = payung(tmp_path, "import-roster", str(bomb), env=KEY)
+    assert imported.returncode == 1
+    assert imported.stderr.strip().endswith("unpacks to 600 MB, over the 512 MB a roster needs"), imported.stderr

@@ -31,6 +31,11 @@ OPTIONAL = ("no_kpj", "telepon")
 CATEGORIES = ("kepala_desa", "perangkat_desa", "bpd", "linmas", "guru_ngaji", "rt_rw", "petani_sawit", "lainnya")
 
 
+# A roster of a million people unpacks to a few hundred MB; a cell is a name, a village, a date.
+MAX_XLSX_UNPACKED = 512 * 2**20
+MAX_CELL = 1000
+
+
 class RosterError(Exception):
     """The file as a whole cannot be imported; nothing was written."""
 
@@ -102,11 +107,13 @@ def _open_csv(path: Path, required: tuple[str, ...]) -> RosterFile:
     except UnicodeDecodeError:
         raise RosterError(f"{path}: not a text CSV file (save it as CSV UTF-8)") from None
     try:
-        dialect = csv.Sniffer().sniff(sample.split("\n", 1)[0], delimiters=",;\t")
+        delimiter = csv.Sniffer().sniff(sample.split("\n", 1)[0], delimiters=",;\t").delimiter
     except csv.Error:
-        dialect = csv.excel
+        delimiter = ","
+    # Only the delimiter is guessed: quoting is the standard one, quotes doubled
+    # ("Joko ""Jek"" Rekaan"), which the sniffer gets wrong from a header line.
     file = path.open(encoding="utf-8-sig", newline="")
-    reader = csv.reader(file, dialect)
+    reader = csv.reader(file, csv.excel, delimiter=delimiter)
     header = _check_header(path, next(reader, []), required)
     if total < 1:
         file.close()
@@ -114,14 +121,36 @@ def _open_csv(path: Path, required: tuple[str, ...]) -> RosterFile:
 
     def rows() -> Iterator[tuple[int, dict[str, Any]]]:
         with file:
-            for number, cells in enumerate(reader, start=2):
-                if any(cells):
-                    yield number, dict(zip(header, cells, strict=False))
+            try:
+                for number, cells in enumerate(reader, start=2):
+                    if any(cells):
+                        yield number, checked_cells(path, number, dict(zip(header, cells, strict=False)))
+            except csv.Error as error:  # a field over the csv module's 128 KB limit
+                raise RosterError(f"{path}: line {reader.line_num}: cannot be read ({error})") from None
 
     return RosterFile(total, rows())
 
 
+def checked_cells(path: Path, number: int, cells: dict[str, Any]) -> dict[str, Any]:
+    """A row whose every cell fits a roster: no name or village runs to pages."""
+    for column, value in cells.items():
+        if isinstance(value, str) and len(value) > MAX_CELL:
+            raise RosterError(
+                f"{path}: row {number}, column {column}: over {MAX_CELL:,} characters; is this the roster?"
+            )
+    return cells
+
+
 def _open_xlsx(path: Path, required: tuple[str, ...]) -> RosterFile:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise RosterError(f"{path}: not a readable Excel file ({exc})") from None
+    if unpacked > MAX_XLSX_UNPACKED:
+        # A small file that unpacks to gigabytes (a zip bomb) is refused before it is opened.
+        most = f"{MAX_XLSX_UNPACKED / 2**20:,.0f} MB"
+        raise RosterError(f"{path}: unpacks to {unpacked / 2**20:,.0f} MB, over the {most} a roster needs")
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
@@ -138,7 +167,7 @@ def _open_xlsx(path: Path, required: tuple[str, ...]) -> RosterFile:
         try:
             for number, values in enumerate(cells, start=2):
                 if any(value not in (None, "") for value in values):
-                    yield number, dict(zip(header, values, strict=False))
+                    yield number, checked_cells(path, number, dict(zip(header, values, strict=False)))
         finally:
             book.close()
 
