@@ -239,3 +239,27 @@ def test_an_xlsx_that_unpacks_to_gigabytes_is_refused_before_it_is_opened(tmp_pa
     imported = payung(tmp_path, "import-roster", str(bomb), env=KEY)
     assert imported.returncode == 1
     assert imported.stderr.strip().endswith("unpacks to 600 MB, over the 512 MB a roster needs"), imported.stderr
+
+
+def test_tracebacks_and_phone_numbers_are_masked_in_the_logs():
+    import io
+    import logging
+
+    from bot.logs import Redact
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(Redact())
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    log = logging.getLogger("payung.tests.redact")
+    log.addHandler(handler)
+    log.propagate = False
+    try:
+        float("1603045307740001x")
+    except ValueError:
+        log.exception("a step failed for +62 812-3456-7890 (NIK 1603 0453 0774 0001)")
+    written = stream.getvalue()
+    assert "Traceback" in written and "could not convert string to float: '1603********0001x'" in written
+    for secret in ("1603045307740001", "1603 0453 0774 0001", "812-3456-7890"):
+        assert secret not in written, secret
+    assert "<phone>" in written

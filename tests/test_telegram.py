@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import hashlib
+import logging
 import signal
 import socket
 import sys
@@ -526,3 +527,33 @@ async def test_a_shared_own_contact_proves_the_owner_and_a_foreign_one_proves_no
     assert sent[6]["text"].startswith("Maaf, yang bisa diterima hanya nomor Anda sendiri")
     assert "Nama: B*** S******" in sent[7]["text"] and "Desa: Talang Demo, Kec. Lubai" in sent[7]["text"]
     assert keyboard(sent[8]) == [("1. Ya", "yes"), ("2. Tidak", "no")]
+
+
+async def test_a_coverage_check_at_debug_logs_no_nik_birth_date_or_phone(app, api, capfd):
+    from bot.logs import configure_logging
+
+    configure_logging("DEBUG")
+    budi = {"first_name": "Budi", "user_id": 501, "phone_number": "6281234567890"}
+    try:
+        logging.getLogger("bot.test").debug("debug is on")
+        channel = await started(app, api, mode="webhook")
+        async with Webhook(app, channel) as hook:
+            for update, total in (
+                (text_update(1, 501, "/start"), 1),
+                (tap_update(2, 501, "coverage"), 2),
+                (text_update(3, 501, "1603.0105.0380.0001"), 3),
+                (text_update(4, 501, "05-03-1980"), 5),
+                (tap_update(5, 501, "prove"), 6),
+                (message_update(6, 501, contact=budi), 8),
+            ):
+                assert (await hook.post(update)).status_code == 200
+                await api.wait_for(total)
+        await channel.stop()
+    finally:
+        root = logging.getLogger()
+        root.handlers.clear()
+        root.setLevel(logging.WARNING)
+    logged = capfd.readouterr().err
+    assert "DEBUG bot.test: debug is on" in logged
+    for secret in ("1603.0105.0380.0001", "1603010503800001", "05-03-1980", "6281234567890", "1234567890"):
+        assert secret not in logged, secret
