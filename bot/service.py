@@ -35,7 +35,9 @@ async def serve(app: App) -> None:
         await channel.start()
     keep = timedelta(days=settings.retention.processed_days)
     scheduler = reminder_scheduler(app.planner(), app.drainer(channels), app.clock, db=app.db, keep_processed=keep)
-    web = build_web(db=app.db, metrics=app.metrics, channels=channels.values())
+    web = build_web(
+        db=app.db, metrics=app.metrics, channels=channels.values(), max_body_bytes=settings.web.max_body_kb * 1024
+    )
     server = uvicorn.Server(
         uvicorn.Config(web, host=settings.web.host, port=settings.web.port, log_level="warning", lifespan="off")
     )

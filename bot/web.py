@@ -9,10 +9,12 @@ from collections.abc import Iterable
 
 from sqlalchemy import text
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.body_limit import BodyLimit
 from bot.channels import Channel
 from bot.metrics import Metrics
 from storage.db import Database
@@ -20,7 +22,9 @@ from storage.db import Database
 log = logging.getLogger(__name__)
 
 
-def build_web(*, db: Database, metrics: Metrics, channels: Iterable[Channel] = ()) -> Starlette:
+def build_web(
+    *, db: Database, metrics: Metrics, channels: Iterable[Channel] = (), max_body_bytes: int = 1024 * 1024
+) -> Starlette:
     async def healthz(_: Request) -> Response:
         try:
             with db.engine.connect() as connection:
@@ -36,4 +40,4 @@ def build_web(*, db: Database, metrics: Metrics, channels: Iterable[Channel] = (
     routes = [Route("/healthz", healthz), Route("/metrics", prometheus)]
     for channel in channels:
         routes += channel.routes()
-    return Starlette(routes=routes)
+    return Starlette(routes=routes, middleware=[Middleware(BodyLimit, limit=max_body_bytes)])

@@ -346,3 +346,43 @@ async def test_the_window_opens_again_after_a_day_when_the_person_writes(app, gr
     await channel.stop()
     # two days on, the reply still goes out free-form: the person wrote first
     assert len(graph.bodies()) == 2 and all(r.status != "skipped" for r in rows(app, OutboundMessage))
+
+
+async def raw_post(client: httpx.AsyncClient, headers: dict[str, str], sent: bytes) -> bytes:
+    """A POST that declares `headers` but sends only `sent` of its body, then
+    waits for an answer: what a server that reads first would never give."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", client.base_url.port)
+    lines = ["POST /whatsapp HTTP/1.1", "Host: 127.0.0.1", *(f"{k}: {v}" for k, v in headers.items()), "", ""]
+    writer.write("\r\n".join(lines).encode() + sent)
+    await writer.drain()
+    try:
+        return await asyncio.wait_for(reader.readline(), timeout=5)
+    finally:
+        writer.close()
+
+
+async def test_an_unsigned_or_oversized_body_is_refused_before_it_is_read(app, graph):
+    channel = channel_for(app, graph)
+    big, under_the_cap = str(300 * 2**20), str(900_000)
+    async with Webhook(app, channel) as hook:
+        # 900 KB declared, 11 bytes sent: only a server that checks the header first answers at all.
+        unsigned = await raw_post(hook.client, {"Content-Length": under_the_cap}, b'{"entry": [')
+        malformed = await raw_post(hook.client, {"Content-Length": under_the_cap, SIGNATURE_HEADER: "sha1=abc"}, b"{")
+        signed = {"Content-Length": big, SIGNATURE_HEADER: "sha256=" + "0" * 64}
+        declared_too_big = await raw_post(hook.client, signed, b"{")
+
+        # No length declared: the body is cut off where it passes the cap.
+        async def chunks():
+            for _ in range(32):  # 2 MB
+                yield b"x" * 2**16
+
+        streamed = await hook.client.post(
+            "/whatsapp", content=chunks(), headers={SIGNATURE_HEADER: "sha256=" + "0" * 64}
+        )
+        deep = b"[" * 100_000 + b"]" * 100_000  # signed, small, and nested past any parser's depth
+        assert (await hook.post(deep)).status_code == 200  # a 500 would have Meta resend it for days
+        assert (await hook.post(delivery(messages=[text("wamid.ok", WARGA, "halo")]))).status_code == 200
+    await channel.stop()
+    assert unsigned.startswith(b"HTTP/1.1 401") and malformed.startswith(b"HTTP/1.1 401")
+    assert declared_too_big.startswith(b"HTTP/1.1 413") and streamed.status_code == 413
+    assert rows(app, ProcessedMessage) and graph.bodies()  # a real delivery still goes through
