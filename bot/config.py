@@ -172,6 +172,8 @@ class WebSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
     max_body_kb: int = Field(1024, gt=0)
+    keep_alive_seconds: int = Field(5, gt=0)
+    max_connections: int = Field(500, gt=0)
 
 
 class Settings(BaseSettings):

@@ -8,10 +8,11 @@ import logging
 from datetime import timedelta
 
 import uvicorn
+from starlette.types import ASGIApp
 
 from bot.app import App
 from bot.channels import Channel, module
-from bot.config import ConfigError
+from bot.config import ConfigError, WebSettings
 from bot.scheduler import reminder_scheduler
 from bot.web import build_web
 
@@ -38,9 +39,7 @@ async def serve(app: App) -> None:
     web = build_web(
         db=app.db, metrics=app.metrics, channels=channels.values(), max_body_bytes=settings.web.max_body_kb * 1024
     )
-    server = uvicorn.Server(
-        uvicorn.Config(web, host=settings.web.host, port=settings.web.port, log_level="warning", lifespan="off")
-    )
+    server = web_server(web, settings.web)
     tasks = [asyncio.create_task(_serve_web(server, app))]
     tasks += [asyncio.create_task(_run_until_failure(channel)) for channel in channels.values()]
     log.info("web app on %s:%s", settings.web.host, settings.web.port)
@@ -74,6 +73,21 @@ async def sending_channels(app: App, console: Channel) -> dict[str, Channel]:
         if channel is not None:
             channels[name] = channel
     return channels
+
+
+def web_server(web: ASGIApp, settings: WebSettings, *, port: int | None = None) -> uvicorn.Server:
+    """uvicorn as Payung runs it: idle connections closed soon, the number
+    at once bounded (a flood of slow clients gets 503s, not all the files)."""
+    config = uvicorn.Config(
+        web,
+        host=settings.host,
+        port=settings.port if port is None else port,
+        log_level="warning",
+        lifespan="off",
+        timeout_keep_alive=settings.keep_alive_seconds,
+        limit_concurrency=settings.max_connections,
+    )
+    return uvicorn.Server(config)
 
 
 async def _serve_web(server: uvicorn.Server, app: App) -> None:

@@ -12,9 +12,11 @@ import httpx
 import uvicorn
 
 
-async def serve(app) -> tuple[uvicorn.Server, int]:
-    """Run an ASGI app on 127.0.0.1 on a free port, in this event loop."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
+async def serve(app, server: uvicorn.Server | None = None) -> tuple[uvicorn.Server, int]:
+    """Run an ASGI app on 127.0.0.1 on a free port (or `server`, configured
+    as given), in this event loop."""
+    if server is None:
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
     server.install_signal_handlers = lambda: None  # the test runner owns signals
     task = asyncio.create_task(server.serve())
     while not server.started:

@@ -386,3 +386,31 @@ async def test_an_unsigned_or_oversized_body_is_refused_before_it_is_read(app, g
     assert unsigned.startswith(b"HTTP/1.1 401") and malformed.startswith(b"HTTP/1.1 401")
     assert declared_too_big.startswith(b"HTTP/1.1 413") and streamed.status_code == 413
     assert rows(app, ProcessedMessage) and graph.bodies()  # a real delivery still goes through
+
+
+async def test_slow_clients_holding_connections_do_not_block_a_real_delivery(app, graph):
+    from bot.service import web_server
+    from tests.servers import serve, stop
+
+    channel = channel_for(app, graph)
+    web = build_web(db=app.db, metrics=app.metrics, channels=[channel])
+    settings = app.settings.web.model_copy(update={"host": "127.0.0.1", "max_connections": 300})
+    server, port = await serve(web, web_server(web, settings, port=0))
+    slow = []
+    try:
+        for _ in range(200):  # each sends half a request line and then nothing (slowloris)
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"POST /whatsapp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Le")
+            slow.append(writer)
+        body = json.dumps(delivery(messages=[text("wamid.real", WARGA, "halo")])).encode()
+        signed = "sha256=" + hmac.new(SECRETS.app_secret.encode(), body, hashlib.sha256).hexdigest()
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            response = await asyncio.wait_for(
+                client.post("/whatsapp", content=body, headers={SIGNATURE_HEADER: signed}), timeout=5
+            )
+        assert response.status_code == 200
+    finally:
+        for writer in slow:
+            writer.close()
+        await stop(server)
+        await channel.stop()
