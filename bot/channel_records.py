@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.types import Clock
-from storage.chats import mark_unreachable
+from storage.chats import mark_unreachable, open_chat
 from storage.db import Database
-from storage.inbox import forget_pending, pending, store_pending
+from storage.inbox import failed_pending, forget_pending, pending, store_pending
 from storage.outbound import record_outbound, record_status
 
 
@@ -50,6 +50,18 @@ class ChannelRecords:
     def handled(self, pending_id: int) -> None:
         with self.db.transaction() as session:
             forget_pending(session, pending_id=pending_id)
+
+    def heard_from(self, chat_id: str, *, language: str) -> str:
+        """The person wrote, though what they sent could not be handled: their
+        reply window opens as for any message. Their chat's language."""
+        with self.db.transaction() as session:
+            chat, _ = open_chat(session, channel=self.channel, chat_id=chat_id, language=language, now=self.clock())
+        return chat.language
+
+    def failed(self, pending_id: int, error: str, *, most: int) -> tuple[int, bool]:
+        """One more failed try at a stored message; (tries, whether it is now a dead letter)."""
+        with self.db.transaction() as session:
+            return failed_pending(session, pending_id=pending_id, error=error, now=self.clock(), most=most)
 
     # -- outbound ------------------------------------------------------------
 

@@ -36,6 +36,7 @@ from handlers.texts import CatalogueError
 from storage import incidents, outbox
 from storage import officers as officer_store
 from storage.db import DatabaseUnavailable
+from storage.inbox import dead_letters
 from storage.participants import count_participants
 from storage.privacy import mask_niks
 
@@ -354,6 +355,30 @@ def audit(
             highlight=False,
             soft_wrap=True,
         )
+
+
+inbox_cli = typer.Typer(no_args_is_help=True, help="Messages people sent that could not be handled.")
+cli.add_typer(inbox_cli, name="inbox")
+
+
+@inbox_cli.command("dead")
+def inbox_dead(ctx: typer.Context) -> None:
+    """Dead letters: messages tried until the limit and given up (the sender was told)."""
+    with opened(ctx) as app, app.db.transaction() as session:
+        letters = dead_letters(session)
+    table = Table(title=f"Dead letters ({len(letters):,})")
+    for column in ("received", "channel", "sender", "kind", "tries", "last error"):
+        table.add_column(column, overflow="fold")
+    for letter in letters:
+        table.add_row(
+            _local(app, letter.received_at),
+            letter.channel,
+            letter.sender or "-",
+            letter.kind or "-",
+            str(letter.attempts),
+            letter.last_error or "-",
+        )
+    out.print(table)
 
 
 ROSTER_AT_THE_TIME = {None: "not in the roster", True: "covered", False: "in the roster, not covered then"}

@@ -150,6 +150,8 @@ class WhatsAppSettings(ChannelSettings):
     api_version: str = "21.0"
     pace: WhatsAppPaceSettings = WhatsAppPaceSettings()
     templates: dict[str, TemplateSettings] = {}
+    inbound_attempts: int = Field(5, gt=0)  # tries at a stored message before it is a dead letter
+    inbound_retry_seconds: float = Field(2.0, gt=0)  # the first retry's wait, doubled each time
 
     def operator_addresses(self) -> list[str]:
         return list(self.operator_numbers)

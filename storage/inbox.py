@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlmodel import Session
 
 from storage.db import per_dialect
@@ -24,9 +25,56 @@ def store_pending(
 
 
 def pending(session: Session, *, channel: str) -> list[tuple[int, dict[str, Any]]]:
-    """What was stored but not handled (a crash, a restart), oldest first."""
-    statement = select(PENDING.c.id, PENDING.c.payload).where(PENDING.c.channel == channel).order_by(PENDING.c.id)
+    """What was stored but not handled (a crash, a restart), oldest first; not the dead letters."""
+    statement = (
+        select(PENDING.c.id, PENDING.c.payload)
+        .where(PENDING.c.channel == channel, PENDING.c.dead_at.is_(None))
+        .order_by(PENDING.c.id)
+    )
     return [(row.id, row.payload) for row in session.connection().execute(statement)]
+
+
+def failed_pending(session: Session, *, pending_id: int, error: str, now: datetime, most: int) -> tuple[int, bool]:
+    """Count one failed try; (tries so far, whether it is now a dead letter).
+    A dead letter keeps who sent what kind of message, not its content."""
+    connection = session.connection()
+    row = connection.execute(select(PENDING.c.attempts, PENDING.c.payload).where(PENDING.c.id == pending_id)).first()
+    if row is None:
+        return 0, False
+    attempts = row.attempts + 1
+    dead = attempts >= most
+    values: dict[str, Any] = {"attempts": attempts, "last_error": error[:200]}
+    if dead:
+        values.update(dead_at=now, payload={key: row.payload.get(key) for key in ("from", "id", "type")})
+    connection.execute(update(PENDING).where(PENDING.c.id == pending_id).values(**values))
+    return attempts, dead
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    channel: str
+    message_id: str
+    sender: str | None
+    kind: str | None
+    received_at: datetime
+    attempts: int
+    last_error: str | None
+
+
+def dead_letters(session: Session) -> list[DeadLetter]:
+    statement = select(PENDING).where(PENDING.c.dead_at.is_not(None)).order_by(PENDING.c.id)
+    return [
+        DeadLetter(
+            row.channel,
+            row.message_id,
+            row.payload.get("from"),
+            row.payload.get("type"),
+            row.received_at,
+            row.attempts,
+            row.last_error,
+        )
+        for row in session.connection().execute(statement)
+    ]
 
 
 def forget_pending(session: Session, *, pending_id: int) -> None:

@@ -158,6 +158,12 @@ class PendingInbound(SQLModel, table=True):
     message_id: str = Field(max_length=128)
     payload: dict[str, Any] = Field(sa_type=JSON)
     received_at: datetime = Field(sa_type=UTCDateTime)
+    # A message that keeps failing (a photo the platform cannot serve) is
+    # tried a bounded number of times, then kept as a dead letter, its
+    # content dropped, for the operators to see.
+    attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    last_error: str | None = Field(default=None, max_length=200)
+    dead_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
     __table_args__ = (UniqueConstraint("channel", "message_id", name="uq_pending_inbound_message"),)
 

@@ -414,3 +414,24 @@ async def test_slow_clients_holding_connections_do_not_block_a_real_delivery(app
             writer.close()
         await stop(server)
         await channel.stop()
+
+
+async def test_a_photo_the_api_cannot_serve_becomes_a_dead_letter_and_the_sender_is_told(app, graph, tmp_path):
+    from tests.test_cli import payung
+
+    channel = channel_for(app, graph, inbound_attempts=3, inbound_retry_seconds=0.01)
+    async with Webhook(app, channel) as hook:
+        await hook.say(message("wamid.p", WARGA, "image", {"id": "gone-1", "mime_type": "image/jpeg"}))
+        await hook.say(message("wamid.l", WARGA, "location", {"latitude": "utara", "longitude": "x"}))
+    await channel.stop()
+    told = [body["text"]["body"] for body in graph.bodies(WARGA)]
+    assert told == [app.services.catalogue["id"]("refused.unreadable")] * 2
+    [letter_1, letter_2] = rows(app, PendingInbound)
+    assert (letter_1.attempts, letter_2.attempts) == (3, 3) and letter_1.dead_at and letter_2.dead_at
+    assert letter_1.payload == {"from": WARGA, "id": "wamid.p", "type": "image"}  # no content kept
+    restarted = channel_for(app, graph)
+    assert await restarted.recover() == 0  # a dead letter is not tried again at every start
+    await restarted.stop()
+    database = {"PAYUNG_DATABASE_URL": str(app.settings.database_url), "PAYUNG_NIK_KEY": "k" * 40}
+    listed = payung(tmp_path, "inbox", "dead", env=database)
+    assert "Dead letters (2)" in listed.stdout and "image" in listed.stdout and "location" in listed.stdout

@@ -305,16 +305,45 @@ class WhatsAppChannel:
 
     async def _handle_logged(self, pending_id: int, payload: dict[str, Any]) -> None:
         try:
-            await self.handle_pending(pending_id, payload)
+            failure = None
+            if await self.handle_pending(pending_id, payload) is Outcome.FAILED:
+                failure = "a conversation step failed"
+        except Exception as error:
+            log.exception("whatsapp message %s could not be handled", pending_id)
+            failure = f"{type(error).__name__}: {error}"
+        if failure is None:
+            return
+        tries, dead = self.records.failed(pending_id, failure, most=self.settings.inbound_attempts)
+        if dead:
+            # Never retried again: the person hears what could not be received.
+            log.warning("whatsapp message %s is a dead letter after %d tries", pending_id, tries)
+            await self._tell_unreadable(payload)
+            return
+        delay = self.settings.inbound_retry_seconds * 2 ** (tries - 1)
+        self._later(self._retry(pending_id, payload, delay))
+
+    async def _retry(self, pending_id: int, payload: dict[str, Any], delay: float) -> None:
+        await asyncio.sleep(delay)
+        await self._handle_logged(pending_id, payload)
+
+    async def _tell_unreadable(self, payload: dict[str, Any]) -> None:
+        sender = str(payload.get("from", ""))
+        inbound = Inbound(channel=NAME, chat_id=sender, message_id=f"{payload.get('id')}:unreadable")
+        try:
+            texts = self.catalogue[self.records.heard_from(sender, language=self.dispatcher.settings.default_language)]
+            await self.sending.replier(self, inbound)(Outbound(texts("refused.unreadable")))
         except Exception:
-            log.exception("whatsapp message %s could not be handled; kept for the next start", pending_id)
+            log.exception("whatsapp: could not tell a sender that their message could not be received")
 
     def handle_later(self, stored: list[tuple[int, dict[str, Any]]]) -> None:
         """After the 200: handle each stored message in the background."""
         for pending_id, payload in stored:
-            task = asyncio.create_task(self._handle_logged(pending_id, payload))
-            self._handling.add(task)
-            task.add_done_callback(self._handling.discard)
+            self._later(self._handle_logged(pending_id, payload))
+
+    def _later(self, work) -> None:
+        task = asyncio.create_task(work)
+        self._handling.add(task)
+        task.add_done_callback(self._handling.discard)
 
     async def inbound(self, message: dict[str, Any]) -> Inbound:
         sender = str(message.get("from", ""))
