@@ -492,6 +492,14 @@ def stats(ctx: typer.Context) -> None:
     """Participants per category and district; reports per kind, status and district."""
     with opened(ctx) as app, app.db.transaction() as session:
         figures = programme_stats(session, actor=administrator())
+    if stopped := figures.unfinished_import:
+        err.print(
+            f"[yellow]warning:[/yellow] the roster import of {stopped.file_name} by {stopped.actor}, started "
+            f"{_local(app, stopped.started_at)}, did not finish (or is still running): the roster may be part "
+            "old, part new. Import the file again.",
+            highlight=False,
+            soft_wrap=True,
+        )
     _print_counts("Per category", "category", figures.participants_by_category)
     _print_counts("Per district", "district", figures.participants_by_district)
     _print_counts("Reports per kind", "kind", figures.reports_by_kind, "reports")

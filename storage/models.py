@@ -349,3 +349,18 @@ class IncidentNote(SQLModel, table=True):
     author: str = Field(max_length=120)
     text: str = Field(max_length=500)
     at: datetime = Field(sa_type=UTCDateTime)
+
+
+class RosterImport(SQLModel, table=True):
+    """Each roster import: started, and finished when its last row is in.
+    An import is many transactions (a million rows), so one stopped halfway
+    leaves a mixed roster; the unfinished row lets `stats` say so."""
+
+    __tablename__ = "roster_imports"
+
+    id: int | None = Field(default=None, primary_key=True)
+    file_name: str = Field(max_length=255)
+    actor: str = Field(max_length=120)
+    started_at: datetime = Field(sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    rows: int | None = None

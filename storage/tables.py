@@ -22,6 +22,7 @@ from storage.models import (
     ProcessedMessage,
     ReferenceCounter,
     ReminderSubscription,
+    RosterImport,
 )
 
 ATTACHMENTS = IncidentAttachment.__table__
@@ -42,3 +43,4 @@ PENDING = PendingInbound.__table__
 PROCESSED = ProcessedMessage.__table__
 SESSIONS = ConversationState.__table__
 SUBSCRIPTIONS = ReminderSubscription.__table__
+IMPORTS = RosterImport.__table__

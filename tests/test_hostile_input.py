@@ -263,3 +263,36 @@ def test_tracebacks_and_phone_numbers_are_masked_in_the_logs():
     for secret in ("1603045307740001", "1603 0453 0774 0001", "812-3456-7890"):
         assert secret not in written, secret
     assert "<phone>" in written
+
+
+def test_an_import_stopped_halfway_is_told_by_stats_until_the_file_is_imported_again(tmp_path):
+    import pytest
+
+    from bot.app import build_app
+    from bot.config import Settings
+    from bot.ops.roster import import_roster, open_roster
+    from tests.conftest import ADMIN, person
+
+    people = [person(nik=f"160301050380{n:04d}", nama=f"Warga {n}") for n in range(1, 41)]
+    path = write_csv(tmp_path / "roster.csv", people)
+    app = build_app(Settings(data_dir=tmp_path / "data", nik_key="k" * 40))
+
+    def stop_after_the_first_batch(advanced: int) -> None:
+        raise KeyboardInterrupt  # the operator's Ctrl-C, or a killed process, between two batches
+
+    with pytest.raises(KeyboardInterrupt):
+        import_roster(
+            open_roster(path),
+            actor=ADMIN,
+            db=app.db,
+            hasher=app.services.hasher,
+            now=app.clock(),
+            batch_size=10,
+            progress=stop_after_the_first_batch,
+        )
+    app.close()
+    stopped = payung(tmp_path, "stats", env=KEY)
+    assert "the roster import of roster.csv by test" in stopped.stderr
+    assert "did not finish (or is still running)" in stopped.stderr and "Import the file again." in stopped.stderr
+    assert payung(tmp_path, "import-roster", str(path), env=KEY).returncode == 0
+    assert "did not finish" not in payung(tmp_path, "stats", env=KEY).stderr

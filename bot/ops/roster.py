@@ -23,6 +23,7 @@ import openpyxl
 from bot.ops.authority import Actor
 from handlers.parse import Invalid, Nik, nik_digits, parse_date, parse_nik, parse_phone
 from storage.db import Database
+from storage.imports import import_finished, import_started
 from storage.participants import UpsertCounts, count_participants, upsert_participants
 from storage.privacy import IdentityHasher, mask_nik
 
@@ -74,6 +75,7 @@ class ImportReport:
 class RosterFile:
     total: int  # data rows, for the progress bar
     rows: Iterator[tuple[int, dict[str, Any]]]  # (row number in the file, cells by column)
+    name: str = ""  # the file's, as recorded with the import
 
 
 def open_roster(path: Path, required: tuple[str, ...] = REQUIRED) -> RosterFile:
@@ -128,7 +130,7 @@ def _open_csv(path: Path, required: tuple[str, ...]) -> RosterFile:
             except csv.Error as error:  # a field over the csv module's 128 KB limit
                 raise RosterError(f"{path}: line {reader.line_num}: cannot be read ({error})") from None
 
-    return RosterFile(total, rows())
+    return RosterFile(total, rows(), path.name)
 
 
 def checked_cells(path: Path, number: int, cells: dict[str, Any]) -> dict[str, Any]:
@@ -171,7 +173,7 @@ def _open_xlsx(path: Path, required: tuple[str, ...]) -> RosterFile:
         finally:
             book.close()
 
-    return RosterFile(total, rows())
+    return RosterFile(total, rows(), path.name)
 
 
 def cell_text(value: Any) -> str:
@@ -320,6 +322,7 @@ def import_roster(
         # Repeated NIKs in the file are rejected before chunking, so into an
         # empty roster every chunk is all new: no lookups needed.
         into_empty = count_participants(session) == 0
+        import_id = import_started(session, file_name=roster.name, actor=actor.name, now=now)
 
     def write(good: list[dict[str, Any]], part: ImportReport) -> None:
         if good:
@@ -332,15 +335,17 @@ def import_roster(
     if workers <= 1:
         for chunk in chunks:
             write(*validate_chunk(hasher, chunk))
-        return report.sorted()
-    with ProcessPoolExecutor(workers) as pool:
-        pending: deque = deque()
-        for chunk in chunks:
-            pending.append(pool.submit(validate_chunk, hasher, chunk))
-            if len(pending) > 2 * workers:
+    else:
+        with ProcessPoolExecutor(workers) as pool:
+            pending: deque = deque()
+            for chunk in chunks:
+                pending.append(pool.submit(validate_chunk, hasher, chunk))
+                if len(pending) > 2 * workers:
+                    write(*pending.popleft().result())
+            while pending:
                 write(*pending.popleft().result())
-        while pending:
-            write(*pending.popleft().result())
+    with db.transaction() as session:
+        import_finished(session, import_id=import_id, rows=report.rows, now=now)
     return report.sorted()
 
 

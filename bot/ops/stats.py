@@ -9,6 +9,7 @@ from sqlmodel import Session
 
 from bot.ops.authority import Actor
 from storage import incidents
+from storage.imports import Unfinished, unfinished_import
 from storage.participants import counts_by
 
 Counts = list[tuple[str, int]]
@@ -16,6 +17,7 @@ Counts = list[tuple[str, int]]
 
 @dataclass(frozen=True)
 class Stats:
+    unfinished_import: Unfinished | None  # the latest roster import never finished: a mixed roster
     participants_by_category: Counts
     participants_by_district: Counts
     reports_by_kind: Counts
@@ -27,6 +29,7 @@ def stats(session: Session, *, actor: Actor) -> Stats:
     """Counts over what the actor may see (their districts, or all)."""
     scope = actor.districts
     return Stats(
+        unfinished_import=unfinished_import(session),
         participants_by_category=counts_by(session, "category", districts=scope),
         participants_by_district=counts_by(session, "district", districts=scope),
         reports_by_kind=incidents.count_by(session, "kind", districts=scope),
