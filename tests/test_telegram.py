@@ -557,3 +557,19 @@ async def test_a_coverage_check_at_debug_logs_no_nik_birth_date_or_phone(app, ap
     assert "DEBUG bot.test: debug is on" in logged
     for secret in ("1603.0105.0380.0001", "1603010503800001", "05-03-1980", "6281234567890", "1234567890"):
         assert secret not in logged, secret
+
+
+async def test_a_tap_and_the_nik_typed_after_it_in_one_batch_are_handled_in_order(app, api):
+    channel = await started(app, api)
+    api.push(text_update(1, 501, "/start"), text_update(2, 777, "/start"))
+    polling = asyncio.create_task(channel.poll())
+    try:
+        await api.wait_for(2)
+        # One getUpdates batch: a tap (network calls before it reaches the bot), then typing.
+        api.push(tap_update(3, 501, "coverage"), text_update(4, 501, BUDI_NIK), text_update(5, 777, "bantuan"))
+        sent = await api.wait_for(5)
+    finally:
+        polling.cancel()
+        await channel.stop()
+    to_budi = [call["text"] for call in sent if call["chat_id"] == "501"]
+    assert to_budi[1].startswith("Ketik NIK Anda") and to_budi[2].startswith("Sekarang ketik tanggal lahir")

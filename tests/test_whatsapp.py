@@ -31,6 +31,7 @@ from tests.graph_standin import (
 )
 from tests.servers import Served
 from tests.test_telegram import probe_dispatcher
+from tests.test_transcript_incident import BUDI_BORN, BUDI_NIK
 
 SECRETS = WhatsAppSecrets(token=TOKEN, app_secret="app-secret-for-tests", verify_token="verify-me")
 WARGA = "6281234567890"
@@ -435,3 +436,18 @@ async def test_a_photo_the_api_cannot_serve_becomes_a_dead_letter_and_the_sender
     database = {"PAYUNG_DATABASE_URL": str(app.settings.database_url), "PAYUNG_NIK_KEY": "k" * 40}
     listed = payung(tmp_path, "inbox", "dead", env=database)
     assert "Dead letters (2)" in listed.stdout and "image" in listed.stdout and "location" in listed.stdout
+
+
+async def test_a_photo_and_the_word_after_it_in_one_delivery_are_handled_in_order(app, graph):
+    channel = channel_for(app, graph)
+    graph.media["media-1"] = (b"\xff\xd8\xff\xe0 foto", "image/jpeg")
+    async with Webhook(app, channel) as hook:
+        for number, line in enumerate(("halo", "lapor", "1", BUDI_NIK, BUDI_BORN, "1", "kemarin", "Kebun sawit")):
+            await hook.say(text(f"wamid.{number}", WARGA, line))
+        await hook.say(text("wamid.story", WARGA, "Jatuh dari pohon sawit saat panen buah."))
+        photo = message("wamid.photo", WARGA, "image", {"id": "media-1", "mime_type": "image/jpeg"})
+        await hook.say(photo, text("wamid.done", WARGA, "selesai"))  # one POST: the download must not be overtaken
+    await channel.stop()
+    received, asked_phone = [body for body in graph.bodies(WARGA)][-2:]
+    assert "Diterima (1 dari 5)" in received["interactive"]["body"]["text"]
+    assert "Petugas bisa menghubungi nomor ini" in asked_phone["interactive"]["body"]["text"]

@@ -237,9 +237,18 @@ class TelegramChannel:
                 await asyncio.sleep(min(2**failures, 60))
                 continue
             failures = 0
-            await asyncio.gather(*(self._handle_logged(update) for update in updates))
+            # Chats side by side, each chat's updates in order: a tap's network
+            # calls must not let the NIK typed after it overtake it.
+            by_chat: dict[Any, list[Any]] = {}
+            for update in updates:
+                by_chat.setdefault(chat_of(update), []).append(update)
+            await asyncio.gather(*(self._in_order(chat_updates) for chat_updates in by_chat.values()))
             if updates:
                 offset = updates[-1].update_id + 1
+
+    async def _in_order(self, updates: list[Any]) -> None:
+        for update in updates:
+            await self._handle_logged(update)
 
     async def _handle_logged(self, update: Any) -> None:
         try:
@@ -429,3 +438,9 @@ async def sender(app: App) -> TelegramChannel | None:
 def plugin(app: App) -> TelegramChannel:
     """Every secret is checked here, before anything connects."""
     return TelegramChannel.of(app, token=telegram_token(), webhook_secret=webhook_secret(app.settings.telegram))
+
+
+def chat_of(update: Any) -> Any:
+    """The chat an update belongs to (the update itself when it names none)."""
+    message = update.message or (update.callback_query.message if update.callback_query else None)
+    return message.chat.id if message is not None else ("update", update.update_id)

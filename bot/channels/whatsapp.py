@@ -40,7 +40,7 @@ from bot.channel_records import ChannelRecords
 from bot.channels.pacing import AfterSent, Call, Pace, PacedSender, Recipient, SendFailed, Verdict
 from bot.channels.render import numbered, split_text
 from bot.config import ConfigError, TemplateSettings, WhatsAppSettings, env_secret
-from bot.dispatcher import Dispatcher, Outcome
+from bot.dispatcher import ChatLocks, Dispatcher, Outcome
 from bot.media import MediaStore
 from bot.metrics import Metrics
 from bot.outbound import Sending
@@ -208,6 +208,7 @@ class WhatsAppChannel:
             in_flight=pace.in_flight,
         )
         self._handling: set[asyncio.Task] = set()
+        self._chats_in_order = ChatLocks()
 
     @classmethod
     def of(cls, app: App, secrets: WhatsAppSecrets) -> WhatsAppChannel:
@@ -338,7 +339,13 @@ class WhatsAppChannel:
     def handle_later(self, stored: list[tuple[int, dict[str, Any]]]) -> None:
         """After the 200: handle each stored message in the background."""
         for pending_id, payload in stored:
-            self._later(self._handle_logged(pending_id, payload))
+            self._later(self._in_order(pending_id, payload))
+
+    async def _in_order(self, pending_id: int, payload: dict[str, Any]) -> None:
+        """One chat's messages one after another, in the order they came: a
+        photo still downloading must not let the "selesai" after it overtake it."""
+        async with self._chats_in_order.hold(str(payload.get("from", ""))):
+            await self._handle_logged(pending_id, payload)
 
     def _later(self, work) -> None:
         task = asyncio.create_task(work)
