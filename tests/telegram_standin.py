@@ -54,6 +54,7 @@ class BotApiStandIn:
     _updates: list[dict] = field(default_factory=list)
     _news: asyncio.Event = field(default_factory=asyncio.Event)
     _failures: dict[tuple[str, str | None], Failure] = field(default_factory=dict)
+    delays: dict[str, float] = field(default_factory=dict)  # method -> seconds before it answers
     _message_ids: Any = field(default_factory=lambda: itertools.count(1000))
     _update_ids: Any = field(default_factory=lambda: itertools.count(1))
     _replies: dict[str, list[float]] = field(default_factory=dict)  # chat -> sendMessage arrival times
@@ -164,6 +165,8 @@ class BotApiStandIn:
         method = request.path_params["method"]
         params = await _params(request)
         self.calls.append(Call(method, params, time.monotonic()))
+        if delay := self.delays.get(method):
+            await asyncio.sleep(delay)
         if failure := self._failure(method, params.get("chat_id")):
             body = {"ok": False, "error_code": failure.status, "description": failure.description}
             if failure.retry_after is not None:

@@ -559,6 +559,22 @@ async def test_a_coverage_check_at_debug_logs_no_nik_birth_date_or_phone(app, ap
         assert secret not in logged, secret
 
 
+async def test_a_tap_and_the_nik_posted_while_it_is_answered_are_handled_in_order(app, api):
+    channel = await started(app, api, mode="webhook")
+    api.delays["answerCallbackQuery"] = 0.3  # the tap's own network call is slow
+    async with Webhook(app, channel) as hook:
+        assert (await hook.post(text_update(1, 501, "/start"))).status_code == 200
+        await api.wait_for(1)
+        # Telegram posts the next update before the tap's request has been answered.
+        tap = asyncio.create_task(hook.post(tap_update(2, 501, "coverage")))
+        await asyncio.sleep(0.05)
+        typed = await hook.post(text_update(3, 501, BUDI_NIK))
+        assert typed.status_code == 200 and (await tap).status_code == 200
+        sent = await api.wait_for(3)
+    await channel.stop()
+    assert sent[1]["text"].startswith("Ketik NIK Anda") and sent[2]["text"].startswith("Sekarang ketik tanggal lahir")
+
+
 async def test_a_tap_and_the_nik_typed_after_it_in_one_batch_are_handled_in_order(app, api):
     channel = await started(app, api)
     api.push(text_update(1, 501, "/start"), text_update(2, 777, "/start"))

@@ -35,7 +35,7 @@ from bot.channels.pacing import Call, Pace, PacedSender, Recipient, SendFailed
 from bot.channels.render import split_text, utf16_length
 from bot.channels.telegram_api import BotApi, Part
 from bot.config import ConfigError, TelegramSettings, env_secret
-from bot.dispatcher import Dispatcher, Outcome
+from bot.dispatcher import ChatLocks, Dispatcher, Outcome
 from bot.media import MediaStore
 from bot.metrics import Metrics
 from bot.operator_commands import Command, OperatorCommands
@@ -124,6 +124,10 @@ class TelegramChannel:
             metrics=metrics,
             in_flight=pace.in_flight,
         )
+        # Telegram may post a chat's next update before the last one is
+        # answered (max_connections > 1): a tap's network calls must not let
+        # the text after it overtake it.
+        self._chats_in_order = ChatLocks()
 
     @classmethod
     def of(cls, app: App, *, token: str, webhook_secret: str = "") -> TelegramChannel:
@@ -202,7 +206,8 @@ class TelegramChannel:
         if update is None:
             return Response()  # 200: Telegram must stop redelivering garbage
         try:
-            outcome = await self.handle(update)
+            async with self._chats_in_order.hold(chat_of(update)):
+                outcome = await self.handle(update)
         except Exception:
             log.exception("telegram update %s failed; asking for redelivery", update.update_id)
             return Response(status_code=500)
