@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import hashlib
+import itertools
 import logging
 import signal
 import socket
@@ -529,33 +530,47 @@ async def test_a_shared_own_contact_proves_the_owner_and_a_foreign_one_proves_no
     assert keyboard(sent[8]) == [("1. Ya", "yes"), ("2. Tidak", "no")]
 
 
-async def test_a_coverage_check_at_debug_logs_no_nik_birth_date_or_phone(app, api, capfd):
+async def test_a_check_a_report_and_an_officer_link_at_debug_log_no_nik_birth_date_or_phone(app, api, capfd):
     from bot.logs import configure_logging
+    from tests.test_transcript_officer import RINA_BORN, RINA_NIK, with_rina
 
+    with_rina(app)
     configure_logging("DEBUG")
     budi = {"first_name": "Budi", "user_id": 501, "phone_number": "6281234567890"}
+    rina = {"first_name": "Rina", "user_id": 502, "phone_number": "+62 812-1111-2222"}
+    budi_says = [tap_update(0, 501, "coverage"), "1603.0105.0380.0001", "05 03 1980", tap_update(0, 501, "prove")]
+    budi_says += [{"contact": budi}, "menu", "lapor", "1", *own_report()[3:], "Kirim laporan"]
+    rina_says = ["perangkat", RINA_NIK.replace("0", "0 ", 1), RINA_BORN, {"contact": rina}]
+    updates = itertools.count(1)
     try:
         logging.getLogger("bot.test").debug("debug is on")
         channel = await started(app, api, mode="webhook")
         async with Webhook(app, channel) as hook:
-            for update, total in (
-                (text_update(1, 501, "/start"), 1),
-                (tap_update(2, 501, "coverage"), 2),
-                (text_update(3, 501, "1603.0105.0380.0001"), 3),
-                (text_update(4, 501, "05-03-1980"), 5),
-                (tap_update(5, 501, "prove"), 6),
-                (message_update(6, 501, contact=budi), 8),
-            ):
-                assert (await hook.post(update)).status_code == 200
-                await api.wait_for(total)
+            for chat_id, script in ((501, ["/start", *budi_says]), (502, ["/start", *rina_says])):
+                for said in script:
+                    number = next(updates)
+                    if isinstance(said, str):
+                        update = text_update(number, chat_id, said)
+                    elif "contact" in said:
+                        update = message_update(number, chat_id, **said)
+                    else:
+                        update = {**said, "update_id": number}
+                    assert (await hook.post(update)).status_code == 200
+                    await channel.sender.drain()
         await channel.stop()
     finally:
         root = logging.getLogger()
         root.handlers.clear()
         root.setLevel(logging.WARNING)
+    sent = [call["text"] for call in api.sent()]
+    assert any("Nama: B*** S******" in text for text in sent)
+    assert any(text.startswith("Laporan terkirim") for text in sent), sent
+    assert any(text.startswith("Terhubung sebagai Sekretaris desa") for text in sent), sent
     logged = capfd.readouterr().err
-    assert "DEBUG bot.test: debug is on" in logged
-    for secret in ("1603.0105.0380.0001", "1603010503800001", "05-03-1980", "6281234567890", "1234567890"):
+    assert "DEBUG bot.test: debug is on" in logged and "DEBUG httpx" not in logged
+    secrets = ["1603.0105.0380.0001", BUDI_NIK, "05 03 1980", BUDI_BORN, "6281234567890", "1234567890"]
+    secrets += [RINA_NIK, RINA_BORN, "812-1111-2222", "81211112222"]
+    for secret in secrets:
         assert secret not in logged, secret
 
 

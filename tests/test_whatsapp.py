@@ -8,6 +8,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+import logging
 
 import httpx
 import pytest
@@ -451,3 +452,35 @@ async def test_a_photo_and_the_word_after_it_in_one_delivery_are_handled_in_orde
     received, asked_phone = [body for body in graph.bodies(WARGA)][-2:]
     assert "Diterima (1 dari 5)" in received["interactive"]["body"]["text"]
     assert "Petugas bisa menghubungi nomor ini" in asked_phone["interactive"]["body"]["text"]
+
+
+async def test_a_check_a_report_and_an_officer_link_at_debug_log_no_nik_birth_date_or_phone(app, graph, capfd):
+    from bot.logs import configure_logging
+    from tests.test_transcript_incident import own_report
+    from tests.test_transcript_officer import RINA_BORN, RINA_NIK, with_rina
+
+    with_rina(app)
+    rina = "6281211112222"
+    budi_says = ["halo", "cek", "1603 0105 0380 0001", "5 Maret 1980", "tidak", "lapor", "1", *own_report()[3:]]
+    scripts = {WARGA: [*budi_says, "Kirim laporan"], rina: ["halo", "perangkat", RINA_NIK, RINA_BORN]}
+    configure_logging("DEBUG")
+    try:
+        logging.getLogger("bot.test").debug("debug is on")
+        channel = channel_for(app, graph)
+        async with Webhook(app, channel) as hook:
+            for number, said in ((number, said) for number, script in scripts.items() for said in script):
+                await hook.say(text(f"wamid.{number}.{len(graph.posted)}", number, said))
+        await channel.stop()
+    finally:
+        root = logging.getLogger()
+        root.handlers.clear()
+        root.setLevel(logging.WARNING)
+    said = [body["text"]["body"] for body in graph.bodies() if body["type"] == "text"]
+    assert any("Nama: B*** S******" in text for text in said)
+    assert any(text.startswith("Laporan terkirim") for text in said), said
+    assert any(text.startswith("Terhubung sebagai Sekretaris desa") for text in said), said
+    logged = capfd.readouterr().err
+    assert "DEBUG bot.test: debug is on" in logged
+    secrets = ["1603 0105 0380 0001", BUDI_NIK, "5 Maret 1980", BUDI_BORN, WARGA, "1234567890", RINA_NIK, RINA_BORN]
+    for secret in [*secrets, "81211112222"]:
+        assert secret not in logged, secret
