@@ -101,7 +101,7 @@ def dispatcher_rate(app, people: list[dict], chats: int) -> float:
     async def run() -> int:
         count = 0
 
-        async def discard(_message) -> None:
+        async def discard(_message, _held) -> None:
             pass
 
         for number in range(chats):

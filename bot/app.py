@@ -7,7 +7,7 @@ import os
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session
@@ -119,5 +119,11 @@ def build_app(settings: Settings, *, clock: Clock = utc_now) -> App:
             reactor.react(session, event, now)
 
     dispatcher = Dispatcher(db=db, flows=build_flows(), services=services, settings=settings, clock=clock, react=react)
-    sending = Sending(db=db, clock=clock, metrics=metrics, default_language=settings.default_language)
+    sending = Sending(
+        db=db,
+        clock=clock,
+        metrics=metrics,
+        default_language=settings.default_language,
+        resend_after=timedelta(seconds=settings.resend_unsent_after_seconds),
+    )
     return App(settings, db, services, notices, dispatcher, sending, clock, metrics)

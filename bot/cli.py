@@ -277,7 +277,7 @@ def reminders_send(ctx: typer.Context, now: str = typer.Option(None, help=NOW_HE
     from bot.service import sending_channels  # the platforms' libraries load only here
 
     async def send(app: App) -> Counter:
-        console = ConsoleChannel(app.dispatcher, chat_id="", output=sys.stdout)
+        console = ConsoleChannel(app.dispatcher, app.sending, chat_id="", output=sys.stdout)
         channels = await sending_channels(app, console)
         try:
             return await app.drainer(channels).drain(_now(app, now))
@@ -530,7 +530,7 @@ def chat(
             _print_samples(samples)
         if sys.stdin.isatty():
             err.print("Type a message (e.g. 'halo'); Ctrl-D to quit.")
-        channel = ConsoleChannel(app.dispatcher, chat_id=chat_id, output=sys.stdout)
+        channel = ConsoleChannel(app.dispatcher, app.sending, chat_id=chat_id, output=sys.stdout)
         asyncio.run(channel.converse(sys.stdin))
 
 

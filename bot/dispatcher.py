@@ -1,11 +1,14 @@
 """Every inbound message, on every channel, goes through Dispatcher.handle:
 
   per-chat lock -> one transaction [ dedupe -> keyword / resume / menu -> step
-  -> save state -> apply the step's events ] -> commit -> send
+  -> save state -> apply the step's events -> hold the replies ] -> commit
+  -> send
 
 Sending happens after the commit, so nothing is promised to a person that the
-database does not hold; it happens inside the chat's lock, so one chat's
-replies never overtake each other.
+database does not hold, and the replies are held in the same commit until
+they are out, so a crash loses none (bot/outbound.py sends them again); it
+happens inside the chat's lock, so one chat's replies never overtake each
+other.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from handlers.events import Event
 from handlers.flow import Ask, Done, Flow, Goto, Result, Resume, Services, Step, Turn
 from handlers.messages import Inbound, Outbound
 from handlers.understand import normalise, resolve_choice
+from storage import replies
 from storage.chats import SavedState, open_chat, save_state
 from storage.db import Database
 from storage.processed import claim_message
@@ -107,35 +111,42 @@ class Dispatcher:
                 # key was not committed, so a platform redelivery retries it.
                 log.exception("handling a %s message failed", inbound.channel)
                 texts = self.services.catalogue[self.settings.default_language]
-                replies, outcome = [Outbound(texts("common.error"))], Outcome.FAILED
+                replies, outcome = [(Outbound(texts("common.error")), None)], Outcome.FAILED
             if replies is None:
                 return Outcome.DUPLICATE
-            for reply in replies:
-                await send(reply)
+            for reply, held in replies:
+                await send(reply, held)
             return outcome
 
-    async def _transact(self, inbound: Inbound) -> list[Outbound] | None:
+    async def _transact(self, inbound: Inbound) -> list[tuple[Outbound, int | None]] | None:
+        """Answer `inbound` in one transaction: its dedupe key, the chat's
+        new state, what the step set off, and its replies, held until sent."""
         now = self.clock()
         async with self._serial:
             with self.db.transaction() as db:
-                if not claim_message(db, channel=inbound.channel, message_id=inbound.message_id, now=now):
+                said = await self._answer(db, inbound, now)
+                if said is None:
                     return None
-                chat, state = open_chat(
-                    db,
-                    channel=inbound.channel,
-                    chat_id=inbound.chat_id,
-                    language=self.settings.default_language,
-                    now=now,
-                )
-                if inbound.refused:
-                    # The waiting step keeps waiting; only the reason is said.
-                    return [Outbound(self.services.catalogue[chat.language](f"refused.{inbound.refused}"))]
-                turn = Turn(inbound, chat, dict(state.data) if state else {}, db, now, self.services)
-                said, result, flow = await self._route(turn, state)
-                said += await self._settle(turn, result, flow)
-                for event in turn.events:
-                    self.react(db, event, now)
-                return said
+                due = now + timedelta(seconds=self.settings.resend_unsent_after_seconds)
+                bodies = [message.as_json() for message in said]
+                held = replies.hold(db, channel=inbound.channel, chat_id=inbound.chat_id, bodies=bodies, due_at=due)
+                return list(zip(said, held, strict=True))
+
+    async def _answer(self, db: Session, inbound: Inbound, now: datetime) -> list[Outbound] | None:
+        if not claim_message(db, channel=inbound.channel, message_id=inbound.message_id, now=now):
+            return None
+        chat, state = open_chat(
+            db, channel=inbound.channel, chat_id=inbound.chat_id, language=self.settings.default_language, now=now
+        )
+        if inbound.refused:
+            # The waiting step keeps waiting; only the reason is said.
+            return [Outbound(self.services.catalogue[chat.language](f"refused.{inbound.refused}"))]
+        turn = Turn(inbound, chat, dict(state.data) if state else {}, db, now, self.services)
+        said, result, flow = await self._route(turn, state)
+        said += await self._settle(turn, result, flow)
+        for event in turn.events:
+            self.react(db, event, now)
+        return said
 
     def _idle_minutes(self, flow: Flow, data: dict) -> int:
         """How long a conversation may wait for the person: longer while a

@@ -15,15 +15,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import partial
 
 from bot.channel_records import ChannelRecords
 from bot.channels import Channel
 from bot.metrics import Metrics
 from bot.types import Clock, Delivery, Reply, Sendable
 from handlers.messages import Inbound, Outbound
-from storage import outbox
+from storage import outbox, replies
 from storage.chats import Addressee, addressee
 from storage.db import Database
 
@@ -76,11 +78,20 @@ def decide(channel: Channel, who: Addressee | None, message: Outbound, now: date
 
 
 class Sending:
-    def __init__(self, *, db: Database, clock: Clock, metrics: Metrics, default_language: str):
+    """Replies go out through here: queued on their channel, and forgotten by
+    the database (pending_replies) once out. What a crash or a stop left
+    unsent is taken up again by `resend`."""
+
+    def __init__(self, *, db: Database, clock: Clock, metrics: Metrics, default_language: str, resend_after: timedelta):
         self.db = db
         self.clock = clock
         self.metrics = metrics
         self.default_language = default_language
+        self.resend_after = resend_after
+        self._holding: set[int] = set()  # held replies this process has queued
+        # Held replies out (or refused for good), to forget in the next batch.
+        self._sent: list[tuple[int, asyncio.Future]] = []
+        self._forgetting: asyncio.Task | None = None
 
     def _decide(self, channel: Channel, chat_id: str, message: Outbound, now: datetime) -> Decision | str:
         if channel.capabilities.reply_window_hours is None:
@@ -90,21 +101,88 @@ class Sending:
             who = addressee(session, channel=channel.name, chat_id=chat_id)
         return decide(channel, who, message, now)
 
-    def submit(self, channel: Channel, chat_id: str, message: Outbound, *, answering: Inbound | None = None) -> None:
-        """Queue a message for a chat, if it may go; never waits for the platform."""
+    def submit(
+        self,
+        channel: Channel,
+        chat_id: str,
+        message: Outbound,
+        *,
+        answering: Inbound | None = None,
+        held: int | None = None,
+    ) -> None:
+        """Queue a message for a chat, if it may go; never waits for the
+        platform. `held`: the pending_replies row to forget once it is out."""
         decision = self._decide(channel, chat_id, message, self.clock())
         if isinstance(decision, str):
             self._skipped(channel, chat_id, decision)
+            self._out(held)
             return
-        channel.submit(chat_id, message, decision.how, language=decision.language, answering=answering)
+        finished = None
+        if held is not None:
+            self._holding.add(held)
+            finished = partial(self._out, held)
+        channel.submit(
+            chat_id, message, decision.how, language=decision.language, answering=answering, finished=finished
+        )
 
     def replier(self, channel: Channel, inbound: Inbound) -> Reply:
         """How the engine's replies to `inbound` go out: queued, never awaited."""
 
-        async def reply(message: Outbound) -> None:
-            self.submit(channel, inbound.chat_id, message, answering=inbound)
+        async def reply(message: Outbound, held: int | None) -> None:
+            self.submit(channel, inbound.chat_id, message, answering=inbound, held=held)
 
         return reply
+
+    async def resend(self, channels: Mapping[str, Channel]) -> int:
+        """Queue again the held replies that nobody sent in time (a process
+        crashed or stopped with them queued); how many."""
+        now, queued = self.clock(), 0
+        for channel in channels.values():
+            with self.db.transaction() as session:
+                unsent = replies.take_up(session, channel=channel.name, now=now, lease=self.resend_after)
+            for row in unsent:
+                if row.id not in self._holding:  # still queued here: a slow queue, not a lost reply
+                    self.submit(channel, row.chat_id, Outbound.from_json(row.body), held=row.id)
+                    queued += 1
+        if queued:
+            log.warning("queued again %d repl(ies) a stopped process had not sent", queued)
+        return queued
+
+    def _out(self, held: int | None) -> asyncio.Future:
+        """A held reply is out: forget it; the future completes once forgotten.
+        Replies going out meanwhile are forgotten together, one DELETE for
+        all of them (a group commit), so bookkeeping keeps up with any rate."""
+        loop = asyncio.get_running_loop()
+        forgotten = loop.create_future()
+        if held is None:
+            forgotten.set_result(None)
+            return forgotten
+        self._holding.discard(held)
+        self._sent.append((held, forgotten))
+        if self._forgetting is None or self._forgetting.done():
+            self._forgetting = loop.create_task(self._forget_sent())
+        return forgotten
+
+    async def _forget_sent(self) -> None:
+        while self._sent:
+            batch, self._sent = self._sent, []
+            try:
+                # A worker thread: on SQLite the write lock may be the dispatcher's a moment longer.
+                await asyncio.to_thread(self._forget, [held for held, _ in batch])
+            except Exception:  # they are out; at worst a restart sends them again
+                log.exception("could not forget %d sent repl(ies)", len(batch))
+            for _, forgotten in batch:
+                if not forgotten.done():
+                    forgotten.set_result(None)
+
+    async def flush(self) -> None:
+        """Wait until every reply that is out has been forgotten (at a stop)."""
+        while self._forgetting is not None and not self._forgetting.done():
+            await self._forgetting
+
+    def _forget(self, sent: list[int]) -> None:
+        with self.db.transaction() as session:
+            replies.forget(session, sent)
 
     async def deliver(self, channel: Channel, chat_id: str, message: Outbound, *, now: datetime) -> Delivery:
         """Send and wait for the outcome (the outbox marks each row by it).

@@ -6,6 +6,7 @@ draining leases rows."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -22,8 +23,17 @@ from storage.processed import prune_processed
 log = logging.getLogger(__name__)
 
 
+RESEND_EVERY_SECONDS = 10
+
+
 def reminder_scheduler(
-    planner: ReminderPlanner, drainer: Drainer, clock: Clock, *, db: Database, keep_processed: timedelta
+    planner: ReminderPlanner,
+    drainer: Drainer,
+    clock: Clock,
+    *,
+    db: Database,
+    keep_processed: timedelta,
+    resend: Callable[[], Awaitable[int]],
 ) -> AsyncIOScheduler:
     settings, zone = drainer.settings, drainer.calendar.zone
     scheduler = AsyncIOScheduler(timezone=zone)
@@ -50,4 +60,7 @@ def reminder_scheduler(
     scheduler.add_job(prune, daily, id="prune", coalesce=True, max_instances=1)
     every = IntervalTrigger(seconds=settings.drain_seconds)
     scheduler.add_job(drain, every, id="drain", coalesce=True, max_instances=1)
+    # Replies a stopped process held but had not sent (bot/outbound.py).
+    again = IntervalTrigger(seconds=RESEND_EVERY_SECONDS)
+    scheduler.add_job(resend, again, id="resend", coalesce=True, max_instances=1, next_run_time=datetime.now(zone))
     return scheduler

@@ -35,7 +35,18 @@ async def serve(app: App) -> None:
     for channel in channels.values():
         await channel.start()
     keep = timedelta(days=settings.retention.processed_days)
-    scheduler = reminder_scheduler(app.planner(), app.drainer(channels), app.clock, db=app.db, keep_processed=keep)
+
+    async def resend() -> int:  # a coroutine function: APScheduler runs it on the loop
+        return await app.sending.resend(channels)
+
+    scheduler = reminder_scheduler(
+        app.planner(),
+        app.drainer(channels),
+        app.clock,
+        db=app.db,
+        keep_processed=keep,
+        resend=resend,
+    )
     web = build_web(
         db=app.db, metrics=app.metrics, channels=channels.values(), max_body_bytes=settings.web.max_body_kb * 1024
     )
@@ -55,6 +66,7 @@ async def serve(app: App) -> None:
         await asyncio.gather(*tasks, return_exceptions=True)
         for channel in channels.values():
             await channel.stop()
+        await app.sending.flush()
 
 
 async def _run_until_failure(channel: Channel) -> None:

@@ -10,8 +10,14 @@ from typing import Literal
 from handlers.messages import Outbound
 
 Clock = Callable[[], datetime]
-# How the engine hands a reply to whoever sends it.
-Reply = Callable[[Outbound], Awaitable[None]]
+# How the engine hands a reply to whoever sends it, with the id of the
+# pending_replies row that keeps it until it is out (None: an apology that
+# no transaction wrote).
+Reply = Callable[[Outbound, int | None], Awaitable[None]]
+# Called once a queued message is out, or refused for good; what it returns
+# completes when the database has forgotten the message (a sender holds the
+# message's in-flight place until then, so a crash repeats at most those).
+Finished = Callable[[], Awaitable[None]]
 # How a message may go, as the sending policy decided (bot/outbound.py):
 # as written, or as its approved template (outside a reply window).
 Sendable = Literal["free", "template"]

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from storage.media import Media
 
@@ -124,3 +124,20 @@ class Outbound:
     # Files sent after the text (a report's photos, to the operators). On
     # WhatsApp outside the 24-hour window only the template goes.
     attachments: tuple[Media, ...] = ()
+
+    def as_json(self) -> dict[str, Any]:
+        """What the database keeps of a reply until it has gone out."""
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Outbound:
+        request, template = data["request"], data["template"]
+        return cls(
+            text=data["text"],
+            choices=tuple(Choice(**choice) for choice in data["choices"]),
+            request=Request(**request) if request else None,
+            template=TemplateRef(template["key"], tuple(tuple(pair) for pair in template["values"]))
+            if template
+            else None,
+            attachments=tuple(Media.from_json(item) for item in data["attachments"]),
+        )

@@ -168,6 +168,23 @@ class PendingInbound(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("channel", "message_id", name="uq_pending_inbound_message"),)
 
 
+class PendingReply(SQLModel, table=True):
+    """A reply written in the same transaction as the step that said it, and
+    deleted once the platform took it (or refused it for good): a crash or a
+    deploy while replies wait at the paced rate loses none of them. Until
+    `due_at` the process that wrote it is sending it; after, any process may
+    take it up and send it again."""
+
+    __tablename__ = "pending_replies"
+    __table_args__ = (Index("ix_pending_replies_channel_due", "channel", "due_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=16)
+    chat_id: str = Field(max_length=64)
+    body: dict[str, Any] = Field(sa_type=JSON)  # handlers.messages.Outbound.as_json()
+    due_at: datetime = Field(sa_type=UTCDateTime)
+
+
 class OutboundMessage(SQLModel, table=True):
     """What was sent (or deliberately not sent) to a chat, and what the
     platform later reported about it (sent, delivered, read, failed)."""

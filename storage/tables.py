@@ -19,6 +19,7 @@ from storage.models import (
     OwnerProof,
     Participant,
     PendingInbound,
+    PendingReply,
     ProcessedMessage,
     ReferenceCounter,
     ReminderSubscription,
@@ -41,6 +42,7 @@ OWNERS = OwnerProof.__table__
 PARTICIPANTS = Participant.__table__
 PENDING = PendingInbound.__table__
 PROCESSED = ProcessedMessage.__table__
+REPLIES = PendingReply.__table__
 SESSIONS = ConversationState.__table__
 SUBSCRIPTIONS = ReminderSubscription.__table__
 IMPORTS = RosterImport.__table__

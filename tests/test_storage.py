@@ -241,7 +241,7 @@ def test_one_message_delivered_to_two_processes_at_once_is_answered_once(tmp_pat
     start = threading.Barrier(2)
 
     def deliver(app) -> None:
-        async def collect(message) -> None:
+        async def collect(message, _held) -> None:
             replies.append(message.text)
 
         start.wait()

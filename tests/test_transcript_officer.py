@@ -217,7 +217,7 @@ async def test_a_linked_officer_gets_one_digest_per_stage_and_none_once_unlinked
         for line in ("halo", "1", nik, born, "ya"):
             await person.says(line)
     printed = io.StringIO()
-    reminders = app.drainer({"console": ConsoleChannel(app.dispatcher, chat_id="-", output=printed)})
+    reminders = app.drainer({"console": ConsoleChannel(app.dispatcher, app.sending, chat_id="-", output=printed)})
     app.planner().plan(app.clock())
     assert app.planner().plan(app.clock()) == Counter()  # planned once
     december = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)  # 09:00 in Muara Enim: the 30-day stage of 31 December

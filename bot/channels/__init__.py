@@ -25,7 +25,7 @@ from typing import Protocol
 
 from starlette.routing import BaseRoute
 
-from bot.types import Delivery, Sendable
+from bot.types import Delivery, Finished, Sendable
 from handlers.messages import Capabilities, Inbound, Outbound
 
 ALWAYS = ("console",)
@@ -41,9 +41,18 @@ class Channel(Protocol):
     async def start(self) -> None: ...  # connect, register, take up what was stored before a stop
     async def run(self) -> None: ...  # its own long work (polling); returns at once when it has none
     async def stop(self, timeout: float = 10.0) -> None: ...
-    # A reply, queued to go in order after the chat's earlier ones; `answering` is what it answers.
+    # A reply, queued to go in order after the chat's earlier ones; `answering`
+    # is what it answers; `finished` is called once the platform has it or
+    # refused it for good (not when a stop leaves it queued).
     def submit(
-        self, chat_id: str, message: Outbound, how: Sendable, *, language: str, answering: Inbound | None
+        self,
+        chat_id: str,
+        message: Outbound,
+        how: Sendable,
+        *,
+        language: str,
+        answering: Inbound | None,
+        finished: Finished | None = None,
     ) -> None: ...
     # A message the bot starts (the outbox), awaited for its outcome.
     async def deliver(self, chat_id: str, message: Outbound, how: Sendable, *, language: str) -> Delivery: ...

@@ -14,7 +14,8 @@ from starlette.routing import BaseRoute
 
 from bot.channels.render import numbered
 from bot.dispatcher import Dispatcher
-from bot.types import Delivery, Sendable
+from bot.outbound import Sending
+from bot.types import Delivery, Finished, Sendable
 from handlers.messages import Capabilities, Inbound, Outbound
 
 NAME = "console"
@@ -32,8 +33,9 @@ class ConsoleChannel:
     capabilities = CAPABILITIES
     in_flight = 1  # printing has no round trip to overlap
 
-    def __init__(self, dispatcher: Dispatcher, *, chat_id: str, output: TextIO):
+    def __init__(self, dispatcher: Dispatcher, sending: Sending, *, chat_id: str, output: TextIO):
         self.dispatcher = dispatcher
+        self.sending = sending
         self.chat_id = chat_id
         self.output = output
 
@@ -52,14 +54,20 @@ class ConsoleChannel:
     def show(self, text: str) -> None:
         print(text, end="\n\n", file=self.output, flush=True)
 
-    async def send(self, message: Outbound) -> None:
-        """A reply: printed at once (a terminal has no reply window to check)."""
-        self.show(render(message))
-
     def submit(
-        self, chat_id: str, message: Outbound, how: Sendable, *, language: str, answering: Inbound | None
+        self,
+        chat_id: str,
+        message: Outbound,
+        how: Sendable,
+        *,
+        language: str,
+        answering: Inbound | None,
+        finished: Finished | None = None,
     ) -> None:
+        """A reply: printed at once."""
         self.show(render(message))
+        if finished is not None:
+            finished()
 
     async def deliver(self, chat_id: str, message: Outbound, how: Sendable, *, language: str) -> Delivery:
         """A message the bot starts (a reminder): printed under the chat it is for."""
@@ -68,7 +76,7 @@ class ConsoleChannel:
 
     async def receive(self, text: str) -> None:
         inbound = Inbound(channel=NAME, chat_id=self.chat_id, message_id=uuid.uuid4().hex, text=text)
-        await self.dispatcher.handle(inbound, self.send)
+        await self.dispatcher.handle(inbound, self.sending.replier(self, inbound))
 
     async def run(self) -> None:
         """Nothing of its own: `converse` reads what is typed."""
@@ -80,6 +88,7 @@ class ConsoleChannel:
                 print("anda> ", end="", file=self.output, flush=True)
             line = await asyncio.to_thread(source.readline)
             if not line:
+                await self.sending.flush()
                 return
             if line.strip():
                 await self.receive(line.rstrip("\n"))

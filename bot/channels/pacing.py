@@ -21,7 +21,7 @@ from typing import Any, Literal
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from bot.metrics import Metrics
-from bot.types import Delivery
+from bot.types import Delivery, Finished
 
 log = logging.getLogger(__name__)
 
@@ -106,8 +106,14 @@ class Job:
     # For callers that must know the outcome (the reminder drainer marks
     # each outbox row): resolved with send()'s result, or SendFailed.
     outcome: asyncio.Future | None = None
+    # For callers that only need to know it is over (a held reply is
+    # forgotten); on success awaited inside the call's in-flight place.
+    finished: Finished | None = None
 
     def settle(self, result: Any = None, failure: BaseException | None = None) -> None:
+        if self.finished is not None:  # given up: nothing to wait for
+            self.finished()
+            self.finished = None
         if self.outcome is None or self.outcome.done():
             return
         if failure is None:
@@ -157,6 +163,21 @@ class PacedSender:
     def submit(self, recipient: Recipient, send: Call, after_sent: AfterSent | None = None) -> None:
         """Queue one platform call for a chat; calls to one chat keep their order."""
         self._enqueue(recipient, Job(send, after_sent))
+
+    def submit_all(
+        self,
+        recipient: Recipient,
+        calls: list[Call],
+        after_sent: AfterSent | None = None,
+        *,
+        finished: Finished | None = None,
+    ) -> None:
+        """Queue one message's calls; `finished` once the last has been made
+        or given up (a stop that leaves them queued does not finish them)."""
+        if not calls and finished is not None:
+            finished()  # nothing to send: forgotten whenever
+        for number, call in enumerate(calls, start=1):
+            self._enqueue(recipient, Job(call, after_sent, finished=finished if number == len(calls) else None))
 
     def deliver(self, recipient: Recipient, send: Call, after_sent: AfterSent | None = None) -> asyncio.Future:
         """Like submit, but the caller can await the outcome: send()'s result,
@@ -221,7 +242,7 @@ class PacedSender:
             while queue:
                 job = queue[0]
                 try:
-                    result = await self._deliver(recipient, job.send)
+                    result = await self._deliver(recipient, job)
                     await self._after_sent(job, result)
                     job.settle(result)
                 except SendFailed as failure:
@@ -265,7 +286,7 @@ class PacedSender:
         else:
             del self._windows[recipient]
 
-    async def _deliver(self, recipient: Recipient, send: Call) -> Any:
+    async def _deliver(self, recipient: Recipient, job: Job) -> Any:
         retrying = AsyncRetrying(
             retry=retry_if_exception(
                 lambda exc: isinstance(exc, SendFailed) and exc.verdict.kind in ("retry_after", "transient")
@@ -278,14 +299,20 @@ class PacedSender:
             with attempt:
                 # A free slot first, then the places: a place is held from the
                 # moment it is taken, so it must be taken just before the call.
-                async with self._in_flight, self._window(recipient).place(), self._overall.place():
-                    started = time.perf_counter()
-                    try:
-                        result = await send()
-                    except Exception as exc:
-                        raise SendFailed(self.classify(exc), exc) from exc
-                self.metrics.send_seconds.labels(self.channel).observe(time.perf_counter() - started)
-                self.metrics.messages_out.labels(self.channel).inc()
+                async with self._in_flight:
+                    async with self._window(recipient).place(), self._overall.place():
+                        started = time.perf_counter()
+                        try:
+                            result = await job.send()
+                        except Exception as exc:
+                            raise SendFailed(self.classify(exc), exc) from exc
+                    self.metrics.send_seconds.labels(self.channel).observe(time.perf_counter() - started)
+                    self.metrics.messages_out.labels(self.channel).inc()
+                    if job.finished is not None:
+                        # The slot is held until the message is forgotten: a
+                        # crash repeats at most `in_flight` messages.
+                        finished, job.finished = job.finished, None
+                        await finished()
         return result
 
     def _wait(self, state) -> float:

@@ -40,7 +40,7 @@ from bot.media import MediaStore
 from bot.metrics import Metrics
 from bot.operator_commands import Command, OperatorCommands
 from bot.outbound import Sending
-from bot.types import Delivery, Sendable
+from bot.types import Delivery, Finished, Sendable
 from handlers.messages import Capabilities, Inbound, Location, Media, Outbound, Refusal
 from handlers.texts import LANGUAGES, Catalogue
 
@@ -359,12 +359,18 @@ class TelegramChannel:
     # -- outbound ----------------------------------------------------------
 
     def submit(
-        self, chat_id: str, message: Outbound, how: Sendable, *, language: str, answering: Inbound | None
+        self,
+        chat_id: str,
+        message: Outbound,
+        how: Sendable,
+        *,
+        language: str,
+        answering: Inbound | None,
+        finished: Finished | None = None,
     ) -> None:
         # A shared contact or location used the reply keyboard; take it away.
         clear = answering is not None and (answering.contact_phone is not None or answering.location is not None)
-        for call in self._calls(chat_id, message, clear):
-            self.sender.submit(Recipient(chat_id), call)
+        self.sender.submit_all(Recipient(chat_id), self._calls(chat_id, message, clear), finished=finished)
 
     async def deliver(self, chat_id: str, message: Outbound, how: Sendable, *, language: str) -> Delivery:
         return await self.sender.deliver_all(

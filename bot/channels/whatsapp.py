@@ -44,7 +44,7 @@ from bot.dispatcher import ChatLocks, Dispatcher, Outcome
 from bot.media import MediaStore
 from bot.metrics import Metrics
 from bot.outbound import Sending
-from bot.types import Delivery, Sendable
+from bot.types import Delivery, Finished, Sendable
 from handlers.messages import Capabilities, Choice, Inbound, Location, Media, Outbound, Refusal
 from handlers.texts import Catalogue
 
@@ -332,7 +332,7 @@ class WhatsAppChannel:
         inbound = Inbound(channel=NAME, chat_id=sender, message_id=f"{payload.get('id')}:unreadable")
         try:
             texts = self.catalogue[self.records.heard_from(sender, language=self.dispatcher.settings.default_language)]
-            await self.sending.replier(self, inbound)(Outbound(texts("refused.unreadable")))
+            self.sending.submit(self, sender, Outbound(texts("refused.unreadable")), answering=inbound)
         except Exception:
             log.exception("whatsapp: could not tell a sender that their message could not be received")
 
@@ -403,10 +403,17 @@ class WhatsAppChannel:
         return key in self.settings.templates
 
     def submit(
-        self, chat_id: str, message: Outbound, how: Sendable, *, language: str, answering: Inbound | None
+        self,
+        chat_id: str,
+        message: Outbound,
+        how: Sendable,
+        *,
+        language: str,
+        answering: Inbound | None,
+        finished: Finished | None = None,
     ) -> None:
-        for call in self._calls(chat_id, message, how, language):
-            self.sender.submit(Recipient(chat_id), call, self._accepted(chat_id))
+        calls = self._calls(chat_id, message, how, language)
+        self.sender.submit_all(Recipient(chat_id), calls, self._accepted(chat_id), finished=finished)
 
     async def deliver(self, chat_id: str, message: Outbound, how: Sendable, *, language: str) -> Delivery:
         calls = self._calls(chat_id, message, how, language)

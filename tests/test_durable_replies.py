@@ -1,0 +1,113 @@
+"""Replies are held in the database with the step that said them, until the
+platform has them: a bot killed while replies wait at the paced rate
+answers everyone once it is started again."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import signal
+import socket
+import sys
+from collections import Counter
+
+import pytest
+from sqlmodel import select
+
+from bot.channels.console import ConsoleChannel
+from storage.models import PendingReply
+from tests.processes import bot_environment
+from tests.telegram_standin import TOKEN, BotApiStandIn, text_update
+from tests.transcript import Chat
+
+PEOPLE = 300
+PACE = 60  # replies a second, so the burst waits in the queue for seconds
+
+
+@pytest.fixture
+async def api():
+    async with BotApiStandIn() as standin:
+        yield standin
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+async def start_bot(tmp_path, api: BotApiStandIn) -> asyncio.subprocess.Process:
+    env = bot_environment(
+        PAYUNG_NIK_KEY="k" * 40,
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        PAYUNG_DATA_DIR=str(tmp_path / "data"),
+        PAYUNG_TELEGRAM__BASE_URL=api.base_url,
+        PAYUNG_TELEGRAM__BASE_FILE_URL=api.base_file_url,
+        PAYUNG_TELEGRAM__POLL_TIMEOUT="1",
+        PAYUNG_TELEGRAM__PACE__OVERALL_PER_SECOND=str(PACE),
+        PAYUNG_RESEND_UNSENT_AFTER_SECONDS="2",
+        PAYUNG_WEB__PORT=str(free_port()),
+    )
+    with (tmp_path / "bot.log").open("a") as log:  # both runs' logs, for the assertions
+        return await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", cwd=tmp_path, env=env, stderr=log
+        )
+
+
+def answered(api: BotApiStandIn) -> Counter:
+    return Counter(call["chat_id"] for call in api.sent())
+
+
+async def until(condition, timeout: float) -> None:
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.05)
+
+
+async def test_a_bot_killed_in_a_burst_answers_everyone_after_a_restart(tmp_path, api):
+    bot = await start_bot(tmp_path, api)
+    try:
+        api.push(*(text_update(number, 10_000 + number, "halo") for number in range(1, PEOPLE + 1)))
+        await until(lambda: len(api.sent()) >= 50, timeout=60)
+    finally:
+        bot.send_signal(signal.SIGKILL)
+        await bot.wait()
+    before = answered(api)
+    assert len(before) < PEOPLE - 100  # most were still waiting at the paced rate
+    bot = await start_bot(tmp_path, api)
+    try:
+        await until(lambda: len(answered(api)) == PEOPLE, timeout=60)
+        await asyncio.sleep(1)  # anything sent twice would arrive by now
+    finally:
+        bot.send_signal(signal.SIGINT)
+        await asyncio.wait_for(bot.wait(), 30)
+    logged = (tmp_path / "bot.log").read_text()
+    assert "Traceback" not in logged, logged
+    replies = answered(api)
+    assert all(api.sent()[0]["text"] == call["text"] for call in api.sent())  # the greeting, once each
+    # Repeats only from the kill's moment: a reply holds its in-flight place
+    # (pace.in_flight, 8) from its call until the database has forgotten it.
+    repeated = sum(count - 1 for count in replies.values())
+    assert repeated <= 8, replies.most_common(5)
+
+
+async def test_replies_are_held_with_the_step_and_forgotten_once_sent(app):
+    chat = Chat(app, chat_id="budi")
+    await chat.says("halo")
+    with app.db.transaction() as session:
+        [held] = session.exec(select(PendingReply)).all()
+    assert held.chat_id == "budi" and held.body["text"].startswith("Halo! Saya Payung")
+    assert held.due_at == app.clock() + app.sending.resend_after
+
+    # The transcript harness takes replies as the engine hands them over and
+    # never sends them, like a process killed before it could: they wait to
+    # be sent by whoever takes them up once they are due.
+    printed = io.StringIO()
+    console = {"console": ConsoleChannel(app.dispatcher, app.sending, chat_id="-", output=printed)}
+    assert await app.sending.resend(console) == 0  # not due yet: its process may still be sending it
+    app.clock.advance(seconds=app.sending.resend_after.total_seconds())
+    assert await app.sending.resend(console) == 1
+    assert printed.getvalue().startswith(held.body["text"])
+    await app.sending.flush()
+    with app.db.transaction() as session:
+        assert session.exec(select(PendingReply)).all() == []
