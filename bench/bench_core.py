@@ -35,6 +35,7 @@ from bot.ops.roster import import_roster, open_roster, write_roster_csv  # noqa:
 from handlers.messages import Inbound  # noqa: E402
 from storage.db import driver_url  # noqa: E402
 from storage.participants import find_participant  # noqa: E402
+from tests.processes import bench_started  # noqa: E402
 
 KEY = SecretStr("bench-key-" + "b" * 32)
 
@@ -145,7 +146,9 @@ def main() -> None:
     parser.add_argument("--postgres", default=os.environ.get("TEST_DATABASE_URL"), help="PostgreSQL URL (it is wiped)")
     parser.add_argument("--big-rows", type=int, default=1_000_000)
     parser.add_argument("--chats", type=int, default=1000)
+    parser.add_argument("--timeout", type=float, default=3600, help="give up after this many seconds")
     options = parser.parse_args()
+    bench_started(options.timeout)
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)

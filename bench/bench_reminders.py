@@ -40,6 +40,7 @@ from bot.channels.whatsapp import WhatsAppChannel, WhatsAppSecrets  # noqa: E402
 from bot.config import TemplateSettings  # noqa: E402
 from bot.reminder_plan import template_key  # noqa: E402
 from tests import graph_standin, telegram_standin  # noqa: E402
+from tests.processes import bench_started  # noqa: E402
 
 PLANNED_AT = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
 FIRST_STAGE = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)  # 09:00 in Muara Enim
@@ -149,7 +150,9 @@ def main() -> None:
     parser.add_argument("--postgres", default=os.environ.get("TEST_DATABASE_URL"), help="PostgreSQL URL (it is wiped)")
     parser.add_argument("--people", type=int, default=26_775, help="people in the fan-out")
     parser.add_argument("--plan-rows", type=int, default=1_000_000, help="the larger planning run")
+    parser.add_argument("--timeout", type=float, default=3600, help="give up after this many seconds")
     options = parser.parse_args()
+    bench_started(options.timeout)
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)

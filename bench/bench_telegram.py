@@ -42,7 +42,7 @@ from bench.bench_core import KEY, sample_people, settings, timed_import, write_r
 from bench.bench_webhooks import SECRET, Connection, cpu_seconds, free_port, resident_kib, start  # noqa: E402
 from bot.app import build_app  # noqa: E402
 from tests import telegram_standin  # noqa: E402
-from tests.processes import bot_environment  # noqa: E402
+from tests.processes import bench_started, bot_environment  # noqa: E402
 
 LIBRARIES = {"python-telegram-bot": "bot.channels.telegram_ptb", "aiogram": "bot.channels.telegram_aiogram"}
 REPLIES = (1, 1, 1, 2, 2)  # replies to halo, 1, NIK, birth date, 2
@@ -143,7 +143,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--chats", type=int, default=2000, help="people, 5 updates each (default: 10,000 updates)")
     parser.add_argument("--concurrency", type=int, default=32, help="people typing at once")
+    parser.add_argument("--timeout", type=float, default=3600, help="give up after this many seconds")
     options = parser.parse_args()
+    bench_started(options.timeout)
     print(
         f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}; "
         f"{options.chats * 5:,} updates a run, {options.concurrency} people at once"

@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 from bench.bench_core import KEY, reset, sample_people, settings, timed_import, write_roster  # noqa: E402
 from bot.app import build_app  # noqa: E402
 from tests import graph_standin, telegram_standin  # noqa: E402
-from tests.processes import bot_environment  # noqa: E402
+from tests.processes import bench_started, bot_environment  # noqa: E402
 
 SECRET = "bench-secret"
 REPLIES_PER_CHECK = 7
@@ -235,7 +235,9 @@ def main() -> None:
     parser.add_argument("--postgres", default=os.environ.get("TEST_DATABASE_URL"), help="PostgreSQL URL (it is wiped)")
     parser.add_argument("--chats", type=int, default=2000, help="people, 5 messages each (default: 10,000 messages)")
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--timeout", type=float, default=3600, help="give up after this many seconds")
     options = parser.parse_args()
+    bench_started(options.timeout)
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import faulthandler
 import os
 
 PREFIXES = ("PAYUNG_", "TELEGRAM_", "WHATSAPP_")
@@ -13,3 +14,13 @@ def bot_environment(**settings: str) -> dict[str, str]:
     environment = {key: value for key, value in os.environ.items() if not key.startswith(PREFIXES)}
     environment.update(settings)
     return environment
+
+
+def bench_started(timeout_seconds: float) -> None:
+    """A benchmark's first step: no Payung or platform variable of the shell
+    reaches an app it builds in this process (a PAYUNG_NIK_KEY or
+    PAYUNG_DATABASE_URL left set would change what is measured, or hang it),
+    and a run that hangs past `timeout_seconds` ends, printing where it stood."""
+    for key in [key for key in os.environ if key.startswith(PREFIXES)]:
+        del os.environ[key]
+    faulthandler.dump_traceback_later(timeout_seconds, exit=True)
