@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import typer
@@ -20,25 +21,14 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from bot.app import App, build_app, utc_now
-from bot.channels.console import ConsoleChannel
-from bot.config import ConfigError, load_settings
-from bot.demo_roster import DEMO_SIZE, Sample, write_demo_roster
-from bot.logs import configure_logging
-from bot.ops.audit import audit_trail
-from bot.ops.authority import Actor, OperationError
-from bot.ops.export import Filed, export_incidents
-from bot.ops.officer_import import import_officers
-from bot.ops.reports import change_status, list_reports, report_detail
-from bot.ops.roster import ImportReport, RosterError, import_roster, open_roster
-from bot.ops.stats import stats as programme_stats
-from handlers.texts import CatalogueError
-from storage import incidents, outbox
-from storage import officers as officer_store
-from storage.db import DatabaseUnavailable
-from storage.inbox import dead_letters
-from storage.participants import count_participants
-from storage.privacy import mask_niks
+from storage.errors import PlainError
+from storage.report_statuses import STATUSES
+
+if TYPE_CHECKING:
+    from bot.app import App
+    from bot.demo_roster import Sample
+    from bot.ops.authority import Actor
+    from bot.ops.roster import ImportReport
 
 cli = typer.Typer(no_args_is_help=True, add_completion=False, help="Payung: BPJS Ketenagakerjaan cover chatbot.")
 err = Console(stderr=True)
@@ -55,6 +45,8 @@ def options(
 
 def administrator(by: str | None = None) -> Actor:
     """Whoever runs the CLI runs the server: they may do everything."""
+    from bot.ops.authority import Actor
+
     return Actor(f"cli:{by or getpass.getuser()}", "admin")
 
 
@@ -62,6 +54,10 @@ def administrator(by: str | None = None) -> Actor:
 def opened(ctx: typer.Context, *, now: str | None = None) -> Iterator[App]:
     """Settings -> logging -> app with the schema upgraded; closed afterwards.
     With `now` (--now), the app's clock starts at that moment and runs on."""
+    from bot.app import build_app, utc_now
+    from bot.config import load_settings
+    from bot.logs import configure_logging
+
     settings = load_settings(ctx.obj)
     configure_logging(settings.log_level)
     clock = utc_now
@@ -79,6 +75,8 @@ def opened(ctx: typer.Context, *, now: str | None = None) -> Iterator[App]:
 
 
 def _import(app: App, path: Path) -> ImportReport:
+    from bot.ops.roster import import_roster, open_roster
+
     roster = open_roster(path)
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err, transient=False) as progress:
@@ -140,6 +138,8 @@ def import_officers_command(
     ctx: typer.Context, file: Path = typer.Argument(..., help="CSV or XLSX with a header row")
 ) -> None:
     """Import (or update) the village officers: nik, nama, tanggal_lahir, jabatan, desa, kecamatan, telepon."""
+    from bot.ops.officer_import import import_officers
+
     with opened(ctx) as app:
         report = import_officers(file, actor=administrator(), db=app.db, hasher=app.services.hasher, now=app.clock())
     out.print(
@@ -157,6 +157,8 @@ cli.add_typer(officers_cli, name="officers")
 @officers_cli.command("list")
 def officers_list(ctx: typer.Context) -> None:
     """Every officer, their village, and how many chats are linked to them."""
+    from storage import officers as officer_store
+
     with opened(ctx) as app, app.db.transaction() as session:
         found = officer_store.officers(session)
     table = Table(title=f"Village officers ({len(found):,})")
@@ -182,6 +184,9 @@ def officers_unlink(
     by: str = typer.Option(None, help="who is revoking it (default: this system user)"),
 ) -> None:
     """Revoke an officer's linked chats: they see only what anyone sees until they link again."""
+    from bot.config import ConfigError
+    from storage import officers as officer_store
+
     with opened(ctx) as app, app.db.transaction() as session:
         revoked = officer_store.unlink(session, officer_id=officer_id, by=administrator(by).name, now=app.clock())
     if not revoked:
@@ -193,11 +198,15 @@ def officers_unlink(
 def demo_roster_command(
     ctx: typer.Context,
     out_file: Path = typer.Option(None, "--out", help="where to write (default: <data_dir>/demo-roster.csv)"),
-    rows: int = typer.Option(DEMO_SIZE, min=1, help="how many fictitious people"),
+    rows: int = typer.Option(None, min=1, help="how many fictitious people (default: 26,775, the programme's size)"),
     year: int = typer.Option(None, help="cover year (default: this year)"),
 ) -> None:
     """Write a synthetic, clearly fictitious roster for demos and benchmarks."""
+    from bot.config import load_settings
+    from bot.demo_roster import DEMO_SIZE, write_demo_roster
+
     settings = load_settings(ctx.obj)
+    rows = rows or DEMO_SIZE
     path = out_file or settings.data_dir / "demo-roster.csv"
     samples = write_demo_roster(
         path,
@@ -239,6 +248,8 @@ def _now(app: App, now: str | None) -> datetime:
 
 
 def _moment(text: str, zone: ZoneInfo) -> datetime:
+    from bot.config import ConfigError
+
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
@@ -274,6 +285,7 @@ def reminders_plan(
 @reminders_cli.command("send")
 def reminders_send(ctx: typer.Context, now: str = typer.Option(None, help=NOW_HELP)) -> None:
     """Send what is due now, batch after batch, then exit."""
+    from bot.channels.console import ConsoleChannel
     from bot.service import sending_channels  # the platforms' libraries load only here
 
     async def send(app: App) -> Counter:
@@ -293,6 +305,8 @@ def reminders_send(ctx: typer.Context, now: str = typer.Option(None, help=NOW_HE
 @reminders_cli.command("status")
 def reminders_status(ctx: typer.Context) -> None:
     """Outbox rows per stage and state, and when the next one is due."""
+    from storage import outbox
+
     with opened(ctx) as app, app.db.transaction() as session:
         rows, due = outbox.counts(session), outbox.next_due(session)
     table = Table(title="Reminders")
@@ -314,9 +328,11 @@ def _local(app: App, moment: datetime) -> str:
 
 @incidents_cli.command("list")
 def incidents_list(
-    ctx: typer.Context, status: str = typer.Option(None, help=f"only this status ({', '.join(incidents.STATUSES)})")
+    ctx: typer.Context, status: str = typer.Option(None, help=f"only this status ({', '.join(STATUSES)})")
 ) -> None:
     """Reports, newest first."""
+    from bot.ops.reports import list_reports
+
     with opened(ctx) as app, app.db.transaction() as session:
         found = list_reports(session, actor=administrator(), status=status)
     table = Table(title=f"Incident reports ({len(found):,})")
@@ -335,6 +351,8 @@ def audit(
     since: str = typer.Option(None, help="from this day on (YYYY-MM-DD, local)"),
 ) -> None:
     """Who checked or saw whose data, and with what proof: for a data-subject request."""
+    from bot.ops.audit import audit_trail
+
     with opened(ctx) as app, app.db.transaction() as session:
         day = _day(since, "--since")
         trail = audit_trail(
@@ -364,6 +382,8 @@ cli.add_typer(inbox_cli, name="inbox")
 @inbox_cli.command("dead")
 def inbox_dead(ctx: typer.Context) -> None:
     """Dead letters: messages tried until the limit and given up (the sender was told)."""
+    from storage.inbox import dead_letters
+
     with opened(ctx) as app, app.db.transaction() as session:
         letters = dead_letters(session)
     table = Table(title=f"Dead letters ({len(letters):,})")
@@ -387,6 +407,9 @@ ROSTER_AT_THE_TIME = {None: "not in the roster", True: "covered", False: "in the
 @incidents_cli.command("show")
 def incidents_show(ctx: typer.Context, reference: str = typer.Argument(..., help="e.g. LK-2026-000123")) -> None:
     """One report in full: every field, its files and its status history."""
+    from bot.ops.reports import report_detail
+    from storage.privacy import mask_niks
+
     with opened(ctx) as app, app.db.transaction() as session:
         detail = report_detail(session, actor=administrator(), reference=reference)
     found = detail.report
@@ -420,11 +443,13 @@ def incidents_show(ctx: typer.Context, reference: str = typer.Argument(..., help
 def incidents_set_status(
     ctx: typer.Context,
     reference: str = typer.Argument(..., help="e.g. LK-2026-000123"),
-    status: str = typer.Argument(..., help=", ".join(incidents.STATUSES)),
+    status: str = typer.Argument(..., help=", ".join(STATUSES)),
     note: str = typer.Option(None, help="why (required for ditolak)"),
     by: str = typer.Option(None, help="who is changing it (default: this system user)"),
 ) -> None:
     """Move a report to a new status; who, when and why are recorded."""
+    from bot.ops.reports import change_status
+
     actor = administrator(by)
     with opened(ctx) as app, app.db.transaction() as session:
         changed = change_status(
@@ -457,9 +482,12 @@ def export_incidents_command(
     format: ExportFormat = typer.Option(None, "--format", help="csv or xlsx (default: the file's extension)"),
     since: str = typer.Option(None, "--from", help="filed on or after this day (YYYY-MM-DD, local)"),
     until: str = typer.Option(None, "--to", help="filed on or before this day (YYYY-MM-DD, local)"),
-    status: str = typer.Option(None, help=f"only this status ({', '.join(incidents.STATUSES)})"),
+    status: str = typer.Option(None, help=f"only this status ({', '.join(STATUSES)})"),
 ) -> None:
     """One row per report, one column per field."""
+    from bot.config import ConfigError
+    from bot.ops.export import Filed, export_incidents
+
     start, end = _day(since, "--from"), _day(until, "--to")
     if format is None:
         try:
@@ -479,6 +507,8 @@ def export_incidents_command(
 
 
 def _day(text: str | None, option: str) -> date | None:
+    from bot.config import ConfigError
+
     if text is None:
         return None
     try:
@@ -490,6 +520,8 @@ def _day(text: str | None, option: str) -> date | None:
 @cli.command()
 def stats(ctx: typer.Context) -> None:
     """Participants per category and district; reports per kind, status and district."""
+    from bot.ops.stats import stats as programme_stats
+
     with opened(ctx) as app, app.db.transaction() as session:
         figures = programme_stats(session, actor=administrator())
     if stopped := figures.unfinished_import:
@@ -514,6 +546,10 @@ def chat(
     now: str = typer.Option(None, help=NOW_HELP),
 ) -> None:
     """Chat with the bot here (the demo roster is loaded into an empty database)."""
+    from bot.channels.console import ConsoleChannel
+    from bot.demo_roster import write_demo_roster
+    from storage.participants import count_participants
+
     with opened(ctx, now=now) as app:
         with app.db.transaction() as session:
             empty = count_participants(session) == 0
@@ -540,7 +576,7 @@ def main() -> None:
     os.umask(0o077)
     try:
         cli()
-    except (ConfigError, RosterError, CatalogueError, OperationError, DatabaseUnavailable) as exc:
+    except PlainError as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         sys.exit(1)
     except KeyboardInterrupt:

@@ -16,10 +16,12 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from storage.errors import PlainError
+
 SECRET_FIELDS = ("nik_key",)
 
 
-class ConfigError(Exception):
+class ConfigError(PlainError):
     """A configuration problem, worded for the person running the bot."""
 
 

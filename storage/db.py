@@ -19,6 +19,8 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.sql import Executable
 from sqlmodel import Session
 
+from storage.errors import PlainError
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -30,7 +32,7 @@ def driver_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-class DatabaseUnavailable(Exception):
+class DatabaseUnavailable(PlainError):
     """The database URL names nothing Payung can open: one line for whoever starts it."""
 
 

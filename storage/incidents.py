@@ -14,6 +14,7 @@ from sqlmodel import Session
 from storage.chats import OpenChat
 from storage.db import per_dialect
 from storage.media import Media
+from storage.report_statuses import FIRST_STATUS, NEEDS_REASON, STATUSES  # noqa: F401  (the status words, here too)
 from storage.tables import ATTACHMENTS, CHANGES, CHATS, COUNTERS, DOCUMENTS, INCIDENTS, NOTES, PARTICIPANTS
 
 KINDS = ("work_accident", "commute_accident", "occupational_disease", "work_death", "death")
@@ -23,10 +24,6 @@ MAX_STATUS_NOTE = 500  # incident_status_changes.note
 MAX_ACTOR = 120  # incident_status_changes.actor: a long Telegram name is cut, not refused
 # "family" (other family) stays for reports filed before the nearer relations were offered.
 RELATIONS = ("spouse", "child", "parent", "sibling", "family", "neighbour", "coworker", "village_officer", "other")
-# As operators say them: diterima, diverifikasi, diproses (by BPJS), selesai, ditolak.
-STATUSES = ("diterima", "diverifikasi", "diproses", "selesai", "ditolak")
-FIRST_STATUS = "diterima"
-NEEDS_REASON = "ditolak"
 
 
 class StatusError(ValueError):

@@ -75,6 +75,14 @@ def test_errors_are_one_line_and_exit_non_zero(tmp_path):
     assert bad_config.returncode == 1 and "config file not found" in bad_config.stderr
 
 
+def test_help_answers_without_loading_the_database_layer_or_the_conversations(tmp_path):
+    probe = "import sys, bot.cli; print(sorted({'sqlalchemy', 'openpyxl', 'pydantic', 'handlers'} & set(sys.modules)))"
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=bot_environment())
+    assert loaded.stdout.strip() == "[]", loaded.stdout + loaded.stderr
+    result = payung(tmp_path, "--help")
+    assert result.returncode == 0 and "import-roster" in result.stdout and "Traceback" not in result.stderr
+
+
 def test_demo_roster_writes_the_requested_size(tmp_path):
     result = payung(tmp_path, "demo-roster", "--rows", "50", "--out", str(tmp_path / "d.csv"), "--year", "2027")
     assert result.returncode == 0, result.stderr

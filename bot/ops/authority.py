@@ -6,12 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from storage.errors import PlainError
+
 Role = Literal["viewer", "operator", "admin"]
 # What each role may do besides reading, which every role may.
 MAY = {"viewer": frozenset(), "operator": frozenset({"change"}), "admin": frozenset({"change", "manage"})}
 
 
-class OperationError(Exception):
+class OperationError(PlainError):
     """An operation that cannot be done as asked; the message is for the operator."""
 
 

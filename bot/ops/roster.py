@@ -23,6 +23,7 @@ import openpyxl
 from bot.ops.authority import Actor
 from handlers.parse import Invalid, Nik, nik_digits, parse_date, parse_nik, parse_phone
 from storage.db import Database
+from storage.errors import PlainError
 from storage.imports import import_finished, import_started
 from storage.participants import UpsertCounts, count_participants, upsert_participants
 from storage.privacy import IdentityHasher, mask_nik
@@ -37,7 +38,7 @@ MAX_XLSX_UNPACKED = 512 * 2**20
 MAX_CELL = 1000
 
 
-class RosterError(Exception):
+class RosterError(PlainError):
     """The file as a whole cannot be imported; nothing was written."""
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from handlers.understand import normalise
+from storage.errors import PlainError
 
 SHIPPED = Path(__file__).parent
 LANGUAGES = ("id", "en")
@@ -23,7 +24,7 @@ LANGUAGES = ("id", "en")
 OPERATORS_LANGUAGE = LANGUAGES[0]
 
 
-class CatalogueError(Exception):
+class CatalogueError(PlainError):
     pass
 
 
