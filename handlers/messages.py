@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -126,8 +126,18 @@ class Outbound:
     attachments: tuple[Media, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
-        """What the database keeps of a reply until it has gone out."""
-        return asdict(self)
+        """What the database keeps of a reply until it has gone out (by hand:
+        dataclasses.asdict deep-copies, at a cost every reply would pay)."""
+        template = self.template
+        return {
+            "text": self.text,
+            "choices": [
+                {"id": choice.id, "title": choice.title, "description": choice.description} for choice in self.choices
+            ],
+            "request": {"kind": self.request.kind, "label": self.request.label} if self.request else None,
+            "template": {"key": template.key, "values": [list(pair) for pair in template.values]} if template else None,
+            "attachments": [item.as_json() for item in self.attachments],
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Outbound:

@@ -91,7 +91,8 @@ async def test_a_bot_killed_in_a_burst_answers_everyone_after_a_restart(tmp_path
     assert repeated <= 8, replies.most_common(5)
 
 
-async def test_replies_are_held_with_the_step_and_forgotten_once_sent(app):
+async def test_replies_are_held_with_the_step_and_forgotten_once_sent(any_db_app):
+    app = any_db_app
     chat = Chat(app, chat_id="budi")
     await chat.says("halo")
     with app.db.transaction() as session:
@@ -111,3 +112,28 @@ async def test_replies_are_held_with_the_step_and_forgotten_once_sent(app):
     await app.sending.flush()
     with app.db.transaction() as session:
         assert session.exec(select(PendingReply)).all() == []
+
+
+def test_a_held_reply_comes_back_whole_buttons_request_template_and_files(any_db_app):
+    app = any_db_app
+    from datetime import timedelta
+
+    from handlers.messages import Choice, Outbound, Request, TemplateRef
+    from storage import replies
+    from storage.media import Media
+
+    said = Outbound(
+        "Kirim nomor Anda",
+        choices=(Choice("yes", "Ya", "lanjut"), Choice("no", "Tidak")),
+        request=Request("contact", "Kirim nomor saya"),
+        template=TemplateRef("reminder_30", (("nik", "1603********0001"), ("end_date", "31 Desember 2026"))),
+        attachments=(Media("/data/media/a.jpg", "ab" * 32, "image/jpeg", 1200, "luka"),),
+    )
+    now = app.clock()
+    with app.db.transaction() as session:
+        held = replies.hold(session, channel="whatsapp", chat_id="628", bodies=[said.as_json()] * 2, due_at=now)
+    with app.db.transaction() as session:
+        taken = replies.take_up(session, channel="whatsapp", now=now, lease=timedelta(minutes=1))
+        again = replies.take_up(session, channel="whatsapp", now=now, lease=timedelta(minutes=1))
+    assert [row.id for row in taken] == held and again == []  # held anew for the lease
+    assert [Outbound.from_json(row.body) for row in taken] == [said, said]
