@@ -141,7 +141,7 @@ class TemplateSettings(Section):
 class WhatsAppPaceSettings(Section):
     per_second: int = Field(60, gt=0)  # per business phone number
     per_recipient_per_second: int = Field(1, gt=0)
-    in_flight: int = Field(8, gt=0)
+    in_flight: int = Field(16, gt=0)
 
 
 class WhatsAppSettings(ChannelSettings):

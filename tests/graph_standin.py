@@ -39,6 +39,7 @@ class GraphApiStandIn:
     _ids: Any = field(default_factory=lambda: itertools.count(1))
     server: uvicorn.Server | None = None
     port: int = 0
+    round_trip: float = 0.0  # a simulated network: half of it before a message arrives, half after
 
     @property
     def base_url(self) -> str:
@@ -77,6 +78,12 @@ class GraphApiStandIn:
         return request.headers.get("authorization") == f"Bearer {TOKEN}"
 
     async def _messages(self, request: Request) -> Response:
+        await asyncio.sleep(self.round_trip / 2)
+        response = await self._message(request)
+        await asyncio.sleep(self.round_trip / 2)
+        return response
+
+    async def _message(self, request: Request) -> Response:
         if not self._authorised(request):
             return JSONResponse({"error": {"message": "Invalid OAuth access token", "code": 190}}, status_code=401)
         body = await request.json()
@@ -184,8 +191,9 @@ if __name__ == "__main__":
     # python -m tests.graph_standin PORT: serve it alone (the benchmarks).
     import sys
 
-    async def main(port: int) -> None:
-        standin = GraphApiStandIn(port=port)
+    async def main(port: int, round_trip: float) -> None:
+        standin = GraphApiStandIn(port=port, round_trip=round_trip)
         await uvicorn.Server(uvicorn.Config(standin.app(), host="127.0.0.1", port=port, log_level="warning")).serve()
 
-    asyncio.run(main(int(sys.argv[1])))
+    # python -m tests.graph_standin PORT [ROUND_TRIP_SECONDS]
+    asyncio.run(main(int(sys.argv[1]), float(sys.argv[2]) if len(sys.argv) > 2 else 0.0))

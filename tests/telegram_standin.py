@@ -55,6 +55,7 @@ class BotApiStandIn:
     _news: asyncio.Event = field(default_factory=asyncio.Event)
     _failures: dict[tuple[str, str | None], Failure] = field(default_factory=dict)
     delays: dict[str, float] = field(default_factory=dict)  # method -> seconds before it answers
+    round_trip: float = 0.0  # a simulated network: half of it before a call arrives, half after
     _message_ids: Any = field(default_factory=lambda: itertools.count(1000))
     _update_ids: Any = field(default_factory=lambda: itertools.count(1))
     _replies: dict[str, list[float]] = field(default_factory=dict)  # chat -> sendMessage arrival times
@@ -160,6 +161,12 @@ class BotApiStandIn:
         await stop(self.server)
 
     async def _api(self, request: Request) -> Response:
+        await asyncio.sleep(self.round_trip / 2)
+        response = await self._answer(request)
+        await asyncio.sleep(self.round_trip / 2)
+        return response
+
+    async def _answer(self, request: Request) -> Response:
         if request.path_params["token"] != self.token:
             return JSONResponse({"ok": False, "error_code": 401, "description": "Unauthorized"}, status_code=401)
         method = request.path_params["method"]
@@ -325,8 +332,9 @@ if __name__ == "__main__":
     # python -m tests.telegram_standin PORT: serve it alone (the benchmarks).
     import sys
 
-    async def main(port: int) -> None:
-        standin = BotApiStandIn()
+    async def main(port: int, round_trip: float) -> None:
+        standin = BotApiStandIn(round_trip=round_trip)
         await uvicorn.Server(uvicorn.Config(standin.app(), host="127.0.0.1", port=port, log_level="warning")).serve()
 
-    asyncio.run(main(int(sys.argv[1])))
+    # python -m tests.telegram_standin PORT [ROUND_TRIP_SECONDS]
+    asyncio.run(main(int(sys.argv[1]), float(sys.argv[2]) if len(sys.argv) > 2 else 0.0))
