@@ -65,6 +65,7 @@ def environment(library: str, mode: str, api_port: int, web_port: int, data: Pat
         PAYUNG_TELEGRAM__BASE_URL=f"http://127.0.0.1:{api_port}/bot",
         PAYUNG_TELEGRAM__PACE__OVERALL_PER_SECOND="100000",
         PAYUNG_TELEGRAM__PACE__PRIVATE_PER_SECOND="100000",
+        PAYUNG_TELEGRAM__PACE__ACROSS_PROCESSES="false",  # one process; pacing is lifted
     )
 
 

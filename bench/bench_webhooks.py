@@ -80,6 +80,7 @@ PLATFORMS = (
             "PAYUNG_TELEGRAM__BASE_URL": f"http://127.0.0.1:{port}/bot",
             "PAYUNG_TELEGRAM__PACE__OVERALL_PER_SECOND": "100000",
             "PAYUNG_TELEGRAM__PACE__PRIVATE_PER_SECOND": "100000",
+            "PAYUNG_TELEGRAM__PACE__ACROSS_PROCESSES": "false",  # one process; pacing is lifted
         },
         telegram_request,
     ),
@@ -96,6 +97,7 @@ PLATFORMS = (
             "WHATSAPP_APP_SECRET": SECRET,
             "WHATSAPP_VERIFY_TOKEN": SECRET,
             "PAYUNG_WHATSAPP__PACE__PER_SECOND": "100000",
+            "PAYUNG_WHATSAPP__PACE__ACROSS_PROCESSES": "false",  # one process; pacing is lifted
             "PAYUNG_WHATSAPP__PACE__PER_RECIPIENT_PER_SECOND": "100000",
         },
         whatsapp_request,

@@ -99,6 +99,7 @@ class PaceSettings(Section):
     private_per_second: int = Field(1, gt=0)
     group_per_minute: int = Field(20, gt=0)
     in_flight: int = Field(8, gt=0)
+    across_processes: bool = True  # on PostgreSQL, the overall rate is the bot's, however many processes send
 
 
 class ChannelSettings(Section):
@@ -142,6 +143,7 @@ class WhatsAppPaceSettings(Section):
     per_second: int = Field(60, gt=0)  # per business phone number
     per_recipient_per_second: int = Field(1, gt=0)
     in_flight: int = Field(16, gt=0)
+    across_processes: bool = True
 
 
 class WhatsAppSettings(ChannelSettings):

@@ -185,6 +185,18 @@ class PendingReply(SQLModel, table=True):
     due_at: datetime = Field(sa_type=UTCDateTime)
 
 
+class PacePlace(SQLModel, table=True):
+    """One of a bot's places at its platform's overall rate, shared by every
+    process that sends for it (PostgreSQL only; bot/channels/shared_pace.py).
+    A place is free from `free_at`, by the database's clock."""
+
+    __tablename__ = "pace_places"
+
+    channel: str = Field(max_length=16, primary_key=True)
+    place: int = Field(primary_key=True)
+    free_at: datetime = Field(sa_type=UTCDateTime)
+
+
 class OutboundMessage(SQLModel, table=True):
     """What was sent (or deliberately not sent) to a chat, and what the
     platform later reported about it (sent, delivered, read, failed)."""

@@ -153,3 +153,24 @@ async def test_a_message_of_several_calls_is_one_delivery():
     skipped = await paced.deliver_all(Recipient("9"), [platform.call("text again"), platform.call("photo")], str)
     assert skipped.state == "skipped" and "unreachable" in skipped.detail
     assert platform.calls == ["text", "photo", "text again"]
+
+
+async def test_places_shared_through_postgresql_hold_the_limit_for_every_process_together(postgres_url):
+    """Two windows, as two processes would have, share one limit of 2 a period."""
+    import time
+
+    from bot.channels.shared_pace import SharedWindow
+    from storage.db import Database
+
+    db = Database(postgres_url)
+    db.upgrade()
+    try:
+        first, second = (SharedWindow(db, channel="test", limit=2, period=0.4) for _ in range(2))
+        async with first.place(), second.place():
+            third = asyncio.create_task(enter(first))
+            assert await still_waiting(third, 0.2)  # both places are held while their calls run
+            answered = time.monotonic()
+        await asyncio.wait_for(third, 2.0)
+        assert time.monotonic() - answered >= 0.35  # a period after the answers, by the database's clock
+    finally:
+        db.dispose()

@@ -6,6 +6,7 @@ bot, and planning that is idempotent."""
 from __future__ import annotations
 
 import asyncio
+import bisect
 import random
 import signal
 import sys
@@ -224,6 +225,25 @@ async def test_two_drainer_processes_on_postgresql_send_each_reminder_once(tmp_p
         assert process.returncode == 0, stderr.decode()
         assert "sent" in stdout.decode()  # both took part
     assert sends_per_chat(telegram_api) == Counter({str(700_000 + n): 1 for n in range(600)})
+
+
+async def test_two_processes_on_postgresql_send_at_the_bots_rate_not_each_at_it(
+    tmp_path, postgres_url, clock, stand_ins
+):
+    telegram_api, graph = stand_ins
+    app = build(tmp_path, postgres_url, clock, roster=[])
+    consenting(app, 120, channels=("telegram",))
+    app.planner().plan(clock())
+    env = drainer_env(app, telegram_api, PAYUNG_TELEGRAM__PACE__OVERALL_PER_SECOND="10", PAYUNG_REMINDERS__BATCH="10")
+    processes = [await drainer(env, STAGE_TIMES[0]) for _ in range(2)]
+    outputs = [await process.communicate() for process in processes]
+    app.close()
+    for process, (stdout, stderr) in zip(processes, outputs, strict=True):
+        assert process.returncode == 0, stderr.decode()
+        assert "sent" in stdout.decode()  # both took part
+    arrivals = sorted(call.at for call in telegram_api.calls if call.method == "sendMessage")
+    busiest = max(bisect.bisect_left(arrivals, at + 1.0) - index for index, at in enumerate(arrivals))
+    assert len(arrivals) == 120 and busiest <= 10, busiest
 
 
 async def test_killing_the_drainer_loses_nothing_and_repeats_at_most_one_per_kill(app, stand_ins):

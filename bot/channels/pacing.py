@@ -16,7 +16,7 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
@@ -129,6 +129,13 @@ class SendFailed(Exception):
         self.cause = cause
 
 
+class Window(Protocol):
+    """Places at a rate: SlidingWindow in this process, or one shared by
+    every process of the bot (bot/channels/shared_pace.py)."""
+
+    def place(self) -> contextlib.AbstractAsyncContextManager[None]: ...
+
+
 class PacedSender:
     def __init__(
         self,
@@ -142,6 +149,7 @@ class PacedSender:
         attempts: int = 5,
         max_backoff: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
+        overall: Window | None = None,
     ):
         self.channel = channel
         self.pace = pace
@@ -151,7 +159,7 @@ class PacedSender:
         self.attempts = attempts
         self.max_backoff = max_backoff
         self.clock = clock  # the windows' seconds (a test moves its own)
-        self._overall = SlidingWindow(pace.overall_per_second, 1.0, clock)
+        self._overall = overall or SlidingWindow(pace.overall_per_second, 1.0, clock)
         # Calls wait here, not in the HTTP client's connection pool, whose
         # bookkeeping grows with every request queued in it.
         self.in_flight = in_flight

@@ -33,6 +33,7 @@ from starlette.routing import BaseRoute, Route
 from bot.channel_records import ChannelRecords
 from bot.channels.pacing import Call, Pace, PacedSender, Recipient, SendFailed
 from bot.channels.render import split_text, utf16_length
+from bot.channels.shared_pace import overall_window
 from bot.channels.telegram_api import BotApi, Part
 from bot.config import ConfigError, TelegramSettings, env_secret
 from bot.dispatcher import ChatLocks, Dispatcher, Outcome
@@ -123,6 +124,9 @@ class TelegramChannel:
             on_failure=self._given_up,
             metrics=metrics,
             in_flight=pace.in_flight,
+            overall=overall_window(
+                records.db, channel=NAME, limit=pace.overall_per_second, across_processes=pace.across_processes
+            ),
         )
         # Telegram may post a chat's next update before the last one is
         # answered (max_connections > 1): a tap's network calls must not let

@@ -39,6 +39,7 @@ from starlette.routing import BaseRoute, Route
 from bot.channel_records import ChannelRecords
 from bot.channels.pacing import AfterSent, Call, Pace, PacedSender, Recipient, SendFailed, Verdict
 from bot.channels.render import numbered, split_text
+from bot.channels.shared_pace import overall_window
 from bot.config import ConfigError, TemplateSettings, WhatsAppSettings, env_secret
 from bot.dispatcher import ChatLocks, Dispatcher, Outcome
 from bot.media import MediaStore
@@ -206,6 +207,9 @@ class WhatsAppChannel:
             on_failure=self._given_up,
             metrics=metrics,
             in_flight=pace.in_flight,
+            overall=overall_window(
+                records.db, channel=NAME, limit=pace.per_second, across_processes=pace.across_processes
+            ),
         )
         self._handling: set[asyncio.Task] = set()
         self._chats_in_order = ChatLocks()

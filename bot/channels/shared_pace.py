@@ -1,0 +1,77 @@
+"""The overall limit of one bot, counted across every process that sends
+for it. With two `run` processes on one bot token, or a drainer beside the
+bot, each paced on its own would together send at twice the platform's
+limit; so on PostgreSQL the overall places are rows (storage/pace_places.py),
+taken with SKIP LOCKED and timed by the database's clock. Like
+pacing.SlidingWindow, a call holds its place from its start until a period
+after its answer. SQLite serves one process, whose own window is the whole
+truth there."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from storage import pace_places
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+# How long to wait before asking again for a place, at least and at most;
+# and how long a place taken by a process that then died stays taken.
+SOONEST_ASK, LATEST_ASK = 0.005, 0.5
+LEASE_SECONDS = 60.0
+
+
+class SharedWindow:
+    def __init__(self, db: Database, *, channel: str, limit: int, period: float = 1.0):
+        self.db = db
+        self.channel = channel
+        self.limit = limit
+        self.period = period
+        self._ensured = False
+
+    @contextlib.asynccontextmanager
+    async def place(self) -> AsyncIterator[None]:
+        place = await self._take()
+        try:
+            yield
+        finally:
+            try:
+                await asyncio.to_thread(self._give_back, place)
+            except Exception:  # its lease frees it instead
+                log.exception("%s: could not give a sending place back", self.channel)
+
+    async def _take(self) -> int:
+        while True:
+            try:
+                place, wait = await asyncio.to_thread(self._try_take)
+            except Exception:
+                # The database is away: sending waits for it rather than
+                # going over the platform's limit.
+                log.exception("%s: could not take a sending place; trying again", self.channel)
+                place, wait = None, LATEST_ASK
+            if place is not None:
+                return place
+            await asyncio.sleep(min(max(wait, SOONEST_ASK), LATEST_ASK))
+
+    def _try_take(self) -> tuple[int | None, float]:
+        with self.db.transaction() as session:
+            if not self._ensured:
+                pace_places.ensure(session, channel=self.channel, limit=self.limit)
+            taken = pace_places.take(session, channel=self.channel, limit=self.limit, lease=LEASE_SECONDS)
+        self._ensured = True
+        return taken
+
+    def _give_back(self, place: int) -> None:
+        with self.db.transaction() as session:
+            pace_places.give_back(session, channel=self.channel, place=place, period=self.period)
+
+
+def overall_window(db: Database, *, channel: str, limit: int, across_processes: bool) -> SharedWindow | None:
+    """The window every process of this bot shares, where there can be several."""
+    if db.is_sqlite or not across_processes:
+        return None
+    return SharedWindow(db, channel=channel, limit=limit)
