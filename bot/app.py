@@ -29,6 +29,7 @@ from handlers.events import Event
 from handlers.flow import FlowSettings, Services
 from handlers.texts import Catalogue
 from storage.db import Database
+from storage.participants import with_lookup_indexes
 from storage.privacy import IdentityHasher
 
 
@@ -94,6 +95,8 @@ def flow_settings(settings: Settings) -> FlowSettings:
 def build_app(settings: Settings, *, clock: Clock = utc_now) -> App:
     db = Database(settings.resolved_database_url)
     db.upgrade()
+    with db.transaction() as session:
+        with_lookup_indexes(session)  # a first import stopped halfway left them unbuilt
     catalogue = Catalogue.load(
         params={
             "regency": settings.programme.regency_name,

@@ -32,10 +32,15 @@ class UTCDateTime(TypeDecorator):
 
 class Participant(SQLModel, table=True):
     __tablename__ = "participants"
-    __table_args__ = (Index("ix_participants_district_village", "district", "village"),)
+    # Indexes, not constraints, so that a first import can load the rows
+    # and build them after (storage/participants.py: lookup_indexes).
+    __table_args__ = (
+        Index("ix_participants_district_village", "district", "village"),
+        Index("ux_participants_nik_hash", "nik_hash", unique=True),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
-    nik_hash: str = Field(max_length=64, unique=True)
+    nik_hash: str = Field(max_length=64)
     nik_masked: str = Field(max_length=32)
     birth_hash: str = Field(max_length=64)
     name: str = Field(max_length=200)

@@ -136,3 +136,18 @@ def counts_by(session: Session, *columns: str, districts: Collection[str] | None
     if districts is not None:
         statement = statement.where(Participant.district.in_(list(districts)))
     return [tuple(row) for row in session.execute(statement)]
+
+
+def without_lookup_indexes(session: Session) -> None:
+    """Before a whole roster goes into an empty table: loading the rows and
+    building the indexes once after is several times faster than keeping
+    three indexes (one on random hash keys) up to date row by row."""
+    for index in PARTICIPANTS.indexes:
+        index.drop(session.connection(), checkfirst=True)
+
+
+def with_lookup_indexes(session: Session) -> None:
+    """The indexes lookups and NIK uniqueness need, built where missing: after
+    a first import, or at start after one that was stopped halfway."""
+    for index in PARTICIPANTS.indexes:
+        index.create(session.connection(), checkfirst=True)

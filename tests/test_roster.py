@@ -161,3 +161,30 @@ def test_the_demo_roster_is_muara_enims_shape_and_imports_cleanly(tmp_path, db):
     assert set(report.by_district) == {"Lubai", "Lembak"}
     assert [s.nik[:4] for s in samples] == ["1603", "1603"]
     assert {s.nik[6] in "4567" for s in samples} == {True, False}  # a man and a woman
+
+
+def test_a_first_import_builds_the_lookup_indexes_after_and_a_start_rebuilds_lost_ones(tmp_path, database_url, clock):
+    from sqlalchemy import inspect
+
+    from storage.participants import without_lookup_indexes
+    from tests.conftest import build
+
+    def indexes(app) -> set[str]:
+        with app.db.engine.connect() as connection:
+            return {index["name"] for index in inspect(connection).get_indexes("participants")}
+
+    wanted = {"ux_participants_nik_hash", "ix_participants_category", "ix_participants_district_village"}
+    app = build(tmp_path, database_url, clock)  # a first import, into an empty roster
+    assert indexes(app) >= wanted
+    # An import into an empty roster that was killed before it built them:
+    with app.db.transaction() as session:
+        without_lookup_indexes(session)
+    assert not indexes(app) & wanted
+    app.close()
+    app = build(tmp_path, database_url, clock, roster=[])  # the next start
+    try:
+        assert indexes(app) >= wanted
+        with app.db.transaction() as session:
+            assert find_participant(session, nik_hash=app.services.hasher.nik_hash(BUDI["nik"])) is not None
+    finally:
+        app.close()

@@ -15,7 +15,7 @@ import pytest
 from sqlmodel import select
 
 from bot.channels.whatsapp import SIGNATURE_HEADER, WhatsAppChannel, WhatsAppSecrets, render, shorten
-from bot.config import TemplateSettings
+from bot.config import TemplateSettings, WhatsAppPaceSettings
 from bot.web import build_web
 from handlers.messages import Choice, Outbound, TemplateRef
 from storage.models import Chat, OutboundMessage, PendingInbound, ProcessedMessage
@@ -466,7 +466,8 @@ async def test_a_check_a_report_and_an_officer_link_at_debug_log_no_nik_birth_da
     configure_logging("DEBUG")
     try:
         logging.getLogger("bot.test").debug("debug is on")
-        channel = channel_for(app, graph)
+        # Each reply is awaited before the next message: lift the 1 a second per person.
+        channel = channel_for(app, graph, pace=WhatsAppPaceSettings(per_second=1000, per_recipient_per_second=1000))
         async with Webhook(app, channel) as hook:
             for number, said in ((number, said) for number, script in scripts.items() for said in script):
                 await hook.say(text(f"wamid.{number}.{len(graph.posted)}", number, said))

@@ -25,7 +25,13 @@ from handlers.parse import Invalid, Nik, nik_digits, parse_date, parse_nik, pars
 from storage.db import Database
 from storage.errors import PlainError
 from storage.imports import import_finished, import_started
-from storage.participants import UpsertCounts, count_participants, upsert_participants
+from storage.participants import (
+    UpsertCounts,
+    count_participants,
+    upsert_participants,
+    with_lookup_indexes,
+    without_lookup_indexes,
+)
 from storage.privacy import IdentityHasher, mask_nik
 
 REQUIRED = ("nik", "nama", "tanggal_lahir", "jenis_kelamin", "desa", "kecamatan", "kategori", "mulai", "berakhir")
@@ -323,6 +329,8 @@ def import_roster(
         # Repeated NIKs in the file are rejected before chunking, so into an
         # empty roster every chunk is all new: no lookups needed.
         into_empty = count_participants(session) == 0
+        if into_empty:
+            without_lookup_indexes(session)  # built once, after the load
         import_id = import_started(session, file_name=roster.name, actor=actor.name, now=now)
 
     def write(good: list[dict[str, Any]], part: ImportReport) -> None:
@@ -346,6 +354,7 @@ def import_roster(
             while pending:
                 write(*pending.popleft().result())
     with db.transaction() as session:
+        with_lookup_indexes(session)
         import_finished(session, import_id=import_id, rows=report.rows, now=now)
     return report.sorted()
 
