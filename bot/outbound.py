@@ -138,8 +138,7 @@ class Sending:
         crashed or stopped with them queued); how many."""
         now, queued = self.clock(), 0
         for channel in channels.values():
-            with self.db.transaction() as session:
-                unsent = replies.take_up(session, channel=channel.name, now=now, lease=self.resend_after)
+            unsent = await asyncio.to_thread(self._take_up, channel.name, now)
             for row in unsent:
                 if row.id not in self._holding:  # still queued here: a slow queue, not a lost reply
                     self.submit(channel, row.chat_id, Outbound.from_json(row.body), held=row.id)
@@ -147,6 +146,10 @@ class Sending:
         if queued:
             log.warning("queued again %d repl(ies) a stopped process had not sent", queued)
         return queued
+
+    def _take_up(self, channel: str, now: datetime) -> list[replies.Unsent]:
+        with self.db.transaction() as session:
+            return replies.take_up(session, channel=channel, now=now, lease=self.resend_after)
 
     def _out(self, held: int | None) -> asyncio.Future:
         """A held reply is out: forget it; the future completes once forgotten.
