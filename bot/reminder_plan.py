@@ -95,7 +95,8 @@ class ReminderPlanner:
         rows per (stage, channel). A dry run plans in a transaction it
         rolls back, so it shows exactly what a real run would add."""
         with self.db.transaction() as session:
-            planned = self.plan_for(session, outbox.subscribers(session) + outbox.digest_subscribers(session), now)
+            planned = self.plan_reminders(session, now)
+            planned += self.plan_digests(session, now)
             if dry_run:
                 session.rollback()
         return planned
@@ -104,11 +105,35 @@ class ReminderPlanner:
         """Plan a chat's reminders the moment it consents, in the consent's
         transaction: the Pengingat menu can then say when the next one comes."""
         if isinstance(event, Subscribed):
-            self.plan_for(session, outbox.subscribers(session, chat_pk=event.chat_pk), now)
+            self.plan_reminders(session, now, chat_pk=event.chat_pk)
 
-    def plan_for(
-        self, session: Session, subscribers: list[outbox.Subscriber], now: datetime
+    def plan_reminders(
+        self, session: Session, now: datetime, *, chat_pk: int | None = None
     ) -> Counter[tuple[int, str]]:
+        """Every stage not yet stale for every consenting chat (or one): one
+        INSERT ... SELECT per channel, cover end and stage."""
+        planned: Counter[tuple[int, str]] = Counter()
+        for channel, cover_end in outbox.followed_cover_ends(session, chat_pk=chat_pk):
+            for stage, due, stale in self.calendar.schedule(cover_end):
+                if stale > now:
+                    new = outbox.plan_reminders(
+                        session,
+                        channel=channel,
+                        cover_end=cover_end,
+                        stage=stage,
+                        due_at=due,
+                        stale_at=stale,
+                        now=now,
+                        chat_pk=chat_pk,
+                    )
+                    if new:
+                        planned[(stage, channel)] += new
+        return planned
+
+    def plan_digests(self, session: Session, now: datetime) -> Counter[tuple[int, str]]:
+        """Every stage not yet stale of every village officer's digest: a few
+        hundred rows at most, built here."""
+        subscribers = outbox.digest_subscribers(session)
         planned: Counter[tuple[int, str]] = Counter()
         channel_of = {subscriber.chat_pk: subscriber.channel for subscriber in subscribers}
         for start in range(0, len(subscribers), PLAN_CHUNK):

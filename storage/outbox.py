@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Integer, String, and_, bindparam, cast, func, literal, or_, select, update
 from sqlmodel import Session
 
 from storage.db import per_dialect
@@ -42,17 +43,100 @@ class Subscriber:
     kind: str = REMINDER
 
 
-def subscribers(session: Session, *, chat_pk: int | None = None) -> list[Subscriber]:
-    """Every consenting chat's followed covers, or one chat's."""
+def followed_cover_ends(session: Session, *, chat_pk: int | None = None) -> list[tuple[str, date]]:
+    """(channel, cover end) that consenting chats (or one chat) follow: the
+    programme's period and few others, so each end's schedule is computed
+    in Python and its rows are planned by the database."""
     statement = (
-        select(SUBSCRIPTIONS.c.chat_pk, CHATS.c.channel, SUBSCRIPTIONS.c.participant_id, PARTICIPANTS.c.cover_end)
-        .join(CHATS, CHATS.c.id == SUBSCRIPTIONS.c.chat_pk)
+        select(CHATS.c.channel, PARTICIPANTS.c.cover_end)
+        .distinct()
+        .join(SUBSCRIPTIONS, SUBSCRIPTIONS.c.chat_pk == CHATS.c.id)
         .join(PARTICIPANTS, PARTICIPANTS.c.id == SUBSCRIPTIONS.c.participant_id)
         .where(SUBSCRIPTIONS.c.active, CHATS.c.active)
     )
     if chat_pk is not None:
         statement = statement.where(SUBSCRIPTIONS.c.chat_pk == chat_pk)
-    return [Subscriber(*row) for row in session.connection().execute(statement)]
+    return [(channel, end) for channel, end in session.connection().execute(statement)]
+
+
+def _plan_reminders_statement(insert, *, one_chat: bool):
+    """One stage of one cover end for every consenting chat on one channel,
+    as one INSERT ... SELECT: a million people are planned by the database,
+    not row by row in Python. The key is plan_key's, in SQL."""
+    key = (
+        literal(f"{REMINDER}:")
+        + cast(SUBSCRIPTIONS.c.chat_pk, String)
+        + literal(":")
+        + cast(SUBSCRIPTIONS.c.participant_id, String)
+        + literal(":")
+        + bindparam("cover_end_text", type_=String)
+        + literal(":")
+        + bindparam("stage_text", type_=String)
+    )
+    chosen = (
+        select(
+            key,
+            literal(REMINDER),
+            SUBSCRIPTIONS.c.chat_pk,
+            SUBSCRIPTIONS.c.participant_id,
+            PARTICIPANTS.c.cover_end,
+            bindparam("stage", type_=Integer),
+            bindparam("due_at", type_=OUTBOX.c.due_at.type),
+            bindparam("stale_at", type_=OUTBOX.c.stale_at.type),
+            literal(PLANNED),
+            literal(0),
+            bindparam("now", type_=OUTBOX.c.created_at.type),
+            bindparam("now", type_=OUTBOX.c.updated_at.type),
+        )
+        .join(CHATS, CHATS.c.id == SUBSCRIPTIONS.c.chat_pk)
+        .join(PARTICIPANTS, PARTICIPANTS.c.id == SUBSCRIPTIONS.c.participant_id)
+        .where(
+            SUBSCRIPTIONS.c.active,
+            CHATS.c.active,
+            CHATS.c.channel == bindparam("channel"),
+            PARTICIPANTS.c.cover_end == bindparam("cover_end", type_=PARTICIPANTS.c.cover_end.type),
+        )
+    )
+    if one_chat:
+        chosen = chosen.where(SUBSCRIPTIONS.c.chat_pk == bindparam("chat_pk", type_=Integer))
+    columns = ["key", "kind", "chat_pk", "participant_id", "cover_end", "stage", "due_at", "stale_at", "state"]
+    columns += ["attempts", "created_at", "updated_at"]
+    # rowcount (the new rows) is kept for INSERT only when asked for, on PostgreSQL.
+    statement = insert(OUTBOX).from_select(columns, chosen).on_conflict_do_nothing(index_elements=["key"])
+    return statement.execution_options(preserve_rowcount=True)
+
+
+PLAN_REMINDERS = per_dialect(partial(_plan_reminders_statement, one_chat=False))
+PLAN_CHAT_REMINDERS = per_dialect(partial(_plan_reminders_statement, one_chat=True))
+
+
+def plan_reminders(
+    session: Session,
+    *,
+    channel: str,
+    cover_end: date,
+    stage: int,
+    due_at: datetime,
+    stale_at: datetime,
+    now: datetime,
+    chat_pk: int | None = None,
+) -> int:
+    """Plan one stage of one cover end for every consenting chat on `channel`
+    (or one chat); a key already planned is left alone. How many are new."""
+    connection = session.connection()
+    values = {
+        "channel": channel,
+        "cover_end": cover_end,
+        "cover_end_text": str(cover_end),
+        "stage": stage,
+        "stage_text": str(stage),
+        "due_at": due_at,
+        "stale_at": stale_at,
+        "now": now,
+    }
+    if chat_pk is None:
+        return connection.execute(PLAN_REMINDERS[connection.dialect.name], values).rowcount
+    return connection.execute(PLAN_CHAT_REMINDERS[connection.dialect.name], {**values, "chat_pk": chat_pk}).rowcount
 
 
 def digest_subscribers(session: Session) -> list[Subscriber]:
