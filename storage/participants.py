@@ -85,9 +85,9 @@ def upsert_participants(
 def _insert_many(connection: Connection, rows: list[dict[str, Any]], now: datetime) -> None:
     """A first import of a big roster is almost all inserts, and SQLAlchemy's
     per-row parameter handling cost as much as SQLite's own work. So the rows
-    go to the driver's executemany directly, converted by the same bind
-    processors SQLAlchemy would apply (the timestamps, equal for every row,
-    once)."""
+    go to the driver directly (executemany, or COPY on PostgreSQL), converted
+    by the same bind processors SQLAlchemy would apply (the timestamps, equal
+    for every row, once)."""
     dialect = connection.dialect
     compiled = PARTICIPANTS.insert().compile(dialect=dialect, column_keys=list(INSERT_FIELDS), for_executemany=True)
     convert = {
@@ -105,6 +105,14 @@ def _insert_many(connection: Connection, rows: list[dict[str, Any]], now: dateti
         }
         for row in rows
     )
+    if dialect.name == "postgresql":
+        # COPY: the server's bulk path, several times executemany's rate.
+        columns = ", ".join(INSERT_FIELDS)
+        with connection.connection.dbapi_connection.cursor() as cursor:
+            with cursor.copy(f"COPY participants ({columns}) FROM STDIN") as copy:
+                for row in converted:
+                    copy.write_row([row[name] for name in INSERT_FIELDS])
+        return
     if dialect.positional:
         parameters = list(map(itemgetter(*compiled.positiontup), converted))
     else:
