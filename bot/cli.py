@@ -1,4 +1,8 @@
-"""python -m bot ... : the operators' and developers' commands."""
+"""python -m bot ... : the operators' and developers' commands.
+
+Each command imports what it uses when it runs, so `python -m bot --help`
+(or a typo) answers at once instead of after SQLAlchemy, the conversations
+and openpyxl have loaded; tests/test_cli.py checks that it stays so."""
 
 from __future__ import annotations
 
