@@ -19,7 +19,6 @@ import enum
 import logging
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Hashable
-from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlmodel import Session
@@ -29,7 +28,7 @@ from bot.types import Clock, Reply
 from handlers import Flows
 from handlers.detour import PARKED, after_detour, parked_draft, resume
 from handlers.events import Event
-from handlers.flow import Ask, Done, Flow, Goto, Result, Resume, Services, Step, Turn
+from handlers.flow import Ask, Flow, Goto, Result, Resume, Services, Step, Turn
 from handlers.messages import Inbound, Outbound
 from handlers.understand import normalise, resolve_choice
 from storage import replies
@@ -41,6 +40,10 @@ log = logging.getLogger(__name__)
 
 # Acts on a step's event inside the message's transaction (bot/notices.py).
 React = Callable[[Session, Event, datetime], None]
+
+
+class StepFailed(Exception):
+    """A step raised: the message's transaction is rolled back whole."""
 
 
 class Outcome(enum.Enum):
@@ -123,14 +126,35 @@ class Dispatcher:
         new state, what the step set off, and its replies, held until sent."""
         now = self.clock()
         async with self._serial:
+            try:
+                with self.db.transaction() as db:
+                    return self._held(db, inbound, await self._answer(db, inbound, now), now)
+            except StepFailed:
+                pass  # all the message did is rolled back; the apology has a transaction of its own
             with self.db.transaction() as db:
-                said = await self._answer(db, inbound, now)
-                if said is None:
-                    return None
-                due = now + timedelta(seconds=self.settings.resend_unsent_after_seconds)
-                bodies = [message.as_json() for message in said]
-                held = replies.hold(db, channel=inbound.channel, chat_id=inbound.chat_id, bodies=bodies, due_at=due)
-                return list(zip(said, held, strict=True))
+                return self._held(db, inbound, await self._apologise(db, inbound, now), now)
+
+    def _held(
+        self, db: Session, inbound: Inbound, said: list[Outbound] | None, now: datetime
+    ) -> list[tuple[Outbound, int | None]] | None:
+        if said is None:
+            return None
+        due = now + timedelta(seconds=self.settings.resend_unsent_after_seconds)
+        bodies = [message.as_json() for message in said]
+        held = replies.hold(db, channel=inbound.channel, chat_id=inbound.chat_id, bodies=bodies, due_at=due)
+        return list(zip(said, held, strict=True))
+
+    async def _apologise(self, db: Session, inbound: Inbound, now: datetime) -> list[Outbound] | None:
+        """A step failed: the message is marked handled and the person is
+        back at the menu with an apology, never a trace or silence."""
+        if not claim_message(db, channel=inbound.channel, message_id=inbound.message_id, now=now):
+            return None
+        chat, _state = open_chat(
+            db, channel=inbound.channel, chat_id=inbound.chat_id, language=self.settings.default_language, now=now
+        )
+        turn = Turn(inbound, chat, {}, db, now, self.services)
+        said, result, flow = self._menu(turn, "common.error")
+        return said + await self._settle(turn, result, flow)
 
     async def _answer(self, db: Session, inbound: Inbound, now: datetime) -> list[Outbound] | None:
         if not claim_message(db, channel=inbound.channel, message_id=inbound.message_id, now=now):
@@ -229,18 +253,15 @@ class Dispatcher:
         return lines, self.flows.home(turn, turn.t("menu.question")), self.flows.menu.name
 
     async def _run(self, step: Step, turn: Turn) -> Result:
-        """Run a step in a savepoint: a bug in one step rolls back only that
-        step's writes (in the database and in the turn) and puts the person
-        back at the menu with an apology."""
-        chat, data, emitted = replace(turn.chat), dict(turn.data), len(turn.events)
+        """Run a step. A bug in it rolls back all the message did (no
+        savepoint per step: most steps write nothing, and SAVEPOINT and
+        RELEASE had cost more than SQLite's own work), then _transact
+        apologises in a transaction of its own."""
         try:
-            with turn.db.begin_nested():
-                return await step(turn)
-        except Exception:
+            return await step(turn)
+        except Exception as error:
             log.exception("step %s failed", step.__qualname__)
-            turn.chat, turn.data = chat, data
-            del turn.events[emitted:]
-            return Done((Outbound(turn.t("common.error")),))
+            raise StepFailed(step.__qualname__) from error
 
     async def _settle(self, turn: Turn, result: Result, flow_name: str) -> list[Outbound]:
         """Follow hand-offs to the step the person is asked in next, and save
