@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -66,6 +67,26 @@ def fresh(database_url: str) -> Database:
     db = Database(database_url)
     db.upgrade()
     return db
+
+
+def test_migration_files_are_named_for_their_revisions_and_a_database_at_head_is_left_alone(tmp_path):
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from storage.db import MIGRATIONS, newest_revision
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    scripts = ScriptDirectory.from_config(config)
+    for script in scripts.walk_revisions():
+        assert Path(script.path).name.startswith(f"{script.revision}_"), script.path
+    assert newest_revision() == scripts.get_current_head()
+    db = Database(f"sqlite:///{tmp_path / 'fresh.db'}")
+    assert db.revision() is None
+    db.upgrade()
+    assert db.revision() == newest_revision()
+    db.upgrade()  # at head: nothing to do
+    db.dispose()
 
 
 def test_migrations_build_exactly_the_models_schema(database_url):
