@@ -32,7 +32,7 @@ from handlers.flow import Ask, Flow, Goto, Result, Resume, Services, Step, Turn
 from handlers.messages import Inbound, Outbound
 from handlers.understand import normalise, resolve_choice
 from storage import replies
-from storage.chats import SavedState, open_chat, save_state
+from storage.chats import OpenChat, SavedState, open_chat, save_state
 from storage.db import Database
 from storage.processed import claim_message
 
@@ -147,21 +147,19 @@ class Dispatcher:
     async def _apologise(self, db: Session, inbound: Inbound, now: datetime) -> list[Outbound] | None:
         """A step failed: the message is marked handled and the person is
         back at the menu with an apology, never a trace or silence."""
-        if not claim_message(db, channel=inbound.channel, message_id=inbound.message_id, now=now):
+        opened = self._opened(db, inbound, now)
+        if opened is None:
             return None
-        chat, _state = open_chat(
-            db, channel=inbound.channel, chat_id=inbound.chat_id, language=self.settings.default_language, now=now
-        )
+        chat, _state = opened
         turn = Turn(inbound, chat, {}, db, now, self.services)
         said, result, flow = self._menu(turn, "common.error")
         return said + await self._settle(turn, result, flow)
 
     async def _answer(self, db: Session, inbound: Inbound, now: datetime) -> list[Outbound] | None:
-        if not claim_message(db, channel=inbound.channel, message_id=inbound.message_id, now=now):
+        opened = self._opened(db, inbound, now)
+        if opened is None:
             return None
-        chat, state = open_chat(
-            db, channel=inbound.channel, chat_id=inbound.chat_id, language=self.settings.default_language, now=now
-        )
+        chat, state = opened
         if inbound.refused:
             # The waiting step keeps waiting; only the reason is said.
             return [Outbound(self.services.catalogue[chat.language](f"refused.{inbound.refused}"))]
@@ -171,6 +169,15 @@ class Dispatcher:
         for event in turn.events:
             self.react(db, event, now)
         return said
+
+    def _opened(self, db: Session, inbound: Inbound, now: datetime) -> tuple[OpenChat, SavedState | None] | None:
+        """The message's key claimed and its chat opened; None when the key was
+        claimed before (a redelivery: nothing is done, nothing said)."""
+        if not claim_message(db, channel=inbound.channel, message_id=inbound.message_id, now=now):
+            return None
+        return open_chat(
+            db, channel=inbound.channel, chat_id=inbound.chat_id, language=self.settings.default_language, now=now
+        )
 
     def _idle_minutes(self, flow: Flow, data: dict) -> int:
         """How long a conversation may wait for the person: longer while a

@@ -14,7 +14,7 @@ from sqlmodel import Session
 from storage.chats import OpenChat
 from storage.db import per_dialect
 from storage.media import Media
-from storage.report_statuses import FIRST_STATUS, NEEDS_REASON, STATUSES  # noqa: F401  (the status words, here too)
+from storage.report_statuses import FIRST_STATUS, NEEDS_REASON, STATUSES
 from storage.tables import ATTACHMENTS, CHANGES, CHATS, COUNTERS, DOCUMENTS, INCIDENTS, NOTES, PARTICIPANTS
 
 KINDS = ("work_accident", "commute_accident", "occupational_disease", "work_death", "death")
