@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import bisect
 import os
 import sys
 import tempfile
@@ -65,11 +64,6 @@ def everyone_consents(app, count: int) -> None:
             ),
             {"now": PLANNED_AT.replace(tzinfo=None)},
         )
-
-
-def busiest_second(times: list[float]) -> int:
-    times = sorted(times)
-    return max((bisect.bisect_left(times, start + 1.0) - index for index, start in enumerate(times)), default=0)
 
 
 async def arrivals(port: int) -> list[float]:
@@ -122,7 +116,7 @@ async def fan_out(app, people: int, round_trip: float) -> None:
             achieved = len(times) / (times[-1] - times[0] + 1.0) if times else 0.0
             print(
                 f"  {name}: {len(times):,} reminders, {achieved:.1f}/s of {rate}/s configured "
-                f"({achieved / rate:.2f}); busiest one-second window {busiest_second(times)}"
+                f"({achieved / rate:.2f}); busiest one-second window {telegram_standin.most_in_any_second(times)}"
             )
         print(f"  whole stage: {elapsed:.0f} s, {dict(done)}")
     finally:

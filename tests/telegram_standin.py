@@ -11,6 +11,7 @@ read that log), serves files, long-polls getUpdates, and fails on request
 from __future__ import annotations
 
 import asyncio
+import bisect
 import itertools
 import json
 import time
@@ -289,6 +290,12 @@ async def _params(request: Request) -> dict[str, Any]:
 
 
 # -- Telegram-shaped updates ---------------------------------------------------
+
+
+def most_in_any_second(times: list[float]) -> int:
+    """The busiest one-second window of an arrival log, as the platform counts."""
+    times = sorted(times)
+    return max((bisect.bisect_left(times, start + 1.0) - index for index, start in enumerate(times)), default=0)
 
 
 def user(user_id: int) -> dict:

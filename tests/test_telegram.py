@@ -5,7 +5,6 @@ Telegram-shaped updates come in by polling and by real webhook requests."""
 from __future__ import annotations
 
 import asyncio
-import bisect
 import hashlib
 import itertools
 import logging
@@ -30,7 +29,14 @@ from storage import incidents
 from storage.models import Chat, OutboxMessage, ProcessedMessage
 from tests.processes import bot_environment
 from tests.servers import Served
-from tests.telegram_standin import TOKEN, BotApiStandIn, message_update, tap_update, text_update
+from tests.telegram_standin import (
+    TOKEN,
+    BotApiStandIn,
+    message_update,
+    most_in_any_second,
+    tap_update,
+    text_update,
+)
 from tests.test_transcript_incident import BUDI_BORN, BUDI_NIK, own_report
 from tests.transcript import Chat as Conversation
 
@@ -374,11 +380,6 @@ async def test_health_and_metrics(app, api):
 
 def arrivals(api: BotApiStandIn) -> list[tuple[str, float]]:
     return [(call.params["chat_id"], call.at) for call in api.calls if call.method == "sendMessage"]
-
-
-def most_in_any_second(times: list[float]) -> int:
-    times = sorted(times)
-    return max(bisect.bisect_left(times, start + 1.0) - index for index, start in enumerate(times))
 
 
 async def test_a_burst_to_500_chats_stays_within_every_limit(app, api):
