@@ -198,6 +198,96 @@ def officers_unlink(
     out.print(f"officer {officer_id}: {revoked} chat link(s) revoked")
 
 
+accounts_cli = typer.Typer(no_args_is_help=True, help="The web console's accounts (not the village officers).")
+cli.add_typer(accounts_cli, name="operators")
+
+
+def _password(from_stdin: bool) -> str:
+    """A password from standard input (scripts), or asked twice without echo."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("password: ")
+    if getpass.getpass("again: ") != first:
+        from bot.config import ConfigError
+
+        raise ConfigError("the two passwords differ")
+    return first
+
+
+@accounts_cli.command("add")
+def operators_add(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="the login name, e.g. ani.bpjs"),
+    role: str = typer.Option(..., help="viewer (reads), operator (also acts on reports) or admin (also accounts)"),
+    district: list[str] = typer.Option([], "--district", help="a kecamatan it is limited to (repeat for more)"),
+    password_stdin: bool = typer.Option(False, "--password-stdin", help="read the password from standard input"),
+) -> None:
+    """Make a console account."""
+    from bot.ops.accounts import add_account
+
+    with opened(ctx) as app, app.db.transaction() as session:
+        add_account(
+            session,
+            actor=administrator(),
+            name=name,
+            password=_password(password_stdin),
+            role=role,
+            districts=district,
+            known_districts=app.settings.programme.districts,
+            now=app.clock(),
+        )
+    scope = ", ".join(district) or "the whole regency"
+    out.print(f"account {name} ({role}, {scope}) made", highlight=False)
+
+
+@accounts_cli.command("list")
+def operators_list(ctx: typer.Context) -> None:
+    """Every console account: role, kecamatan, and whether it is disabled or locked."""
+    from bot.ops.accounts import list_accounts
+
+    with opened(ctx) as app, app.db.transaction() as session:
+        found = list_accounts(session, actor=administrator())
+        now = app.clock()
+    table = Table(title=f"Console accounts ({len(found):,})")
+    for column in ("name", "role", "districts", "state"):
+        table.add_column(column)
+    for account in found:
+        locked = account.locked_until is not None and account.locked_until > now
+        state = (
+            "disabled"
+            if account.disabled
+            else f"locked until {_local(app, account.locked_until)}"
+            if locked
+            else "active"
+        )
+        table.add_row(account.name, account.role, ", ".join(account.districts or ("all",)), state)
+    out.print(table)
+
+
+@accounts_cli.command("passwd")
+def operators_passwd(
+    ctx: typer.Context,
+    name: str = typer.Argument(...),
+    password_stdin: bool = typer.Option(False, "--password-stdin", help="read the password from standard input"),
+) -> None:
+    """Set a new password (it also lifts a lock)."""
+    from bot.ops.accounts import set_password
+
+    with opened(ctx) as app, app.db.transaction() as session:
+        set_password(session, actor=administrator(), name=name, password=_password(password_stdin), now=app.clock())
+    out.print(f"account {name}: password changed", highlight=False)
+
+
+@accounts_cli.command("disable")
+def operators_disable(ctx: typer.Context, name: str = typer.Argument(...)) -> None:
+    """Close an account: it cannot log in, and its open sessions end at their next page."""
+    from bot.ops.accounts import set_disabled
+
+    with opened(ctx) as app, app.db.transaction() as session:
+        set_disabled(session, actor=administrator(), name=name, disabled=True, now=app.clock())
+    out.print(f"account {name}: disabled", highlight=False)
+
+
 @cli.command("demo-roster")
 def demo_roster_command(
     ctx: typer.Context,

@@ -182,6 +182,15 @@ class WebSettings(Section):
     max_connections: int = Field(500, gt=0)
 
 
+class ConsoleSettings(Section):
+    """The operators' web console, served under /console/ by `run`."""
+
+    enabled: bool = True
+    secure_cookie: bool = False  # true when it is served over HTTPS (behind a TLS proxy)
+    session_hours: int = Field(8, gt=0)  # a login lasts a working day
+    logins_per_address: int = Field(20, gt=0)  # tries per 15 minutes from one address
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PAYUNG_", env_nested_delimiter="__", extra="forbid")
 
@@ -207,6 +216,7 @@ class Settings(BaseSettings):
     reminders: ReminderSettings = ReminderSettings()
     retention: RetentionSettings = RetentionSettings()
     web: WebSettings = WebSettings()
+    console: ConsoleSettings = ConsoleSettings()
 
     @classmethod
     def settings_customise_sources(

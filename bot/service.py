@@ -13,6 +13,7 @@ from starlette.types import ASGIApp
 from bot.app import App
 from bot.channels import Channel, module
 from bot.config import ConfigError, WebSettings
+from bot.console.routes import console_site
 from bot.scheduler import reminder_scheduler
 from bot.web import build_web
 
@@ -26,10 +27,13 @@ def enabled(app: App) -> list[str]:
 async def serve(app: App) -> None:
     settings = app.settings
     names = enabled(app)
-    if not names:
+    if not names and not settings.console.enabled:
         raise ConfigError(
-            f"no channel is enabled ({' and '.join(f'{name}.enabled' for name in settings.channels())} are false)"
+            f"nothing to run: no channel is enabled ({', '.join(f'{name}.enabled' for name in settings.channels())}"
+            " are false) and console.enabled is false"
         )
+    if not names:
+        log.info("no chat channel is enabled: serving the operators' console only")
     # Every secret is checked (building a channel) before anything connects or listens.
     channels = {name: module(name).plugin(app) for name in names}
     for channel in channels.values():
@@ -48,7 +52,11 @@ async def serve(app: App) -> None:
         resend=resend,
     )
     web = build_web(
-        db=app.db, metrics=app.metrics, channels=channels.values(), max_body_bytes=settings.web.max_body_kb * 1024
+        db=app.db,
+        metrics=app.metrics,
+        channels=channels.values(),
+        sites=[console_site(app)] if settings.console.enabled else [],
+        max_body_bytes=settings.web.max_body_kb * 1024,
     )
     server = web_server(web, settings.web)
     tasks = [asyncio.create_task(_serve_web(server, app))]

@@ -1,5 +1,5 @@
-"""The web app: /healthz, /metrics and every enabled channel's webhooks
-(Starlette, ASGI). Each channel brings its own routes and checks its own
+"""The web app: /healthz, /metrics, every enabled channel's webhooks and
+the operators' console (Starlette, ASGI). Each channel brings its own routes and checks its own
 platform's proof (a secret header, a signature)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from bot.body_limit import BodyLimit
 from bot.channels import Channel
@@ -23,8 +23,15 @@ log = logging.getLogger(__name__)
 
 
 def build_web(
-    *, db: Database, metrics: Metrics, channels: Iterable[Channel] = (), max_body_bytes: int = 1024 * 1024
+    *,
+    db: Database,
+    metrics: Metrics,
+    channels: Iterable[Channel] = (),
+    sites: Iterable[BaseRoute] = (),
+    max_body_bytes: int = 1024 * 1024,
 ) -> Starlette:
+    """`sites`: whole parts mounted beside the webhooks (the console)."""
+
     async def healthz(_: Request) -> Response:
         try:
             with db.engine.connect() as connection:
@@ -40,4 +47,5 @@ def build_web(
     routes = [Route("/healthz", healthz), Route("/metrics", prometheus)]
     for channel in channels:
         routes += channel.routes()
+    routes += sites
     return Starlette(routes=routes, middleware=[Middleware(BodyLimit, limit=max_body_bytes)])

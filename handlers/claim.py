@@ -24,8 +24,7 @@ MAX_NOTE = 500
 
 
 def items(turn: Turn, kind: str, language: str) -> list[str]:
-    text = turn.services.catalogue[language](f"documents.{kind}")
-    return [line.lstrip("•").strip() for line in text.splitlines() if line.strip()]
+    return turn.services.catalogue[language].lines(f"documents.{kind}")
 
 
 async def start(turn: Turn):

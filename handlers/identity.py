@@ -34,7 +34,7 @@ from storage.owners import owned, record_owner
 from storage.participants import find_participant
 from storage.privacy import mask_nik
 
-PURPOSE = "coverage_check"
+PURPOSE = attempts.CHECK
 
 
 def locked_until(turn: Turn) -> datetime | None:

@@ -3,14 +3,15 @@ proof the chat had; the lockouts count its failures per chat and per NIK."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import bindparam, func, insert, or_, select
+from sqlalchemy import bindparam, func, insert, or_, select, text
 from sqlmodel import Session
 
 from storage.chats import OpenChat
-from storage.tables import ATTEMPTS, CHATS
+from storage.tables import ATTEMPTS, CHATS, PARTICIPANTS
 
 FOUND = "found"
 NOT_FOUND = "not_found"
@@ -118,3 +119,26 @@ def audit_rows(
         statement = statement.where(ATTEMPTS.c.at >= since)
     rows = session.connection().execute(statement.order_by(ATTEMPTS.c.at, ATTEMPTS.c.id))
     return [AuditRow(*row) for row in rows]
+
+
+CHECK = "coverage_check"
+
+
+def checks_per_day(
+    session: Session, *, since: datetime, utc_offset_hours: int, districts: Collection[str] | None
+) -> list[tuple[date, int]]:
+    """Coverage checks per local day from `since` on (the zone is a fixed
+    offset: Indonesia keeps no summer time); of people in `districts` only
+    when named (a check that matched nobody has no district)."""
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        day = func.date(ATTEMPTS.c.at, f"{utc_offset_hours:+d} hours")
+    else:
+        day = func.date(ATTEMPTS.c.at + text(f"interval '{int(utc_offset_hours)} hours'"))
+    statement = select(day, func.count()).where(ATTEMPTS.c.purpose == CHECK, ATTEMPTS.c.at >= since)
+    if districts is not None:
+        statement = statement.join(PARTICIPANTS, PARTICIPANTS.c.id == ATTEMPTS.c.participant_id).where(
+            PARTICIPANTS.c.district.in_(list(districts))
+        )
+    rows = connection.execute(statement.group_by(day).order_by(day))
+    return [(value if isinstance(value, date) else date.fromisoformat(value), count) for value, count in rows]

@@ -4,7 +4,7 @@ reporter, the flows and the operators make."""
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
@@ -15,7 +15,18 @@ from storage.chats import OpenChat
 from storage.db import per_dialect
 from storage.media import Media
 from storage.report_statuses import FIRST_STATUS, NEEDS_REASON, STATUSES
-from storage.tables import ATTACHMENTS, CHANGES, CHATS, COUNTERS, DOCUMENTS, INCIDENTS, NOTES, PARTICIPANTS
+from storage.tables import (
+    ATTACHMENTS,
+    CHANGES,
+    CHATS,
+    COUNTERS,
+    DOCUMENTS,
+    INCIDENTS,
+    LINKS,
+    NOTES,
+    OFFICERS,
+    PARTICIPANTS,
+)
 
 KINDS = ("work_accident", "commute_accident", "occupational_disease", "work_death", "death")
 DEATHS = ("work_death", "death")
@@ -287,3 +298,129 @@ def count_by(session: Session, column: str, *, districts: Collection[str] | None
     if districts is not None:
         statement = statement.where(PARTICIPANTS.c.district.in_(list(districts)))
     return [(value or "-", count) for value, count in session.connection().execute(statement)]
+
+
+FINAL = ("selesai", "ditolak")
+
+
+@dataclass(frozen=True)
+class Queue:
+    """Which reports a queue shows: every filter optional."""
+
+    status: str | None = None
+    kind: str | None = None
+    district: str | None = None
+    since: datetime | None = None  # filed at or after
+    until: datetime | None = None  # filed before
+    reference: str | None = None  # a part of the number, as stored (upper case)
+
+
+def queue(
+    session: Session,
+    *,
+    filters: Queue,
+    districts: Collection[str] | None,
+    offset: int = 0,
+    limit: int | None = None,
+    open_first: bool = True,
+) -> tuple[list[Report], int]:
+    """A page of reports, open ones first and the oldest of them at the top
+    (what waits longest is done first) or, not `open_first`, simply oldest
+    first; and how many match in all. Only about people of `districts` when
+    named."""
+    conditions = []
+    if districts is not None:
+        conditions.append(PARTICIPANTS.c.district.in_(list(districts)))
+    if filters.status is not None:
+        conditions.append(INCIDENTS.c.status == filters.status)
+    if filters.kind is not None:
+        conditions.append(INCIDENTS.c.kind == filters.kind)
+    if filters.district is not None:
+        conditions.append(PARTICIPANTS.c.district == filters.district)
+    if filters.since is not None:
+        conditions.append(INCIDENTS.c.created_at >= filters.since)
+    if filters.until is not None:
+        conditions.append(INCIDENTS.c.created_at < filters.until)
+    if filters.reference:
+        conditions.append(INCIDENTS.c.reference.contains(filters.reference, autoescape=True))
+    order = (INCIDENTS.c.status.in_(FINAL),) if open_first else ()
+    statement = REPORT.where(*conditions).order_by(*order, INCIDENTS.c.created_at, INCIDENTS.c.id)
+    connection = session.connection()
+    rows = connection.execute(statement.offset(offset).limit(limit))
+    counted = (
+        select(func.count())
+        .select_from(INCIDENTS.outerjoin(PARTICIPANTS, PARTICIPANTS.c.id == INCIDENTS.c.participant_id))
+        .where(*conditions)
+    )
+    return [Report(*row) for row in rows], connection.execute(counted).scalar_one()
+
+
+def ticks(session: Session, *, incident_id: int) -> dict[str, tuple[str, datetime]]:
+    """The checklist items ticked as ready: who ticked each and when."""
+    statement = select(DOCUMENTS.c.item, DOCUMENTS.c.ticked_by, DOCUMENTS.c.ticked_at).where(
+        DOCUMENTS.c.incident_id == incident_id
+    )
+    return {item: (by, at) for item, by, at in session.connection().execute(statement)}
+
+
+def open_older_than(session: Session, *, before: datetime, districts: Collection[str] | None) -> int:
+    """How many reports filed before `before` are still open."""
+    statement = (
+        select(func.count())
+        .select_from(INCIDENTS.outerjoin(PARTICIPANTS, PARTICIPANTS.c.id == INCIDENTS.c.participant_id))
+        .where(INCIDENTS.c.status.not_in(FINAL), INCIDENTS.c.created_at < before)
+    )
+    if districts is not None:
+        statement = statement.where(PARTICIPANTS.c.district.in_(list(districts)))
+    return session.connection().execute(statement).scalar_one()
+
+
+def reports_about(session: Session, *, participant_id: int) -> list[Report]:
+    """Reports about one person of the roster, newest first."""
+    statement = REPORT.where(INCIDENTS.c.participant_id == participant_id).order_by(INCIDENTS.c.id.desc())
+    return [Report(*row) for row in session.connection().execute(statement)]
+
+
+@dataclass
+class ClaimColumns:
+    """What BPJS staff need besides the report itself, for the export."""
+
+    kpj: str = ""
+    ticked: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    filed_by_officer: str = ""  # the village officer whose linked chat filed it
+
+
+def claim_columns(session: Session) -> dict[int, ClaimColumns]:
+    connection = session.connection()
+    columns: dict[int, ClaimColumns] = {}
+
+    def of(incident_id: int) -> ClaimColumns:
+        return columns.setdefault(incident_id, ClaimColumns())
+
+    kpjs = select(INCIDENTS.c.id, PARTICIPANTS.c.kpj).join(
+        PARTICIPANTS, PARTICIPANTS.c.id == INCIDENTS.c.participant_id
+    )
+    for incident_id, kpj in connection.execute(kpjs):
+        of(incident_id).kpj = kpj or ""
+    for incident_id, item in connection.execute(
+        select(DOCUMENTS.c.incident_id, DOCUMENTS.c.item).order_by(DOCUMENTS.c.id)
+    ):
+        of(incident_id).ticked.append(item)
+    for incident_id, author, text in connection.execute(
+        select(NOTES.c.incident_id, NOTES.c.author, NOTES.c.text).order_by(NOTES.c.id)
+    ):
+        of(incident_id).notes.append(f"{author}: {text}")
+    linked_then = (
+        (LINKS.c.chat_pk == INCIDENTS.c.reporter_chat_pk)
+        & (LINKS.c.linked_at <= INCIDENTS.c.created_at)
+        & ((LINKS.c.revoked_at.is_(None)) | (LINKS.c.revoked_at > INCIDENTS.c.created_at))
+    )
+    officers = (
+        select(INCIDENTS.c.id, OFFICERS.c.name, OFFICERS.c.position)
+        .join(LINKS, linked_then)
+        .join(OFFICERS, OFFICERS.c.id == LINKS.c.officer_id)
+    )
+    for incident_id, name, position in connection.execute(officers):
+        of(incident_id).filed_by_officer = f"{name} ({position})"
+    return columns

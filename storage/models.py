@@ -398,3 +398,38 @@ class RosterImport(SQLModel, table=True):
     started_at: datetime = Field(sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     rows: int | None = None
+
+
+class ConsoleAccount(SQLModel, table=True):
+    """A web console account (BPJS branch staff, Dinas PMD): distinct from the
+    village officers, who use the chat. Only an argon2 hash of the password."""
+
+    __tablename__ = "console_accounts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64, unique=True)
+    password_hash: str = Field(max_length=255)
+    role: str = Field(max_length=16)  # viewer, operator or admin
+    # The kecamatan it is limited to; None: the whole regency.
+    districts: list[str] | None = Field(default=None, sa_type=JSON)
+    disabled: bool = False
+    failed_logins: int = 0  # since the last success, counted toward a lock
+    locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ConsoleAudit(SQLModel, table=True):
+    """What each console account did and looked at, and each login. Never a
+    NIK or a password: a looked-up NIK is recorded masked."""
+
+    __tablename__ = "console_audit"
+    __table_args__ = (Index("ix_console_audit_at", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    account: str = Field(max_length=64)
+    action: str = Field(max_length=32)
+    target: str | None = Field(default=None, max_length=120)
+    detail: str | None = Field(default=None, max_length=500)
+    address: str | None = Field(default=None, max_length=64)
+    at: datetime = Field(sa_type=UTCDateTime)

@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Integer, String, and_, bindparam, cast, func, literal, or_, select, update
+from sqlalchemy import Integer, String, and_, bindparam, case, cast, func, literal, or_, select, update
 from sqlmodel import Session
 
 from storage.db import per_dialect
@@ -377,3 +377,17 @@ def consenting(session: Session, *, chat_pks: set[int]) -> set[tuple[int, int]]:
         SUBSCRIPTIONS.c.chat_pk.in_(chat_pks), SUBSCRIPTIONS.c.active
     )
     return {(chat_pk, participant_id) for chat_pk, participant_id in session.connection().execute(statement)}
+
+
+def reach_by_stage(session: Session, *, districts: Iterable[str] | None) -> list[tuple[int, str, str | None, int]]:
+    """Reminders per stage and state, with why those skipped were, counted;
+    about people of `districts` only when named."""
+    why = case((OUTBOX.c.state == "skipped", OUTBOX.c.detail), else_=None)  # a failure's detail is its own
+    columns = (OUTBOX.c.stage, OUTBOX.c.state, why)
+    statement = select(*columns, func.count()).where(OUTBOX.c.kind == REMINDER)
+    if districts is not None:
+        statement = statement.join(PARTICIPANTS, PARTICIPANTS.c.id == OUTBOX.c.participant_id).where(
+            PARTICIPANTS.c.district.in_(list(districts))
+        )
+    rows = session.connection().execute(statement.group_by(*columns).order_by(OUTBOX.c.stage.desc(), OUTBOX.c.state))
+    return [tuple(row) for row in rows]

@@ -159,3 +159,23 @@ def with_lookup_indexes(session: Session) -> None:
     a first import, or at start after one that was stopped halfway."""
     for index in PARTICIPANTS.indexes:
         index.create(session.connection(), checkfirst=True)
+
+
+def search_participants(
+    session: Session,
+    *,
+    kpj: str | None = None,
+    name: str | None = None,
+    districts: Collection[str] | None,
+    limit: int,
+) -> list[Participant]:
+    """People by KPJ number, or by a part of their name (any case), of the
+    given districts only when named; by name, then id."""
+    statement = select(Participant)
+    if kpj is not None:
+        statement = statement.where(Participant.kpj == kpj)
+    if name is not None:
+        statement = statement.where(func.lower(Participant.name).contains(name.lower(), autoescape=True))
+    if districts is not None:
+        statement = statement.where(Participant.district.in_(list(districts)))
+    return list(session.exec(statement.order_by(Participant.name, Participant.id).limit(limit)))

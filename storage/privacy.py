@@ -31,6 +31,11 @@ class IdentityHasher:
         can still prove a birth date without ever storing the NIK."""
         return self._digest(f"birth:{nik_hash}:{birth_date.isoformat()}")
 
+    def signing_key(self, purpose: str) -> str:
+        """A secret for another purpose (the console's session cookies),
+        derived from the same key, so there is one secret to keep."""
+        return self._digest("key:" + purpose)
+
     @staticmethod
     def same(a: str, b: str) -> bool:
         return hmac.compare_digest(a, b)

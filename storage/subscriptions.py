@@ -3,15 +3,16 @@ off without forgetting whom the chat follows, so "mulai" can switch it back."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlmodel import Session
 
 from storage.chats import OpenChat
 from storage.db import per_dialect
-from storage.tables import PARTICIPANTS, SUBSCRIPTIONS
+from storage.tables import CHATS, PARTICIPANTS, SUBSCRIPTIONS
 
 SUBSCRIBE = per_dialect(
     lambda insert: insert(SUBSCRIPTIONS).on_conflict_do_update(
@@ -51,3 +52,29 @@ def followed(session: Session, *, chat: OpenChat) -> list[Followed]:
         .order_by(PARTICIPANTS.c.cover_end)
     )
     return [Followed(*row) for row in session.connection().execute(statement)]
+
+
+def followers(session: Session, *, participant_id: int) -> list[tuple[str, bool]]:
+    """The chats reminded about a person's cover: each one's channel, and
+    whether its consent is on."""
+    statement = (
+        select(CHATS.c.channel, SUBSCRIPTIONS.c.active)
+        .join(CHATS, CHATS.c.id == SUBSCRIPTIONS.c.chat_pk)
+        .where(SUBSCRIPTIONS.c.participant_id == participant_id)
+        .order_by(SUBSCRIPTIONS.c.id)
+    )
+    return [tuple(row) for row in session.connection().execute(statement)]
+
+
+def consenting_by_district(session: Session, *, districts: Collection[str] | None) -> list[tuple[str, int]]:
+    """Chats with consent on, per kecamatan of the people they follow."""
+    statement = (
+        select(PARTICIPANTS.c.district, func.count(func.distinct(SUBSCRIPTIONS.c.chat_pk)))
+        .join(PARTICIPANTS, PARTICIPANTS.c.id == SUBSCRIPTIONS.c.participant_id)
+        .where(SUBSCRIPTIONS.c.active.is_(True))
+        .group_by(PARTICIPANTS.c.district)
+        .order_by(PARTICIPANTS.c.district)
+    )
+    if districts is not None:
+        statement = statement.where(PARTICIPANTS.c.district.in_(list(districts)))
+    return [tuple(row) for row in session.connection().execute(statement)]

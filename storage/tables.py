@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from storage.models import (
     Chat,
+    ConsoleAccount,
+    ConsoleAudit,
     ConversationState,
     Incident,
     IncidentAttachment,
@@ -30,6 +32,8 @@ ATTACHMENTS = IncidentAttachment.__table__
 ATTEMPTS = LookupAttempt.__table__
 CHANGES = IncidentStatusChange.__table__
 CHATS = Chat.__table__
+CONSOLE_ACCOUNTS = ConsoleAccount.__table__
+CONSOLE_AUDIT = ConsoleAudit.__table__
 COUNTERS = ReferenceCounter.__table__
 DOCUMENTS = IncidentDocument.__table__
 INCIDENTS = Incident.__table__

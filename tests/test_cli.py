@@ -113,7 +113,7 @@ def test_run_refuses_to_start_without_a_usable_token_in_one_line(tmp_path):
             {"PAYUNG_TELEGRAM__ENABLED": "false", "PAYUNG_WHATSAPP__ENABLED": "true", "WHATSAPP_TOKEN": "t"},
             "whatsapp.enabled is true but WHATSAPP_APP_SECRET, WHATSAPP_VERIFY_TOKEN not set in the environment",
         ),
-        ({"PAYUNG_TELEGRAM__ENABLED": "false"}, "no channel is enabled"),
+        ({"PAYUNG_TELEGRAM__ENABLED": "false", "PAYUNG_CONSOLE__ENABLED": "false"}, "nothing to run"),
     ]
     for env, message in cases:
         result = payung(tmp_path, "run", env={**key, **env})

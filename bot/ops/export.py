@@ -17,9 +17,8 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from sqlmodel import Session
 
 from bot.ops.authority import Actor
-from bot.ops.reports import list_reports
 from storage import incidents
-from storage.incidents import Report
+from storage.incidents import Queue, Report
 from storage.privacy import mask_niks
 
 Format = Literal["csv", "xlsx"]
@@ -47,10 +46,14 @@ COLUMNS = (
     "reporter_channel",
     "attachments",
     "attachment_captions",
+    "kpj",
+    "documents_ticked",
+    "notes",
+    "filed_by_officer",
 )
 
 
-def row(report: Report, captions: list[str], zone: ZoneInfo) -> list:
+def row(report: Report, captions: list[str], claim: incidents.ClaimColumns, zone: ZoneInfo) -> list:
     def local(moment):
         return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
@@ -78,32 +81,49 @@ def row(report: Report, captions: list[str], zone: ZoneInfo) -> list:
         report.reporter_channel,
         len(captions),
         " | ".join(caption for caption in captions if caption),
+        claim.kpj,
+        " | ".join(claim.ticked),
+        " | ".join(claim.notes),
+        claim.filed_by_officer,
     ]
 
 
 @dataclass(frozen=True)
 class Filed:
     """Reports filed from `since` to `until` (local days, both included),
-    of one status if given."""
+    and of one status, kind or kecamatan, or with a number holding
+    `reference`, where given."""
 
     since: date | None = None
     until: date | None = None
     status: str | None = None
+    kind: str | None = None
+    district: str | None = None
+    reference: str | None = None
+
+    def queue(self, zone: ZoneInfo) -> Queue:
+        return Queue(
+            status=self.status,
+            kind=self.kind,
+            district=self.district,
+            since=self.since and local_midnight(self.since, zone),
+            until=self.until and local_midnight(self.until + timedelta(days=1), zone),
+            reference=self.reference,
+        )
 
 
 def export_incidents(
     session: Session, *, actor: Actor, path: Path, format: Format, zone: ZoneInfo, filed: Filed
 ) -> int:
     """The reports the actor may see, filed as asked, oldest first, written to `path`; how many."""
-    found = list_reports(
-        session,
-        actor=actor,
-        status=filed.status,
-        since=filed.since and local_midnight(filed.since, zone),
-        until=filed.until and local_midnight(filed.until + timedelta(days=1), zone),
-    )
+    found, _ = incidents.queue(session, filters=filed.queue(zone), districts=actor.districts, open_first=False)
     captions = incidents.attachment_captions(session)
-    return write(path, (row(report, captions.get(report.id, []), zone) for report in reversed(found)), format)
+    claims = incidents.claim_columns(session)
+    rows = (
+        row(report, captions.get(report.id, []), claims.get(report.id, incidents.ClaimColumns()), zone)
+        for report in found
+    )
+    return write(path, rows, format)
 
 
 def local_midnight(day: date, zone: ZoneInfo) -> datetime:

@@ -8,10 +8,14 @@ from datetime import datetime
 from sqlmodel import Session
 
 from bot.notices import Notices
-from bot.ops.authority import Actor, Invalid, NotFound
+from bot.ops.authority import MAY, Actor, Forbidden, Invalid, NotFound
 from storage import incidents
-from storage.incidents import Change, Note, Report
+from storage.incidents import Change, Note, Queue, Report
 from storage.media import Media
+from storage.report_statuses import NEEDS_REASON, STATUSES
+
+ALONG = ("diterima", "diverifikasi", "diproses", "selesai")  # a claim's way forward
+PAGE = 50  # reports a queue page shows
 
 
 @dataclass(frozen=True)
@@ -21,6 +25,36 @@ class ReportDetail:
     ready: list[str]  # claim documents ticked as complete
     notes: list[Note]
     history: list[Change]
+    ticks: dict[str, tuple[str, datetime]]  # who ticked each ready document, and when
+
+
+def check_move(actor: Actor, current: str, wanted: str) -> None:
+    """A claim moves forward, or is refused while open. `selesai` (paid) is
+    final for everyone; going back, or reopening a refused report, takes an
+    administrator."""
+    if wanted not in STATUSES:
+        raise Invalid(f"unknown status {wanted!r}: use one of {', '.join(STATUSES)}")
+    if wanted == current:
+        raise Invalid(f"the report is already {current}")
+    if current == "selesai":
+        raise Invalid("selesai is final")
+    forward = wanted == NEEDS_REASON or (current != NEEDS_REASON and ALONG.index(wanted) > ALONG.index(current))
+    if not forward and actor.role != "admin":
+        raise Forbidden(f"moving a report back from {current} to {wanted} takes an administrator")
+
+
+def allowed_moves(actor: Actor, current: str) -> list[str]:
+    """The statuses the actor may move a report in `current` to."""
+    if "change" not in MAY[actor.role]:
+        return []
+    moves = []
+    for status in STATUSES:
+        try:
+            check_move(actor, current, status)
+        except (Invalid, Forbidden):
+            continue
+        moves.append(status)
+    return moves
 
 
 def visible(session: Session, *, actor: Actor, reference: str) -> Report:
@@ -53,6 +87,14 @@ def report_detail(session: Session, *, actor: Actor, reference: str) -> ReportDe
         ready=sorted(incidents.ticked(session, incident_id=found.id)),
         notes=incidents.notes(session, incident_id=found.id),
         history=incidents.history(session, incident_id=found.id),
+        ticks=incidents.ticks(session, incident_id=found.id),
+    )
+
+
+def report_queue(session: Session, *, actor: Actor, filters: Queue, page: int) -> tuple[list[Report], int]:
+    """A page (from 1) of the reports the actor may see, open and oldest first; how many match."""
+    return incidents.queue(
+        session, filters=filters, districts=actor.districts, offset=(max(page, 1) - 1) * PAGE, limit=PAGE
     )
 
 
@@ -69,7 +111,7 @@ def change_status(
     """Move a report to `status` under the actor's name, and tell its
     reporter and the person's village officers (notices, same transaction)."""
     actor.require("change")
-    visible(session, actor=actor, reference=reference)
+    check_move(actor, visible(session, actor=actor, reference=reference).status, status.lower())
     try:
         changed = incidents.set_status(
             session, reference=reference, status=status.lower(), note=note, actor=actor.name, now=now
@@ -80,3 +122,29 @@ def change_status(
         raise NotFound(f"no report {reference}")
     notices.status_changed(session, report=changed, note=note, now=now)
     return changed
+
+
+def toggle_document(session: Session, *, actor: Actor, reference: str, item: str, now: datetime) -> bool:
+    """Tick a claim document as ready, or untick it; whether it is ticked now."""
+    actor.require("change")
+    found = visible(session, actor=actor, reference=reference)
+    return incidents.toggle_document(session, incident_id=found.id, item=item, by=actor.name, now=now)
+
+
+def add_note(session: Session, *, actor: Actor, reference: str, text: str, now: datetime) -> None:
+    actor.require("change")
+    text = text.strip()
+    if not text:
+        raise Invalid("a note cannot be empty")
+    if len(text) > incidents.MAX_STATUS_NOTE:
+        raise Invalid(f"a note holds at most {incidents.MAX_STATUS_NOTE} characters (this one has {len(text)})")
+    found = visible(session, actor=actor, reference=reference)
+    incidents.add_note(session, incident_id=found.id, author=actor.name, text=text, now=now)
+
+
+def report_file(session: Session, *, actor: Actor, reference: str, number: int) -> Media:
+    """A report's file by its place in the list (from 0)."""
+    files = incidents.attachments(session, incident_id=visible(session, actor=actor, reference=reference).id)
+    if not 0 <= number < len(files):
+        raise NotFound(f"no file {number} on {reference}")
+    return files[number]

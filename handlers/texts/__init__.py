@@ -60,6 +60,10 @@ class Texts:
     def words(self, key: str) -> list[str]:
         return [str(word) for word in self.entries[key]]
 
+    def lines(self, key: str) -> list[str]:
+        """A bulleted text's lines, bullets off (a claim's documents checklist)."""
+        return [line.lstrip("•").strip() for line in self(key).splitlines() if line.strip()]
+
 
 class Catalogue:
     def __init__(self, entries: dict[str, dict[str, Any]], params: Mapping[str, str]):
@@ -67,8 +71,10 @@ class Catalogue:
         self._by_language = {lang: Texts(lang, entries[lang], params) for lang in entries}
 
     @classmethod
-    def load(cls, *, params: Mapping[str, str], override_dir: Path | None = None) -> Catalogue:
-        entries = {lang: _read(SHIPPED / f"{lang}.yaml") for lang in LANGUAGES}
+    def load(cls, *, params: Mapping[str, str], override_dir: Path | None = None, shipped: Path = SHIPPED) -> Catalogue:
+        """The shipped texts (the bot's, or `shipped`: the web console's), with
+        the operator's corrections from `override_dir`."""
+        entries = {lang: _read(shipped / f"{lang}.yaml") for lang in LANGUAGES}
         if override_dir is not None:
             for lang in LANGUAGES:
                 path = Path(override_dir) / f"{lang}.yaml"

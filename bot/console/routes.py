@@ -1,0 +1,358 @@
+"""The console's pages and forms. Each calls one operation from bot/ops (the
+CLI calls the same ones) and renders what it returns."""
+
+from __future__ import annotations
+
+import logging
+import mimetypes
+import tempfile
+from pathlib import Path
+
+from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import FileResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+
+from bot.app import App
+from bot.console.guard import CSRF_FIELD, AddressLimiter, csrf_ok
+from bot.console.site import PREFIX, Gate, Pages, View, first_day, inside, pages_of, query_string, site
+from bot.ops import accounts, reports
+from bot.ops.accounts import Refused, log_in
+from bot.ops.authority import Invalid, NotFound
+from bot.ops.dashboard import OVERDUE, dashboard
+from bot.ops.export import Filed, export_incidents
+from bot.ops.participants import lookup
+from handlers.texts import LANGUAGES, OPERATORS_LANGUAGE
+from storage import console
+from storage.incidents import KINDS, RELATIONS
+from storage.report_statuses import STATUSES
+
+log = logging.getLogger(__name__)
+
+
+def console_site(app: App) -> Mount:
+    """The console as a part of the web app (see bot/web.py)."""
+    settings = app.settings
+    pages = Pages(settings=settings, zone=app.services.zone)
+    gate = Gate(db=app.db, pages=pages, clock=app.clock)
+    routes = ConsoleRoutes(app, pages, gate)
+    return site(routes=routes.routes(), settings=settings, secret=app.services.hasher.signing_key("console-session"))
+
+
+class ConsoleRoutes:
+    def __init__(self, app: App, pages: Pages, gate: Gate):
+        self.app = app
+        self.pages = pages
+        self.gate = gate
+        self.limiter = AddressLimiter(app.settings.console.logins_per_address)
+        self.media_root = (app.settings.data_dir / "media").resolve()
+
+    def routes(self) -> list[Route]:
+        page = self.gate.page
+        return [
+            Route("/", self.home),
+            Route("/login", self.login, methods=["GET", "POST"]),
+            Route("/logout", self.logout, methods=["POST"]),
+            Route("/language", self.language),
+            Route("/dashboard", page(self.dashboard)),
+            Route("/reports", page(self.queue)),
+            Route("/reports/{reference}", page(self.report)),
+            Route("/reports/{reference}/status", page(self.change_status, may="change"), methods=["POST"]),
+            Route("/reports/{reference}/documents", page(self.tick, may="change"), methods=["POST"]),
+            Route("/reports/{reference}/notes", page(self.note, may="change"), methods=["POST"]),
+            Route("/reports/{reference}/files/{number:int}", page(self.file)),
+            Route("/export", page(self.export)),
+            Route("/participants", page(self.participants)),
+            Route("/accounts", page(self.accounts, may="manage"), methods=["GET", "POST"]),
+            Route("/accounts/{name}", page(self.account, may="manage"), methods=["POST"]),
+            Route("/audit", page(self.audit, may="manage")),
+        ]
+
+    # Signing in and out --------------------------------------------------
+
+    async def home(self, request: Request) -> Response:
+        return RedirectResponse(f"{PREFIX}/dashboard", status_code=303)
+
+    async def login(self, request: Request) -> Response:
+        if request.method == "GET":
+            return self.pages.render(request, "login.html", signed_out="out" in request.query_params)
+        form = await request.form()
+        if not csrf_ok(request, form.get(CSRF_FIELD)):
+            return self.pages.refusal(request, None, 403, "error.csrf")
+        address = request.client.host if request.client else "-"
+        now = self.app.clock()
+        if not self.limiter.allow(address, now):
+            log.warning("console: login tries from %s over the limit", address)
+            return self.pages.render(request, "login.html", status=429, problem="login.too_many")
+        name = str(form.get("name", "")).strip().lower()
+        password = str(form.get("password", ""))
+
+        def attempt():
+            with self.app.db.transaction() as session:
+                return log_in(session, name=name, password=password, address=address, now=now)
+
+        outcome = await run_in_threadpool(attempt)
+        if isinstance(outcome, Refused):
+            log.info("console: login as %r from %s refused: %s", name[:64], address, outcome.why)
+            return self.pages.render(request, "login.html", status=401, problem="login.failed", name=name)
+        language = request.session.get("lang")
+        request.session.clear()  # a new session for the signed-in account: none carried over
+        request.session.update({"account": name, "lang": language or LANGUAGES[0]})
+        target = str(form.get("next", ""))
+        return RedirectResponse(target if inside(target) else f"{PREFIX}/dashboard", status_code=303)
+
+    async def logout(self, request: Request) -> Response:
+        form = await request.form()
+        if not csrf_ok(request, form.get(CSRF_FIELD)):
+            return self.pages.refusal(request, None, 403, "error.csrf")
+        language = request.session.get("lang")
+        request.session.clear()
+        request.session["lang"] = language
+        return RedirectResponse(f"{PREFIX}/login?out=1", status_code=303)
+
+    async def language(self, request: Request) -> Response:
+        chosen = request.query_params.get("to")
+        if chosen in LANGUAGES:
+            request.session["lang"] = chosen
+        back = request.query_params.get("next", "")
+        return RedirectResponse(back if inside(back) else f"{PREFIX}/dashboard", status_code=303)
+
+    # Reading -------------------------------------------------------------
+
+    def dashboard(self, view: View) -> Response:
+        figures = dashboard(view.session, actor=view.actor, now=view.now, zone=self.pages.zone)
+        return self.pages.render(view.request, "dashboard.html", actor=view.actor, figures=figures)
+
+    def _filed(self, view: View) -> Filed:
+        status, kind = view.query("status"), view.query("kind")
+        district = view.query("district")
+        return Filed(
+            since=first_day(view.query("from")),
+            until=first_day(view.query("to")),
+            status=status if status in STATUSES else None,
+            kind=kind if kind in KINDS else None,
+            district=district,
+            reference=(view.query("reference") or "").upper().replace(" ", "") or None,
+        )
+
+    def queue(self, view: View) -> Response:
+        filed = self._filed(view)
+        page = _page(view)
+        found, total = reports.report_queue(
+            view.session, actor=view.actor, filters=filed.queue(self.pages.zone), page=page
+        )
+        filters = {
+            "status": filed.status,
+            "kind": filed.kind,
+            "district": filed.district,
+            "from": filed.since and filed.since.isoformat(),
+            "to": filed.until and filed.until.isoformat(),
+            "reference": filed.reference,
+        }
+        context = {
+            "reports": found,
+            "total": total,
+            "page": page,
+            "pages": pages_of(total, reports.PAGE),
+            "filters": filters,
+            "query": query_string(**filters),
+            "statuses": STATUSES,
+            "kinds": KINDS,
+            "districts": sorted(view.actor.districts or self.app.settings.programme.districts),
+            "late_before": view.now - OVERDUE,
+        }
+        name = "_queue.html" if view.partial else "reports.html"
+        return self.pages.render(view.request, name, actor=view.actor, **context)
+
+    def report(self, view: View) -> Response:
+        detail = reports.report_detail(view.session, actor=view.actor, reference=view.request.path_params["reference"])
+        return self.pages.render(view.request, "report.html", actor=view.actor, **self._report_context(view, detail))
+
+    def _report_context(self, view: View, detail: reports.ReportDetail) -> dict:
+        found = detail.report
+        documents = self.app.services.catalogue[OPERATORS_LANGUAGE].lines(f"documents.{found.kind}")
+        return {
+            "detail": detail,
+            "report": found,
+            "documents": documents,
+            "moves": reports.allowed_moves(view.actor, found.status),
+            "may_change": "change" in reports.MAY[view.actor.role],
+            "relations": RELATIONS,
+        }
+
+    def file(self, view: View) -> Response:
+        reference = view.request.path_params["reference"]
+        number = view.request.path_params["number"]
+        media = reports.report_file(view.session, actor=view.actor, reference=reference, number=number)
+        path = Path(media.path).resolve()
+        if not path.is_relative_to(self.media_root) or not path.is_file():
+            raise NotFound(f"file {number} of {reference} is missing")
+        console.record(
+            view.session,
+            account=view.actor.name,
+            action="file_view",
+            target=reference,
+            detail=f"file {number} ({media.mime_type})",
+            address=view.address,
+            now=view.now,
+        )
+        inline = media.mime_type.startswith(("image/", "audio/")) or media.mime_type == "application/pdf"
+        extension = mimetypes.guess_extension(media.mime_type) or path.suffix
+        return FileResponse(
+            path,
+            media_type=media.mime_type or "application/octet-stream",
+            filename=f"{reference}-{number + 1}{extension}",
+            content_disposition_type="inline" if inline else "attachment",
+            headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"},
+        )
+
+    def export(self, view: View) -> Response:
+        format = view.query("format") or "csv"
+        if format not in ("csv", "xlsx"):
+            raise Invalid("the format is csv or xlsx")
+        filed = self._filed(view)
+        handle = tempfile.NamedTemporaryFile(suffix=f".{format}", delete=False)
+        handle.close()
+        path = Path(handle.name)
+        written = export_incidents(
+            view.session, actor=view.actor, path=path, format=format, zone=self.pages.zone, filed=filed
+        )
+        console.record(
+            view.session,
+            account=view.actor.name,
+            action="export",
+            target=format,
+            detail=f"{written} reports; {view.request.url.query}",
+            address=view.address,
+            now=view.now,
+        )
+        return FileResponse(
+            path,
+            filename=f"laporan-{view.now.astimezone(self.pages.zone):%Y%m%d-%H%M}.{format}",
+            background=BackgroundTask(path.unlink, missing_ok=True),
+            headers={"Cache-Control": "private, no-store"},
+        )
+
+    def participants(self, view: View) -> Response:
+        typed = view.query("q")
+        found = None
+        if typed:
+            found = lookup(
+                view.session,
+                actor=view.actor,
+                hasher=self.app.services.hasher,
+                query=typed,
+                now=view.now,
+                today=view.now.astimezone(self.pages.zone).date(),
+                address=view.address,
+            )
+        # The NIK typed is never echoed back into the page (nor its address bar's history beyond this one).
+        shown = "" if found is not None and found.how == "nik" else typed or ""
+        return self.pages.render(view.request, "participants.html", actor=view.actor, found=found, typed=shown)
+
+    def audit(self, view: View) -> Response:
+        page = _page(view)
+        entries, total = console.audit_entries(view.session, offset=(page - 1) * 100, limit=100)
+        return self.pages.render(
+            view.request, "audit.html", actor=view.actor, entries=entries, page=page, pages=pages_of(total, 100)
+        )
+
+    # Acting --------------------------------------------------------------
+
+    def change_status(self, view: View) -> Response:
+        reference = view.request.path_params["reference"]
+        reports.change_status(
+            view.session,
+            actor=view.actor,
+            reference=reference,
+            status=view.field("status"),
+            note=view.field("note") or None,
+            notices=self.app.notices,
+            now=view.now,
+        )
+        console.record(
+            view.session,
+            account=view.actor.name,
+            action="status",
+            target=reference,
+            detail=view.field("status"),
+            address=view.address,
+            now=view.now,
+        )
+        view.request.session["flash"] = "report.saved"
+        return RedirectResponse(f"{PREFIX}/reports/{reference}", status_code=303)
+
+    def tick(self, view: View) -> Response:
+        reference = view.request.path_params["reference"]
+        found = reports.visible(view.session, actor=view.actor, reference=reference)
+        items = self.app.services.catalogue[OPERATORS_LANGUAGE].lines(f"documents.{found.kind}")
+        item = view.field("item")
+        if item not in items:
+            raise Invalid("no such document on this report's checklist")
+        ticked = reports.toggle_document(view.session, actor=view.actor, reference=reference, item=item, now=view.now)
+        console.record(
+            view.session,
+            account=view.actor.name,
+            action="tick" if ticked else "untick",
+            target=reference,
+            detail=item,
+            address=view.address,
+            now=view.now,
+        )
+        if view.partial:
+            detail = reports.report_detail(view.session, actor=view.actor, reference=reference)
+            context = self._report_context(view, detail)
+            return self.pages.render(view.request, "_checklist.html", actor=view.actor, **context)
+        return RedirectResponse(f"{PREFIX}/reports/{reference}#checklist", status_code=303)
+
+    def note(self, view: View) -> Response:
+        reference = view.request.path_params["reference"]
+        reports.add_note(view.session, actor=view.actor, reference=reference, text=view.field("text"), now=view.now)
+        console.record(
+            view.session, account=view.actor.name, action="note", target=reference, address=view.address, now=view.now
+        )
+        return RedirectResponse(f"{PREFIX}/reports/{reference}#notes", status_code=303)
+
+    def accounts(self, view: View) -> Response:
+        if view.request.method == "POST":
+            accounts.add_account(
+                view.session,
+                actor=view.actor,
+                name=view.field("name").lower(),
+                password=view.field("password"),
+                role=view.field("role"),
+                districts=[str(value) for value in view.form.getlist("districts")] if view.form else [],
+                known_districts=self.app.settings.programme.districts,
+                now=view.now,
+            )
+            return RedirectResponse(f"{PREFIX}/accounts", status_code=303)
+        return self.pages.render(
+            view.request,
+            "accounts.html",
+            actor=view.actor,
+            accounts=accounts.list_accounts(view.session, actor=view.actor),
+            roles=accounts.ROLES,
+            districts=self.app.settings.programme.districts,
+            now=view.now,
+        )
+
+    def account(self, view: View) -> Response:
+        name = view.request.path_params["name"]
+        action = view.field("action")
+        if action in ("disable", "enable"):
+            accounts.set_disabled(view.session, actor=view.actor, name=name, disabled=action == "disable", now=view.now)
+        elif action == "password":
+            accounts.set_password(
+                view.session, actor=view.actor, name=name, password=view.field("password"), now=view.now
+            )
+        else:
+            raise Invalid("unknown action")
+        return RedirectResponse(f"{PREFIX}/accounts", status_code=303)
+
+
+def _page(view: View) -> int:
+    try:
+        return max(1, int(view.query("page") or 1))
+    except ValueError:
+        return 1
