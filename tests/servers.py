@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import httpx
 import uvicorn
@@ -66,3 +67,23 @@ async def at_least(count: int, seen: Callable[[], list], what: str, timeout: flo
             raise AssertionError(f"{len(seen())} {what}, expected {count}: {seen()}")
         await asyncio.sleep(0.01)
     return seen()
+
+
+@contextlib.contextmanager
+def served_in_thread(app) -> Iterator[str]:
+    """An ASGI app on 127.0.0.1 in a thread of its own, for synchronous
+    tests (and a browser); the base URL for the length of the block."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
+    server.install_signal_handlers = lambda: None
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the app did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

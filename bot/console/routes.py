@@ -63,7 +63,7 @@ class ConsoleRoutes:
             Route("/reports/{reference}/notes", page(self.note, may="change"), methods=["POST"]),
             Route("/reports/{reference}/files/{number:int}", page(self.file)),
             Route("/export", page(self.export)),
-            Route("/participants", page(self.participants)),
+            Route("/participants", page(self.participants), methods=["GET", "POST"]),
             Route("/accounts", page(self.accounts, may="manage"), methods=["GET", "POST"]),
             Route("/accounts/{name}", page(self.account, may="manage"), methods=["POST"]),
             Route("/audit", page(self.audit, may="manage")),
@@ -95,7 +95,7 @@ class ConsoleRoutes:
         outcome = await run_in_threadpool(attempt)
         if isinstance(outcome, Refused):
             log.info("console: login as %r from %s refused: %s", name[:64], address, outcome.why)
-            return self.pages.render(request, "login.html", status=401, problem="login.failed", name=name)
+            return self.pages.render(request, "login.html", status=401, problem="login.failed", account_name=name)
         language = request.session.get("lang")
         request.session.clear()  # a new session for the signed-in account: none carried over
         request.session.update({"account": name, "lang": language or LANGUAGES[0]})
@@ -235,7 +235,8 @@ class ConsoleRoutes:
         )
 
     def participants(self, view: View) -> Response:
-        typed = view.query("q")
+        # Searched by POST: a NIK in a URL would sit in proxy logs and browser history.
+        typed = view.field("q") if view.request.method == "POST" else ""
         found = None
         if typed:
             found = lookup(
@@ -247,7 +248,7 @@ class ConsoleRoutes:
                 today=view.now.astimezone(self.pages.zone).date(),
                 address=view.address,
             )
-        # The NIK typed is never echoed back into the page (nor its address bar's history beyond this one).
+        # A NIK typed is not written back into the page.
         shown = "" if found is not None and found.how == "nik" else typed or ""
         return self.pages.render(view.request, "participants.html", actor=view.actor, found=found, typed=shown)
 
