@@ -277,7 +277,11 @@ class Incident(SQLModel, table=True):
     masked (for operators); never in the clear."""
 
     __tablename__ = "incidents"
-    __table_args__ = (Index("ix_incidents_reporter", "reporter_chat_pk"), Index("ix_incidents_status", "status"))
+    __table_args__ = (
+        Index("ix_incidents_reporter", "reporter_chat_pk"),
+        Index("ix_incidents_status", "status"),
+        Index("ix_incidents_participant", "participant_id"),  # a person's reports; counts per kecamatan
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     reference: str = Field(max_length=20, unique=True)

@@ -1,4 +1,5 @@
-"""console accounts and their audit trail
+"""console accounts and their audit trail; reports found by the person
+they are about (the console counts them per kecamatan)
 
 Revision ID: 0016
 Revises: 0015
@@ -41,9 +42,11 @@ def upgrade() -> None:
         sa.Column("at", UTCDateTime(), nullable=False),
     )
     op.create_index("ix_console_audit_at", "console_audit", ["at"])
+    op.create_index("ix_incidents_participant", "incidents", ["participant_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_incidents_participant", table_name="incidents")
     op.drop_index("ix_console_audit_at", table_name="console_audit")
     op.drop_table("console_audit")
     op.drop_table("console_accounts")
