@@ -8,9 +8,9 @@ import csv
 import io
 import logging
 
+import httpx
 import pytest
 from sqlalchemy import select
-import httpx
 
 from bot.console.routes import console_site
 from bot.web import build_web

@@ -19,13 +19,13 @@ from bot.console.guard import CSRF_FIELD, AddressLimiter, csrf_ok
 from bot.console.site import PREFIX, Gate, Pages, View, first_day, inside, pages_of, query_string, site
 from bot.ops import accounts, reports
 from bot.ops.accounts import Refused, log_in
-from bot.ops.authority import Invalid, NotFound
+from bot.ops.authority import MAY, Invalid, NotFound
 from bot.ops.dashboard import OVERDUE, dashboard
 from bot.ops.export import Filed, export_incidents
 from bot.ops.participants import lookup
 from handlers.texts import LANGUAGES, OPERATORS_LANGUAGE
 from storage import console
-from storage.incidents import KINDS, RELATIONS
+from storage.incidents import KINDS
 from storage.report_statuses import STATUSES
 
 log = logging.getLogger(__name__)
@@ -177,8 +177,7 @@ class ConsoleRoutes:
             "report": found,
             "documents": documents,
             "moves": reports.allowed_moves(view.actor, found.status),
-            "may_change": "change" in reports.MAY[view.actor.role],
-            "relations": RELATIONS,
+            "may_change": "change" in MAY[view.actor.role],
         }
 
     def file(self, view: View) -> Response:

@@ -1,0 +1,59 @@
+"""The README's console screenshots, taken in Debian's chromium from the
+tests' console world (a few reports more, a tick, a note, a status change).
+
+    .venv/bin/python docs/take_screenshots.py
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+from bot.console.routes import console_site  # noqa: E402
+from bot.ops.reports import add_note, change_status, toggle_document  # noqa: E402
+from bot.web import build_web  # noqa: E402
+from tests.conftest import ADMIN, BUDI, SITI, FrozenClock, build  # noqa: E402
+from tests.console_world import ACCOUNTS, PASSWORD, file_report, seed  # noqa: E402
+from tests.servers import served_in_thread  # noqa: E402
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        clock = FrozenClock()
+        app = build(Path(folder), f"sqlite:///{folder}/shots.db", clock)
+        references = seed(app)
+        hasher = app.services.hasher
+        for kind, who in (("commute_accident", BUDI), ("occupational_disease", SITI), ("work_death", BUDI)):
+            clock.advance(hours=20)
+            file_report(app, nik_hash=hasher.nik_hash(who["nik"]), chat_id="502", kind=kind)
+        with app.db.transaction() as session:
+            budi = references["budi"]
+            toggle_document(session, actor=ADMIN, reference=budi, item="e-KTP", now=clock())
+            add_note(session, actor=ADMIN, reference=budi, text="Keluarga sudah ditelepon.", now=clock())
+            change_status(
+                session, actor=ADMIN, reference=budi, status="diverifikasi", note=None, notices=app.notices, now=clock()
+            )
+        with served_in_thread(build_web(db=app.db, metrics=app.metrics, sites=[console_site(app)])) as url:
+            with sync_playwright() as driver:
+                browser = driver.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+                page = browser.new_page(viewport={"width": 1100, "height": 900})
+                page.goto(f"{url}/console/login")
+                page.get_by_label("Nama akun").fill(ACCOUNTS["operator"][0])
+                page.get_by_label("Kata sandi").fill(PASSWORD)
+                page.get_by_role("button", name="Masuk").click()
+                page.wait_for_url("**/console/dashboard")
+                page.screenshot(path=HERE / "console-dashboard.png", full_page=True)
+                page.goto(f"{url}/console/reports/{references['budi']}")
+                page.screenshot(path=HERE / "console-report.png", full_page=True)
+                browser.close()
+        app.close()
+
+
+if __name__ == "__main__":
+    main()
