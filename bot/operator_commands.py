@@ -14,12 +14,13 @@ from dataclasses import dataclass
 
 from bot.notices import Notices
 from bot.ops.authority import Actor, Invalid, NotFound
-from bot.ops.reports import change_status
+from bot.ops.reports import allowed_moves, change_status, visible
 from bot.types import Clock
 from handlers.texts import OPERATORS_LANGUAGE, Catalogue
 from storage import incidents
 from storage.db import Database
 from storage.processed import claim_message
+from storage.report_statuses import STATUSES
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,9 @@ class OperatorCommands:
             if not claim_message(session, channel=command.channel, message_id=command.message_id, now=now):
                 return None
             try:
+                current = visible(session, actor=actor, reference=reference).status
+                if status in STATUSES and status not in allowed_moves(actor, current):
+                    return t("operators.move_refused", reference=reference, current=t(f"status.{current}"))
                 change_status(
                     session, actor=actor, reference=reference, status=status, note=note, notices=self.notices, now=now
                 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import faulthandler
 import os
+import socket
 
 PREFIXES = ("PAYUNG_", "TELEGRAM_", "WHATSAPP_")
 
@@ -24,3 +25,10 @@ def bench_started(timeout_seconds: float) -> None:
     for key in [key for key in os.environ if key.startswith(PREFIXES)]:
         del os.environ[key]
     faulthandler.dump_traceback_later(timeout_seconds, exit=True)
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 nothing listens on now, for a child bot's web app."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

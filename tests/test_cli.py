@@ -8,12 +8,14 @@ import signal
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import httpx
 import openpyxl
 
 from tests.conftest import BUDI, write_csv
-from tests.processes import bot_environment
+from tests.processes import bot_environment, free_port
 
 
 def payung(cwd: Path, *args: str, stdin: str = "", env: dict | None = None) -> subprocess.CompletedProcess:
@@ -266,3 +268,61 @@ def test_a_report_survives_the_process_being_killed_between_any_two_steps(tmp_pa
     assert said[-1].startswith("Laporan terkirim. Nomor laporan: LK-2026-000001"), said
     listed = payung(tmp_path, "incidents", "list", env={"PAYUNG_NIK_KEY": "k" * 40})
     assert listed.stdout.count("LK-2026-") == 1
+
+
+def test_console_accounts_are_made_listed_and_closed_from_the_command_line(tmp_path):
+    env = {"PAYUNG_NIK_KEY": "k" * 40}
+    made = payung(
+        tmp_path,
+        "operators",
+        "add",
+        "ani",
+        "--role",
+        "operator",
+        "--district",
+        "Lubai",
+        "--password-stdin",
+        stdin="kata-sandi-ani-1\n",
+        env=env,
+    )
+    assert made.returncode == 0 and "account ani (operator, Lubai) made" in made.stdout, made.stderr
+    for args, stdin, message in (
+        (("add", "ani", "--role", "viewer", "--password-stdin"), "kata-sandi-ani-2\n", "already an account ani"),
+        (("add", "budi", "--role", "boss", "--password-stdin"), "kata-sandi-budi\n", "the role is one of"),
+        (("add", "budi", "--role", "viewer", "--password-stdin"), "pendek\n", "at least 10 characters"),
+        (("add", "budi", "--role", "viewer", "--district", "Atlantis", "--password-stdin"), "x" * 12, "Atlantis"),
+        (("passwd", "nobody", "--password-stdin"), "kata-sandi-baru-1\n", "no account nobody"),
+    ):
+        refused = payung(tmp_path, "operators", *args, stdin=stdin, env=env)
+        assert refused.returncode == 1 and message in refused.stderr and "Traceback" not in refused.stderr
+    assert (
+        payung(
+            tmp_path, "operators", "passwd", "ani", "--password-stdin", stdin="kata-sandi-baru-1\n", env=env
+        ).returncode
+        == 0
+    )
+    assert payung(tmp_path, "operators", "disable", "ani", env=env).returncode == 0
+    listed = payung(tmp_path, "operators", "list", env=env).stdout
+    assert re.search(r"ani\s*│\s*operator\s*│\s*Lubai\s*│\s*disabled", listed), listed
+    assert "kata-sandi" not in listed
+
+
+def test_an_office_with_no_chat_channel_runs_the_console_alone(tmp_path):
+    env = bot_environment(PAYUNG_NIK_KEY="k" * 40, PAYUNG_TELEGRAM__ENABLED="false", PAYUNG_WEB__PORT=str(free_port()))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run"], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                login = httpx.get(f"http://127.0.0.1:{env['PAYUNG_WEB__PORT']}/console/login", timeout=2)
+                break
+            except httpx.TransportError:
+                assert process.poll() is None and time.monotonic() < deadline, process.stderr.read().decode()
+                time.sleep(0.2)
+        assert login.status_code == 200 and "Masuk ke konsol" in login.text
+        assert "payung_console" in login.headers["set-cookie"]
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

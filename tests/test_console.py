@@ -281,3 +281,13 @@ def test_accounts_are_managed_from_the_console_and_the_rules_hold(world):
     assert "Kecamatan: Lubai" in browser.get("/console/dashboard").text
     assert admin.post("/console/accounts/ani", data={"csrf": token, "action": "disable"}).status_code == 303
     assert "cannot disable their own account" in admin.get("/console/accounts").text
+
+
+@pytest.mark.parametrize("secure", [False, True])
+def test_the_session_cookie_is_httponly_lax_and_secure_when_served_over_https(tmp_path, sqlite_url, clock, secure):
+    app = build(tmp_path, sqlite_url, clock, console={"secure_cookie": secure})
+    with served_in_thread(build_web(db=app.db, metrics=app.metrics, sites=[console_site(app)])) as web:
+        cookie = client(web).get("/console/login").headers["set-cookie"].lower()
+    app.close()
+    assert "httponly" in cookie and "samesite=lax" in cookie and "path=/console" in cookie
+    assert ("secure" in cookie.split(";")[-1] or "; secure" in cookie) == secure

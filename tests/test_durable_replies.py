@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import io
 import signal
-import socket
 import sys
 from collections import Counter
 
@@ -16,7 +15,7 @@ from sqlmodel import select
 
 from bot.channels.console import ConsoleChannel
 from storage.models import PendingReply
-from tests.processes import bot_environment
+from tests.processes import bot_environment, free_port
 from tests.telegram_standin import TOKEN, BotApiStandIn, text_update
 from tests.transcript import Chat
 
@@ -28,12 +27,6 @@ PACE = 60  # replies a second, so the burst waits in the queue for seconds
 async def api():
     async with BotApiStandIn() as standin:
         yield standin
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 async def start_bot(tmp_path, api: BotApiStandIn) -> asyncio.subprocess.Process:

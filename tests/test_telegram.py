@@ -319,6 +319,7 @@ async def test_listed_operators_change_a_status_from_their_group(app, api):
             in_group(3, 42, "halo semua"),
             in_group(4, 42, "/status LK-2026-000001 ditolak"),
             in_group(5, 42, "/status LK-2026-000404 selesai"),
+            in_group(6, 42, "/status LK-2026-000001 diterima"),  # back: an admin's, in the console
         ):
             assert (await hook.post(update)).status_code == 200
         await asyncio.sleep(0.2)
@@ -328,7 +329,9 @@ async def test_listed_operators_change_a_status_from_their_group(app, api):
     assert said[0] == "LK-2026-000001: Diverifikasi (oleh Warga). Pelapor akan diberi tahu."
     assert said[1].startswith("Maaf, hanya operator yang terdaftar")
     assert said[2].startswith("Tulis: /status LK-2026-000123 diverifikasi")  # ditolak without a reason
-    assert said[3] == "Laporan LK-2026-000404 tidak ada." and len(said) == 4  # the redelivery and the chatter: nothing
+    assert said[3] == "Laporan LK-2026-000404 tidak ada."
+    assert said[4].startswith("Status LK-2026-000001 tidak diubah: sekarang Diverifikasi.")
+    assert len(said) == 5  # the redelivery and the chatter: nothing
     with app.db.transaction() as session:
         history = incidents.history(session, incident_id=incidents.report(session, reference="LK-2026-000001").id)
         told = [row for row in session.exec(select(OutboxMessage)).all() if row.kind == "notice"]

@@ -106,9 +106,17 @@ class ConsoleRoutes:
         form = await request.form()
         if not csrf_ok(request, form.get(CSRF_FIELD)):
             return self.pages.refusal(request, None, 403, "error.csrf")
-        language = request.session.get("lang")
+        name, language = request.session.get("account"), request.session.get("lang")
         request.session.clear()
         request.session["lang"] = language
+        if name:
+            address, now = request.client.host if request.client else "-", self.app.clock()
+
+            def record() -> None:
+                with self.app.db.transaction() as session:
+                    console.record(session, account=name, action="logout", address=address, now=now)
+
+            await run_in_threadpool(record)
         return RedirectResponse(f"{PREFIX}/login?out=1", status_code=303)
 
     async def language(self, request: Request) -> Response:
