@@ -21,12 +21,14 @@ from bot.keys import load_nik_key
 from bot.media import MediaStore
 from bot.metrics import Metrics
 from bot.notices import Notices
+from bot.ops.helpdesk import tell_waiting_after_hours
 from bot.outbound import Sending
 from bot.reminder_plan import Calendar, ReminderPlanner
 from bot.types import Clock
 from handlers import build_flows
 from handlers.events import Event
 from handlers.flow import FlowSettings, Services
+from handlers.office_hours import OfficeHours
 from handlers.texts import Catalogue
 from storage.db import Database
 from storage.participants import with_lookup_indexes
@@ -77,6 +79,16 @@ class App:
             worker=f"{socket.gethostname()}:{os.getpid()}",
         )
 
+    def tell_helpdesk_waiting(self) -> int:
+        """Those waiting for an operator's answer after hours hear when it comes."""
+        with self.db.transaction() as session:
+            return tell_waiting_after_hours(
+                session,
+                office=self.services.settings.office,
+                catalogue=self.services.catalogue,
+                local=self.clock().astimezone(self.services.zone),
+            )
+
     def close(self) -> None:
         self.db.dispose()
 
@@ -89,6 +101,9 @@ def flow_settings(settings: Settings) -> FlowSettings:
         officer_max_failed_checks=settings.coverage.officer_max_failed_checks,
         nik_max_failed_checks=settings.coverage.nik_max_failed_checks,
         nik_window_minutes=settings.coverage.nik_window_hours * 60,
+        office=OfficeHours.of(
+            settings.helpdesk.office_from, settings.helpdesk.office_until, settings.helpdesk.office_days
+        ),
     )
 
 

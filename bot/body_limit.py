@@ -5,6 +5,8 @@ holds more than the cap of one request."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -14,17 +16,21 @@ class BodyTooLarge(Exception):
 
 
 class BodyLimit:
-    def __init__(self, app: ASGIApp, *, limit: int):
+    def __init__(self, app: ASGIApp, *, limit: int, larger: Mapping[str, int] | None = None):
+        """`larger`: a higher cap under some path prefixes (the console's
+        file uploads), the webhooks keeping the small one."""
         self.app = app
         self.limit = limit
+        self.larger = dict(larger or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = next((cap for prefix, cap in self.larger.items() if scope["path"].startswith(prefix)), self.limit)
         declared = dict(scope["headers"]).get(b"content-length", b"")
-        if declared.isdigit() and int(declared) > self.limit:
-            await self.refuse(scope, receive, send)
+        if declared.isdigit() and int(declared) > limit:
+            await self.refuse(scope, receive, send, limit)
             return
         arrived = 0
 
@@ -33,15 +39,15 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 arrived += len(message.get("body", b""))
-                if arrived > self.limit:
+                if arrived > limit:
                     raise BodyTooLarge
             return message
 
         try:
             await self.app(scope, counted, send)
         except BodyTooLarge:
-            await self.refuse(scope, receive, send)
+            await self.refuse(scope, receive, send, limit)
 
-    async def refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = PlainTextResponse(f"request body over {self.limit:,} bytes", status_code=413)
+    async def refuse(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        response = PlainTextResponse(f"request body over {limit:,} bytes", status_code=413)
         await response(scope, receive, send)

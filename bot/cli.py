@@ -288,6 +288,30 @@ def operators_disable(ctx: typer.Context, name: str = typer.Argument(...)) -> No
     out.print(f"account {name}: disabled", highlight=False)
 
 
+announcements_cli = typer.Typer(no_args_is_help=True, help="Operators' announcements (written in the console).")
+cli.add_typer(announcements_cli, name="announcements")
+
+
+@announcements_cli.command("status")
+def announcements_status(ctx: typer.Context) -> None:
+    """Each announcement: to whom, how many chats, and how far its sending is."""
+    from bot.ops.announcements import sent_so_far
+
+    with opened(ctx) as app, app.db.transaction() as session:
+        found = sent_so_far(session)
+    table = Table(title=f"Announcements ({len(found):,})")
+    for column in ("id", "made", "by", "segment", "chats", "done", "states"):
+        table.add_column(column, overflow="fold")
+    for item in found:
+        segment = ", ".join(f"{key}={value}" for key, value in sorted(item.segment.items())) or "everyone"
+        states = ", ".join(f"{state} {count:,}" for state, count in sorted(item.states.items()))
+        table.add_row(
+            str(item.id), _local(app, item.created_at), item.created_by, segment, f"{item.recipients:,}",
+            f"{item.done:,}", states,
+        )  # fmt: skip
+    out.print(table)
+
+
 @cli.command("demo-roster")
 def demo_roster_command(
     ctx: typer.Context,

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from storage.errors import PlainError
@@ -182,6 +182,21 @@ class WebSettings(Section):
     max_connections: int = Field(500, gt=0)
 
 
+class HelpdeskSettings(Section):
+    """When operators answer people who asked to talk to a person."""
+
+    office_from: str = Field("08:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    office_until: str = Field("16:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    office_days: list[int] = Field([0, 1, 2, 3, 4], min_length=1)  # Monday is 0
+
+    @field_validator("office_days")
+    @classmethod
+    def weekdays(cls, days: list[int]) -> list[int]:
+        if any(not 0 <= day <= 6 for day in days):
+            raise ValueError("days are 0 (Monday) to 6 (Sunday)")
+        return sorted(set(days))
+
+
 class ConsoleSettings(Section):
     """The operators' web console, served under /console/ by `run`."""
 
@@ -217,6 +232,7 @@ class Settings(BaseSettings):
     retention: RetentionSettings = RetentionSettings()
     web: WebSettings = WebSettings()
     console: ConsoleSettings = ConsoleSettings()
+    helpdesk: HelpdeskSettings = HelpdeskSettings()
 
     @classmethod
     def settings_customise_sources(

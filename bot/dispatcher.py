@@ -183,7 +183,9 @@ class Dispatcher:
         """How long a conversation may wait for the person: longer while a
         report is half-written (a photo can take a while to fetch) or parked."""
         session = self.settings.session
-        return session.draft_idle_minutes if flow.keeps_draft or PARKED in data else session.idle_minutes
+        return (
+            session.draft_idle_minutes if flow.keeps_draft or flow.patient or PARKED in data else session.idle_minutes
+        )
 
     async def _route(self, turn: Turn, state: SavedState | None) -> tuple[list[Outbound], Result, str]:
         """What this message means: a keyword, an answer to the waiting step,
@@ -208,9 +210,10 @@ class Dispatcher:
             # greets whoever said something else.
             turn.choice = resolve_choice(turn.inbound, self._menu_choices(turn), self.services.catalogue.answers)
             return [], await self._run(self.flows.menu.start, turn), menu
-        if state.flow != menu and state.expires_at <= turn.now:
-            return self._menu(turn, "common.expired")
         flow = self.flows.by_name.get(state.flow)
+        # A patient flow (a helpdesk thread) waits for as long as it is open.
+        if state.flow != menu and state.expires_at <= turn.now and not (flow and flow.patient):
+            return self._menu(turn, "common.expired")
         step = flow.steps.get(state.step) if flow else None
         if step is None:
             log.warning("session in unknown step %s.%s; back to the menu", state.flow, state.step)

@@ -47,11 +47,12 @@ class Drainer:
     worker: str  # whose leases these are: host:pid
 
     async def drain(self, now: datetime) -> Counter[str]:
-        """Send every reminder and notice due at `now`; returns how many rows
-        ended in each state. Each channel drains on its own, batch after
-        batch, so a slow platform never holds up a fast one. In quiet hours
-        only notices go out."""
-        kinds = (outbox.NOTICE,) if self.calendar.quiet(now) else (outbox.REMINDER, outbox.DIGEST, outbox.NOTICE)
+        """Send every reminder, notice, answer and announcement due at `now`;
+        returns how many rows ended in each state. Each channel drains on its
+        own, batch after batch, so a slow platform never holds up a fast one.
+        In quiet hours only notices and operators' answers go out."""
+        anytime = (outbox.NOTICE, outbox.ANSWER)  # told at any hour; reminders wait out the night
+        kinds = anytime if self.calendar.quiet(now) else (outbox.REMINDER, outbox.DIGEST, outbox.ANNOUNCEMENT, *anytime)
         done = await asyncio.gather(*(self._drain(channel, now, kinds) for channel in self.channels))
         return sum(done, Counter())
 
@@ -85,9 +86,10 @@ class Drainer:
                 kinds=kinds,
             )
             reminders = [row for row in claimed if row.kind == outbox.REMINDER]
+            followed = [row for row in claimed if row.kind in (outbox.REMINDER, outbox.ANNOUNCEMENT)]
             facts = Facts(
                 people=outbox.niks_and_ends(session, participant_ids={row.participant_id for row in reminders}),
-                consenting=outbox.consenting(session, chat_pks={row.chat_pk for row in reminders}),
+                consenting=outbox.consenting(session, chat_pks={row.chat_pk for row in followed}),
                 digests=outbox.digests(
                     session, rows=[(row.id, row.chat_pk, row.cover_end) for row in claimed if row.kind == outbox.DIGEST]
                 ),
@@ -108,11 +110,16 @@ class Drainer:
             return await asyncio.to_thread(self._mark, row, delivery, now)
 
     def _message(self, row: outbox.Claimed, facts: Facts, now: datetime) -> Outbound:
-        if row.kind == outbox.NOTICE:
-            # Outside WhatsApp's 24 hours, the approved "notice" template carries the text.
-            template = TemplateRef("notice", (("text", row.body),))
+        if row.kind in (outbox.NOTICE, outbox.ANNOUNCEMENT):
+            # Outside WhatsApp's 24 hours, the approved template of its kind carries the text.
+            template = TemplateRef(row.kind, (("text", row.body),))
             return Outbound(row.body, template=template, attachments=row.attachments)
         texts = self.catalogue[row.language]
+        if row.kind == outbox.ANSWER:
+            # Outside WhatsApp's 24 hours the "answer" template only says an
+            # officer answered; the whole answer waits for the person's next message.
+            text = texts("helpdesk.answer", text=row.body)
+            return Outbound(text, template=TemplateRef("answer", ()), attachments=row.attachments)
         today = now.astimezone(self.calendar.zone).date()
         end = format_date(row.cover_end, "d MMMM y", locale=texts.language)
         left = (row.cover_end - today).days

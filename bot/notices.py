@@ -16,7 +16,7 @@ from babel.dates import format_date
 from sqlmodel import Session
 
 from bot.config import Settings
-from handlers.events import ClaimUpdated, Event, FilesAdded, NikLocked, ReportFiled
+from handlers.events import ClaimUpdated, Event, FilesAdded, HelpRequested, NikLocked, ReportFiled
 from handlers.texts import OPERATORS_LANGUAGE, Catalogue
 from storage import outbox
 from storage.chats import recipient
@@ -42,6 +42,8 @@ class Notices:
                 self.files_added(session, reference=reference, officer=officer, files=files, now=now)
             case NikLocked():
                 self.nik_locked(session, event, now)
+            case HelpRequested(thread_id=thread_id):
+                self.help_requested(session, thread_id=thread_id, now=now)
 
     def operator_chats(self, session: Session, now: datetime) -> list[int]:
         """The chat rows of every enabled channel's operator addresses."""
@@ -51,6 +53,13 @@ class Notices:
             if channel.enabled
             for address in channel.operator_addresses()
         ]
+
+    def help_requested(self, session: Session, *, thread_id: int, now: datetime) -> None:
+        """Tell the operators a person waits on the Helpdesk page: the
+        thread's number only, no name, number or words of the person's."""
+        body = self.catalogue[OPERATORS_LANGUAGE]("helpdesk.new_thread", thread=thread_id)
+        for chat_pk in self.operator_chats(session, now):
+            outbox.notify(session, key=f"notice:help:{thread_id}:{chat_pk}", chat_pk=chat_pk, body=body, now=now)
 
     def report_filed(self, session: Session, *, report: Report, now: datetime) -> int:
         """Tell the operators of a new report; how many recipients."""

@@ -45,13 +45,14 @@ def untimely(row: outbox.Claimed, facts: Facts, now: datetime) -> str | None:
     """Why a claimed outbox row must not go out now, if it must not."""
     if not row.chat_active:
         return "the chat cannot be reached"
-    if row.kind == outbox.NOTICE:
-        return None  # nothing else makes a notice untimely
+    if row.kind in (outbox.NOTICE, outbox.ANSWER):
+        return None  # nothing else makes a notice or an answer untimely
     if row.kind == outbox.DIGEST and row.id not in facts.digests:
         return "no longer a village officer's chat"
-    if row.kind == outbox.REMINDER:
+    if row.kind in (outbox.REMINDER, outbox.ANNOUNCEMENT):
         if (row.chat_pk, row.participant_id) not in facts.consenting:
             return "consent withdrawn"
+    if row.kind == outbox.REMINDER:
         if facts.people.get(row.participant_id, ("", None))[1] != row.cover_end:
             return "the roster changed this cover's end"
     if row.stale_at <= now:

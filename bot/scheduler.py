@@ -1,5 +1,6 @@
 """APScheduler jobs in the bot process: plan reminders daily (and at start),
-drain the outbox every few seconds, forget old message ids daily. Several
+drain the outbox every few seconds, forget old message ids daily, tell
+those waiting on the Helpdesk after hours when to expect an answer. Several
 processes may run these on one PostgreSQL: planning is idempotent and
 draining leases rows."""
 
@@ -34,6 +35,7 @@ def reminder_scheduler(
     db: Database,
     keep_processed: timedelta,
     resend: Callable[[], Awaitable[int]],
+    tell_waiting: Callable[[], int],
 ) -> AsyncIOScheduler:
     settings, zone = drainer.settings, drainer.calendar.zone
     scheduler = AsyncIOScheduler(timezone=zone)
@@ -63,4 +65,6 @@ def reminder_scheduler(
     # Replies a stopped process held but had not sent (bot/outbound.py).
     again = IntervalTrigger(seconds=RESEND_EVERY_SECONDS)
     scheduler.add_job(resend, again, id="resend", coalesce=True, max_instances=1, next_run_time=datetime.now(zone))
+    # People waiting on the Helpdesk when the office closes hear when to expect an answer.
+    scheduler.add_job(tell_waiting, IntervalTrigger(minutes=5), id="helpdesk", coalesce=True, max_instances=1)
     return scheduler

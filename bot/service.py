@@ -50,6 +50,7 @@ async def serve(app: App) -> None:
         db=app.db,
         keep_processed=keep,
         resend=resend,
+        tell_waiting=app.tell_helpdesk_waiting,
     )
     web = build_web(
         db=app.db,
@@ -57,6 +58,7 @@ async def serve(app: App) -> None:
         channels=channels.values(),
         sites=[console_site(app)] if settings.console.enabled else [],
         max_body_bytes=settings.web.max_body_kb * 1024,
+        larger_bodies={"/console/": (settings.max_file_mb + 1) * 1024 * 1024},  # a file an operator attaches
     )
     server = web_server(web, settings.web)
     tasks = [asyncio.create_task(_serve_web(server, app))]

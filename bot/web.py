@@ -5,7 +5,7 @@ platform's proof (a secret header, a signature)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from sqlalchemy import text
 from starlette.applications import Starlette
@@ -29,8 +29,10 @@ def build_web(
     channels: Iterable[Channel] = (),
     sites: Iterable[BaseRoute] = (),
     max_body_bytes: int = 1024 * 1024,
+    larger_bodies: Mapping[str, int] | None = None,
 ) -> Starlette:
-    """`sites`: whole parts mounted beside the webhooks (the console)."""
+    """`sites`: whole parts mounted beside the webhooks (the console);
+    `larger_bodies`: a higher body cap under some paths (its uploads)."""
 
     async def healthz(_: Request) -> Response:
         try:
@@ -48,4 +50,4 @@ def build_web(
     for channel in channels:
         routes += channel.routes()
     routes += sites
-    return Starlette(routes=routes, middleware=[Middleware(BodyLimit, limit=max_body_bytes)])
+    return Starlette(routes=routes, middleware=[Middleware(BodyLimit, limit=max_body_bytes, larger=larger_bodies)])

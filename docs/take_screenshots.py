@@ -18,6 +18,8 @@ from playwright.sync_api import sync_playwright  # noqa: E402
 from bot.console.routes import console_site  # noqa: E402
 from bot.ops.reports import add_note, change_status, toggle_document  # noqa: E402
 from bot.web import build_web  # noqa: E402
+from storage import helpdesk  # noqa: E402
+from storage.chats import open_chat  # noqa: E402
 from tests.conftest import ADMIN, BUDI, SITI, FrozenClock, build  # noqa: E402
 from tests.console_world import ACCOUNTS, PASSWORD, file_report, seed  # noqa: E402
 from tests.servers import served_in_thread  # noqa: E402
@@ -39,6 +41,14 @@ def main() -> None:
             change_status(
                 session, actor=ADMIN, reference=budi, status="diverifikasi", note=None, notices=app.notices, now=clock()
             )
+            chat, _ = open_chat(session, channel="telegram", chat_id="503", language="id", now=clock())
+            thread_id, _ = helpdesk.open_thread(session, chat_pk=chat.id, now=clock())
+            for author, text in (
+                ("person", "Pak, nama saya di daftar tertulis Siti Aminah, harusnya Siti Aminah Lubis."),
+                ("console:oki", "Baik Bu, kami teruskan ke Dinas PMD. Mohon kirim foto e-KTP."),
+                ("person", "Ini fotonya pak."),
+            ):
+                helpdesk.add_message(session, thread_id=thread_id, author=author, text=text, now=clock())
         with served_in_thread(build_web(db=app.db, metrics=app.metrics, sites=[console_site(app)])) as url:
             with sync_playwright() as driver:
                 browser = driver.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
@@ -51,6 +61,8 @@ def main() -> None:
                 page.screenshot(path=HERE / "console-dashboard.png", full_page=True)
                 page.goto(f"{url}/console/reports/{references['budi']}")
                 page.screenshot(path=HERE / "console-report.png", full_page=True)
+                page.goto(f"{url}/console/helpdesk/1")
+                page.screenshot(path=HERE / "console-helpdesk.png", full_page=True)
                 browser.close()
         app.close()
 

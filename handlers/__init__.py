@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from handlers import claim, coverage, detour, help, incident, language, officer, reminders, status
+from handlers import claim, coverage, detour, help, helpdesk, incident, language, officer, reminders, status
 from handlers.flow import Flow, Home
 from handlers.menu import menu_flow
 
@@ -22,6 +22,7 @@ FLOWS = (
     officer.report_flow,
     claim.flow,
     officer.summary_flow,
+    helpdesk.flow,  # last of the entries: the numbers people know stay theirs
     officer.link_flow,
     reminders.stop_flow,
     reminders.resume_flow,

@@ -66,3 +66,11 @@ class NikLocked:
 
 
 Event = ReportFiled | ClaimUpdated | Subscribed | FilesAdded | CheckFailed | NikLocked
+
+
+@dataclass(frozen=True)
+class HelpRequested:
+    """A person opened a helpdesk thread: the operators are told (that a
+    thread waits, nothing of who or what)."""
+
+    thread_id: int

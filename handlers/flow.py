@@ -35,6 +35,7 @@ from sqlmodel import Session
 
 from handlers.events import Event
 from handlers.messages import Capabilities, Choice, Inbound, Outbound, Request
+from handlers.office_hours import OfficeHours
 from handlers.texts import Catalogue, Texts
 from storage.chats import OpenChat
 from storage.privacy import IdentityHasher
@@ -50,6 +51,7 @@ class FlowSettings:
     officer_max_failed_checks: int  # the same, for a linked village officer's chat
     nik_max_failed_checks: int  # failed checks of one NIK, from any chat, in nik_window_minutes
     nik_window_minutes: int
+    office: OfficeHours = OfficeHours.of("08:00", "16:00", [0, 1, 2, 3, 4])  # the helpdesk's operators
 
 
 @dataclass
@@ -156,6 +158,12 @@ def ask(step: Step, *messages: Outbound) -> Ask:
     return Ask(step, messages)
 
 
+def listen(step: Step, *messages: Outbound) -> Ask:
+    """Wait in `step`, saying `messages` and possibly nothing at all: the
+    person is talking to a human (the helpdesk), who answers from the console."""
+    return Ask(step, messages)
+
+
 def ask_again(step: Step, turn: Turn, problem: str, question: Outbound | None = None, **values: Any) -> Ask:
     """The same step once more, in one message: what was wrong with the
     answer (text key `problem`: nik.length, common.pick_one ...), the way
@@ -196,6 +204,9 @@ class Flow:
     officers_only: bool = False
     # A draft worth keeping (a report): waits session.draft_idle_minutes, not idle_minutes.
     keeps_draft: bool = False
+    # Never expires, with nothing to drop: a person waiting for an operator's answer (the step
+    # itself lets go once the operator closes the thread).
+    patient: bool = False
     # The main menu's own flow shows itself under a header line.
     home: Home | None = None
     # How each waiting step's question is asked again, by step name: a draft

@@ -12,7 +12,8 @@ ONWARD = {"accident": [("incident", "help.report_now")]}
 
 def topics_question(turn: Turn, key: str = "help.question", onward=(), **values):
     choices = [(topic, f"help.topic_{topic}") for topic in TOPICS] + [("back", "common.back"), *onward]
-    return turn.question(key, choices, **values)
+    # Last, so the numbers people know stay theirs.
+    return turn.question(key, [*choices, ("helpdesk", "help.topic_person")], **values)
 
 
 async def start(turn: Turn):
@@ -22,8 +23,8 @@ async def start(turn: Turn):
 async def chose_topic(turn: Turn):
     if turn.choice == "back":
         return done()
-    if turn.choice == "incident":
-        return goto("incident")
+    if turn.choice in ("incident", "helpdesk"):
+        return goto(turn.choice)
     if turn.choice in TOPICS:
         turn.data["topic"] = turn.choice  # its onward buttons stay offered until another topic
         return ask(chose_topic, turn.say(f"help.{turn.choice}"), topics_question(turn, onward=onward(turn)))

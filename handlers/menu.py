@@ -13,6 +13,8 @@ from handlers.flow import Ask, Flow, Turn, ask, goto
 from handlers.messages import Choice, Outbound
 from storage.officers import linked_officer
 
+MISSES_BEFORE_PERSON = 3  # not understood this often in a row: offer a person instead
+
 
 def menu_flow(entries: Sequence[Flow]) -> Flow:
     """The menu over `entries` (flows with a menu title)."""
@@ -32,8 +34,14 @@ def menu_flow(entries: Sequence[Flow]) -> Flow:
         return home(turn, f"{turn.t('menu.greeting')}\n{turn.t('menu.question')}")
 
     async def chose_entry(turn: Turn):
-        if any(turn.choice == entry.name for entry in offered(turn)):
+        entries = offered(turn)
+        if any(turn.choice == entry.name for entry in entries):
             return goto(turn.choice)
+        misses = turn.data.get("misses", 0) + 1
+        if misses >= MISSES_BEFORE_PERSON and any(entry.name == "helpdesk" for entry in entries):
+            turn.data["misses"] = 0
+            return home(turn, turn.t("menu.offer_person"))  # rather than the same words a third time
+        turn.data["misses"] = misses
         return home(turn, turn.t("menu.not_understood"))
 
     return Flow.of("menu", start, chose_entry, home=home, formerly={"chose": chose_entry})

@@ -174,3 +174,11 @@ def prune_sessions(session: Session, *, before: datetime) -> int:
     """Forget conversations that ended (went idle) before `before`, with any
     draft in them: personal data kept no longer than the conversation needs."""
     return session.connection().execute(delete(SESSIONS).where(SESSIONS.c.expires_at < before)).rowcount
+
+
+def end_conversation(session: Session, *, chat_pk: int, flow: str) -> bool:
+    """Forget the chat's conversation if it is in `flow` (a helpdesk thread an
+    operator closed), so its next message is read like a new chat's: as an
+    answer to the menu. Whether there was one."""
+    statement = SESSIONS.delete().where(SESSIONS.c.chat_pk == chat_pk, SESSIONS.c.flow == flow)
+    return session.connection().execute(statement).rowcount > 0

@@ -437,3 +437,57 @@ class ConsoleAudit(SQLModel, table=True):
     detail: str | None = Field(default=None, max_length=500)
     address: str | None = Field(default=None, max_length=64)
     at: datetime = Field(sa_type=UTCDateTime)
+
+
+class HelpdeskThread(SQLModel, table=True):
+    """A person who asked to talk to a person: one open thread per chat at a
+    time, answered from the console's Helpdesk page."""
+
+    __tablename__ = "helpdesk_threads"
+    __table_args__ = (Index("ix_helpdesk_threads_state", "state", "waiting_since"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_pk: int = Field(foreign_key="chats.id", index=True)
+    state: str = Field(max_length=8)  # open or closed
+    opened_at: datetime = Field(sa_type=UTCDateTime)
+    # The person's first message not yet answered; None while nobody waits.
+    waiting_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    taken_by: str | None = Field(default=None, max_length=64)  # the console account answering it
+    taken_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    told_after_hours_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    closed_by: str | None = Field(default=None, max_length=64)
+
+
+class HelpdeskMessage(SQLModel, table=True):
+    """Every message of a thread, with who wrote it: "person", or the
+    console account (console:<name>). An answer that could go only as a
+    template (WhatsApp, past 24 hours) waits to be given whole when the
+    person next writes."""
+
+    __tablename__ = "helpdesk_messages"
+
+    id: int | None = Field(default=None, primary_key=True)
+    thread_id: int = Field(foreign_key="helpdesk_threads.id", index=True)
+    author: str = Field(max_length=64)
+    text: str = Field(default="", sa_type=Text)
+    attachments: list[dict[str, Any]] | None = Field(default=None, sa_type=JSON)
+    latitude: float | None = None
+    longitude: float | None = None
+    awaiting_person: bool = False
+    at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Announcement(SQLModel, table=True):
+    """A message operators send to a segment of the consenting chats, once
+    to each chat, through the outbox (rows keyed announcement:<id>:<chat>)."""
+
+    __tablename__ = "announcements"
+
+    id: int | None = Field(default=None, primary_key=True)
+    text_id: str = Field(sa_type=Text)
+    text_en: str | None = Field(default=None, sa_type=Text)
+    segment: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)  # storage.announcements.Segment
+    recipients: int = 0  # chats it was planned for
+    created_by: str = Field(max_length=64)
+    created_at: datetime = Field(sa_type=UTCDateTime)

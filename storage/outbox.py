@@ -27,6 +27,8 @@ PLAN = per_dialect(
 # The other states (sent, skipped, failed) are a Delivery's, marked as they come.
 PLANNED, CLAIMED = "planned", "claimed"
 REMINDER, NOTICE, DIGEST = "reminder", "notice", "digest"  # digest: a village officer's, per stage
+ANSWER = "answer"  # an operator's answer from the console's Helpdesk, worded at send time
+ANNOUNCEMENT = "announcement"  # operators' news to a segment (storage/announcements.py)
 NOTIFY = per_dialect(lambda insert: insert(OUTBOX).on_conflict_do_nothing(index_elements=["key"]))
 
 
@@ -205,13 +207,15 @@ def notify(
     body: str,
     now: datetime,
     attachments: Iterable[Media] = (),
+    kind: str = NOTICE,
 ) -> None:
-    """A notice to send as soon as a drainer runs, in the caller's transaction,
-    so it exists exactly when what it tells of does; a key already there is
-    left alone. A NIK someone typed into a story or a note goes out masked."""
+    """A notice (or an operator's answer) to send as soon as a drainer runs,
+    in the caller's transaction, so it exists exactly when what it tells of
+    does; a key already there is left alone. A NIK someone typed into a
+    story or a note goes out masked."""
     row = {
         "key": key,
-        "kind": NOTICE,
+        "kind": kind,
         "chat_pk": chat_pk,
         "body": mask_niks(body),
         "attachments": [item.as_json() for item in attachments] or None,
@@ -345,7 +349,7 @@ def counts(session: Session) -> list[tuple[int, str, int]]:
     """(stage, state, rows) of reminders and digests, for `reminders status`."""
     statement = (
         select(OUTBOX.c.stage, OUTBOX.c.state, func.count())
-        .where(OUTBOX.c.kind != NOTICE)
+        .where(OUTBOX.c.kind.in_((REMINDER, DIGEST)))
         .group_by(OUTBOX.c.stage, OUTBOX.c.state)
     )
     return sorted((stage, state, n) for stage, state, n in session.connection().execute(statement))

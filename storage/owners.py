@@ -30,9 +30,13 @@ def record_owner(session: Session, *, chat: OpenChat, participant: Participant, 
 
 def owned(session: Session, *, chat: OpenChat) -> set[int]:
     """The participants this chat is proven to be, whose roster phone is still the one proven."""
+    return owned_by_chat(session, chat.id)
+
+
+def owned_by_chat(session: Session, chat_pk: int) -> set[int]:
     statement = (
         select(OWNERS.c.participant_id)
         .join(PARTICIPANTS, and_(PARTICIPANTS.c.id == OWNERS.c.participant_id, PARTICIPANTS.c.phone == OWNERS.c.phone))
-        .where(OWNERS.c.chat_pk == chat.id)
+        .where(OWNERS.c.chat_pk == chat_pk)
     )
     return set(session.connection().execute(statement).scalars())

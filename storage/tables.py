@@ -4,10 +4,13 @@ module (the models, with their columns, are in storage/models.py)."""
 from __future__ import annotations
 
 from storage.models import (
+    Announcement,
     Chat,
     ConsoleAccount,
     ConsoleAudit,
     ConversationState,
+    HelpdeskMessage,
+    HelpdeskThread,
     Incident,
     IncidentAttachment,
     IncidentDocument,
@@ -28,6 +31,7 @@ from storage.models import (
     RosterImport,
 )
 
+ANNOUNCEMENTS = Announcement.__table__
 ATTACHMENTS = IncidentAttachment.__table__
 ATTEMPTS = LookupAttempt.__table__
 CHANGES = IncidentStatusChange.__table__
@@ -36,6 +40,8 @@ CONSOLE_ACCOUNTS = ConsoleAccount.__table__
 CONSOLE_AUDIT = ConsoleAudit.__table__
 COUNTERS = ReferenceCounter.__table__
 DOCUMENTS = IncidentDocument.__table__
+HELP_MESSAGES = HelpdeskMessage.__table__
+HELP_THREADS = HelpdeskThread.__table__
 INCIDENTS = Incident.__table__
 LINKS = OfficerLink.__table__
 NOTES = IncidentNote.__table__

@@ -10,6 +10,8 @@ import re
 from datetime import date
 from pathlib import Path
 
+import httpx
+
 from bot.app import App
 from bot.ops.accounts import add_account
 from storage import incidents
@@ -88,3 +90,20 @@ def seed(app: App) -> dict[str, str]:
     budi = file_report(app, nik_hash=hasher.nik_hash(BUDI["nik"]), chat_id="500", files=[photo(app.settings.data_dir)])
     siti = file_report(app, nik_hash=hasher.nik_hash(SITI["nik"]), chat_id="501", kind="death")
     return {"budi": budi, "siti": siti}
+
+
+def client(url: str) -> httpx.Client:
+    """A browser of sorts: its own cookies, redirects shown rather than followed."""
+    return httpx.Client(base_url=url, follow_redirects=False, timeout=30)
+
+
+def log_in(url: str, role: str | None) -> tuple[httpx.Client, str]:
+    """A client signed in as the role's account (None: nobody), and its CSRF token."""
+    browser = client(url)
+    page = browser.get("/console/login")
+    token = CSRF.search(page.text)[1]
+    if role is None:
+        return browser, token
+    answer = browser.post("/console/login", data={"csrf": token, "name": ACCOUNTS[role][0], "password": PASSWORD})
+    assert answer.status_code == 303, answer.text
+    return browser, CSRF.search(browser.get("/console/dashboard").text)[1]

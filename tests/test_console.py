@@ -8,7 +8,6 @@ import csv
 import io
 import logging
 
-import httpx
 import pytest
 from sqlalchemy import select
 
@@ -16,7 +15,7 @@ from bot.console.routes import console_site
 from bot.web import build_web
 from storage.tables import CONSOLE_AUDIT, OUTBOX
 from tests.conftest import BUDI, build
-from tests.console_world import ACCOUNTS, CSRF, PASSWORD, seed
+from tests.console_world import CSRF, PASSWORD, client, log_in, seed
 from tests.servers import served_in_thread
 
 
@@ -28,23 +27,6 @@ def world(tmp_path, database_url, clock):
     with served_in_thread(build_web(db=app.db, metrics=app.metrics, sites=[console_site(app)])) as url:
         yield app, url, references
     app.close()
-
-
-def client(url: str) -> httpx.Client:
-    """A browser of sorts: its own cookies, redirects shown rather than followed."""
-    return httpx.Client(base_url=url, follow_redirects=False, timeout=30)
-
-
-def log_in(web: str, role: str | None) -> tuple[httpx.Client, str]:
-    """A client signed in as the role's account (None: nobody), and its CSRF token."""
-    browser = client(web)
-    page = browser.get("/console/login")
-    token = CSRF.search(page.text)[1]
-    if role is None:
-        return browser, token
-    answer = browser.post("/console/login", data={"csrf": token, "name": ACCOUNTS[role][0], "password": PASSWORD})
-    assert answer.status_code == 303, answer.text
-    return browser, CSRF.search(browser.get("/console/dashboard").text)[1]
 
 
 ROLES = ("anonymous", "viewer", "operator", "admin", "elsewhere")

@@ -6,7 +6,8 @@ filed a report, a linked village officer) and visits every step it can
 reach. At a step that offers choices, a wrong answer must be met by the
 same choices and a way out, and then each choice must be taken; at a step
 that waits for typing, a wrong answer must be asked again with a way out,
-and then a right answer must move the conversation on.
+and then a right answer must move the conversation on. A helpdesk thread
+takes anything in silence, and `menu` must lead out of it.
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ TYPED = {
     ("officer_link", "got_phone"): ["0812 1111 2222"],
     ("officer_claim", "got_note"): ["Akta kematian menyusul minggu depan."],
 }
+# Steps where everything typed is for a person, not the bot (the helpdesk):
+# the bot keeps quiet, and the way out was said when the thread opened.
+LISTENING = {("helpdesk", "got_message")}
 STARTS = {
     "a new chat": ("halo",),
     "a chat following reminders": ("halo", "1", BUDI_NIK, BUDI_BORN, "1"),
@@ -100,6 +104,13 @@ class Walk:
         where = f"{here.flow}.{here.step}"
         if (again.flow, again.step) != (here.flow, here.step):
             self.problem(script, f"{WRONG!r} at {where} was taken as an answer")
+            return []
+        if (here.flow, here.step) in LISTENING:
+            if again.said:
+                self.problem(script, f"at {where} the bot spoke over the person's thread: {again.said!r}")
+            left = await self.play((*script, WRONG, "menu"))
+            if left.flow != "menu":
+                self.problem(script, f"'menu' at {where} did not lead out of the thread")
             return []
         if here.flow != "menu" and not any(word in again.said.casefold() for word in self.way_out):
             self.problem(script, f"the re-ask at {where} does not say how to get out: {again.said!r}")

@@ -174,6 +174,7 @@ def assert_coverage_conversation(api: BotApiStandIn, sent: list[dict]) -> None:
         ("4. Pengingat", "reminders"),
         ("5. Bantuan", "help"),
         ("6. Bahasa/Language", "language"),
+        ("7. Bicara dengan petugas", "helpdesk"),
     ]
     assert ask_nik == {"chat_id": "501", "text": ask_nik["text"]} and ask_nik["text"].startswith("Ketik NIK Anda")
     assert ask_birth["text"].startswith("Sekarang ketik tanggal lahir")

@@ -7,7 +7,10 @@ from sqlmodel import select
 from storage.models import LookupAttempt, ReminderSubscription
 from tests.transcript import Chat
 
-MENU = "[Cek kepesertaan | Lapor kejadian | Status laporan | Pengingat | Bantuan | Bahasa/Language]"
+MENU = (
+    "[Cek kepesertaan | Lapor kejadian | Status laporan | Pengingat | Bantuan | Bahasa/Language | "
+    "Bicara dengan petugas]"
+)
 
 
 async def test_a_covered_worker_on_their_own_number_sees_the_whole_card_and_accepts_reminders(app):

@@ -13,8 +13,13 @@ from storage.chats import set_language
 from storage.models import ConversationState, ReminderSubscription
 from tests.transcript import Chat
 
-MENU = "[Cek kepesertaan | Lapor kejadian | Status laporan | Pengingat | Bantuan | Bahasa/Language]"
-MENU_EN = "[Check my cover | Report an incident | Report status | Reminders | Help | Bahasa/Language]"
+MENU = (
+    "[Cek kepesertaan | Lapor kejadian | Status laporan | Pengingat | Bantuan | Bahasa/Language | "
+    "Bicara dengan petugas]"
+)
+MENU_EN = (
+    "[Check my cover | Report an incident | Report status | Reminders | Help | Bahasa/Language | Talk to a person]"
+)
 
 
 async def test_any_first_message_greets_with_the_menu(app):
@@ -217,7 +222,7 @@ async def test_help_answers_from_the_catalogue(app):
         > 5
         Bantuan. Pilih topik:
         [Apa itu JKK? | Apa itu JKM? | Siapa yang dilindungi? |
-         Jika terjadi kecelakaan | Hubungi petugas | Kembali ke menu]
+         Jika terjadi kecelakaan | Hubungi petugas | Kembali ke menu | Bicara dengan petugas]
         > 1
         JKK (Jaminan Kecelakaan Kerja) melindungi Anda
         Bantuan. Pilih topik:

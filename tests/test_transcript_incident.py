@@ -17,7 +17,10 @@ from storage.models import Incident, IncidentAttachment, LookupAttempt
 from tests.test_cli import payung
 from tests.transcript import Chat
 
-MENU = "[Cek kepesertaan | Lapor kejadian | Status laporan | Pengingat | Bantuan | Bahasa/Language]"
+MENU = (
+    "[Cek kepesertaan | Lapor kejadian | Status laporan | Pengingat | Bantuan | Bahasa/Language | "
+    "Bicara dengan petugas]"
+)
 KINDS = (
     "[Kecelakaan saat bekerja | Kecelakaan dalam perjalanan kerja | Penyakit akibat kerja | "
     "Meninggal karena kecelakaan kerja | Meninggal bukan karena kecelakaan kerja]"

@@ -26,7 +26,7 @@ from tests.transcript import Chat, reply_text
 RINA_NIK, RINA_BORN, RINA_PHONE = "1603016606900001", "26-06-1990", "+6281211112222"
 OFFICER_MENU = (
     "[Cek kepesertaan | Lapor kejadian | Status laporan | Pengingat | Bantuan | Bahasa/Language | "
-    "Lapor untuk warga | Klaim warga | Rekap desa]"
+    "Lapor untuk warga | Klaim warga | Rekap desa | Bicara dengan petugas]"
 )
 HEADER = ["nik", "nama", "tanggal_lahir", "jabatan", "desa", "kecamatan", "telepon"]
 
@@ -200,7 +200,8 @@ async def test_the_officer_follows_residents_reports_and_sees_the_village(app):
         assert chats == 1 and unlink(session, officer_id=officer.id, by="cli:op", now=app.clock()) == 1
     await chat.run("""
         > menu
-        [Cek kepesertaan | Lapor kejadian | Status laporan | Pengingat | Bantuan | Bahasa/Language]
+        [Cek kepesertaan | Lapor kejadian | Status laporan | Pengingat | Bantuan | Bahasa/Language |
+         Bicara dengan petugas]
         > Status laporan
         > LK-2026-000001
         Laporan itu tidak bisa ditampilkan di chat ini.

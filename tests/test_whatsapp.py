@@ -135,6 +135,7 @@ async def test_a_coverage_check_on_whatsapp(app, graph):
         ("reminders", "Pengingat"),
         ("help", "Bantuan"),
         ("language", "Bahasa/Language"),
+        ("helpdesk", "Bicara dengan petugas"),
     ]
     assert ask_nik["type"] == "text" and ask_nik["text"]["body"].startswith("Ketik NIK Anda")
     assert ask_birth["text"]["body"].startswith("Sekarang ketik tanggal lahir")

@@ -17,7 +17,9 @@ from starlette.routing import Mount, Route
 from bot.app import App
 from bot.console.guard import CSRF_FIELD, AddressLimiter, csrf_ok
 from bot.console.site import PREFIX, Gate, Pages, View, first_day, inside, pages_of, query_string, site
-from bot.ops import accounts, reports
+from bot.media import MediaStore
+from bot.ops import accounts, helpdesk, reports
+from bot.ops import announcements as announcing
 from bot.ops.accounts import Refused, log_in
 from bot.ops.authority import MAY, Invalid, NotFound
 from bot.ops.dashboard import OVERDUE, dashboard
@@ -25,7 +27,9 @@ from bot.ops.export import Filed, export_incidents
 from bot.ops.participants import lookup
 from handlers.texts import LANGUAGES, OPERATORS_LANGUAGE
 from storage import console
+from storage.announcements import COVERS, Segment
 from storage.incidents import KINDS
+from storage.media import Media
 from storage.report_statuses import STATUSES
 
 log = logging.getLogger(__name__)
@@ -67,6 +71,16 @@ class ConsoleRoutes:
             Route("/accounts", page(self.accounts, may="manage"), methods=["GET", "POST"]),
             Route("/accounts/{name}", page(self.account, may="manage"), methods=["POST"]),
             Route("/audit", page(self.audit, may="manage")),
+            Route("/announcements", page(self.announcements)),
+            Route("/announcements/preview", page(self.preview_announcement, may="change"), methods=["POST"]),
+            Route("/announcements/send", page(self.send_announcement, may="change"), methods=["POST"]),
+            Route("/helpdesk", page(self.helpdesk)),
+            Route("/helpdesk/{thread:int}", page(self.thread)),
+            Route("/helpdesk/{thread:int}/messages", page(self.thread_messages)),
+            Route("/helpdesk/{thread:int}/take", page(self.take, may="change"), methods=["POST"]),
+            Route("/helpdesk/{thread:int}/answer", page(self.answer, may="change"), methods=["POST"]),
+            Route("/helpdesk/{thread:int}/close", page(self.close_thread, may="change"), methods=["POST"]),
+            Route("/helpdesk/{thread:int}/files/{message:int}/{number:int}", page(self.thread_file)),
         ]
 
     # Signing in and out --------------------------------------------------
@@ -173,6 +187,114 @@ class ConsoleRoutes:
         name = "_queue.html" if view.partial else "reports.html"
         return self.pages.render(view.request, name, actor=view.actor, **context)
 
+    def announcements(self, view: View) -> Response:
+        context = {
+            "sent": announcing.sent_so_far(view.session),
+            "districts": sorted(view.actor.districts or self.app.settings.programme.districts),
+            "covers": COVERS,
+            "may_change": "change" in MAY[view.actor.role],
+        }
+        return self.pages.render(view.request, "announcements.html", actor=view.actor, **context)
+
+    def _draft(self, view: View) -> announcing.Draft:
+        segment = Segment(
+            district=view.field("district") or None,
+            village=view.field("village") or None,
+            category=view.field("category") or None,
+            cover=view.field("cover") or None,
+        )
+        return announcing.checked(
+            view.actor,
+            text_id=view.field("text_id"),
+            text_en=view.field("text_en"),
+            segment=segment,
+            districts=self.app.settings.programme.districts,
+        )
+
+    def preview_announcement(self, view: View) -> Response:
+        draft = self._draft(view)
+        today = view.now.astimezone(self.pages.zone).date()
+        reach = announcing.audience(view.session, actor=view.actor, draft=draft, today=today)
+        by_channel: dict[str, int] = {}
+        for (channel, _language), count in reach.items():
+            by_channel[channel] = by_channel.get(channel, 0) + count
+        context = {"draft": draft, "reach": reach, "by_channel": by_channel, "total": sum(reach.values())}
+        return self.pages.render(view.request, "announcement_preview.html", actor=view.actor, **context)
+
+    def send_announcement(self, view: View) -> Response:
+        today = view.now.astimezone(self.pages.zone).date()
+        announcing.send(view.session, actor=view.actor, draft=self._draft(view), today=today, now=view.now)
+        return RedirectResponse(f"{PREFIX}/announcements", status_code=303)
+
+    def helpdesk(self, view: View) -> Response:
+        waiting = helpdesk.open_threads(view.session, actor=view.actor)
+        return self.pages.render(view.request, "helpdesk.html", actor=view.actor, waiting=waiting, now=view.now)
+
+    def _thread(self, view: View) -> helpdesk.ThreadView:
+        return helpdesk.thread_view(view.session, actor=view.actor, thread_id=view.request.path_params["thread"])
+
+    def thread(self, view: View) -> Response:
+        context = {
+            "view": self._thread(view),
+            "canned": self.pages.texts[self.pages.language(view.request)].entries.get("canned", []),
+            "may_change": "change" in MAY[view.actor.role],
+            "today": view.now.astimezone(self.pages.zone).date(),
+        }
+        return self.pages.render(view.request, "thread.html", actor=view.actor, **context)
+
+    def thread_messages(self, view: View) -> Response:
+        """The messages alone, which the thread page polls for (HTMX) to show new ones."""
+        return self.pages.render(view.request, "_messages.html", actor=view.actor, view=self._thread(view))
+
+    def take(self, view: View) -> Response:
+        thread_id = view.request.path_params["thread"]
+        helpdesk.take(view.session, actor=view.actor, thread_id=thread_id, now=view.now)
+        return RedirectResponse(f"{PREFIX}/helpdesk/{thread_id}", status_code=303)
+
+    def answer(self, view: View) -> Response:
+        thread_id = view.request.path_params["thread"]
+        text = "\n".join(part for part in (view.field("canned"), view.field("text")) if part)
+        files = [self._kept(upload) for upload in (view.form.getlist("file") if view.form else []) if upload.filename]
+        helpdesk.answer(
+            view.session,
+            actor=view.actor,
+            thread_id=thread_id,
+            text=text,
+            files=files,
+            capabilities=self.app.services.capabilities,
+            now=view.now,
+        )
+        return RedirectResponse(f"{PREFIX}/helpdesk/{thread_id}#answer", status_code=303)
+
+    def _kept(self, upload) -> Media:
+        """A file an operator attached, stored like the files people send."""
+        data = upload.file.read()
+        if len(data) > self.app.settings.max_file_mb * 1024 * 1024:
+            raise Invalid(f"a file holds at most {self.app.settings.max_file_mb} MB")
+        mime_type = upload.content_type or mimetypes.guess_type(upload.filename)[0] or "application/octet-stream"
+        suffix = Path(upload.filename).suffix[:10] or (mimetypes.guess_extension(mime_type) or "")
+        return MediaStore(self.app.settings.data_dir / "media").keep(
+            "console", data, mime_type=mime_type, suffix=suffix
+        )
+
+    def close_thread(self, view: View) -> Response:
+        thread_id = view.request.path_params["thread"]
+        helpdesk.close(
+            view.session, actor=view.actor, thread_id=thread_id, catalogue=self.app.services.catalogue, now=view.now
+        )
+        return RedirectResponse(f"{PREFIX}/helpdesk", status_code=303)
+
+    def thread_file(self, view: View) -> Response:
+        found = self._thread(view)
+        wanted, number = view.request.path_params["message"], view.request.path_params["number"]
+        message = next((item for item in found.messages if item.id == wanted), None)
+        if message is None or not 0 <= number < len(message.attachments):
+            raise NotFound("no such file")
+        target = f"thread:{found.thread.id}"
+        return self._file_response(
+            view, message.attachments[number], target, f"helpdesk-{found.thread.id}-{wanted}-{number + 1}"
+        )
+
     def report(self, view: View) -> Response:
         detail = reports.report_detail(view.session, actor=view.actor, reference=view.request.path_params["reference"])
         return self.pages.render(view.request, "report.html", actor=view.actor, **self._report_context(view, detail))
@@ -192,24 +314,24 @@ class ConsoleRoutes:
         reference = view.request.path_params["reference"]
         number = view.request.path_params["number"]
         media = reports.report_file(view.session, actor=view.actor, reference=reference, number=number)
+        return self._file_response(view, media, reference, f"{reference}-{number + 1}")
+
+    def _file_response(self, view: View, media: Media, target: str, name: str) -> Response:
+        """A stored file, shown in the page when a browser can (photos, voice
+        notes, PDFs), else downloaded; every view is audited."""
         path = Path(media.path).resolve()
         if not path.is_relative_to(self.media_root) or not path.is_file():
-            raise NotFound(f"file {number} of {reference} is missing")
+            raise NotFound(f"the file of {target} is missing")
         console.record(
-            view.session,
-            account=view.actor.name,
-            action="file_view",
-            target=reference,
-            detail=f"file {number} ({media.mime_type})",
-            address=view.address,
-            now=view.now,
-        )
+            view.session, account=view.actor.name, action="file_view", target=target,
+            detail=f"{name} ({media.mime_type})", address=view.address, now=view.now,
+        )  # fmt: skip
         inline = media.mime_type.startswith(("image/", "audio/")) or media.mime_type == "application/pdf"
         extension = mimetypes.guess_extension(media.mime_type) or path.suffix
         return FileResponse(
             path,
             media_type=media.mime_type or "application/octet-stream",
-            filename=f"{reference}-{number + 1}{extension}",
+            filename=f"{name}{extension}",
             content_disposition_type="inline" if inline else "attachment",
             headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"},
         )

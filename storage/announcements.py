@@ -1,0 +1,154 @@
+"""Announcements: who a segment reaches, and planning one into the outbox in
+a single INSERT ... SELECT, so it is planned for every chat or for none, and
+each chat's row is keyed to be sent exactly once."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
+
+from sqlalchemy import String, and_, case, cast, func, literal, select
+from sqlmodel import Session
+
+from storage.outbox import ANNOUNCEMENT, PLANNED
+from storage.tables import ANNOUNCEMENTS, CHATS, OUTBOX, PARTICIPANTS, SUBSCRIPTIONS
+
+COVERS = ("active", "ended")
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Whose consenting chats hear it: every filter optional."""
+
+    district: str | None = None
+    village: str | None = None
+    category: str | None = None
+    cover: str | None = None  # active (covered today) or ended
+
+    def as_json(self) -> dict:
+        return {key: value for key, value in asdict(self).items() if value}
+
+
+def _reached(segment: Segment, *, districts: Collection[str] | None, today: date):
+    """Consenting subscriptions of reachable chats about people in the segment."""
+    conditions = [SUBSCRIPTIONS.c.active.is_(True), CHATS.c.active.is_(True)]
+    if districts is not None:
+        conditions.append(PARTICIPANTS.c.district.in_(list(districts)))
+    for column in ("district", "village", "category"):
+        if value := getattr(segment, column):
+            conditions.append(func.lower(PARTICIPANTS.c[column]) == value.lower())
+    if segment.cover == "active":
+        conditions += [PARTICIPANTS.c.cover_start <= today, PARTICIPANTS.c.cover_end >= today]
+    elif segment.cover == "ended":
+        conditions.append(PARTICIPANTS.c.cover_end < today)
+    joined = SUBSCRIPTIONS.join(PARTICIPANTS, PARTICIPANTS.c.id == SUBSCRIPTIONS.c.participant_id).join(
+        CHATS, CHATS.c.id == SUBSCRIPTIONS.c.chat_pk
+    )
+    return joined, and_(*conditions)
+
+
+def audience(
+    session: Session, *, segment: Segment, districts: Collection[str] | None, today: date
+) -> dict[tuple[str, str], int]:
+    """How many chats it would reach, by (channel, language)."""
+    joined, where = _reached(segment, districts=districts, today=today)
+    statement = (
+        select(CHATS.c.channel, CHATS.c.language, func.count(func.distinct(SUBSCRIPTIONS.c.chat_pk)))
+        .select_from(joined)
+        .where(where)
+        .group_by(CHATS.c.channel, CHATS.c.language)
+    )
+    return {(channel, language): count for channel, language, count in session.connection().execute(statement)}
+
+
+def create(
+    session: Session,
+    *,
+    text_id: str,
+    text_en: str | None,
+    segment: Segment,
+    districts: Collection[str] | None,
+    by: str,
+    today: date,
+    now: datetime,
+    stale_at: datetime,
+) -> tuple[int, int]:
+    """Record an announcement and plan it for every chat of the segment, in
+    the chat's language (Indonesian where no English was written); its id
+    and how many chats. A chat that stops reminders before its turn is
+    skipped when the drainer reaches it."""
+    connection = session.connection()
+    row = {"text_id": text_id, "text_en": text_en, "segment": segment.as_json(), "recipients": 0}
+    announcement_id = connection.execute(
+        ANNOUNCEMENTS.insert().values(**row, created_by=by[:64], created_at=now).returning(ANNOUNCEMENTS.c.id)
+    ).scalar_one()
+    joined, where = _reached(segment, districts=districts, today=today)
+    body = literal(text_id)
+    if text_en:
+        body = case((CHATS.c.language == "en", literal(text_en)), else_=literal(text_id))
+    chosen = (
+        select(
+            literal(f"{ANNOUNCEMENT}:{announcement_id}:") + cast(SUBSCRIPTIONS.c.chat_pk, String),
+            literal(ANNOUNCEMENT),
+            SUBSCRIPTIONS.c.chat_pk,
+            func.min(SUBSCRIPTIONS.c.participant_id),  # consent is checked again, through it, when sending
+            body,
+            literal(now, OUTBOX.c.due_at.type),
+            literal(stale_at, OUTBOX.c.stale_at.type),
+            literal(PLANNED),
+            literal(0),
+            literal(now, OUTBOX.c.created_at.type),
+            literal(now, OUTBOX.c.updated_at.type),
+        )
+        .select_from(joined)
+        .where(where)
+        .group_by(SUBSCRIPTIONS.c.chat_pk, CHATS.c.language)
+    )
+    columns = ["key", "kind", "chat_pk", "participant_id", "body", "due_at", "stale_at", "state", "attempts"]
+    statement = OUTBOX.insert().from_select([*columns, "created_at", "updated_at"], chosen)
+    # rowcount is kept for an INSERT ... SELECT only when asked for, on PostgreSQL.
+    planned = connection.execute(statement.execution_options(preserve_rowcount=True)).rowcount
+    connection.execute(ANNOUNCEMENTS.update().where(ANNOUNCEMENTS.c.id == announcement_id).values(recipients=planned))
+    return announcement_id, planned
+
+
+@dataclass(frozen=True)
+class Progress:
+    id: int
+    text_id: str
+    segment: dict
+    recipients: int
+    created_by: str
+    created_at: datetime
+    states: dict[str, int]  # outbox state -> rows
+
+    @property
+    def done(self) -> int:
+        return sum(count for state, count in self.states.items() if state in ("sent", "failed", "skipped"))
+
+
+def progress(session: Session, *, limit: int = 50) -> list[Progress]:
+    """The newest announcements and where their rows stand."""
+    connection = session.connection()
+    found = connection.execute(
+        select(
+            ANNOUNCEMENTS.c.id,
+            ANNOUNCEMENTS.c.text_id,
+            ANNOUNCEMENTS.c.segment,
+            ANNOUNCEMENTS.c.recipients,
+            ANNOUNCEMENTS.c.created_by,
+            ANNOUNCEMENTS.c.created_at,
+        )
+        .order_by(ANNOUNCEMENTS.c.id.desc())
+        .limit(limit)
+    ).all()
+    result = []
+    for id_, text, segment, recipients, by, at in found:
+        states = connection.execute(
+            select(OUTBOX.c.state, func.count())
+            .where(OUTBOX.c.kind == ANNOUNCEMENT, OUTBOX.c.key.like(f"{ANNOUNCEMENT}:{id_}:%"))
+            .group_by(OUTBOX.c.state)
+        ).all()
+        result.append(Progress(id_, text, segment, recipients, by, at, dict(states)))
+    return result

@@ -1,0 +1,131 @@
+"""Announcements from the console: previewed, then sent to exactly the
+consenting chats of a kecamatan, once each, in their language, at the
+reminders' hours, through drainer processes that are killed midway."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import random
+import re
+import signal
+from collections import Counter
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from bot.channels.console import ConsoleChannel
+from bot.console.routes import console_site
+from bot.web import build_web
+from storage.chats import open_chat, set_language
+from storage.subscriptions import set_consent
+from storage.tables import CHATS, OUTBOX, PARTICIPANTS, SUBSCRIPTIONS
+from tests.conftest import build
+from tests.console_world import log_in, make_accounts
+from tests.servers import served_in_thread
+from tests.test_reminders import STAGE_TIMES, consenting, drainer, drainer_env
+
+ID_TEXT = "Perlindungan BPJS Ketenagakerjaan diperpanjang sampai 31 Desember 2027."
+EN_TEXT = "Your BPJS Ketenagakerjaan cover is extended to 31 December 2027."
+
+
+def lubai_chats(app) -> dict[str, str]:
+    """The consenting chats following someone in Lubai: chat id -> language."""
+    with app.db.transaction() as session:
+        rows = session.connection().execute(
+            select(CHATS.c.chat_id, CHATS.c.language)
+            .distinct()
+            .join(SUBSCRIPTIONS, SUBSCRIPTIONS.c.chat_pk == CHATS.c.id)
+            .join(PARTICIPANTS, PARTICIPANTS.c.id == SUBSCRIPTIONS.c.participant_id)
+            .where(PARTICIPANTS.c.district == "Lubai", SUBSCRIPTIONS.c.active.is_(True))
+        )
+        return dict(rows.all())
+
+
+def announce(url: str, role: str, **fields) -> str:
+    browser, token = log_in(url, role)
+    form = {"csrf": token, "text_id": ID_TEXT, "text_en": EN_TEXT, "district": "Lubai", **fields}
+    preview = browser.post("/console/announcements/preview", data=form)
+    assert browser.post("/console/announcements/send", data=form).status_code == 303
+    return preview.text
+
+
+async def test_an_announcement_reaches_a_kecamatans_consenting_chats_once_despite_kills(
+    tmp_path, sqlite_url, clock, stand_ins
+):
+    telegram_api, _ = stand_ins
+    clock.now = STAGE_TIMES[0]  # 09:00 on a weekday: the reminders' hours
+    app = build(tmp_path, sqlite_url, clock, roster=[])
+    consenting(app, 400, channels=("telegram",))
+    make_accounts(app)
+    with app.db.transaction() as session:  # one Lubai chat stopped everything before the announcement
+        stopped = next(iter(lubai_chats(app)))
+        chat, _ = open_chat(session, channel="telegram", chat_id=stopped, language="id", now=clock())
+        set_consent(session, chat=chat, active=False)
+    expected = lubai_chats(app)
+    assert len(expected) > 10 and stopped not in expected
+    with served_in_thread(build_web(db=app.db, metrics=app.metrics, sites=[console_site(app)])) as url:
+        preview = announce(url, "operator")
+        assert re.search(rf"Akan dikirim ke {len(expected)} chat", preview), preview
+        assert ID_TEXT in preview and EN_TEXT in preview
+        viewer, token = log_in(url, "viewer")
+        refused = viewer.post("/console/announcements/send", data={"csrf": token, "text_id": "x"})
+        assert refused.status_code == 403
+        elsewhere, token = log_in(url, "elsewhere")  # Gelumbang's operator
+        elsewhere.post("/console/announcements/send", data={"csrf": token, "text_id": "x", "district": "Lubai"})
+        assert "outside your kecamatan" in elsewhere.get("/console/announcements").text
+    # 5 a second: the first drainer is killed with most of the announcement still to send.
+    env = drainer_env(
+        app,
+        telegram_api,
+        PAYUNG_TELEGRAM__PACE__IN_FLIGHT="1",
+        PAYUNG_TELEGRAM__PACE__OVERALL_PER_SECOND="5",
+        PAYUNG_REMINDERS__BATCH="5",
+    )
+    lease = timedelta(seconds=app.settings.reminders.lease_seconds + 1)
+    moments, kills = random.Random(3), 0
+    for attempt in range(3):
+        process = await drainer(env, clock() + attempt * lease)
+        await asyncio.sleep(moments.uniform(1.0, 2.0))
+        if process.returncode is None:
+            process.send_signal(signal.SIGKILL)
+            kills += 1
+        await process.wait()
+        if attempt == 0:
+            assert kills == 1 and len(telegram_api.sent("sendMessage")) < len(expected)  # cut short
+    last = await drainer(env, clock() + 3 * lease)
+    _, stderr = await last.communicate()
+    assert last.returncode == 0, stderr.decode()
+    texts = [(call["chat_id"], call["text"]) for call in telegram_api.sent("sendMessage")]
+    reached = Counter(chat_id for chat_id, _ in texts)
+    assert set(reached) == set(expected)  # every consenting Lubai chat, nobody else
+    assert sum(reached.values()) - len(expected) <= kills  # at most one repeat per kill
+    for chat_id, text in texts:
+        assert text == (EN_TEXT if expected[chat_id] == "en" else ID_TEXT)
+    with app.db.transaction() as session:
+        states = Counter(
+            session.connection().execute(select(OUTBOX.c.state).where(OUTBOX.c.kind == "announcement")).scalars()
+        )
+    assert states == Counter({"sent": len(expected)})
+    app.close()
+
+
+async def test_an_announcement_waits_out_the_night_and_skips_a_chat_that_stopped(tmp_path, sqlite_url, clock):
+    clock.now = STAGE_TIMES[0] + timedelta(hours=12)  # 21:00: quiet hours
+    app = build(tmp_path, sqlite_url, clock, roster=[])
+    consenting(app, 60, channels=("console",))
+    make_accounts(app)
+    with served_in_thread(build_web(db=app.db, metrics=app.metrics, sites=[console_site(app)])) as url:
+        announce(url, "admin", text_en="", district="")
+    printed = io.StringIO()
+    console = ConsoleChannel(app.dispatcher, app.sending, chat_id="operator", output=printed)
+    assert await app.drainer({"console": console}).drain(clock()) == Counter()  # not at night
+    with app.db.transaction() as session:
+        chat, _ = open_chat(session, channel="console", chat_id="700000", language="id", now=clock())
+        set_consent(session, chat=chat, active=False)
+        set_language(session, chat=chat, language="en")
+    done = await app.drainer({"console": console}).drain(clock() + timedelta(hours=12))
+    assert done == Counter({"sent": 59, "skipped": 1})
+    # No English was written: the Indonesian goes to everyone, the English chat too.
+    assert printed.getvalue().count(ID_TEXT) == 59 and EN_TEXT not in printed.getvalue()
+    app.close()
