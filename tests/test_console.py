@@ -11,6 +11,7 @@ import logging
 import pytest
 from sqlalchemy import select
 
+from bot.config import TemplateSettings
 from bot.console.routes import console_site
 from bot.web import build_web
 from storage.tables import CONSOLE_AUDIT, OUTBOX
@@ -273,3 +274,15 @@ def test_the_session_cookie_is_httponly_lax_and_secure_when_served_over_https(tm
     app.close()
     assert "httponly" in cookie and "samesite=lax" in cookie and "path=/console" in cookie
     assert ("secure" in cookie.split(";")[-1] or "; secure" in cookie) == secure
+
+
+def test_the_banner_names_the_whatsapp_templates_still_missing(tmp_path, sqlite_url, clock):
+    templates = {"notice": TemplateSettings(name="payung_notice", parameters=["text"])}
+    app = build(tmp_path, sqlite_url, clock, whatsapp={"enabled": True, "templates": templates})
+    seed(app)
+    with served_in_thread(build_web(db=app.db, metrics=app.metrics, sites=[console_site(app)])) as web:
+        browser, _ = log_in(web, "viewer")
+        page = browser.get("/console/dashboard").text
+    app.close()
+    missing = "reminder_30, reminder_14, reminder_7, reminder_1, reminder_after_1, answer, announcement"
+    assert f"Template WhatsApp belum diatur untuk: {missing}." in page

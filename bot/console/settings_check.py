@@ -17,7 +17,8 @@ def settings_warnings(settings: Settings) -> list[tuple[str, dict[str, str]]]:
     if any(getattr(settings.contacts, name) == getattr(shipped, name) for name in ("bpjs_office", "dinas_pmd")):
         warnings.append(("banner.placeholder_contacts", {}))
     if settings.whatsapp.enabled:
-        wanted = [template_key(stage) for stage in settings.reminders.stages] + ["notice"]
+        # The reminders', the notices', the helpdesk's answers' and the announcements'.
+        wanted = [template_key(stage) for stage in settings.reminders.stages] + ["notice", "answer", "announcement"]
         missing = [key for key in wanted if key not in settings.whatsapp.templates]
         if missing:
             warnings.append(("banner.missing_templates", {"keys": ", ".join(missing)}))
