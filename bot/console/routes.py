@@ -16,7 +16,7 @@ from starlette.routing import Mount, Route
 
 from bot.app import App
 from bot.console.guard import CSRF_FIELD, AddressLimiter, csrf_ok
-from bot.console.site import PREFIX, Gate, Pages, View, first_day, inside, pages_of, query_string, site
+from bot.console.site import PREFIX, Gate, Pages, View, client_address, first_day, inside, pages_of, query_string, site
 from bot.media import MediaStore
 from bot.ops import accounts, helpdesk, reports
 from bot.ops import announcements as announcing
@@ -94,7 +94,7 @@ class ConsoleRoutes:
         form = await request.form()
         if not csrf_ok(request, form.get(CSRF_FIELD)):
             return self.pages.refusal(request, None, 403, "error.csrf")
-        address = request.client.host if request.client else "-"
+        address = client_address(request)
         now = self.app.clock()
         if not self.limiter.allow(address, now):
             log.warning("console: login tries from %s over the limit", address)
@@ -124,7 +124,7 @@ class ConsoleRoutes:
         request.session.clear()
         request.session["lang"] = language
         if name:
-            address, now = request.client.host if request.client else "-", self.app.clock()
+            address, now = client_address(request), self.app.clock()
 
             def record() -> None:
                 with self.app.db.transaction() as session:

@@ -59,7 +59,7 @@ class View:
 
     @property
     def address(self) -> str:
-        return self.request.client.host if self.request.client else "-"
+        return client_address(self.request)
 
     def field(self, name: str) -> str:
         return str((self.form or {}).get(name, "")).strip()
@@ -160,7 +160,7 @@ class Gate:
             if request.method == "POST":
                 form = await request.form()
                 if not csrf_ok(request, form.get(CSRF_FIELD)):
-                    log.warning("console: a form without its session's CSRF token, from %s", _address(request))
+                    log.warning("console: a form without its session's CSRF token, from %s", client_address(request))
                     return self.pages.refusal(request, None, 403, "error.csrf")
             return await run_in_threadpool(self._run, request, form, work, may)
 
@@ -188,7 +188,8 @@ class Gate:
                 return RedirectResponse(back_to(request), status_code=303)
 
 
-def _address(request: Request) -> str:
+def client_address(request: Request) -> str:
+    """Where a request came from, for the audit trail and the login limit."""
     return request.client.host if request.client else "-"
 
 
