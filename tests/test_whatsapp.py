@@ -57,10 +57,11 @@ def channel_for(app, graph, **whatsapp):
 
 
 class Webhook(Served):
-    """Our web app served on 127.0.0.1, posted to like Meta does (signed)."""
+    """Our web app served on 127.0.0.1, posted to like Meta does (signed),
+    with any other `sites` (the console) beside the webhook."""
 
-    def __init__(self, app, channel):
-        super().__init__(build_web(db=app.db, metrics=app.metrics, channels=[channel]))
+    def __init__(self, app, channel, sites=()):
+        super().__init__(build_web(db=app.db, metrics=app.metrics, channels=[channel], sites=list(sites)))
         self.channel = channel
 
     async def post(self, body, *, signature: str | None = "right") -> httpx.Response:
