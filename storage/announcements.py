@@ -4,9 +4,10 @@ each chat's row is keyed to be sent exactly once."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
+from typing import NamedTuple
 
 from sqlalchemy import String, and_, case, cast, func, literal, select
 from sqlmodel import Session
@@ -48,18 +49,34 @@ def _reached(segment: Segment, *, districts: Collection[str] | None, today: date
     return joined, and_(*conditions)
 
 
+class Reach(NamedTuple):
+    channel: str
+    language: str
+    recent: bool  # wrote within its channel's reply window (only where `since` names the channel)
+
+
 def audience(
-    session: Session, *, segment: Segment, districts: Collection[str] | None, today: date
-) -> dict[tuple[str, str], int]:
-    """How many chats it would reach, by (channel, language)."""
+    session: Session,
+    *,
+    segment: Segment,
+    districts: Collection[str] | None,
+    today: date,
+    since: Mapping[str, datetime],
+) -> dict[Reach, int]:
+    """How many chats it would reach, by channel, language and whether the
+    chat wrote after `since` (channel -> moment; for reply-window channels)."""
     joined, where = _reached(segment, districts=districts, today=today)
+    windows = [(and_(CHATS.c.channel == name, CHATS.c.last_inbound_at >= at), True) for name, at in since.items()]
+    recent = case(*windows, else_=False) if windows else literal(False)
+    grouped = (CHATS.c.channel, CHATS.c.language, *([recent] if windows else []))  # PostgreSQL groups by no constant
     statement = (
-        select(CHATS.c.channel, CHATS.c.language, func.count(func.distinct(SUBSCRIPTIONS.c.chat_pk)))
+        select(CHATS.c.channel, CHATS.c.language, recent, func.count(func.distinct(SUBSCRIPTIONS.c.chat_pk)))
         .select_from(joined)
         .where(where)
-        .group_by(CHATS.c.channel, CHATS.c.language)
+        .group_by(*grouped)
     )
-    return {(channel, language): count for channel, language, count in session.connection().execute(statement)}
+    counted = session.connection().execute(statement)
+    return {Reach(channel, language, bool(wrote)): count for channel, language, wrote, count in counted}
 
 
 def create(

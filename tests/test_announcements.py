@@ -5,6 +5,7 @@ reminders' hours, through drainer processes that are killed midway."""
 from __future__ import annotations
 
 import asyncio
+import html
 import io
 import random
 import re
@@ -12,6 +13,7 @@ import signal
 from collections import Counter
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from bot.channels.console import ConsoleChannel
@@ -20,11 +22,13 @@ from bot.web import build_web
 from storage.chats import open_chat, set_language
 from storage.subscriptions import set_consent
 from storage.tables import CHATS, OUTBOX, PARTICIPANTS, SUBSCRIPTIONS
+from tests.browser import launched, needs_chromium, signed_in
 from tests.conftest import build
 from tests.console_world import log_in, make_accounts
 from tests.servers import served_in_thread
 from tests.test_reminders import STAGE_TIMES, consenting, drainer, drainer_env
 
+playwright = pytest.importorskip("playwright.async_api")
 ID_TEXT = "Perlindungan BPJS Ketenagakerjaan diperpanjang sampai 31 Desember 2027."
 EN_TEXT = "Your BPJS Ketenagakerjaan cover is extended to 31 December 2027."
 
@@ -50,6 +54,30 @@ def announce(url: str, role: str, **fields) -> str:
     return preview.text
 
 
+async def announce_in_browser(url: str, expected: dict[str, str]) -> None:
+    """An operator writes it to Lubai in chromium, checks the preview, sends."""
+    async with playwright.async_playwright() as driver:
+        browser = await launched(driver)
+        page = await signed_in(browser, url, "operator")
+        await page.get_by_role("link", name="Pengumuman").click()
+        await page.get_by_label("Pesan (Bahasa Indonesia)").fill(ID_TEXT)
+        await page.get_by_label("Pesan dalam bahasa Inggris").fill(EN_TEXT)
+        await page.get_by_label("Kecamatan").select_option("Lubai")
+        await page.get_by_role("button", name="Lihat pratinjau").click()
+        await page.get_by_text(f"Akan dikirim ke {len(expected)} chat").wait_for()
+        english = sum(language == "en" for language in expected.values())
+        cards = {await card.locator("figcaption").inner_text(): await card.locator(".story").inner_text()
+                 for card in await page.locator("figure.rendition").all()}  # fmt: skip
+        assert cards == {
+            f"Telegram · Bahasa Indonesia · {len(expected) - english} chat": ID_TEXT,
+            f"Telegram · Inggris · {english} chat": EN_TEXT,
+        }
+        await page.get_by_role("button", name="Kirim sekarang").click()  # the preview's own form
+        await page.get_by_text(f"0 dari {len(expected)} selesai").wait_for()
+        await browser.close()
+
+
+@needs_chromium
 async def test_an_announcement_reaches_a_kecamatans_consenting_chats_once_despite_kills(
     tmp_path, sqlite_url, clock, stand_ins
 ):
@@ -65,9 +93,7 @@ async def test_an_announcement_reaches_a_kecamatans_consenting_chats_once_despit
     expected = lubai_chats(app)
     assert len(expected) > 10 and stopped not in expected
     with served_in_thread(build_web(db=app.db, metrics=app.metrics, sites=[console_site(app)])) as url:
-        preview = announce(url, "operator")
-        assert re.search(rf"Akan dikirim ke {len(expected)} chat", preview), preview
-        assert ID_TEXT in preview and EN_TEXT in preview
+        await announce_in_browser(url, expected)
         viewer, token = log_in(url, "viewer")
         refused = viewer.post("/console/announcements/send", data={"csrf": token, "text_id": "x"})
         assert refused.status_code == 403
@@ -107,6 +133,10 @@ async def test_an_announcement_reaches_a_kecamatans_consenting_chats_once_despit
             session.connection().execute(select(OUTBOX.c.state).where(OUTBOX.c.kind == "announcement")).scalars()
         )
     assert states == Counter({"sent": len(expected)})
+    with served_in_thread(build_web(db=app.db, metrics=app.metrics, sites=[console_site(app)])) as url:
+        operator, _ = log_in(url, "operator")
+        done = len(expected)
+        assert f"{done} dari {done} selesai" in operator.get("/console/announcements").text  # the progress bar
     app.close()
 
 
@@ -128,4 +158,44 @@ async def test_an_announcement_waits_out_the_night_and_skips_a_chat_that_stopped
     assert done == Counter({"sent": 59, "skipped": 1})
     # No English was written: the Indonesian goes to everyone, the English chat too.
     assert printed.getvalue().count(ID_TEXT) == 59 and EN_TEXT not in printed.getvalue()
+    app.close()
+
+
+@pytest.mark.parametrize("template", [None, "pengumuman_payung"])
+def test_the_preview_shows_each_channel_the_message_it_would_get(tmp_path, database_url, clock, template):
+    clock.now = STAGE_TIMES[0]
+    templates = {"announcement": {"name": template, "parameters": ["text"]}} if template else {}
+    app = build(tmp_path, database_url, clock, roster=[], whatsapp={"templates": templates})
+    consenting(app, 12)  # even chats on Telegram, odd on WhatsApp; 0, 3, 6 and 9 in English
+    with app.db.transaction() as session:  # everyone wrote last two days ago, two WhatsApp chats an hour ago
+        connection = session.connection()
+        connection.execute(CHATS.update().values(last_inbound_at=clock() - timedelta(days=2)))
+        recent = CHATS.c.chat_id.in_(["700001", "700003"])
+        connection.execute(CHATS.update().where(recent).values(last_inbound_at=clock() - timedelta(hours=1)))
+    make_accounts(app)
+    with served_in_thread(build_web(db=app.db, metrics=app.metrics, sites=[console_site(app)])) as url:
+        operator, token = log_in(url, "operator")
+        form = {"csrf": token, "text_id": ID_TEXT, "text_en": EN_TEXT}
+        page = html.unescape(operator.post("/console/announcements/preview", data=form).text)
+    cards = [
+        (caption, " ".join(re.sub(r"<[^>]+>", " ", body).split()))
+        for caption, body in re.findall(r"<figcaption>(.*?)</figcaption>(.*?)</figure>", page, re.S)
+    ]
+    if template:
+        carried = f'Lewat template WhatsApp "{template}" (belum menulis dalam 24 jam), dengan teks ini sebagai isinya:'
+        outside_id = f"{carried} {ID_TEXT}"
+        outside_en = outside_id.replace(ID_TEXT, EN_TEXT)
+    else:
+        outside_id = outside_en = (
+            'Tidak terkirim: belum menulis dalam 24 jam, dan template "announcement" untuk WhatsApp belum diatur.'
+        )
+    assert cards == [  # outside the window first
+        ("Telegram · Inggris · 2 chat", EN_TEXT),
+        ("Telegram · Bahasa Indonesia · 4 chat", ID_TEXT),
+        ("WhatsApp · Inggris · 1 chat", outside_en),
+        ("WhatsApp · Inggris · 1 chat", EN_TEXT),
+        ("WhatsApp · Bahasa Indonesia · 3 chat", outside_id),
+        ("WhatsApp · Bahasa Indonesia · 1 chat", ID_TEXT),
+    ]
+    assert f"Akan dikirim ke {12 if template else 8} chat" in page
     app.close()

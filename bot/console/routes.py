@@ -187,12 +187,15 @@ class ConsoleRoutes:
         name = "_queue.html" if view.partial else "reports.html"
         return self.pages.render(view.request, name, actor=view.actor, **context)
 
+    def _segment_choices(self, view: View) -> dict:
+        """What the announcement form's segment fields offer."""
+        return {"districts": sorted(view.actor.districts or self.app.settings.programme.districts), "covers": COVERS}
+
     def announcements(self, view: View) -> Response:
         context = {
             "sent": announcing.sent_so_far(view.session),
-            "districts": sorted(view.actor.districts or self.app.settings.programme.districts),
-            "covers": COVERS,
             "may_change": "change" in MAY[view.actor.role],
+            **self._segment_choices(view),
         }
         return self.pages.render(view.request, "announcements.html", actor=view.actor, **context)
 
@@ -214,11 +217,22 @@ class ConsoleRoutes:
     def preview_announcement(self, view: View) -> Response:
         draft = self._draft(view)
         today = view.now.astimezone(self.pages.zone).date()
-        reach = announcing.audience(view.session, actor=view.actor, draft=draft, today=today)
-        by_channel: dict[str, int] = {}
-        for (channel, _language), count in reach.items():
-            by_channel[channel] = by_channel.get(channel, 0) + count
-        context = {"draft": draft, "reach": reach, "by_channel": by_channel, "total": sum(reach.values())}
+        templates = {
+            name: section.templates["announcement"].name
+            for name, section in self.app.settings.channels().items()
+            if "announcement" in getattr(section, "templates", {})
+        }
+        groups = announcing.renditions(
+            view.session,
+            actor=view.actor,
+            draft=draft,
+            today=today,
+            now=view.now,
+            capabilities=self.app.services.capabilities,
+            templates=templates,
+        )
+        context = {"draft": draft, "groups": groups, "total": sum(group.sent for group in groups)}
+        context |= self._segment_choices(view)
         return self.pages.render(view.request, "announcement_preview.html", actor=view.actor, **context)
 
     def send_announcement(self, view: View) -> Response:

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
+from jinja2 import Environment, FileSystemLoader, Undefined
 from sqlmodel import Session
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -74,6 +75,14 @@ class View:
         return headers.get("HX-Request") == "true" and headers.get("HX-History-Restore-Request") != "true"
 
 
+class Forgotten(Undefined):
+    """A name a page was not given: false in `{% if %}`, but printing or
+    looping over it fails the page rather than showing nothing (a form that
+    silently lost its choices would announce to everyone)."""
+
+    __str__ = __iter__ = __len__ = Undefined._fail_with_undefined_error
+
+
 class Pages:
     """What every page shares: the texts in the reader's language, dates and
     numbers as Babel writes them there, the banner, the CSRF token."""
@@ -82,7 +91,9 @@ class Pages:
         self.settings = settings
         self.zone = zone
         self.texts = Catalogue.load(params={}, shipped=HERE / "texts")
-        self.templates = Jinja2Templates(directory=HERE / "templates")
+        self.templates = Jinja2Templates(
+            env=Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True, undefined=Forgotten)
+        )
         self.warnings = settings_warnings(settings)
 
     def language(self, request: Request) -> str:

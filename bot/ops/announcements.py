@@ -4,12 +4,14 @@ into the outbox once for each chat and sent at the reminders' pace and hours."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlmodel import Session
 
 from bot.ops.authority import Actor, Invalid
+from handlers.messages import Capabilities
 from storage import announcements, console
 from storage.announcements import Progress, Segment
 
@@ -41,9 +43,53 @@ def checked(actor: Actor, *, text_id: str, text_en: str, segment: Segment, distr
     return Draft(text_id, text_en or None, segment)
 
 
-def audience(session: Session, *, actor: Actor, draft: Draft, today: date) -> dict[tuple[str, str], int]:
-    """Chats it would reach by (channel, language), within the actor's kecamatan."""
-    return announcements.audience(session, segment=draft.segment, districts=actor.districts, today=today)
+@dataclass(frozen=True)
+class Rendition:
+    """What one group of the audience would receive, as counted now."""
+
+    channel: str
+    language: str
+    chats: int
+    text: str  # the words they read
+    template: str | None = None  # the approved template carrying them, outside the reply window
+    blocked: bool = False  # outside the reply window and no template: not sent
+
+    @property
+    def sent(self) -> int:
+        return 0 if self.blocked else self.chats
+
+
+def renditions(
+    session: Session,
+    *,
+    actor: Actor,
+    draft: Draft,
+    today: date,
+    now: datetime,
+    capabilities: Mapping[str, Capabilities],
+    templates: Mapping[str, str],
+) -> list[Rendition]:
+    """The exact message each channel's chats would get, within the actor's
+    kecamatan: as written inside a reply window (WhatsApp's 24 hours), as the
+    channel's "announcement" template (`templates`: channel -> its name)
+    outside it, or nothing where that template is missing."""
+    windows = {
+        name: now - timedelta(hours=known.reply_window_hours)
+        for name, known in capabilities.items()
+        if known.reply_window_hours is not None
+    }
+    reach = announcements.audience(
+        session, segment=draft.segment, districts=actor.districts, today=today, since=windows
+    )
+    result = []
+    for (channel, language, recent), chats in sorted(reach.items()):
+        text = draft.text_en if language == "en" and draft.text_en else draft.text_id
+        if channel not in windows or recent:
+            result.append(Rendition(channel, language, chats, text))
+        else:
+            template = templates.get(channel)
+            result.append(Rendition(channel, language, chats, text, template=template, blocked=template is None))
+    return result
 
 
 def send(session: Session, *, actor: Actor, draft: Draft, today: date, now: datetime) -> tuple[int, int]:
