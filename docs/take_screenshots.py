@@ -20,6 +20,8 @@ from bot.ops.reports import add_note, change_status, toggle_document  # noqa: E4
 from bot.web import build_web  # noqa: E402
 from storage import helpdesk  # noqa: E402
 from storage.chats import open_chat  # noqa: E402
+from storage.participants import find_participant  # noqa: E402
+from storage.subscriptions import subscribe  # noqa: E402
 from tests.conftest import ADMIN, BUDI, SITI, FrozenClock, build  # noqa: E402
 from tests.console_world import ACCOUNTS, PASSWORD, file_report, seed  # noqa: E402
 from tests.servers import served_in_thread  # noqa: E402
@@ -49,6 +51,13 @@ def main() -> None:
                 ("person", "Ini fotonya pak."),
             ):
                 helpdesk.add_message(session, thread_id=thread_id, author=author, text=text, now=clock())
+            for number, (channel, who) in enumerate((("telegram", BUDI), ("whatsapp", SITI), ("whatsapp", BUDI))):
+                follower, _ = open_chat(
+                    session, channel=channel, chat_id=f"62812000{number}", language="id", now=clock()
+                )
+                person = find_participant(session, nik_hash=hasher.nik_hash(who["nik"]))
+                subscribe(session, chat=follower, participant_id=person.id, now=clock())
+        clock.advance(days=2)  # the WhatsApp chats wrote two days ago: past the 24 hours
         with served_in_thread(build_web(db=app.db, metrics=app.metrics, sites=[console_site(app)])) as url:
             with sync_playwright() as driver:
                 browser = driver.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
@@ -63,6 +72,13 @@ def main() -> None:
                 page.screenshot(path=HERE / "console-report.png", full_page=True)
                 page.goto(f"{url}/console/helpdesk/1")
                 page.screenshot(path=HERE / "console-helpdesk.png", full_page=True)
+                page.goto(f"{url}/console/announcements")
+                page.get_by_label("Pesan (Bahasa Indonesia)").fill(
+                    "Perlindungan BPJS Ketenagakerjaan dari Pemkab diperpanjang sampai 31 Desember 2027. "
+                    "Tidak perlu daftar ulang."
+                )
+                page.get_by_role("button", name="Lihat pratinjau").click()
+                page.screenshot(path=HERE / "console-announcement.png", full_page=True)
                 browser.close()
         app.close()
 
