@@ -29,6 +29,7 @@ from handlers import Flows
 from handlers.detour import PARKED, after_detour, parked_draft, resume
 from handlers.events import Event
 from handlers.flow import Ask, Flow, Goto, Result, Resume, Services, Step, Turn
+from handlers.helpdesk import answers_waiting
 from handlers.messages import Inbound, Outbound
 from handlers.understand import normalise, resolve_choice
 from storage import replies
@@ -164,8 +165,9 @@ class Dispatcher:
             # The waiting step keeps waiting; only the reason is said.
             return [Outbound(self.services.catalogue[chat.language](f"refused.{inbound.refused}"))]
         turn = Turn(inbound, chat, dict(state.data) if state else {}, db, now, self.services)
-        said, result, flow = await self._route(turn, state)
-        said += await self._settle(turn, result, flow)
+        said = answers_waiting(turn)  # an officer's answer first, in or out of the helpdesk
+        routed, result, flow = await self._route(turn, state)
+        said += routed + await self._settle(turn, result, flow)
         for event in turn.events:
             self.react(db, event, now)
         return said

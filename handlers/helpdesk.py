@@ -37,7 +37,7 @@ async def start(turn: Turn):
     said = [turn.say("helpdesk.opened", hours=hours(turn))]
     if closed := after_hours(turn.t, turn.services.settings.office, turn.now.astimezone(turn.services.zone)):
         said.append(Outbound(closed))
-    return listen(got_message, *said, *answers_waiting(turn, thread_id))
+    return listen(got_message, *said)
 
 
 async def got_message(turn: Turn):
@@ -55,15 +55,16 @@ async def got_message(turn: Turn):
         longitude=location and location.longitude,
         now=turn.now,
     )
-    return listen(got_message, *answers_waiting(turn, thread_id))
+    return listen(got_message)
 
 
-def answers_waiting(turn: Turn, thread_id: int) -> list[Outbound]:
-    """Answers that reached the person only as a template (WhatsApp, past
-    24 hours): given whole now that the person writes."""
+def answers_waiting(turn: Turn) -> list[Outbound]:
+    """Officers' answers that reached the person only as a template
+    (WhatsApp, past 24 hours): given whole now that the person writes,
+    whatever they are doing (the engine asks on every message)."""
     return [
         Outbound(turn.t("helpdesk.answer", text=message.text), attachments=message.attachments)
-        for message in helpdesk.held_answers(turn.db, thread_id=thread_id)
+        for message in helpdesk.held_answers(turn.db, chat_pk=turn.chat.id)
     ]
 
 

@@ -125,10 +125,12 @@ def add_message(
     return message_id
 
 
-def held_answers(session: Session, *, thread_id: int) -> list[Message]:
-    """Answers that went only as a template: to give whole now, and forget."""
+def held_answers(session: Session, *, chat_pk: int) -> list[Message]:
+    """Answers to a chat that went only as a template, in any of its threads
+    (one may have closed since): to give whole now, and forget."""
     connection = session.connection()
-    held = HELP_MESSAGES.c.thread_id == thread_id, HELP_MESSAGES.c.awaiting_person.is_(True)
+    threads = select(HELP_THREADS.c.id).where(HELP_THREADS.c.chat_pk == chat_pk)
+    held = HELP_MESSAGES.c.thread_id.in_(threads), HELP_MESSAGES.c.awaiting_person.is_(True)
     found = [_message(row) for row in connection.execute(MESSAGE.where(*held).order_by(HELP_MESSAGES.c.id))]
     if found:
         connection.execute(update(HELP_MESSAGES).where(*held).values(awaiting_person=False))

@@ -163,6 +163,28 @@ async def test_on_whatsapp_past_24_hours_the_template_goes_first_and_the_answer_
     await person.run("> makasih\n(tidak ada balasan)")  # given whole once
 
 
+
+async def test_a_held_answer_is_given_even_after_the_person_left_and_the_thread_closed(desk, clock):
+    app, url = desk
+    person = Chat(app, "6281234567890", channel="whatsapp", sender_phone="6281234567890")
+    await person.run("> bicara dengan petugas\npesan Anda akan dibaca petugas")
+    await person.send("kartu saya hilang")
+    await person.run("> menu\nSilakan pilih")  # left; the thread stays open
+    clock.advance(hours=25)
+    operator, token = log_in(url, "operator")
+    operator.post("/console/helpdesk/1/answer", data={"csrf": token, "text": "Datang ke kantor cabang, bawa e-KTP."})
+    operator.post("/console/helpdesk/1/close", data={"csrf": token})
+    # Whatever the person writes next, the answer comes first, then the reply to what they wrote.
+    await person.run(
+        """
+        > cek
+        Petugas: Datang ke kantor cabang, bawa e-KTP.
+        NIK
+        """
+    )
+    assert "Petugas:" not in await person.says("batal")  # given once
+
+
 ROLES = ("anonymous", "viewer", "operator", "admin", "elsewhere")
 
 
