@@ -29,10 +29,12 @@ from handlers import build_flows
 from handlers.events import Event
 from handlers.flow import FlowSettings, Services
 from handlers.office_hours import OfficeHours
+from handlers.renewal import RenewalFacts
 from handlers.texts import Catalogue
 from storage.db import Database
 from storage.participants import with_lookup_indexes
 from storage.privacy import IdentityHasher
+from storage.renewal import Decision
 
 
 def utc_now() -> datetime:
@@ -76,6 +78,7 @@ class App:
             catalogue=self.services.catalogue,
             channels=channels,
             sending=self.sending,
+            renewal=self.services.settings.renewal,
             worker=f"{socket.gethostname()}:{os.getpid()}",
         )
 
@@ -104,7 +107,21 @@ def flow_settings(settings: Settings) -> FlowSettings:
         office=OfficeHours.of(
             settings.helpdesk.office_from, settings.helpdesk.office_until, settings.helpdesk.office_days
         ),
+        renewal=renewal_facts(settings),
     )
+
+
+def renewal_facts(settings: Settings) -> RenewalFacts:
+    decided = settings.renewal
+    default = Decision(
+        period_end=decided.period_end,
+        state=decided.state,
+        expected_start=decided.expected_start,
+        note_id=decided.note_id,
+        note_en=decided.note_en,
+        decided_on=decided.decided_on,
+    )
+    return RenewalFacts(default, tuple(decided.go_alone_stages), settings.programme.bpu.monthly_contribution)
 
 
 def build_app(settings: Settings, *, clock: Clock = utc_now) -> App:

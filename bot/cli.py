@@ -105,6 +105,11 @@ def _print_report(report: ImportReport) -> None:
         f"{report.rows} rows: {counts.inserted} new, {counts.updated} updated, "
         f"{counts.unchanged} unchanged, {len(report.rejected)} rejected"
     )
+    if counts.extended:
+        out.print(
+            f"{len(counts.extended)} covers now end later (renewed): {report.told} consenting chats "
+            "will be told, in the reminders' hours"
+        )
     _print_notes(report)
     _print_counts("Per category", "category", sorted(report.by_category.items()))
     _print_counts("Per district", "district", sorted(report.by_district.items()))

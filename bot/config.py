@@ -9,6 +9,7 @@ the file. Secrets are read from the environment only.
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -57,9 +58,19 @@ class RosterSettings(Section):
         return self.workers or os.cpu_count() or 1
 
 
+class BpuSettings(Section):
+    """Going on alone as a BPU (Bukan Penerima Upah) participant: figures the
+    texts quote, to confirm with the BPJS Ketenagakerjaan branch."""
+
+    # Rupiah a month for JKK + JKM at the lowest income bracket.
+    monthly_contribution: int = Field(16800, gt=0)
+    confirmed: bool = False  # true once the branch has confirmed it; the console warns until then
+
+
 class ProgrammeSettings(Section):
     regency_name: str = "Kabupaten Muara Enim"
     regency_code: str = Field("1603", pattern=r"^\d{4}$")
+    bpu: BpuSettings = BpuSettings()
     districts: list[str] = [
         "Benakat",
         "Belida Darat",
@@ -84,6 +95,22 @@ class ProgrammeSettings(Section):
         "Tanjung Agung",
         "Ujan Mas",
     ]
+
+
+class RenewalSettings(Section):
+    """The regency's decision on the period after `period_end`, until an
+    operator records one (the console's Perpanjangan page, or
+    `python -m bot renewal set`)."""
+
+    period_end: date = date(2026, 12, 31)
+    state: Literal["unknown", "planned", "confirmed", "not_renewed"] = "unknown"
+    expected_start: date | None = None  # planned: the new period's first day
+    note_id: str | None = None  # one short line people read under the decision
+    note_en: str | None = None
+    decided_on: date | None = None
+    # The reminder stages that tell how to go on alone, while the state is
+    # unknown or not_renewed (-1: the message after the end).
+    go_alone_stages: list[int] = [30, 7, -1]
 
 
 class ContactSettings(Section):
@@ -233,6 +260,7 @@ class Settings(BaseSettings):
     web: WebSettings = WebSettings()
     console: ConsoleSettings = ConsoleSettings()
     helpdesk: HelpdeskSettings = HelpdeskSettings()
+    renewal: RenewalSettings = RenewalSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -29,6 +29,7 @@ from bot.outbound import Facts, Sending, untimely
 from bot.reminder_plan import Calendar, template_key
 from bot.types import Delivery
 from handlers.messages import Outbound, TemplateRef
+from handlers.renewal import RenewalFacts, reminder_line
 from handlers.texts import Catalogue
 from storage import outbox
 from storage.db import Database
@@ -44,6 +45,7 @@ class Drainer:
     catalogue: Catalogue
     channels: Mapping[str, Channel]
     sending: Sending
+    renewal: RenewalFacts  # what reminders say comes after the cover
     worker: str  # whose leases these are: host:pid
 
     async def drain(self, now: datetime) -> Counter[str]:
@@ -52,7 +54,8 @@ class Drainer:
         own, batch after batch, so a slow platform never holds up a fast one.
         In quiet hours only notices and operators' answers go out."""
         anytime = (outbox.NOTICE, outbox.ANSWER)  # told at any hour; reminders wait out the night
-        kinds = anytime if self.calendar.quiet(now) else (outbox.REMINDER, outbox.DIGEST, outbox.ANNOUNCEMENT, *anytime)
+        daytime = (outbox.REMINDER, outbox.DIGEST, outbox.ANNOUNCEMENT, outbox.RENEWAL)
+        kinds = anytime if self.calendar.quiet(now) else (*daytime, *anytime)
         done = await asyncio.gather(*(self._drain(channel, now, kinds) for channel in self.channels))
         return sum(done, Counter())
 
@@ -85,14 +88,15 @@ class Drainer:
                 channels=[channel],
                 kinds=kinds,
             )
-            reminders = [row for row in claimed if row.kind == outbox.REMINDER]
-            followed = [row for row in claimed if row.kind in (outbox.REMINDER, outbox.ANNOUNCEMENT)]
+            about_covers = [row for row in claimed if row.kind in outbox.ABOUT_A_COVER]
+            followed = [row for row in claimed if row.kind in outbox.FOLLOWED]
             facts = Facts(
-                people=outbox.niks_and_ends(session, participant_ids={row.participant_id for row in reminders}),
+                people=outbox.niks_and_ends(session, participant_ids={row.participant_id for row in about_covers}),
                 consenting=outbox.consenting(session, chat_pks={row.chat_pk for row in followed}),
                 digests=outbox.digests(
                     session, rows=[(row.id, row.chat_pk, row.cover_end) for row in claimed if row.kind == outbox.DIGEST]
                 ),
+                renewal=self.renewal.decision(session),
             )
         return claimed, facts
 
@@ -140,10 +144,14 @@ class Drainer:
             return Outbound(text, template=TemplateRef("notice", (("text", text),)))
         # Whoever follows this cover proved only a KTP's data: the masked NIK names it, nothing more.
         nik = facts.people[row.participant_id][0]
+        if row.kind == outbox.RENEWAL:
+            values = (("nik", nik), ("end_date", end))
+            return Outbound(texts("renewal.renewed", nik=nik, end=end), template=TemplateRef("renewal", values))
         key = "after" if today > row.cover_end else "last_day" if today == row.cover_end else "before"
-        values = (("nik", nik), ("end_date", end), ("days_left", days))
+        after = reminder_line(texts, self.renewal, facts.renewal, stage=row.stage, cover_end=row.cover_end)
+        values = (("nik", nik), ("end_date", end), ("days_left", days), ("renewal", after))
         return Outbound(
-            texts(f"reminders.{key}", nik=nik, end=end, days=days),
+            texts(f"reminders.{key}", nik=nik, end=end, days=days, renewal=after),
             template=TemplateRef(template_key(row.stage), values),
         )
 

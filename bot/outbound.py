@@ -28,6 +28,7 @@ from handlers.messages import Inbound, Outbound
 from storage import outbox, replies
 from storage.chats import Addressee, addressee
 from storage.db import Database
+from storage.renewal import Decision as RenewalDecision
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ class Facts:
     people: dict[int, tuple[str, date]]  # participant -> (name, cover end now)
     consenting: set[tuple[int, int]]  # (chat, participant) with consent on
     digests: dict[int, outbox.Digest]  # outbox id -> the officer's digest as it stands
+    renewal: RenewalDecision  # the regency's decision, as reminders word it
 
 
 def untimely(row: outbox.Claimed, facts: Facts, now: datetime) -> str | None:
@@ -49,10 +51,10 @@ def untimely(row: outbox.Claimed, facts: Facts, now: datetime) -> str | None:
         return None  # nothing else makes a notice or an answer untimely
     if row.kind == outbox.DIGEST and row.id not in facts.digests:
         return "no longer a village officer's chat"
-    if row.kind in (outbox.REMINDER, outbox.ANNOUNCEMENT):
+    if row.kind in outbox.FOLLOWED:
         if (row.chat_pk, row.participant_id) not in facts.consenting:
             return "consent withdrawn"
-    if row.kind == outbox.REMINDER:
+    if row.kind in outbox.ABOUT_A_COVER:
         if facts.people.get(row.participant_id, ("", None))[1] != row.cover_end:
             return "the roster changed this cover's end"
     if row.stale_at <= now:

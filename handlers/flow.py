@@ -36,6 +36,7 @@ from sqlmodel import Session
 from handlers.events import Event
 from handlers.messages import Capabilities, Choice, Inbound, Outbound, Request
 from handlers.office_hours import OfficeHours
+from handlers.renewal import RenewalFacts
 from handlers.texts import Catalogue, Texts
 from storage.chats import OpenChat
 from storage.privacy import IdentityHasher
@@ -51,7 +52,8 @@ class FlowSettings:
     officer_max_failed_checks: int  # the same, for a linked village officer's chat
     nik_max_failed_checks: int  # failed checks of one NIK, from any chat, in nik_window_minutes
     nik_window_minutes: int
-    office: OfficeHours = OfficeHours.of("08:00", "16:00", [0, 1, 2, 3, 4])  # the helpdesk's operators
+    office: OfficeHours  # the helpdesk's operators
+    renewal: RenewalFacts  # what comes after the cover period
 
 
 @dataclass

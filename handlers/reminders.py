@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from handlers.events import Subscribed
 from handlers.flow import Flow, Turn, ask, ask_again, done
+from handlers.renewal import state_line
 from handlers.wording import long_date
 from storage.outbox import next_due
 from storage.subscriptions import followed, set_consent
@@ -30,7 +31,8 @@ def reminders_question(turn: Turn):
         else turn.t("reminders.next_unknown")
     )
     choices = [("off", "reminders.turn_off"), ("back", "common.back")]
-    return turn.question("reminders.on", choices, names=names, upcoming=upcoming)
+    renewal = state_line(turn.t, turn.services.settings.renewal.decision(turn.db))
+    return turn.question("reminders.on", choices, names=names, upcoming=upcoming, renewal=renewal)
 
 
 async def chose_action(turn: Turn):

@@ -491,3 +491,21 @@ class Announcement(SQLModel, table=True):
     recipients: int = 0  # chats it was planned for
     created_by: str = Field(max_length=64)
     created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class RenewalDecision(SQLModel, table=True):
+    """The regency's decision on the period after a cover period, as an
+    operator recorded it; the newest row for a period is the one in force
+    (the older ones are its history)."""
+
+    __tablename__ = "renewal_decisions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    period_end: date = Field(index=True)  # the cover end this decides about: what comes after it
+    state: str = Field(max_length=16)  # unknown, planned, confirmed, not_renewed
+    expected_start: date | None = None  # planned: the new period's first day
+    note_id: str | None = Field(default=None, sa_type=Text)
+    note_en: str | None = Field(default=None, sa_type=Text)
+    decided_on: date | None = None
+    set_by: str = Field(max_length=64)
+    set_at: datetime = Field(sa_type=UTCDateTime)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from operator import itemgetter
 from typing import Any
@@ -35,11 +35,13 @@ class UpsertCounts:
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
+    extended: list[int] = field(default_factory=list)  # participants whose cover now ends later
 
     def add(self, other: UpsertCounts) -> None:
         self.inserted += other.inserted
         self.updated += other.updated
         self.unchanged += other.unchanged
+        self.extended += other.extended
 
 
 INSERT_FIELDS = ("nik_hash", *ROSTER_FIELDS, "created_at", "updated_at")
@@ -72,6 +74,8 @@ def upsert_participants(
             inserts.append(row)
         elif any(getattr(old, name) != row[name] for name in ROSTER_FIELDS):
             updates.append({**row, "id": old.id, "updated_at": now})
+            if row["cover_end"] > old.cover_end:
+                counts.extended.append(old.id)
         else:
             counts.unchanged += 1
     if inserts:

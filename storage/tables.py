@@ -28,10 +28,12 @@ from storage.models import (
     ProcessedMessage,
     ReferenceCounter,
     ReminderSubscription,
+    RenewalDecision,
     RosterImport,
 )
 
 ANNOUNCEMENTS = Announcement.__table__
+RENEWALS = RenewalDecision.__table__
 ATTACHMENTS = IncidentAttachment.__table__
 ATTEMPTS = LookupAttempt.__table__
 CHANGES = IncidentStatusChange.__table__

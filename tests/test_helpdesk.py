@@ -111,7 +111,8 @@ async def test_three_misses_in_a_row_offer_a_person_and_help_leads_there_too(des
         """
         > bantuan
         [Apa itu JKK? | Apa itu JKM? | Siapa yang dilindungi? | Jika terjadi kecelakaan | Hubungi petugas |
-         Kembali ke menu | Bicara dengan petugas]
+         Kembali ke menu | Setelah 31 Desember |
+         Bicara dengan petugas]
         > bicara dengan petugas
         pesan Anda akan dibaca petugas
         """

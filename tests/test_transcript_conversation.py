@@ -112,7 +112,8 @@ async def test_after_reading_what_to_do_after_an_accident_the_report_is_one_tap_
         > 4
         Laporan yang terlambat tetap diterima.
         [Apa itu JKK? | Apa itu JKM? | Siapa yang dilindungi? |
-         Jika terjadi kecelakaan | Hubungi petugas | Kembali ke menu | Lapor kejadian | Bicara dengan petugas]
+         Jika terjadi kecelakaan | Hubungi petugas | Kembali ke menu | Lapor kejadian | Setelah 31 Desember |
+         Bicara dengan petugas]
         > 7
         Laporan kejadian. Siapa yang mengalami?
     """)

@@ -222,7 +222,8 @@ async def test_help_answers_from_the_catalogue(app):
         > 5
         Bantuan. Pilih topik:
         [Apa itu JKK? | Apa itu JKM? | Siapa yang dilindungi? |
-         Jika terjadi kecelakaan | Hubungi petugas | Kembali ke menu | Bicara dengan petugas]
+         Jika terjadi kecelakaan | Hubungi petugas | Kembali ke menu | Setelah 31 Desember |
+         Bicara dengan petugas]
         > 1
         JKK (Jaminan Kecelakaan Kerja) melindungi Anda
         Bantuan. Pilih topik:

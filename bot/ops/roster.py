@@ -15,7 +15,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -23,6 +23,7 @@ import openpyxl
 
 from bot.ops.authority import Actor
 from handlers.parse import Invalid, Nik, nik_digits, parse_date, parse_nik, parse_phone
+from storage import outbox
 from storage.db import Database
 from storage.errors import PlainError
 from storage.imports import import_finished, import_started
@@ -43,6 +44,7 @@ CATEGORIES = ("kepala_desa", "perangkat_desa", "bpd", "linmas", "guru_ngaji", "r
 # A roster of a million people unpacks to a few hundred MB; a cell is a name, a village, a date.
 MAX_XLSX_UNPACKED = 512 * 2**20
 MAX_CELL = 1000
+RENEWAL_NEWS_KEEPS = timedelta(days=14)  # a renewal not told within two weeks is not told late
 
 
 class RosterError(PlainError):
@@ -63,9 +65,11 @@ class ImportReport:
     warnings: list[RowNote] = field(default_factory=list)
     by_category: Counter[str] = field(default_factory=Counter)
     by_district: Counter[str] = field(default_factory=Counter)
+    told: int = 0  # chats that will hear their person's cover was renewed
 
     def merge(self, other: ImportReport) -> None:
         self.rows += other.rows
+        self.told += other.told
         self.counts.add(other.counts)
         self.rejected += other.rejected
         self.warnings += other.warnings
@@ -344,6 +348,10 @@ def import_roster(
         if good:
             with db.transaction() as session:
                 part.counts = upsert_participants(session, good, now=now, all_new=into_empty)
+                # A cover that now ends later is a renewal: its followers hear of it, once.
+                part.told = outbox.plan_renewals(
+                    session, participant_ids=part.counts.extended, now=now, stale_at=now + RENEWAL_NEWS_KEEPS
+                )
         report.merge(part)
         progress(part.rows)
 
