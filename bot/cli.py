@@ -317,6 +317,68 @@ def announcements_status(ctx: typer.Context) -> None:
     out.print(table)
 
 
+renewal_cli = typer.Typer(no_args_is_help=True, help="The regency's renewal decision about the next cover period.")
+cli.add_typer(renewal_cli, name="renewal")
+
+
+def _print_decision(app: App, decision) -> None:
+    by = f"{decision.set_by}, {_local(app, decision.set_at)}" if decision.set_by else "config.yaml"
+    out.print(f"after {decision.period_end}: {decision.state}", highlight=False)
+    for label, value in (
+        ("new period from", decision.expected_start),
+        ("note", decision.note_id),
+        ("note (English)", decision.note_en),
+        ("decided on", decision.decided_on),
+        ("recorded by", by),
+    ):
+        if value:
+            out.print(f"  {label}: {value}", highlight=False)
+
+
+@renewal_cli.command("show")
+def renewal_show(ctx: typer.Context) -> None:
+    """The decision in force, and the ones recorded before it."""
+    from storage.renewal import history
+
+    with opened(ctx) as app, app.db.transaction() as session:
+        facts = app.services.settings.renewal
+        _print_decision(app, facts.decision(session))
+        earlier = history(session, period_end=facts.default.period_end)[1:]
+    for decision in earlier:
+        out.print(f"  before: {decision.state} ({decision.set_by}, {_local(app, decision.set_at)})", highlight=False)
+
+
+@renewal_cli.command("set")
+def renewal_set(
+    ctx: typer.Context,
+    state: str = typer.Argument(..., help="unknown, planned, confirmed or not_renewed"),
+    start: datetime = typer.Option(None, "--start", formats=["%Y-%m-%d"], help="planned: the new period's first day"),
+    note: str = typer.Option(None, "--note", help="one short line under the decision, in Indonesian"),
+    note_en: str = typer.Option(None, "--note-en", help="the same in English"),
+    decided: datetime = typer.Option(None, "--decided", formats=["%Y-%m-%d"], help="the day it was decided"),
+) -> None:
+    """Record what the regency decided. Reminders say it from their next
+    message on; `confirmed` also sends each village officer a digest of who
+    was renewed and who was not (import the new roster first)."""
+    from bot.ops.renewal import decide
+
+    with opened(ctx) as app, app.db.transaction() as session:
+        decision, digests = decide(
+            session,
+            actor=administrator(),
+            current=app.services.settings.renewal.decision(session),
+            state=state,
+            expected_start=start and start.date(),
+            note_id=note,
+            note_en=note_en,
+            decided_on=decided and decided.date(),
+            now=app.clock(),
+        )
+        _print_decision(app, decision)
+    if state == "confirmed":
+        out.print(f"{digests} village officers' chats will get the renewal digest, in the reminders' hours")
+
+
 @cli.command("demo-roster")
 def demo_roster_command(
     ctx: typer.Context,

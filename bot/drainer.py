@@ -29,9 +29,9 @@ from bot.outbound import Facts, Sending, untimely
 from bot.reminder_plan import Calendar, template_key
 from bot.types import Delivery
 from handlers.messages import Outbound, TemplateRef
-from handlers.renewal import RenewalFacts, reminder_line
+from handlers.renewal import RenewalFacts, reminder_line, renewal_digest
 from handlers.texts import Catalogue
-from storage import outbox
+from storage import outbox, renewal
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ class Drainer:
         own, batch after batch, so a slow platform never holds up a fast one.
         In quiet hours only notices and operators' answers go out."""
         anytime = (outbox.NOTICE, outbox.ANSWER)  # told at any hour; reminders wait out the night
-        daytime = (outbox.REMINDER, outbox.DIGEST, outbox.ANNOUNCEMENT, outbox.RENEWAL)
+        daytime = (outbox.REMINDER, outbox.DIGEST, outbox.ANNOUNCEMENT, outbox.RENEWAL, outbox.RENEWAL_DIGEST)
         kinds = anytime if self.calendar.quiet(now) else (*daytime, *anytime)
         done = await asyncio.gather(*(self._drain(channel, now, kinds) for channel in self.channels))
         return sum(done, Counter())
@@ -97,6 +97,10 @@ class Drainer:
                     session, rows=[(row.id, row.chat_pk, row.cover_end) for row in claimed if row.kind == outbox.DIGEST]
                 ),
                 renewal=self.renewal.decision(session),
+                renewal_digests=renewal.renewal_digests(
+                    session,
+                    rows=[(row.id, row.chat_pk, row.cover_end) for row in claimed if row.kind == outbox.RENEWAL_DIGEST],
+                ),
             )
         return claimed, facts
 
@@ -119,6 +123,9 @@ class Drainer:
             template = TemplateRef(row.kind, (("text", row.body),))
             return Outbound(row.body, template=template, attachments=row.attachments)
         texts = self.catalogue[row.language]
+        if row.kind == outbox.RENEWAL_DIGEST:
+            text = renewal_digest(texts, facts.renewal_digests[row.id])
+            return Outbound(text, template=TemplateRef("notice", (("text", text),)))
         if row.kind == outbox.ANSWER:
             # Outside WhatsApp's 24 hours the "answer" template only says an
             # officer answered; the whole answer waits for the person's next message.

@@ -29,6 +29,7 @@ from storage import outbox, replies
 from storage.chats import Addressee, addressee
 from storage.db import Database
 from storage.renewal import Decision as RenewalDecision
+from storage.renewal import RenewalDigest
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ class Facts:
     consenting: set[tuple[int, int]]  # (chat, participant) with consent on
     digests: dict[int, outbox.Digest]  # outbox id -> the officer's digest as it stands
     renewal: RenewalDecision  # the regency's decision, as reminders word it
+    renewal_digests: dict[int, RenewalDigest]  # outbox id -> a village's renewal as it stands
 
 
 def untimely(row: outbox.Claimed, facts: Facts, now: datetime) -> str | None:
@@ -50,6 +52,8 @@ def untimely(row: outbox.Claimed, facts: Facts, now: datetime) -> str | None:
     if row.kind in (outbox.NOTICE, outbox.ANSWER):
         return None  # nothing else makes a notice or an answer untimely
     if row.kind == outbox.DIGEST and row.id not in facts.digests:
+        return "no longer a village officer's chat"
+    if row.kind == outbox.RENEWAL_DIGEST and row.id not in facts.renewal_digests:
         return "no longer a village officer's chat"
     if row.kind in outbox.FOLLOWED:
         if (row.chat_pk, row.participant_id) not in facts.consenting:

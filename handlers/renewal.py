@@ -14,7 +14,7 @@ from sqlmodel import Session
 from handlers.texts import Texts
 from handlers.wording import written_date
 from storage import renewal
-from storage.renewal import GO_ALONE, Decision
+from storage.renewal import GO_ALONE, Decision, RenewalDigest
 
 
 @dataclass(frozen=True)
@@ -69,3 +69,21 @@ def after_the_end(t: Texts, facts: RenewalFacts, decision: Decision) -> str:
     if decision.state in GO_ALONE:
         lines.append(go_alone(t, facts, decision.period_end))
     return "\n".join(lines)
+
+
+NAMES_IN_A_DIGEST = 30  # more would not fit a WhatsApp template's parameter
+
+
+def renewal_digest(t: Texts, digest: RenewalDigest) -> str:
+    """A village officer's: how many residents were renewed, and who was not
+    (so the officer can help them go on alone)."""
+    if digest.new_end is None:
+        head = t("renewal.digest_none", village=digest.village)
+    else:
+        head = t("renewal.digest", village=digest.village, renewed=digest.renewed, end=written_date(t, digest.new_end))
+    if not digest.not_renewed:
+        return head
+    names = ", ".join(digest.not_renewed[:NAMES_IN_A_DIGEST])
+    if len(digest.not_renewed) > NAMES_IN_A_DIGEST:
+        names += " " + t("renewal.digest_more", count=len(digest.not_renewed) - NAMES_IN_A_DIGEST)
+    return f"{head} " + t("renewal.digest_missing", count=len(digest.not_renewed), names=names)

@@ -30,6 +30,7 @@ REMINDER, NOTICE, DIGEST = "reminder", "notice", "digest"  # digest: a village o
 ANSWER = "answer"  # an operator's answer from the console's Helpdesk, worded at send time
 ANNOUNCEMENT = "announcement"  # operators' news to a segment (storage/announcements.py)
 RENEWAL = "renewal"  # a person's cover extended by a new roster: told once per chat and period
+RENEWAL_DIGEST = "renewal_digest"  # a village officer's: who was renewed, who was not (storage/renewal.py)
 ABOUT_A_COVER = (REMINDER, RENEWAL)  # worded with the person's masked NIK; void once the cover end moves
 FOLLOWED = (REMINDER, ANNOUNCEMENT, RENEWAL)  # only while the chat consents
 NOTIFY = per_dialect(lambda insert: insert(OUTBOX).on_conflict_do_nothing(index_elements=["key"]))
@@ -109,57 +110,6 @@ def _plan_reminders_statement(insert, *, one_chat: bool):
     # rowcount (the new rows) is kept for INSERT only when asked for, on PostgreSQL.
     statement = insert(OUTBOX).from_select(columns, chosen).on_conflict_do_nothing(index_elements=["key"])
     return statement.execution_options(preserve_rowcount=True)
-
-
-def _plan_renewals_statement(insert):
-    """The consenting chats of the given people, told of their new cover end
-    once: the key names the chat, the person and the end."""
-    key = (
-        literal(f"{RENEWAL}:")
-        + cast(SUBSCRIPTIONS.c.chat_pk, String)
-        + literal(":")
-        + cast(SUBSCRIPTIONS.c.participant_id, String)
-        + literal(":")
-        + cast(PARTICIPANTS.c.cover_end, String)
-    )
-    chosen = (
-        select(
-            key,
-            literal(RENEWAL),
-            SUBSCRIPTIONS.c.chat_pk,
-            SUBSCRIPTIONS.c.participant_id,
-            PARTICIPANTS.c.cover_end,
-            bindparam("due_at", type_=OUTBOX.c.due_at.type),
-            bindparam("stale_at", type_=OUTBOX.c.stale_at.type),
-            literal(PLANNED),
-            literal(0),
-            bindparam("now", type_=OUTBOX.c.created_at.type),
-            bindparam("now", type_=OUTBOX.c.updated_at.type),
-        )
-        .join(CHATS, CHATS.c.id == SUBSCRIPTIONS.c.chat_pk)
-        .join(PARTICIPANTS, PARTICIPANTS.c.id == SUBSCRIPTIONS.c.participant_id)
-        .where(
-            SUBSCRIPTIONS.c.active,
-            CHATS.c.active,
-            SUBSCRIPTIONS.c.participant_id.in_(bindparam("people", expanding=True)),
-        )
-    )
-    columns = ["key", "kind", "chat_pk", "participant_id", "cover_end", "due_at", "stale_at", "state", "attempts"]
-    statement = insert(OUTBOX).from_select([*columns, "created_at", "updated_at"], chosen)
-    return statement.on_conflict_do_nothing(index_elements=["key"]).execution_options(preserve_rowcount=True)
-
-
-PLAN_RENEWALS = per_dialect(_plan_renewals_statement)
-
-
-def plan_renewals(session: Session, *, participant_ids: list[int], now: datetime, stale_at: datetime) -> int:
-    """Tell the consenting chats of these people (their cover end just moved
-    later) of the new period, in the drainer's daytime; how many are new."""
-    if not participant_ids:
-        return 0
-    connection = session.connection()
-    values = {"people": participant_ids, "due_at": now, "stale_at": stale_at, "now": now}
-    return connection.execute(PLAN_RENEWALS[connection.dialect.name], values).rowcount
 
 
 PLAN_REMINDERS = per_dialect(partial(_plan_reminders_statement, one_chat=False))

@@ -1,15 +1,20 @@
-"""The regency's renewal decisions: what it decided about the period after
-a cover end, kept with who recorded it and when (the newest one counts)."""
+"""Renewal: the regency's decisions about the period after a cover end (the
+newest recorded one counts, the older ones are its history); the followers
+of people whose cover a new roster extended, told once; and the village
+officers' digests of who was renewed and who was not."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import String, bindparam, cast, func, literal, select
 from sqlmodel import Session
 
-from storage.tables import RENEWALS
+from storage.db import insert_for, per_dialect
+from storage.outbox import PLANNED, RENEWAL, RENEWAL_DIGEST
+from storage.tables import CHATS, LINKS, OFFICERS, OUTBOX, PARTICIPANTS, RENEWALS, SUBSCRIPTIONS
 
 STATES = ("unknown", "planned", "confirmed", "not_renewed")
 # The states in which a person is told how to go on alone (as a BPU participant).
@@ -60,3 +65,116 @@ def record(session: Session, decision: Decision) -> None:
     if decision.state not in STATES:
         raise ValueError(f"unknown renewal state {decision.state!r}")
     session.connection().execute(RENEWALS.insert().values(**decision.__dict__))
+
+
+def _plan_renewals_statement(insert):
+    """The consenting chats of the given people, told of their new cover end
+    once: the key names the chat, the person and the end."""
+    key = (
+        literal(f"{RENEWAL}:")
+        + cast(SUBSCRIPTIONS.c.chat_pk, String)
+        + literal(":")
+        + cast(SUBSCRIPTIONS.c.participant_id, String)
+        + literal(":")
+        + cast(PARTICIPANTS.c.cover_end, String)
+    )
+    chosen = (
+        select(
+            key,
+            literal(RENEWAL),
+            SUBSCRIPTIONS.c.chat_pk,
+            SUBSCRIPTIONS.c.participant_id,
+            PARTICIPANTS.c.cover_end,
+            bindparam("due_at", type_=OUTBOX.c.due_at.type),
+            bindparam("stale_at", type_=OUTBOX.c.stale_at.type),
+            literal(PLANNED),
+            literal(0),
+            bindparam("now", type_=OUTBOX.c.created_at.type),
+            bindparam("now", type_=OUTBOX.c.updated_at.type),
+        )
+        .join(CHATS, CHATS.c.id == SUBSCRIPTIONS.c.chat_pk)
+        .join(PARTICIPANTS, PARTICIPANTS.c.id == SUBSCRIPTIONS.c.participant_id)
+        .where(
+            SUBSCRIPTIONS.c.active,
+            CHATS.c.active,
+            SUBSCRIPTIONS.c.participant_id.in_(bindparam("people", expanding=True)),
+        )
+    )
+    columns = ["key", "kind", "chat_pk", "participant_id", "cover_end", "due_at", "stale_at", "state", "attempts"]
+    statement = insert(OUTBOX).from_select([*columns, "created_at", "updated_at"], chosen)
+    return statement.on_conflict_do_nothing(index_elements=["key"]).execution_options(preserve_rowcount=True)
+
+
+PLAN_RENEWALS = per_dialect(_plan_renewals_statement)
+
+
+def plan_renewals(session: Session, *, participant_ids: list[int], now: datetime, stale_at: datetime) -> int:
+    """Tell the consenting chats of these people (their cover end just moved
+    later) of the new period, in the drainer's daytime; how many are new."""
+    if not participant_ids:
+        return 0
+    connection = session.connection()
+    values = {"people": participant_ids, "due_at": now, "stale_at": stale_at, "now": now}
+    return connection.execute(PLAN_RENEWALS[connection.dialect.name], values).rowcount
+
+
+def plan_renewal_digests(session: Session, *, period_end: date, now: datetime, stale_at: datetime) -> int:
+    """One digest for each linked village officer's chat about the period
+    after `period_end`, worded when it goes; how many are new."""
+    chosen = (
+        select(
+            literal(f"{RENEWAL_DIGEST}:") + cast(LINKS.c.chat_pk, String) + literal(f":{period_end.isoformat()}"),
+            literal(RENEWAL_DIGEST),
+            LINKS.c.chat_pk,
+            literal(period_end, OUTBOX.c.cover_end.type),
+            literal(now, OUTBOX.c.due_at.type),
+            literal(stale_at, OUTBOX.c.stale_at.type),
+            literal(PLANNED),
+            literal(0),
+            literal(now, OUTBOX.c.created_at.type),
+            literal(now, OUTBOX.c.updated_at.type),
+        )
+        .distinct()
+        .join(CHATS, CHATS.c.id == LINKS.c.chat_pk)
+        .where(LINKS.c.revoked_at.is_(None), CHATS.c.active)
+    )
+    columns = ["key", "kind", "chat_pk", "cover_end", "due_at", "stale_at", "state", "attempts"]
+    statement = insert_for(session, OUTBOX).from_select([*columns, "created_at", "updated_at"], chosen)
+    statement = statement.on_conflict_do_nothing(index_elements=["key"]).execution_options(preserve_rowcount=True)
+    return session.connection().execute(statement).rowcount
+
+
+@dataclass(frozen=True)
+class RenewalDigest:
+    village: str
+    renewed: int  # residents whose cover now ends after the period
+    new_end: date | None  # the latest new end among them
+    not_renewed: list[str]  # names of the others, alphabetically
+
+
+def renewal_digests(session: Session, *, rows: Iterable[tuple[int, int, date]]) -> dict[int, RenewalDigest]:
+    """For (outbox id, officer chat, period end) rows, the village's renewal
+    as it stands now; a chat no longer linked to an officer has none."""
+    found = {}
+    connection = session.connection()
+    for outbox_id, chat_pk, period_end in rows:
+        officer = connection.execute(
+            select(OFFICERS.c.village, OFFICERS.c.district)
+            .join(LINKS, LINKS.c.officer_id == OFFICERS.c.id)
+            .where(LINKS.c.chat_pk == chat_pk, LINKS.c.revoked_at.is_(None))
+        ).first()
+        if officer is None:
+            continue
+        village = PARTICIPANTS.c.village == officer.village, PARTICIPANTS.c.district == officer.district
+        renewed, new_end = connection.execute(
+            select(func.count(), func.max(PARTICIPANTS.c.cover_end)).where(
+                *village, PARTICIPANTS.c.cover_end > period_end
+            )
+        ).one()
+        others = connection.execute(
+            select(PARTICIPANTS.c.name)
+            .where(*village, PARTICIPANTS.c.cover_end <= period_end)
+            .order_by(PARTICIPANTS.c.name)
+        ).scalars()
+        found[outbox_id] = RenewalDigest(officer.village, renewed, new_end, list(others))
+    return found

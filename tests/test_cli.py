@@ -326,3 +326,26 @@ def test_an_office_with_no_chat_channel_runs_the_console_alone(tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def test_the_renewal_decision_is_recorded_shown_and_heard_in_the_chat(tmp_path):
+    env = {"PAYUNG_NIK_KEY": "k" * 40}
+    shown = payung(tmp_path, "renewal", "show", env=env)
+    assert "after 2026-12-31: unknown" in shown.stdout and "recorded by: config.yaml" in shown.stdout
+    refused = payung(tmp_path, "renewal", "set", "planned", "--start", "2026-12-01", env=env)
+    assert refused.returncode == 1
+    assert refused.stderr.strip() == "error: the new period starts after the current one ends (2026-12-31)"
+    assert payung(tmp_path, "renewal", "set", "maybe", env=env).returncode == 1
+    recorded = payung(
+        tmp_path, "renewal", "set", "planned", "--start", "2027-01-01", "--note", "Menunggu APBD 2027.", env=env
+    )
+    assert recorded.returncode == 0, recorded.stderr
+    shown = payung(tmp_path, "renewal", "show", env=env).stdout
+    assert "after 2026-12-31: planned" in shown and "new period from: 2027-01-01" in shown
+    assert "note: Menunggu APBD 2027." in shown and "recorded by: cli:" in shown
+    # The help topic says it from now on.
+    chat = payung(tmp_path, "chat", stdin="bantuan\nsetelah 31 desember\n", env=env).stdout
+    assert "berencana memperpanjang perlindungan ini mulai 1 Januari 2027. Menunggu APBD 2027." in chat
+    confirmed = payung(tmp_path, "renewal", "set", "confirmed", env=env)
+    assert "0 village officers' chats will get the renewal digest" in confirmed.stdout
+    assert "before: planned" in payung(tmp_path, "renewal", "show", env=env).stdout

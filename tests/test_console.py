@@ -56,6 +56,13 @@ MATRIX = [
         (SIGN_IN, FORBIDDEN, FORBIDDEN, DONE, FORBIDDEN),
     ),
     ("POST", "/console/accounts/vera", {"action": "disable"}, (SIGN_IN, FORBIDDEN, FORBIDDEN, DONE, FORBIDDEN)),
+    ("GET", "/console/renewal", None, (SIGN_IN, OK, OK, OK, OK)),
+    (
+        "POST",
+        "/console/renewal/decide",
+        {"state": "planned", "expected_start": "2027-01-01"},
+        (SIGN_IN, FORBIDDEN, FORBIDDEN, DONE, FORBIDDEN),
+    ),
 ]
 
 
@@ -238,6 +245,7 @@ def test_the_banner_says_what_the_settings_lack(world):
     browser, _ = log_in(web, "viewer")
     page = browser.get("/console/dashboard").text
     assert "Belum ada tujuan operator" in page and "Kontak di config.yaml masih contoh" in page
+    assert "Iuran BPU di config.yaml (programme.bpu) belum dikonfirmasi" in page
     english = browser.get("/console/language?to=en&next=/console/dashboard", follow_redirects=True).text
     assert "No operator destination is set" in english and 'lang="en"' in english
 
@@ -284,5 +292,5 @@ def test_the_banner_names_the_whatsapp_templates_still_missing(tmp_path, sqlite_
         browser, _ = log_in(web, "viewer")
         page = browser.get("/console/dashboard").text
     app.close()
-    missing = "reminder_30, reminder_14, reminder_7, reminder_1, reminder_after_1, answer, announcement"
+    missing = "reminder_30, reminder_14, reminder_7, reminder_1, reminder_after_1, answer, announcement, renewal"
     assert f"Template WhatsApp belum diatur untuk: {missing}." in page

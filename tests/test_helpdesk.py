@@ -164,7 +164,6 @@ async def test_on_whatsapp_past_24_hours_the_template_goes_first_and_the_answer_
     await person.run("> makasih\n(tidak ada balasan)")  # given whole once
 
 
-
 async def test_a_held_answer_is_given_even_after_the_person_left_and_the_thread_closed(desk, clock):
     app, url = desk
     person = Chat(app, "6281234567890", channel="whatsapp", sender_phone="6281234567890")

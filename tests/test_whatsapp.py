@@ -341,6 +341,19 @@ async def test_rate_limits_are_retried_and_other_errors_recorded(app, graph):
     assert "Parameter value is not valid" in failed.detail
 
 
+async def test_a_template_parameter_goes_as_one_line_as_the_cloud_api_requires(app, graph, clock):
+    channel = channel_for(app, graph, templates={"notice": TemplateSettings(name="pemberitahuan", parameters=["text"])})
+    async with Webhook(app, channel) as hook:
+        await hook.say(text("wamid.1", WARGA, "halo"))
+        clock.advance(days=2)
+        written = "Laporan LK-2026-000001:\n\tstatus Diverifikasi.\n\nCatatan:      bawa e-KTP."
+        app.sending.submit(channel, WARGA, Outbound(written, template=TemplateRef("notice", (("text", written),))))
+        await hook.settle()
+    await channel.stop()
+    [parameter] = graph.bodies()[-1]["template"]["components"][0]["parameters"]
+    assert parameter["text"] == "Laporan LK-2026-000001: status Diverifikasi. Catatan: bawa e-KTP."
+
+
 async def test_the_window_opens_again_after_a_day_when_the_person_writes(app, graph, clock):
     channel = channel_for(app, graph)
     async with Webhook(app, channel) as hook:

@@ -460,7 +460,9 @@ class WhatsAppChannel:
 
     async def _send_template(self, chat_id: str, template: TemplateSettings, message: Outbound) -> SentMessage:
         values = dict(message.template.values)
-        body = [{"type": "text", "text": str(values.get(name, ""))} for name in template.parameters]
+        # The Cloud API refuses a parameter holding a line break, a tab or over
+        # four spaces in a row: each goes as one line (the template keeps its own breaks).
+        body = [{"type": "text", "text": " ".join(str(values.get(name, "")).split())} for name in template.parameters]
         params = [{"type": "body", "parameters": body}] if body else []
         return await self.client.send_template(
             chat_id, name=template.name, language=TemplateLanguage(template.language), params=params

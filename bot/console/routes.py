@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import mimetypes
 import tempfile
+from datetime import date
 from pathlib import Path
 
 from starlette.background import BackgroundTask
@@ -20,6 +21,7 @@ from bot.console.site import PREFIX, Gate, Pages, View, client_address, first_da
 from bot.media import MediaStore
 from bot.ops import accounts, helpdesk, reports
 from bot.ops import announcements as announcing
+from bot.ops import renewal as renewing
 from bot.ops.accounts import Refused, log_in
 from bot.ops.authority import MAY, Invalid, NotFound
 from bot.ops.dashboard import OVERDUE, dashboard
@@ -30,6 +32,7 @@ from storage import console
 from storage.announcements import COVERS, Segment
 from storage.incidents import KINDS
 from storage.media import Media
+from storage.renewal import STATES, history
 from storage.report_statuses import STATUSES
 
 log = logging.getLogger(__name__)
@@ -74,6 +77,8 @@ class ConsoleRoutes:
             Route("/announcements", page(self.announcements)),
             Route("/announcements/preview", page(self.preview_announcement, may="change"), methods=["POST"]),
             Route("/announcements/send", page(self.send_announcement, may="change"), methods=["POST"]),
+            Route("/renewal", page(self.renewal)),
+            Route("/renewal/decide", page(self.decide_renewal, may="manage"), methods=["POST"]),
             Route("/helpdesk", page(self.helpdesk)),
             Route("/helpdesk/{thread:int}", page(self.thread)),
             Route("/helpdesk/{thread:int}/messages", page(self.thread_messages)),
@@ -239,6 +244,30 @@ class ConsoleRoutes:
         today = view.now.astimezone(self.pages.zone).date()
         announcing.send(view.session, actor=view.actor, draft=self._draft(view), today=today, now=view.now)
         return RedirectResponse(f"{PREFIX}/announcements", status_code=303)
+
+    def renewal(self, view: View) -> Response:
+        facts = self.app.services.settings.renewal
+        context = {
+            "decision": facts.decision(view.session),
+            "earlier": history(view.session, period_end=facts.default.period_end)[1:],
+            "states": STATES,
+            "may_manage": "manage" in MAY[view.actor.role],
+        }
+        return self.pages.render(view.request, "renewal.html", actor=view.actor, **context)
+
+    def decide_renewal(self, view: View) -> Response:
+        renewing.decide(
+            view.session,
+            actor=view.actor,
+            current=self.app.services.settings.renewal.decision(view.session),
+            state=view.field("state"),
+            expected_start=_day(view.field("expected_start")),
+            note_id=view.field("note_id"),
+            note_en=view.field("note_en"),
+            decided_on=_day(view.field("decided_on")),
+            now=view.now,
+        )
+        return RedirectResponse(f"{PREFIX}/renewal", status_code=303)
 
     def helpdesk(self, view: View) -> Response:
         waiting = helpdesk.open_threads(view.session, actor=view.actor)
@@ -493,6 +522,16 @@ class ConsoleRoutes:
         else:
             raise Invalid("unknown action")
         return RedirectResponse(f"{PREFIX}/accounts", status_code=303)
+
+
+def _day(text: str) -> date | None:
+    """A date field: empty is none; anything else must be a date."""
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise Invalid(f"not a date: {text} (write it like 2027-01-01)") from None
 
 
 def _page(view: View) -> int:

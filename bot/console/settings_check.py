@@ -16,9 +16,12 @@ def settings_warnings(settings: Settings) -> list[tuple[str, dict[str, str]]]:
     shipped = ContactSettings()
     if any(getattr(settings.contacts, name) == getattr(shipped, name) for name in ("bpjs_office", "dinas_pmd")):
         warnings.append(("banner.placeholder_contacts", {}))
+    if not settings.programme.bpu.confirmed:
+        warnings.append(("banner.bpu_unconfirmed", {}))
     if settings.whatsapp.enabled:
-        # The reminders', the notices', the helpdesk's answers' and the announcements'.
-        wanted = [template_key(stage) for stage in settings.reminders.stages] + ["notice", "answer", "announcement"]
+        # The reminders', the notices', the helpdesk's answers', the announcements' and the renewal news'.
+        wanted = [template_key(stage) for stage in settings.reminders.stages]
+        wanted += ["notice", "answer", "announcement", "renewal"]
         missing = [key for key in wanted if key not in settings.whatsapp.templates]
         if missing:
             warnings.append(("banner.missing_templates", {"keys": ", ".join(missing)}))

@@ -23,7 +23,7 @@ import openpyxl
 
 from bot.ops.authority import Actor
 from handlers.parse import Invalid, Nik, nik_digits, parse_date, parse_nik, parse_phone
-from storage import outbox
+from storage import renewal
 from storage.db import Database
 from storage.errors import PlainError
 from storage.imports import import_finished, import_started
@@ -349,7 +349,7 @@ def import_roster(
             with db.transaction() as session:
                 part.counts = upsert_participants(session, good, now=now, all_new=into_empty)
                 # A cover that now ends later is a renewal: its followers hear of it, once.
-                part.told = outbox.plan_renewals(
+                part.told = renewal.plan_renewals(
                     session, participant_ids=part.counts.extended, now=now, stale_at=now + RENEWAL_NEWS_KEEPS
                 )
         report.merge(part)
