@@ -8,11 +8,12 @@ import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlmodel import Session
 
-from bot.channels import ALWAYS, Channel, ChannelCapabilities
+from bot.channels import ALWAYS, Channel, ChannelCapabilities, reminders_reach
 from bot.check_alarm import CheckAlarm
 from bot.config import Settings
 from bot.dispatcher import Dispatcher
@@ -142,6 +143,7 @@ def build_app(settings: Settings, *, clock: Clock = utc_now) -> App:
         IdentityHasher(load_nik_key(settings)),
         catalogue,
         ChannelCapabilities((*ALWAYS, *settings.channels())),
+        partial(reminders_reach, settings),
     )
     notices = Notices(settings=settings, catalogue=catalogue)
     planner = ReminderPlanner(db=db, calendar=Calendar.of(settings.reminders, services.zone))

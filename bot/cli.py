@@ -379,6 +379,56 @@ def renewal_set(
         out.print(f"{digests} village officers' chats will get the renewal digest, in the reminders' hours")
 
 
+whatsapp_cli = typer.Typer(no_args_is_help=True, help="WhatsApp Business: Payung's message templates at Meta.")
+cli.add_typer(whatsapp_cli, name="whatsapp")
+templates_cli = typer.Typer(no_args_is_help=True, help="The message templates WhatsApp needs past 24 hours.")
+whatsapp_cli.add_typer(templates_cli, name="templates")
+
+
+@templates_cli.command("sync")
+def templates_sync(ctx: typer.Context) -> None:
+    """Submit every shipped template Meta does not have yet (Indonesian and
+    English), then show each one's review status."""
+    from bot.channels.whatsapp_templates import sync
+
+    _show_templates(ctx, sync)
+
+
+@templates_cli.command("status")
+def templates_status(ctx: typer.Context) -> None:
+    """Each template's review status at Meta (APPROVED, PENDING, REJECTED ...)."""
+    from bot.channels.whatsapp_templates import refresh
+
+    _show_templates(ctx, refresh)
+
+
+def _show_templates(ctx: typer.Context, read) -> None:
+    from bot.channels.whatsapp import whatsapp_client
+    from bot.channels.whatsapp_templates import shipped
+    from bot.config import ConfigError, env_secret
+
+    with opened(ctx) as app:
+        settings = app.settings.whatsapp
+        if not settings.business_account_id:
+            raise ConfigError("whatsapp.business_account_id is not set: the templates live in that account")
+        token = env_secret("WHATSAPP_TOKEN")
+        if token is None:
+            raise ConfigError("WHATSAPP_TOKEN is not set in the environment")
+        client = whatsapp_client(settings, token.get_secret_value())
+        found = asyncio.run(read(client, settings.business_account_id, app.db, now=app.clock()))
+    serves = {item.name: ", ".join(item.serves) for item in shipped().values()}
+    table = Table(title="WhatsApp templates")
+    for column in ("name", "language", "status", "carries"):
+        table.add_column(column)
+    for name, language, status, _ in sorted(found):
+        style = "green" if status == "APPROVED" else "red" if status in ("REJECTED", "DISABLED") else "yellow"
+        table.add_row(name, language, f"[{style}]{status}", serves.get(name, "(not Payung's)"))
+    out.print(table)
+    missing = sorted({(name, language) for name in serves for language in ("id", "en")} - {f[:2] for f in found})
+    if missing:
+        err.print(f"not at Meta yet: {', '.join(f'{name} ({language})' for name, language in missing)}; run sync")
+
+
 @cli.command("demo-roster")
 def demo_roster_command(
     ctx: typer.Context,
@@ -420,7 +470,15 @@ def run(ctx: typer.Context) -> None:
     from bot.service import serve  # Telegram and the web stack load only here
 
     with opened(ctx) as app:
+        _warn_unready_templates(app)
         asyncio.run(serve(app))
+
+
+def _warn_unready_templates(app: App) -> None:
+    from bot.channels.whatsapp_templates import unready
+
+    if warning := unready(app.settings, app.db):
+        err.print(f"[bold red]warning:[/] {warning}", highlight=False)
 
 
 reminders_cli = typer.Typer(no_args_is_help=True, help="Reminders before the cover ends.")
@@ -458,6 +516,7 @@ def reminders_plan(
     """Plan reminder stages for every consenting chat (idempotent)."""
     with opened(ctx) as app:
         planned = app.planner().plan(_now(app, now), dry_run=dry_run)
+        _warn_unready_templates(app)
     table = Table(title="Would be planned" if dry_run else "Planned")
     for column in ("stage", "channel", "messages"):
         table.add_column(column)

@@ -175,6 +175,7 @@ class WhatsAppPaceSettings(Section):
 
 class WhatsAppSettings(ChannelSettings):
     phone_number_id: str | None = None
+    business_account_id: str | None = None  # the WABA id: its message templates live there
     webhook_path: str = Field("/whatsapp", pattern=r"^/")
     graph_base_url: str = "https://graph.facebook.com"
     operator_numbers: list[str] = []  # operators' WhatsApp numbers (digits, e.g. 6281234567890)

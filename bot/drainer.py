@@ -35,6 +35,7 @@ from storage import outbox, renewal
 from storage.db import Database
 
 log = logging.getLogger(__name__)
+TEMPLATE_REVIEW_WAIT = timedelta(minutes=15)  # how often a message waiting for its template's approval looks again
 
 
 @dataclass(frozen=True)
@@ -163,9 +164,11 @@ class Drainer:
         )
 
     def _mark(self, row: outbox.Claimed, delivery: Delivery, now: datetime) -> str:
-        state, retry_at = delivery.state, None
+        state, retry_at, counted = delivery.state, None, True
         if state == "failed" and row.attempts < self.settings.max_attempts:
             state, retry_at = outbox.PLANNED, now + timedelta(minutes=2**row.attempts)
+        if state == "waiting":  # its template is under review: the same row later, not a failure
+            state, retry_at, counted = outbox.PLANNED, now + TEMPLATE_REVIEW_WAIT, False
         with self.db.transaction() as session:
             kept = outbox.mark(
                 session,
@@ -176,7 +179,8 @@ class Drainer:
                 platform_message_id=delivery.platform_message_id,
                 detail=delivery.detail,
                 retry_at=retry_at,
+                counted=counted,
             )
         if not kept:
             log.warning("reminder %s: lease lost before marking it %s", row.id, state)
-        return "retry" if retry_at else state
+        return "waiting" if not counted else "retry" if retry_at else state

@@ -72,15 +72,26 @@ class Decision:
     language: str  # the chat's, for the channel's own words (WhatsApp's list button)
 
 
-def decide(channel: Channel, who: Addressee | None, message: Outbound, now: datetime) -> Decision | str:
-    """How `message` may go to a chat (`who` as stored), or why it may not."""
+@dataclass(frozen=True)
+class Waiting:
+    """Not now: its template is under review; the outbox tries again later."""
+
+    reason: str
+
+
+def decide(channel: Channel, who: Addressee | None, message: Outbound, now: datetime) -> Decision | Waiting | str:
+    """How `message` may go to a chat (`who` as stored), why it must wait,
+    or why it may not go at all."""
     if who is None or not who.active:
         return "chat unknown or unreachable"
     hours = channel.capabilities.reply_window_hours
     if hours is None or (who.last_inbound_at is not None and now - who.last_inbound_at < timedelta(hours=hours)):
         return Decision("free", who.language)
-    if message.template is not None and channel.has_template(message.template.key):
+    readiness = channel.template(message.template.key, who.language) if message.template else "missing"
+    if readiness == "ready":
         return Decision("template", who.language)
+    if readiness == "pending":
+        return Waiting(f"outside the {hours}-hour window; its template awaits the platform's review")
     return f"outside the {hours}-hour window and no template for this message"
 
 
@@ -100,7 +111,7 @@ class Sending:
         self._sent: list[tuple[int, asyncio.Future]] = []
         self._forgetting: asyncio.Task | None = None
 
-    def _decide(self, channel: Channel, chat_id: str, message: Outbound, now: datetime) -> Decision | str:
+    def _decide(self, channel: Channel, chat_id: str, message: Outbound, now: datetime) -> Decision | Waiting | str:
         if channel.capabilities.reply_window_hours is None:
             # Nothing to check against the chat row: a reply goes as written.
             return Decision("free", self.default_language)
@@ -120,6 +131,8 @@ class Sending:
         """Queue a message for a chat, if it may go; never waits for the
         platform. `held`: the pending_replies row to forget once it is out."""
         decision = self._decide(channel, chat_id, message, self.clock())
+        if isinstance(decision, Waiting):  # a reply cannot wait for a review
+            decision = decision.reason
         if isinstance(decision, str):
             self._skipped(channel, chat_id, decision)
             self._out(held)
@@ -200,6 +213,8 @@ class Sending:
         rehearsing December with --now sets ahead. The chat is read in a
         thread: the event loop is busy pacing other sends meanwhile."""
         decision = await asyncio.to_thread(self._decide, channel, chat_id, message, now)
+        if isinstance(decision, Waiting):
+            return Delivery("waiting", detail=decision.reason)
         if isinstance(decision, str):
             await asyncio.to_thread(self._skipped, channel, chat_id, decision)
             return Delivery("skipped", detail=decision)

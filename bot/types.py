@@ -21,12 +21,15 @@ Finished = Callable[[], Awaitable[None]]
 # How a message may go, as the sending policy decided (bot/outbound.py):
 # as written, or as its approved template (outside a reply window).
 Sendable = Literal["free", "template"]
+# Whether a channel's template for a message may carry it: approved, under
+# the platform's review (the message waits), or none at all.
+Readiness = Literal["ready", "pending", "missing"]
 
 
 @dataclass(frozen=True)
 class Delivery:
     """What became of one Outbound, for callers that keep score (the outbox)."""
 
-    state: Literal["sent", "failed", "skipped"]
+    state: Literal["sent", "failed", "skipped", "waiting"]  # waiting: its template is under review
     platform_message_id: str | None = None
     detail: str | None = None

@@ -120,7 +120,10 @@ async def got_consent(turn: Turn):
     if turn.choice == "yes":
         subscribe(turn.db, chat=turn.chat, participant_id=turn.data["participant_id"], now=turn.now)
         turn.emit(Subscribed(turn.chat.id))
-        return done(turn.say("coverage.consent_yes", end=long_date(turn, date.fromisoformat(turn.data["cover_end"]))))
+        end = long_date(turn, date.fromisoformat(turn.data["cover_end"]))
+        if not turn.services.reminders_reach(turn.db, turn.inbound.channel):  # promise nothing that cannot go yet
+            return done(turn.say("coverage.consent_yes_later", end=end))
+        return done(turn.say("coverage.consent_yes", end=end))
     if turn.choice == "no":
         return done(turn.say("coverage.consent_no"))
     if turn.choice == "prove" and turn.data.get("may_prove"):

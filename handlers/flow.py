@@ -64,6 +64,9 @@ class Services:
     hasher: IdentityHasher
     catalogue: Catalogue
     capabilities: Mapping[str, Capabilities]  # by channel name
+    # Whether reminders reach a channel's chats past its reply window now
+    # (WhatsApp: its reminder templates approved), by channel name.
+    reminders_reach: Callable[[Session, str], bool] = lambda session, channel: True
 
     @property
     def zone(self) -> ZoneInfo:

@@ -509,3 +509,19 @@ class RenewalDecision(SQLModel, table=True):
     decided_on: date | None = None
     set_by: str = Field(max_length=64)
     set_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class WhatsAppTemplate(SQLModel, table=True):
+    """A message template's review status at Meta, as last read: the shipped
+    templates (bot/channels/whatsapp_templates.yaml) are used only once
+    approved, and hold their messages back while pending."""
+
+    __tablename__ = "whatsapp_templates"
+    __table_args__ = (UniqueConstraint("name", "language", name="uq_whatsapp_templates_name_language"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=128)
+    language: str = Field(max_length=16)
+    status: str = Field(max_length=24)  # APPROVED, PENDING, REJECTED, PAUSED ...
+    template_id: str | None = Field(default=None, max_length=64)
+    checked_at: datetime = Field(sa_type=UTCDateTime)

@@ -329,9 +329,12 @@ def mark(
     platform_message_id: str | None = None,
     detail: str | None = None,
     retry_at: datetime | None = None,
+    counted: bool = True,
 ) -> bool:
     """Record what became of a claimed row. False when the lease was lost
-    (another drainer took the row over), so nothing is overwritten."""
+    (another drainer took the row over), so nothing is overwritten. A claim
+    that was no attempt (`counted` false: it waits for something else) is
+    not counted among the row's attempts."""
     values: dict[str, Any] = {
         "state": state,
         "updated_at": now,
@@ -341,6 +344,8 @@ def mark(
     }
     if retry_at is not None:
         values["due_at"] = retry_at
+    if not counted:
+        values["attempts"] = OUTBOX.c.attempts - 1
     result = session.connection().execute(
         update(OUTBOX)
         .where(OUTBOX.c.id == outbox_id, OUTBOX.c.claimed_by == worker, OUTBOX.c.state == CLAIMED)

@@ -78,3 +78,13 @@ def consenting_by_district(session: Session, *, districts: Collection[str] | Non
     if districts is not None:
         statement = statement.where(PARTICIPANTS.c.district.in_(list(districts)))
     return [tuple(row) for row in session.connection().execute(statement)]
+
+
+def consenting_chats(session: Session, *, channel: str) -> int:
+    """Reachable chats on `channel` that consent to reminders about someone."""
+    statement = (
+        select(func.count(func.distinct(SUBSCRIPTIONS.c.chat_pk)))
+        .join(CHATS, CHATS.c.id == SUBSCRIPTIONS.c.chat_pk)
+        .where(SUBSCRIPTIONS.c.active.is_(True), CHATS.c.active.is_(True), CHATS.c.channel == channel)
+    )
+    return session.connection().execute(statement).scalar_one()

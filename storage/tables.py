@@ -30,6 +30,7 @@ from storage.models import (
     ReminderSubscription,
     RenewalDecision,
     RosterImport,
+    WhatsAppTemplate,
 )
 
 ANNOUNCEMENTS = Announcement.__table__
@@ -57,4 +58,5 @@ PROCESSED = ProcessedMessage.__table__
 REPLIES = PendingReply.__table__
 SESSIONS = ConversationState.__table__
 SUBSCRIPTIONS = ReminderSubscription.__table__
+TEMPLATES = WhatsAppTemplate.__table__
 IMPORTS = RosterImport.__table__

@@ -157,6 +157,13 @@ def any_db_app(tmp_path, database_url, clock):
 
 
 @pytest.fixture
+async def graph():
+    """The Graph API stand-in on 127.0.0.1, for the real pywa client."""
+    async with GraphApiStandIn() as standin:
+        yield standin
+
+
+@pytest.fixture
 async def stand_ins():
     """The Bot API and Graph API stand-ins, both listening on 127.0.0.1."""
     async with BotApiStandIn() as telegram, GraphApiStandIn() as graph:

@@ -34,6 +34,7 @@ class Posted:
 class GraphApiStandIn:
     posted: list[Posted] = field(default_factory=list)
     media: dict[str, tuple[bytes, str]] = field(default_factory=dict)  # id -> (content, mime type)
+    templates: list[dict[str, Any]] = field(default_factory=list)  # as created, with their review status
     uploads: dict[str, tuple[str, bytes, str]] = field(default_factory=dict)  # id -> (file name, content, mime type)
     _failures: dict[str, list[dict]] = field(default_factory=dict)  # recipient -> errors to answer, in order
     _ids: Any = field(default_factory=lambda: itertools.count(1))
@@ -66,6 +67,7 @@ class GraphApiStandIn:
         return Starlette(
             routes=[
                 Route("/v{version}/{phone_id}/messages", self._messages, methods=["POST"]),
+                Route("/v{version}/{waba_id}/message_templates", self._templates, methods=["GET", "POST"]),
                 Route("/v{version}/{phone_id}/media", self._upload, methods=["POST"]),
                 Route("/v{version}/{media_id}", self._media_url, methods=["GET"]),
                 Route("/files/{media_id}", self._file, methods=["GET"]),
@@ -100,6 +102,33 @@ class GraphApiStandIn:
                 "messages": [{"id": f"wamid.out.{next(self._ids)}"}],
             }
         )
+
+    def review(self, name: str, language: str, status: str) -> None:
+        """Meta's review decides: APPROVED, REJECTED ..."""
+        [template] = [item for item in self.templates if (item["name"], item["language"]) == (name, language)]
+        template["status"] = status
+
+    async def _templates(self, request: Request) -> Response:
+        """Create a template (under review at first), or list them, a page of
+        five at a time as the Graph API pages them."""
+        if not self._authorised(request):
+            return JSONResponse({"error": {"message": "Invalid OAuth access token", "code": 190}}, status_code=401)
+        if request.method == "POST":
+            body = await request.json()
+            if any((item["name"], item["language"]) == (body["name"], body["language"]) for item in self.templates):
+                error = {"message": "Content in this language already exists", "code": 100, "error_subcode": 2388024}
+                return JSONResponse({"error": error}, status_code=400)
+            created = {**body, "id": str(9000 + len(self.templates)), "status": "PENDING"}
+            self.templates.append(created)
+            return JSONResponse({"id": created["id"], "status": "PENDING", "category": body["category"]})
+        start = int(request.query_params.get("after", "0"))
+        page = self.templates[start : start + 5]
+        paging: dict[str, Any] = {"cursors": {"before": str(start), "after": str(start + len(page))}}
+        if start + 5 < len(self.templates):
+            paging["next"] = f"https://graph.facebook.com{request.url.path}?after={start + 5}"  # as Meta writes it
+        summary = {"total_count": len(self.templates), "message_template_count": len(self.templates),
+                   "message_template_limit": 250, "are_translations_complete": True}  # fmt: skip
+        return JSONResponse({"data": page, "summary": summary, "paging": paging})
 
     async def _upload(self, request: Request) -> Response:
         """A media upload (multipart): kept, so the test can read what was sent."""

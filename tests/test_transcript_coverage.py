@@ -37,10 +37,10 @@ async def test_a_covered_worker_on_their_own_number_sees_the_whole_card_and_acce
         Mau diingatkan lewat chat ini sebelum perlindungan berakhir?
         [Ya | Tidak]
         > ya
-        Baik, kami akan mengingatkan Anda sebelum 31 Desember 2026.
+        Baik, dicatat. Pengingat sebelum 31 Desember 2026 mulai terkirim di sini setelah WhatsApp menyetujui
         Ada lagi yang bisa dibantu?
         {MENU}
-    """)
+    """)  # no reminder template approved yet: nothing is promised that cannot go
     with app.db.transaction() as db:
         assert len(db.exec(select(ReminderSubscription)).all()) == 1
 

@@ -11,7 +11,6 @@ import json
 import logging
 
 import httpx
-import pytest
 from sqlmodel import select
 
 from bot.channels.whatsapp import SIGNATURE_HEADER, WhatsAppChannel, WhatsAppSecrets, render, shorten
@@ -22,7 +21,6 @@ from storage.models import Chat, OutboundMessage, PendingInbound, ProcessedMessa
 from tests.graph_standin import (
     PHONE_ID,
     TOKEN,
-    GraphApiStandIn,
     button_reply,
     delivery,
     list_reply,
@@ -36,12 +34,6 @@ from tests.test_transcript_incident import BUDI_BORN, BUDI_NIK
 
 SECRETS = WhatsAppSecrets(token=TOKEN, app_secret="app-secret-for-tests", verify_token="verify-me")
 WARGA = "6281234567890"
-
-
-@pytest.fixture
-async def graph():
-    async with GraphApiStandIn() as standin:
-        yield standin
 
 
 def channel_for(app, graph, **whatsapp):

@@ -9,7 +9,9 @@ which provides:
   plugin(app)    the Channel, built from the app's settings and the
                  environment's secrets; it connects nothing until start();
   sender(app)    (async) the Channel for sending only, from the command
-                 line (`reminders send`), or None when it cannot send there.
+                 line (`reminders send`), or None when it cannot send there;
+  reminders_ready(settings, session)  (optional, for a channel with templates)
+                 whether its reminders' templates may carry them now.
 
 So adding a channel is its module, its config section and its tests. The
 console (`python -m bot chat`) is a channel too, with no section: it is
@@ -23,9 +25,11 @@ from collections.abc import Iterator, Mapping
 from importlib import import_module
 from typing import Protocol
 
+from sqlmodel import Session
 from starlette.routing import BaseRoute
 
-from bot.types import Delivery, Finished, Sendable
+from bot.config import Settings
+from bot.types import Delivery, Finished, Readiness, Sendable
 from handlers.messages import Capabilities, Inbound, Outbound
 
 ALWAYS = ("console",)
@@ -37,7 +41,7 @@ class Channel(Protocol):
     in_flight: int  # platform calls that may await an answer at once
 
     def routes(self) -> list[BaseRoute]: ...  # its webhooks, each checking its platform's proof
-    def has_template(self, key: str) -> bool: ...  # an approved template for this message key
+    def template(self, key: str, language: str) -> Readiness: ...  # its template for this message key
     async def start(self) -> None: ...  # connect, register, take up what was stored before a stop
     async def run(self) -> None: ...  # its own long work (polling); returns at once when it has none
     async def stop(self, timeout: float = 10.0) -> None: ...
@@ -61,6 +65,13 @@ class Channel(Protocol):
 def module(name: str):
     """A channel's module: its CAPABILITIES, plugin(app) and sender(app)."""
     return import_module(f"bot.channels.{name}")
+
+
+def reminders_reach(settings: Settings, session: Session, channel: str) -> bool:
+    """Whether reminders reach `channel`'s chats past its reply window now:
+    a module with templates says so (reminders_ready), the others always do."""
+    ready = getattr(module(channel), "reminders_ready", None)
+    return ready is None or ready(settings, session)
 
 
 class ChannelCapabilities(Mapping[str, Capabilities]):

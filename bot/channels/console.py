@@ -15,7 +15,7 @@ from starlette.routing import BaseRoute
 from bot.channels.render import numbered
 from bot.dispatcher import Dispatcher
 from bot.outbound import Sending
-from bot.types import Delivery, Finished, Sendable
+from bot.types import Delivery, Finished, Readiness, Sendable
 from handlers.messages import Capabilities, Inbound, Outbound
 
 NAME = "console"
@@ -42,8 +42,8 @@ class ConsoleChannel:
     def routes(self) -> list[BaseRoute]:
         return []
 
-    def has_template(self, key: str) -> bool:
-        return False
+    def template(self, key: str, language: str) -> Readiness:
+        return "missing"  # no reply window: never asked
 
     async def start(self) -> None:
         """Nothing to connect to."""

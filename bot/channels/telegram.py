@@ -41,7 +41,7 @@ from bot.media import MediaStore
 from bot.metrics import Metrics
 from bot.operator_commands import Command, OperatorCommands
 from bot.outbound import Sending
-from bot.types import Delivery, Finished, Sendable
+from bot.types import Delivery, Finished, Readiness, Sendable
 from handlers.messages import Capabilities, Inbound, Location, Media, Outbound, Refusal
 from handlers.texts import LANGUAGES, Catalogue
 
@@ -192,8 +192,8 @@ class TelegramChannel:
         await self.sender.close(timeout)
         await self.api.close()
 
-    def has_template(self, key: str) -> bool:
-        return False  # the Bot API has no reply window
+    def template(self, key: str, language: str) -> Readiness:
+        return "missing"  # the Bot API has no reply window
 
     def routes(self) -> list[BaseRoute]:
         """The webhook, in webhook mode: it answers 200 only once the update

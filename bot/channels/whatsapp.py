@@ -21,6 +21,7 @@ import json
 import logging
 import mimetypes
 import re
+import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
@@ -40,14 +41,17 @@ from bot.channel_records import ChannelRecords
 from bot.channels.pacing import AfterSent, Call, Pace, PacedSender, Recipient, SendFailed, Verdict
 from bot.channels.render import numbered, split_text
 from bot.channels.shared_pace import overall_window
+from bot.channels.whatsapp_templates import Templates, refresh
+from bot.channels.whatsapp_templates import reminders_ready as reminders_ready  # the channel module's hook
 from bot.config import ConfigError, TemplateSettings, WhatsAppSettings, env_secret
 from bot.dispatcher import ChatLocks, Dispatcher, Outcome
 from bot.media import MediaStore
 from bot.metrics import Metrics
 from bot.outbound import Sending
-from bot.types import Delivery, Finished, Sendable
+from bot.types import Delivery, Finished, Readiness, Sendable
 from handlers.messages import Capabilities, Choice, Inbound, Location, Media, Outbound, Refusal
 from handlers.texts import Catalogue
+from storage import whatsapp_templates
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -59,6 +63,8 @@ MAX_TEXT = 4096
 # The sender's wa_id is a number WhatsApp has verified; free text only
 # within 24 hours of the person's last message, else approved templates.
 CAPABILITIES = Capabilities(verified_phone="sender", templates=True, max_text=MAX_TEXT, reply_window_hours=24)
+TEMPLATES_READ_EVERY_SECONDS = 30 * 60  # from Meta: reviews take minutes to days
+STATUSES_KEPT_SECONDS = 60  # how long the templates' review statuses are trusted before reading them again
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 SIGNATURE = re.compile(r"sha256=[0-9a-f]{64}")
 MAX_BODY = 1024  # body of an interactive (buttons, list, location request) message
@@ -213,6 +219,8 @@ class WhatsAppChannel:
         )
         self._handling: set[asyncio.Task] = set()
         self._chats_in_order = ChatLocks()
+        self.templates = Templates(settings.templates)
+        self._statuses_read: tuple[float, dict[tuple[str, str], str]] | None = None
 
     @classmethod
     def of(cls, app: App, secrets: WhatsAppSecrets) -> WhatsAppChannel:
@@ -306,7 +314,22 @@ class WhatsAppChannel:
         return len(waiting)
 
     async def run(self) -> None:
-        """Nothing of its own: deliveries arrive at the webhook."""
+        """Deliveries arrive at the webhook; its own work is reading the
+        templates' review status every half hour, so a template Meta has
+        approved starts carrying the messages that wait for it."""
+        if not self.settings.business_account_id:
+            return
+        while True:
+            try:
+                await self.read_template_statuses()
+            except (WhatsAppError, httpx.HTTPError) as error:
+                log.warning("whatsapp templates: review status not read (%s)", error)
+            await asyncio.sleep(TEMPLATES_READ_EVERY_SECONDS)
+
+    async def read_template_statuses(self) -> None:
+        """Meta's review of every template, recorded and used from now on."""
+        await refresh(self.client, self.settings.business_account_id, self.records.db, now=self.records.clock())
+        self._statuses_read = None
 
     async def _handle_logged(self, pending_id: int, payload: dict[str, Any]) -> None:
         try:
@@ -403,8 +426,17 @@ class WhatsAppChannel:
 
     # -- outbound ----------------------------------------------------------
 
-    def has_template(self, key: str) -> bool:
-        return key in self.settings.templates
+    def template(self, key: str, language: str) -> Readiness:
+        chosen = self.templates.choose(key, language, self._statuses())
+        return chosen.readiness if chosen else "missing"
+
+    def _statuses(self) -> dict[tuple[str, str], str]:
+        """The templates' review statuses, read again once a minute at most
+        (a scheduler job and `whatsapp templates` write them)."""
+        if self._statuses_read is None or time.monotonic() - self._statuses_read[0] > STATUSES_KEPT_SECONDS:
+            with self.records.db.transaction() as session:
+                self._statuses_read = (time.monotonic(), whatsapp_templates.statuses(session))
+        return self._statuses_read[1]
 
     def submit(
         self,
@@ -427,7 +459,8 @@ class WhatsAppChannel:
         """The Graph API calls for a message: its template alone, or its
         parts and then its files."""
         if how == "template":
-            return [partial(self._send_template, chat_id, self.settings.templates[message.template.key], message)]
+            chosen = self.templates.choose(message.template.key, language, self._statuses())
+            return [partial(self._send_template, chat_id, chosen.settings, message)]
         list_button = self.catalogue[language]("whatsapp.list_button")
         return [partial(self._send_part, chat_id, part) for part in render(message, list_button=list_button)] + [
             partial(self._send_file, chat_id, item) for item in message.attachments

@@ -1,0 +1,172 @@
+"""Payung's own WhatsApp message templates (whatsapp_templates.yaml): what
+each says, which message kinds it serves, and their review at Meta, read
+and submitted through pywa. A kind that config.yaml's whatsapp.templates
+maps to a template of the operators' own uses that one instead."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import yaml
+from pywa.types.templates import BodyText, ParamFormat, Template, TemplateCategory, TemplateLanguage
+from pywa_async import WhatsApp
+from sqlmodel import Session
+
+from bot.config import Settings, TemplateSettings
+from bot.reminder_plan import template_key
+from bot.types import Readiness
+from storage import whatsapp_templates
+from storage.db import Database
+from storage.subscriptions import consenting_chats
+
+log = logging.getLogger(__name__)
+
+SHIPPED = Path(__file__).with_name("whatsapp_templates.yaml")
+LANGUAGES = ("id", "en")
+# Statuses under which Meta may still approve a template: its messages wait.
+UNDER_REVIEW = frozenset({"PENDING", "IN_APPEAL", "PAUSED", "LIMIT_EXCEEDED"})
+FAMILY = re.compile(r"_\d+$")  # reminder_30 is a reminder, reminder_after_1 a reminder_after
+
+
+@dataclass(frozen=True)
+class Shipped:
+    name: str
+    serves: tuple[str, ...]  # the message kinds (TemplateRef keys) it carries
+    parameters: tuple[str, ...]
+    bodies: Mapping[str, str]  # language -> body with {{1}} ...
+    examples: Mapping[str, tuple[str, ...]]  # language -> a value for each parameter
+
+    def template(self, language: str) -> Template:
+        """As submitted for review, in one language."""
+        body = BodyText(self.bodies[language], *self.examples[language])
+        return Template(
+            name=self.name,
+            language=TemplateLanguage(language),
+            category=TemplateCategory.UTILITY,
+            components=[body],
+            parameter_format=ParamFormat.POSITIONAL,
+        )
+
+
+def shipped(path: Path = SHIPPED) -> dict[str, Shipped]:
+    """The shipped templates by name."""
+    found = {}
+    for name, entry in yaml.safe_load(path.read_text(encoding="utf-8")).items():
+        found[name] = Shipped(
+            name=name,
+            serves=tuple(entry["serves"]),
+            parameters=tuple(entry["parameters"]),
+            bodies={language: entry[language] for language in LANGUAGES},
+            examples={language: tuple(entry["examples"][language]) for language in LANGUAGES},
+        )
+    return found
+
+
+@dataclass(frozen=True)
+class Chosen:
+    """The template a message kind goes as, in a chat's language."""
+
+    settings: TemplateSettings
+    readiness: Readiness
+
+
+class Templates:
+    """Which template carries each message kind, and whether it may go:
+    an operator's own (config.yaml) always; a shipped one once Meta has
+    approved it in that language, held back while it is under review."""
+
+    def __init__(self, configured: Mapping[str, TemplateSettings]):
+        self.configured = configured
+        self.shipped = shipped()
+        self.serving = {kind: item for item in self.shipped.values() for kind in item.serves}
+
+    def choose(self, kind: str, language: str, statuses: Mapping[tuple[str, str], str]) -> Chosen | None:
+        if kind in self.configured:
+            return Chosen(self.configured[kind], "ready")
+        item = self.serving.get(kind) or self.serving.get(FAMILY.sub("", kind))
+        if item is None:
+            return None
+        if language not in item.bodies:
+            language = LANGUAGES[0]
+        status = statuses.get((item.name, language))
+        readiness: Readiness = "ready" if status == "APPROVED" else "pending" if status in UNDER_REVIEW else "missing"
+        return Chosen(TemplateSettings(name=item.name, language=language, parameters=list(item.parameters)), readiness)
+
+    def needed(self, kinds: list[str], statuses: Mapping[tuple[str, str], str]) -> dict[str, Readiness]:
+        """Each kind's readiness in Indonesian, the language every chat can be sent."""
+        result: dict[str, Readiness] = {}
+        for kind in kinds:
+            chosen = self.choose(kind, LANGUAGES[0], statuses)
+            result[kind] = chosen.readiness if chosen else "missing"
+        return result
+
+
+async def read_statuses(client: WhatsApp, waba_id: str) -> list[tuple[str, str, str, str]]:
+    """(name, language, status, id) of every template of the business account."""
+    found, page = [], await client.get_templates(waba_id=waba_id)
+    while True:
+        found += [(item.name, str(item.language), str(item.status), item.id) for item in page]
+        if not page.has_next:
+            return found
+        page = await page.next()
+
+
+async def sync(client: WhatsApp, waba_id: str, db: Database, *, now: datetime) -> list[tuple[str, str, str, str]]:
+    """Submit every shipped template (in each language) Meta does not have
+    yet, then record and return every one's status."""
+    present = {(name, language) for name, language, _, _ in await read_statuses(client, waba_id)}
+    for item in shipped().values():
+        for language in LANGUAGES:
+            if (item.name, language) not in present:
+                created = await client.create_template(item.template(language), waba_id=waba_id)
+                log.info("whatsapp template %s (%s) submitted: %s", item.name, language, created.status)
+    return await refresh(client, waba_id, db, now=now)
+
+
+async def refresh(client: WhatsApp, waba_id: str, db: Database, *, now: datetime) -> list[tuple[str, str, str, str]]:
+    """Read every template's review status from Meta, and record it."""
+    found = await read_statuses(client, waba_id)
+
+    def record() -> None:
+        with db.transaction() as session:
+            whatsapp_templates.record(session, found, now=now)
+
+    await asyncio.to_thread(record)
+    return found
+
+
+def reminders_ready(settings: Settings, session: Session) -> bool:
+    """Whether every reminder stage's template may carry it now (read in
+    the caller's transaction: a conversation step's)."""
+    templates = Templates(settings.whatsapp.templates)
+    kinds = [template_key(stage) for stage in settings.reminders.stages]
+    statuses = whatsapp_templates.statuses(session)
+    return all(state == "ready" for state in templates.needed(kinds, statuses).values())
+
+
+def unready(settings: Settings, db: Database) -> str | None:
+    """One loud line for `run` and `reminders plan`: WhatsApp chats have
+    consented, but templates their messages need are not approved."""
+    if not settings.whatsapp.enabled:
+        return None
+    with db.transaction() as session:
+        chats = consenting_chats(session, channel="whatsapp")
+        statuses = whatsapp_templates.statuses(session)
+    if not chats:
+        return None
+    kinds = [template_key(stage) for stage in settings.reminders.stages] + ["notice", "renewal", "announcement"]
+    templates = Templates(settings.whatsapp.templates)
+    waiting = {kind: state for kind, state in templates.needed(kinds, statuses).items() if state != "ready"}
+    if not waiting:
+        return None
+    listed = ", ".join(f"{kind} ({state})" for kind, state in waiting.items())
+    return (
+        f"{chats:,} WhatsApp chats consented to reminders, but these have no approved template: {listed}. "
+        "Outside 24 hours they wait (pending) or are not sent (missing): run `python -m bot whatsapp templates sync`."
+    )
