@@ -33,3 +33,14 @@ class Delivery:
     state: Literal["sent", "failed", "skipped", "waiting"]  # waiting: its template is under review
     platform_message_id: str | None = None
     detail: str | None = None
+
+
+@dataclass(frozen=True)
+class TemplatePreview:
+    """How a message would go past a channel's reply window: whether its
+    template may carry it, the template's name, and the words as the person
+    reads them (None where only the platform holds them)."""
+
+    readiness: Readiness
+    name: str | None = None
+    words: str | None = None

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from bot.channels.console import ConsoleChannel
 from bot.console.routes import console_site
 from bot.web import build_web
+from storage import whatsapp_templates
 from storage.chats import open_chat, set_language
 from storage.subscriptions import set_consent
 from storage.tables import CHATS, OUTBOX, PARTICIPANTS, SUBSCRIPTIONS
@@ -161,17 +162,35 @@ async def test_an_announcement_waits_out_the_night_and_skips_a_chat_that_stopped
     app.close()
 
 
-@pytest.mark.parametrize("template", [None, "pengumuman_payung"])
+# What WhatsApp chats quiet for over 24 hours get, by the state of the announcement template.
+PAST_WINDOW = {
+    "none": ("Tidak terkirim: belum menulis dalam 24 jam, dan template pengumuman untuk WhatsApp belum ada "
+             "(python -m bot whatsapp templates sync)."),
+    "own": 'Lewat template "pengumuman_kami" (belum menulis dalam 24 jam), terbaca begini: {text}',
+    "shipped": ('Lewat template "payung_pengumuman" (belum menulis dalam 24 jam), terbaca begini: {heading} {text} '
+                "{stop}"),
+    "under review": ('Lewat template "payung_pengumuman" (belum menulis dalam 24 jam), yang masih ditinjau WhatsApp: '
+                     "pesan ini menunggu sampai disetujui, lalu terbaca begini: {heading} {text} {stop}"),
+}  # fmt: skip
+HEADINGS = {"id": ("Pengumuman dari Payung:", 'Ketik "berhenti" untuk tidak menerima pesan lagi.'),
+            "en": ("An announcement from Payung:", 'Type "stop" to get no more messages.')}  # fmt: skip
+
+
+@pytest.mark.parametrize("template", list(PAST_WINDOW))
 def test_the_preview_shows_each_channel_the_message_it_would_get(tmp_path, database_url, clock, template):
     clock.now = STAGE_TIMES[0]
-    templates = {"announcement": {"name": template, "parameters": ["text"]}} if template else {}
-    app = build(tmp_path, database_url, clock, roster=[], whatsapp={"templates": templates})
+    own = {"announcement": {"name": "pengumuman_kami", "parameters": ["text"]}}
+    app = build(tmp_path, database_url, clock, roster=[], whatsapp={"templates": own if template == "own" else {}})
     consenting(app, 12)  # even chats on Telegram, odd on WhatsApp; 0, 3, 6 and 9 in English
     with app.db.transaction() as session:  # everyone wrote last two days ago, two WhatsApp chats an hour ago
         connection = session.connection()
         connection.execute(CHATS.update().values(last_inbound_at=clock() - timedelta(days=2)))
         recent = CHATS.c.chat_id.in_(["700001", "700003"])
         connection.execute(CHATS.update().where(recent).values(last_inbound_at=clock() - timedelta(hours=1)))
+        status = {"shipped": "APPROVED", "under review": "PENDING"}.get(template)
+        if status:
+            found = [("payung_pengumuman", language, status, None) for language in ("id", "en")]
+            whatsapp_templates.record(session, found, now=clock())
     make_accounts(app)
     with served_in_thread(build_web(db=app.db, metrics=app.metrics, sites=[console_site(app)])) as url:
         operator, token = log_in(url, "operator")
@@ -181,21 +200,18 @@ def test_the_preview_shows_each_channel_the_message_it_would_get(tmp_path, datab
         (caption, " ".join(re.sub(r"<[^>]+>", " ", body).split()))
         for caption, body in re.findall(r"<figcaption>(.*?)</figcaption>(.*?)</figure>", page, re.S)
     ]
-    if template:
-        carried = f'Lewat template WhatsApp "{template}" (belum menulis dalam 24 jam), dengan teks ini sebagai isinya:'
-        outside_id = f"{carried} {ID_TEXT}"
-        outside_en = outside_id.replace(ID_TEXT, EN_TEXT)
-    else:
-        outside_id = outside_en = (
-            'Tidak terkirim: belum menulis dalam 24 jam, dan template "announcement" untuk WhatsApp belum diatur.'
-        )
+
+    def past_window(language: str, text: str) -> str:
+        heading, stop = HEADINGS[language]
+        return PAST_WINDOW[template].format(heading=heading, text=text, stop=stop)
+
     assert cards == [  # outside the window first
         ("Telegram · Inggris · 2 chat", EN_TEXT),
         ("Telegram · Bahasa Indonesia · 4 chat", ID_TEXT),
-        ("WhatsApp · Inggris · 1 chat", outside_en),
+        ("WhatsApp · Inggris · 1 chat", past_window("en", EN_TEXT)),
         ("WhatsApp · Inggris · 1 chat", EN_TEXT),
-        ("WhatsApp · Bahasa Indonesia · 3 chat", outside_id),
+        ("WhatsApp · Bahasa Indonesia · 3 chat", past_window("id", ID_TEXT)),
         ("WhatsApp · Bahasa Indonesia · 1 chat", ID_TEXT),
     ]
-    assert f"Akan dikirim ke {12 if template else 8} chat" in page
+    assert f"Akan dikirim ke {8 if template == 'none' else 12} chat" in page
     app.close()

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from bot.config import TemplateSettings
 from bot.console.routes import console_site
 from bot.web import build_web
+from storage import whatsapp_templates
 from storage.tables import CONSOLE_AUDIT, OUTBOX
 from tests.conftest import BUDI, build
 from tests.console_world import CSRF, PASSWORD, client, log_in, seed
@@ -288,9 +289,14 @@ def test_the_banner_names_the_whatsapp_templates_still_missing(tmp_path, sqlite_
     templates = {"notice": TemplateSettings(name="payung_notice", parameters=["text"])}
     app = build(tmp_path, sqlite_url, clock, whatsapp={"enabled": True, "templates": templates})
     seed(app)
+    with app.db.transaction() as session:  # the shipped reminder template is under review; the rest never sent
+        whatsapp_templates.record(session, [("payung_pengingat", "id", "PENDING", "9001")], now=clock())
     with served_in_thread(build_web(db=app.db, metrics=app.metrics, sites=[console_site(app)])) as web:
         browser, _ = log_in(web, "viewer")
         page = browser.get("/console/dashboard").text
     app.close()
-    missing = "reminder_30, reminder_14, reminder_7, reminder_1, reminder_after_1, answer, announcement, renewal"
-    assert f"Template WhatsApp belum diatur untuk: {missing}." in page
+    unready = (
+        "reminder_30 (ditinjau), reminder_14 (ditinjau), reminder_7 (ditinjau), reminder_1 (ditinjau), "
+        "reminder_after_1 (belum ada), answer (belum ada), announcement (belum ada), renewal (belum ada)"
+    )
+    assert f"Template WhatsApp belum siap untuk: {unready}." in page

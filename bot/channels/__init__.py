@@ -10,8 +10,10 @@ which provides:
                  environment's secrets; it connects nothing until start();
   sender(app)    (async) the Channel for sending only, from the command
                  line (`reminders send`), or None when it cannot send there;
-  reminders_ready(settings, session)  (optional, for a channel with templates)
-                 whether its reminders' templates may carry them now.
+  reminders_ready(settings, session), template_preview(settings, session,
+                 key, language, values)  (optional, for a channel with
+                 templates) whether its reminders' templates may carry them
+                 now; how a message past its reply window would read.
 
 So adding a channel is its module, its config section and its tests. The
 console (`python -m bot chat`) is a channel too, with no section: it is
@@ -29,7 +31,7 @@ from sqlmodel import Session
 from starlette.routing import BaseRoute
 
 from bot.config import Settings
-from bot.types import Delivery, Finished, Readiness, Sendable
+from bot.types import Delivery, Finished, Readiness, Sendable, TemplatePreview
 from handlers.messages import Capabilities, Inbound, Outbound
 
 ALWAYS = ("console",)
@@ -72,6 +74,15 @@ def reminders_reach(settings: Settings, session: Session, channel: str) -> bool:
     a module with templates says so (reminders_ready), the others always do."""
     ready = getattr(module(channel), "reminders_ready", None)
     return ready is None or ready(settings, session)
+
+
+def template_preview(
+    settings: Settings, session: Session, channel: str, key: str, language: str, values: Mapping[str, str]
+) -> TemplatePreview:
+    """How a message of kind `key` would reach `channel`'s chats past its
+    reply window (a module with templates says: template_preview)."""
+    preview = getattr(module(channel), "template_preview", None)
+    return TemplatePreview("missing") if preview is None else preview(settings, session, key, language, values)
 
 
 class ChannelCapabilities(Mapping[str, Capabilities]):

@@ -41,8 +41,13 @@ from bot.channel_records import ChannelRecords
 from bot.channels.pacing import AfterSent, Call, Pace, PacedSender, Recipient, SendFailed, Verdict
 from bot.channels.render import numbered, split_text
 from bot.channels.shared_pace import overall_window
-from bot.channels.whatsapp_templates import Templates, refresh
-from bot.channels.whatsapp_templates import reminders_ready as reminders_ready  # the channel module's hook
+from bot.channels.whatsapp_templates import Templates, one_line, refresh
+from bot.channels.whatsapp_templates import (  # the channel module's hooks (bot/channels/__init__.py)
+    reminders_ready as reminders_ready,
+)
+from bot.channels.whatsapp_templates import (
+    template_preview as template_preview,
+)
 from bot.config import ConfigError, TemplateSettings, WhatsAppSettings, env_secret
 from bot.dispatcher import ChatLocks, Dispatcher, Outcome
 from bot.media import MediaStore
@@ -493,9 +498,7 @@ class WhatsAppChannel:
 
     async def _send_template(self, chat_id: str, template: TemplateSettings, message: Outbound) -> SentMessage:
         values = dict(message.template.values)
-        # The Cloud API refuses a parameter holding a line break, a tab or over
-        # four spaces in a row: each goes as one line (the template keeps its own breaks).
-        body = [{"type": "text", "text": " ".join(str(values.get(name, "")).split())} for name in template.parameters]
+        body = [{"type": "text", "text": one_line(values.get(name, ""))} for name in template.parameters]
         params = [{"type": "body", "parameters": body}] if body else []
         return await self.client.send_template(
             chat_id, name=template.name, language=TemplateLanguage(template.language), params=params

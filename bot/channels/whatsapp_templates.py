@@ -20,7 +20,7 @@ from sqlmodel import Session
 
 from bot.config import Settings, TemplateSettings
 from bot.reminder_plan import template_key
-from bot.types import Readiness
+from bot.types import Readiness, TemplatePreview
 from storage import whatsapp_templates
 from storage.db import Database
 from storage.subscriptions import consenting_chats
@@ -148,6 +148,28 @@ def reminders_ready(settings: Settings, session: Session) -> bool:
     kinds = [template_key(stage) for stage in settings.reminders.stages]
     statuses = whatsapp_templates.statuses(session)
     return all(state == "ready" for state in templates.needed(kinds, statuses).values())
+
+
+def template_preview(
+    settings: Settings, session: Session, key: str, language: str, values: Mapping[str, str]
+) -> TemplatePreview:
+    templates = Templates(settings.whatsapp.templates)
+    chosen = templates.choose(key, language, whatsapp_templates.statuses(session))
+    if chosen is None:
+        return TemplatePreview("missing")
+    item = templates.shipped.get(chosen.settings.name)
+    if item is None:  # the operators' own: its words are kept at Meta
+        return TemplatePreview(chosen.readiness, chosen.settings.name)
+    words = item.bodies[chosen.settings.language]
+    for number, name in enumerate(item.parameters, start=1):
+        words = words.replace(f"{{{{{number}}}}}", one_line(values.get(name, "")))
+    return TemplatePreview(chosen.readiness, item.name, words)
+
+
+def one_line(value: object) -> str:
+    """A template parameter as the Cloud API takes it: no line break, tab or
+    run of spaces (each becomes one space; the template keeps its own breaks)."""
+    return " ".join(str(value).split())
 
 
 def unready(settings: Settings, db: Database) -> str | None:

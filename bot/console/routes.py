@@ -16,6 +16,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 
 from bot.app import App
+from bot.channels import template_preview
 from bot.console.guard import CSRF_FIELD, AddressLimiter, csrf_ok
 from bot.console.site import PREFIX, Gate, Pages, View, client_address, first_day, inside, pages_of, query_string, site
 from bot.media import MediaStore
@@ -27,11 +28,13 @@ from bot.ops.authority import MAY, Invalid, NotFound
 from bot.ops.dashboard import OVERDUE, dashboard
 from bot.ops.export import Filed, export_incidents
 from bot.ops.participants import lookup
+from bot.types import TemplatePreview
 from handlers.texts import LANGUAGES, OPERATORS_LANGUAGE
 from storage import console
 from storage.announcements import COVERS, Segment
 from storage.incidents import KINDS
 from storage.media import Media
+from storage.outbox import ANNOUNCEMENT
 from storage.renewal import STATES, history
 from storage.report_statuses import STATUSES
 
@@ -41,7 +44,7 @@ log = logging.getLogger(__name__)
 def console_site(app: App) -> Mount:
     """The console as a part of the web app (see bot/web.py)."""
     settings = app.settings
-    pages = Pages(settings=settings, zone=app.services.zone)
+    pages = Pages(settings=settings, zone=app.services.zone, db=app.db)
     gate = Gate(db=app.db, pages=pages, clock=app.clock)
     routes = ConsoleRoutes(app, pages, gate)
     return site(routes=routes.routes(), settings=settings, secret=app.services.hasher.signing_key("console-session"))
@@ -222,11 +225,11 @@ class ConsoleRoutes:
     def preview_announcement(self, view: View) -> Response:
         draft = self._draft(view)
         today = view.now.astimezone(self.pages.zone).date()
-        templates = {
-            name: section.templates["announcement"].name
-            for name, section in self.app.settings.channels().items()
-            if "announcement" in getattr(section, "templates", {})
-        }
+
+        def past_window(channel: str, language: str, text: str) -> TemplatePreview:
+            values = {"text": text}
+            return template_preview(self.app.settings, view.session, channel, ANNOUNCEMENT, language, values)
+
         groups = announcing.renditions(
             view.session,
             actor=view.actor,
@@ -234,7 +237,7 @@ class ConsoleRoutes:
             today=today,
             now=view.now,
             capabilities=self.app.services.capabilities,
-            templates=templates,
+            past_window=past_window,
         )
         context = {"draft": draft, "groups": groups, "total": sum(group.sent for group in groups)}
         context |= self._segment_choices(view)

@@ -3,8 +3,12 @@ shown as a banner on every console page."""
 
 from __future__ import annotations
 
+from bot.channels.whatsapp_templates import Templates
 from bot.config import ContactSettings, Settings
 from bot.reminder_plan import template_key
+from bot.types import Readiness
+from storage import whatsapp_templates
+from storage.db import Database
 
 
 def settings_warnings(settings: Settings) -> list[tuple[str, dict[str, str]]]:
@@ -18,11 +22,18 @@ def settings_warnings(settings: Settings) -> list[tuple[str, dict[str, str]]]:
         warnings.append(("banner.placeholder_contacts", {}))
     if not settings.programme.bpu.confirmed:
         warnings.append(("banner.bpu_unconfirmed", {}))
-    if settings.whatsapp.enabled:
-        # The reminders', the notices', the helpdesk's answers', the announcements' and the renewal news'.
-        wanted = [template_key(stage) for stage in settings.reminders.stages]
-        wanted += ["notice", "answer", "announcement", "renewal"]
-        missing = [key for key in wanted if key not in settings.whatsapp.templates]
-        if missing:
-            warnings.append(("banner.missing_templates", {"keys": ", ".join(missing)}))
     return warnings
+
+
+def unready_templates(settings: Settings, db: Database) -> list[tuple[str, Readiness]]:
+    """The message kinds WhatsApp cannot carry past 24 hours yet: the
+    reminders', the notices', the helpdesk's answers', the announcements'
+    and the renewal news', with why (under review, or no template)."""
+    if not settings.whatsapp.enabled:
+        return []
+    wanted = [template_key(stage) for stage in settings.reminders.stages]
+    wanted += ["notice", "answer", "announcement", "renewal"]
+    with db.transaction() as session:
+        statuses = whatsapp_templates.statuses(session)
+    readiness = Templates(settings.whatsapp.templates).needed(wanted, statuses)
+    return [(kind, state) for kind, state in readiness.items() if state != "ready"]

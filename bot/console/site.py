@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -34,17 +35,18 @@ from starlette.templating import Jinja2Templates
 
 from bot.config import Settings
 from bot.console.guard import CSRF_FIELD, CSRF_HEADER, csrf_ok, csrf_token
-from bot.console.settings_check import settings_warnings
+from bot.console.settings_check import settings_warnings, unready_templates
 from bot.ops.accounts import current_actor
 from bot.ops.authority import Actor, Forbidden, Invalid, NotFound
-from bot.types import Clock
-from handlers.texts import LANGUAGES, Catalogue
+from bot.types import Clock, Readiness
+from handlers.texts import LANGUAGES, Catalogue, Texts
 from storage.db import Database
 from storage.privacy import mask_niks
 
 log = logging.getLogger(__name__)
 
 HERE = Path(__file__).parent
+TEMPLATES_KEPT_SECONDS = 60  # how long the banner trusts the WhatsApp templates' review it read
 PREFIX = "/console"
 
 
@@ -87,14 +89,30 @@ class Pages:
     """What every page shares: the texts in the reader's language, dates and
     numbers as Babel writes them there, the banner, the CSRF token."""
 
-    def __init__(self, *, settings: Settings, zone: ZoneInfo):
+    def __init__(self, *, settings: Settings, zone: ZoneInfo, db: Database):
         self.settings = settings
         self.zone = zone
+        self.db = db
         self.texts = Catalogue.load(params={}, shipped=HERE / "texts")
         self.templates = Jinja2Templates(
             env=Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True, undefined=Forgotten)
         )
         self.warnings = settings_warnings(settings)
+        self._templates_read: tuple[float, list[tuple[str, Readiness]]] | None = None
+
+    def read_templates(self) -> None:
+        """The WhatsApp templates' review, for the banner: read once a minute
+        at most, before a page's own transaction (SQLite has one writer)."""
+        if self._templates_read is None or time.monotonic() - self._templates_read[0] > TEMPLATES_KEPT_SECONDS:
+            self._templates_read = (time.monotonic(), unready_templates(self.settings, self.db))
+
+    def banners(self, t: Texts) -> list[str]:
+        """What the settings lack, and the WhatsApp templates not approved yet."""
+        said = [t(key, **values) for key, values in self.warnings]
+        if self._templates_read and (unready := self._templates_read[1]):
+            keys = ", ".join(f"{kind} ({t(f'banner.template_{state}')})" for kind, state in unready)
+            said.append(t("banner.missing_templates", keys=keys))
+        return said
 
     def language(self, request: Request) -> str:
         chosen = request.session.get("lang")
@@ -116,7 +134,7 @@ class Pages:
             "csrf_header": CSRF_HEADER,
             "prefix": PREFIX,
             "path": request.url.path,
-            "banners": [t(key, **values) for key, values in self.warnings] if actor else [],
+            "banners": self.banners(t) if actor else [],
             "flash": request.session.pop("flash", None),
             "when": lambda moment: format_datetime(moment.astimezone(self.zone), "d MMM yyyy HH:mm", locale=locale),
             "day": lambda value: format_date(value, "d MMM yyyy", locale=locale),
@@ -179,6 +197,7 @@ class Gate:
 
     def _run(self, request: Request, form: FormData | None, work: Work, may: str | None) -> Response:
         name = request.session.get("account")
+        self.pages.read_templates()
         with self.db.transaction() as session:
             actor = current_actor(session, name=name) if name else None
             if actor is None:

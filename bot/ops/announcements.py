@@ -4,13 +4,14 @@ into the outbox once for each chat and sent at the reminders' pace and hours."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlmodel import Session
 
 from bot.ops.authority import Actor, Invalid
+from bot.types import Readiness, TemplatePreview
 from handlers.messages import Capabilities
 from storage import announcements, console
 from storage.announcements import Progress, Segment
@@ -51,12 +52,15 @@ class Rendition:
     language: str
     chats: int
     text: str  # the words they read
-    template: str | None = None  # the approved template carrying them, outside the reply window
-    blocked: bool = False  # outside the reply window and no template: not sent
+    template: str | None = None  # past the reply window: the template carrying them
+    readiness: Readiness = "ready"  # pending: it waits for the template's approval; missing: not sent
 
     @property
     def sent(self) -> int:
-        return 0 if self.blocked else self.chats
+        return 0 if self.readiness == "missing" else self.chats
+
+
+PastWindow = Callable[[str, str, str], TemplatePreview]  # (channel, language, text) -> how it would go
 
 
 def renditions(
@@ -67,12 +71,12 @@ def renditions(
     today: date,
     now: datetime,
     capabilities: Mapping[str, Capabilities],
-    templates: Mapping[str, str],
+    past_window: PastWindow,
 ) -> list[Rendition]:
     """The exact message each channel's chats would get, within the actor's
-    kecamatan: as written inside a reply window (WhatsApp's 24 hours), as the
-    channel's "announcement" template (`templates`: channel -> its name)
-    outside it, or nothing where that template is missing."""
+    kecamatan: as written inside a reply window (WhatsApp's 24 hours), and
+    outside it as the channel's "announcement" template says it, waiting
+    for its approval, or not at all."""
     windows = {
         name: now - timedelta(hours=known.reply_window_hours)
         for name, known in capabilities.items()
@@ -86,9 +90,9 @@ def renditions(
         text = draft.text_en if language == "en" and draft.text_en else draft.text_id
         if channel not in windows or recent:
             result.append(Rendition(channel, language, chats, text))
-        else:
-            template = templates.get(channel)
-            result.append(Rendition(channel, language, chats, text, template=template, blocked=template is None))
+            continue
+        preview = past_window(channel, language, text)
+        result.append(Rendition(channel, language, chats, preview.words or text, preview.name, preview.readiness))
     return result
 
 
