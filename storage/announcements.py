@@ -12,7 +12,7 @@ from typing import NamedTuple
 from sqlalchemy import String, and_, case, cast, func, literal, select
 from sqlmodel import Session
 
-from storage.outbox import ANNOUNCEMENT, PLANNED
+from storage.outbox import ANNOUNCEMENT, FOLLOWING, FOLLOWS, PLANNED_COLUMNS, planned
 from storage.tables import ANNOUNCEMENTS, CHATS, OUTBOX, PARTICIPANTS, SUBSCRIPTIONS
 
 COVERS = ("active", "ended")
@@ -33,7 +33,7 @@ class Segment:
 
 def _reached(segment: Segment, *, districts: Collection[str] | None, today: date):
     """Consenting subscriptions of reachable chats about people in the segment."""
-    conditions = [SUBSCRIPTIONS.c.active.is_(True), CHATS.c.active.is_(True)]
+    conditions = [FOLLOWS]
     if districts is not None:
         conditions.append(PARTICIPANTS.c.district.in_(list(districts)))
     for column in ("district", "village", "category"):
@@ -43,10 +43,7 @@ def _reached(segment: Segment, *, districts: Collection[str] | None, today: date
         conditions += [PARTICIPANTS.c.cover_start <= today, PARTICIPANTS.c.cover_end >= today]
     elif segment.cover == "ended":
         conditions.append(PARTICIPANTS.c.cover_end < today)
-    joined = SUBSCRIPTIONS.join(PARTICIPANTS, PARTICIPANTS.c.id == SUBSCRIPTIONS.c.participant_id).join(
-        CHATS, CHATS.c.id == SUBSCRIPTIONS.c.chat_pk
-    )
-    return joined, and_(*conditions)
+    return FOLLOWING, and_(*conditions)
 
 
 class Reach(NamedTuple):
@@ -111,23 +108,22 @@ def create(
             SUBSCRIPTIONS.c.chat_pk,
             func.min(SUBSCRIPTIONS.c.participant_id),  # consent is checked again, through it, when sending
             body,
-            literal(now, OUTBOX.c.due_at.type),
-            literal(stale_at, OUTBOX.c.stale_at.type),
-            literal(PLANNED),
-            literal(0),
-            literal(now, OUTBOX.c.created_at.type),
-            literal(now, OUTBOX.c.updated_at.type),
+            *planned(
+                literal(now, OUTBOX.c.due_at.type),
+                literal(stale_at, OUTBOX.c.stale_at.type),
+                literal(now, OUTBOX.c.created_at.type),
+            ),
         )
         .select_from(joined)
         .where(where)
         .group_by(SUBSCRIPTIONS.c.chat_pk, CHATS.c.language)
     )
-    columns = ["key", "kind", "chat_pk", "participant_id", "body", "due_at", "stale_at", "state", "attempts"]
-    statement = OUTBOX.insert().from_select([*columns, "created_at", "updated_at"], chosen)
+    columns = ["key", "kind", "chat_pk", "participant_id", "body"]
+    statement = OUTBOX.insert().from_select([*columns, *PLANNED_COLUMNS], chosen)
     # rowcount is kept for an INSERT ... SELECT only when asked for, on PostgreSQL.
-    planned = connection.execute(statement.execution_options(preserve_rowcount=True)).rowcount
-    connection.execute(ANNOUNCEMENTS.update().where(ANNOUNCEMENTS.c.id == announcement_id).values(recipients=planned))
-    return announcement_id, planned
+    chats = connection.execute(statement.execution_options(preserve_rowcount=True)).rowcount
+    connection.execute(ANNOUNCEMENTS.update().where(ANNOUNCEMENTS.c.id == announcement_id).values(recipients=chats))
+    return announcement_id, chats
 
 
 @dataclass(frozen=True)

@@ -100,10 +100,14 @@ class Database:
         self.engine.dispose()
 
 
+def inserts_for(session: Session) -> Callable:
+    """The insert() that understands ON CONFLICT on this session's database."""
+    return sqlite.insert if session.get_bind().dialect.name == "sqlite" else postgresql.insert
+
+
 def insert_for(session: Session, table):
     """An INSERT that understands ON CONFLICT on this session's database."""
-    dialect = session.get_bind().dialect.name
-    return (sqlite.insert if dialect == "sqlite" else postgresql.insert)(table)
+    return inserts_for(session)(table)
 
 
 def per_dialect(build: Callable[[Callable], Executable]) -> dict[str, Executable]:

@@ -35,6 +35,34 @@ ABOUT_A_COVER = (REMINDER, RENEWAL)  # worded with the person's masked NIK; void
 FOLLOWED = (REMINDER, ANNOUNCEMENT, RENEWAL)  # only while the chat consents
 NOTIFY = per_dialect(lambda insert: insert(OUTBOX).on_conflict_do_nothing(index_elements=["key"]))
 
+# A consenting chat and the person it follows, for planning rows as INSERT ... SELECT.
+FOLLOWING = SUBSCRIPTIONS.join(CHATS, CHATS.c.id == SUBSCRIPTIONS.c.chat_pk).join(
+    PARTICIPANTS, PARTICIPANTS.c.id == SUBSCRIPTIONS.c.participant_id
+)
+FOLLOWS = and_(SUBSCRIPTIONS.c.active, CHATS.c.active)  # consent on, and the chat reachable
+# The columns every planned row ends with, in this order (planned() gives their values).
+PLANNED_COLUMNS = ["due_at", "stale_at", "state", "attempts", "created_at", "updated_at"]
+
+
+def follower_key(kind: str, *tail) -> Any:
+    """kind:chat:participant[:tail ...] in SQL: one row per follower and what it tells."""
+    key = literal(f"{kind}:") + cast(SUBSCRIPTIONS.c.chat_pk, String)
+    for part in (cast(SUBSCRIPTIONS.c.participant_id, String), *tail):
+        key = key + literal(":") + part
+    return key
+
+
+def planned(due_at: Any, stale_at: Any, now: Any) -> list[Any]:
+    """PLANNED_COLUMNS' values: due and stale then, planned, not tried yet, made now."""
+    return [due_at, stale_at, literal(PLANNED), literal(0), now, now]
+
+
+def planning(insert, columns: list[str], chosen) -> Any:
+    """An INSERT ... SELECT of planned rows, a key already there left alone,
+    its rowcount the new rows (kept on PostgreSQL only when asked for)."""
+    statement = insert(OUTBOX).from_select([*columns, *PLANNED_COLUMNS], chosen)
+    return statement.on_conflict_do_nothing(index_elements=["key"]).execution_options(preserve_rowcount=True)
+
 
 @dataclass(frozen=True)
 class Subscriber:
@@ -69,16 +97,8 @@ def _plan_reminders_statement(insert, *, one_chat: bool):
     """One stage of one cover end for every consenting chat on one channel,
     as one INSERT ... SELECT: a million people are planned by the database,
     not row by row in Python. The key is plan_key's, in SQL."""
-    key = (
-        literal(f"{REMINDER}:")
-        + cast(SUBSCRIPTIONS.c.chat_pk, String)
-        + literal(":")
-        + cast(SUBSCRIPTIONS.c.participant_id, String)
-        + literal(":")
-        + bindparam("cover_end_text", type_=String)
-        + literal(":")
-        + bindparam("stage_text", type_=String)
-    )
+    key = follower_key(REMINDER, bindparam("cover_end_text", type_=String), bindparam("stage_text", type_=String))
+    now = bindparam("now", type_=OUTBOX.c.created_at.type)
     chosen = (
         select(
             key,
@@ -87,29 +107,22 @@ def _plan_reminders_statement(insert, *, one_chat: bool):
             SUBSCRIPTIONS.c.participant_id,
             PARTICIPANTS.c.cover_end,
             bindparam("stage", type_=Integer),
-            bindparam("due_at", type_=OUTBOX.c.due_at.type),
-            bindparam("stale_at", type_=OUTBOX.c.stale_at.type),
-            literal(PLANNED),
-            literal(0),
-            bindparam("now", type_=OUTBOX.c.created_at.type),
-            bindparam("now", type_=OUTBOX.c.updated_at.type),
+            *planned(
+                bindparam("due_at", type_=OUTBOX.c.due_at.type),
+                bindparam("stale_at", type_=OUTBOX.c.stale_at.type),
+                now,
+            ),
         )
-        .join(CHATS, CHATS.c.id == SUBSCRIPTIONS.c.chat_pk)
-        .join(PARTICIPANTS, PARTICIPANTS.c.id == SUBSCRIPTIONS.c.participant_id)
+        .select_from(FOLLOWING)
         .where(
-            SUBSCRIPTIONS.c.active,
-            CHATS.c.active,
+            FOLLOWS,
             CHATS.c.channel == bindparam("channel"),
             PARTICIPANTS.c.cover_end == bindparam("cover_end", type_=PARTICIPANTS.c.cover_end.type),
         )
     )
     if one_chat:
         chosen = chosen.where(SUBSCRIPTIONS.c.chat_pk == bindparam("chat_pk", type_=Integer))
-    columns = ["key", "kind", "chat_pk", "participant_id", "cover_end", "stage", "due_at", "stale_at", "state"]
-    columns += ["attempts", "created_at", "updated_at"]
-    # rowcount (the new rows) is kept for INSERT only when asked for, on PostgreSQL.
-    statement = insert(OUTBOX).from_select(columns, chosen).on_conflict_do_nothing(index_elements=["key"])
-    return statement.execution_options(preserve_rowcount=True)
+    return planning(insert, ["key", "kind", "chat_pk", "participant_id", "cover_end", "stage"], chosen)
 
 
 PLAN_REMINDERS = per_dialect(partial(_plan_reminders_statement, one_chat=False))

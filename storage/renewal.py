@@ -12,8 +12,8 @@ from datetime import date, datetime
 from sqlalchemy import String, bindparam, cast, func, literal, select
 from sqlmodel import Session
 
-from storage.db import insert_for, per_dialect
-from storage.outbox import PLANNED, RENEWAL, RENEWAL_DIGEST
+from storage.db import inserts_for, per_dialect
+from storage.outbox import FOLLOWING, FOLLOWS, RENEWAL, RENEWAL_DIGEST, follower_key, planned, planning
 from storage.tables import CHATS, LINKS, OFFICERS, OUTBOX, PARTICIPANTS, RENEWALS, SUBSCRIPTIONS
 
 STATES = ("unknown", "planned", "confirmed", "not_renewed")
@@ -70,14 +70,8 @@ def record(session: Session, decision: Decision) -> None:
 def _plan_renewals_statement(insert):
     """The consenting chats of the given people, told of their new cover end
     once: the key names the chat, the person and the end."""
-    key = (
-        literal(f"{RENEWAL}:")
-        + cast(SUBSCRIPTIONS.c.chat_pk, String)
-        + literal(":")
-        + cast(SUBSCRIPTIONS.c.participant_id, String)
-        + literal(":")
-        + cast(PARTICIPANTS.c.cover_end, String)
-    )
+    key = follower_key(RENEWAL, cast(PARTICIPANTS.c.cover_end, String))
+    now = bindparam("now", type_=OUTBOX.c.created_at.type)
     chosen = (
         select(
             key,
@@ -85,24 +79,16 @@ def _plan_renewals_statement(insert):
             SUBSCRIPTIONS.c.chat_pk,
             SUBSCRIPTIONS.c.participant_id,
             PARTICIPANTS.c.cover_end,
-            bindparam("due_at", type_=OUTBOX.c.due_at.type),
-            bindparam("stale_at", type_=OUTBOX.c.stale_at.type),
-            literal(PLANNED),
-            literal(0),
-            bindparam("now", type_=OUTBOX.c.created_at.type),
-            bindparam("now", type_=OUTBOX.c.updated_at.type),
+            *planned(
+                bindparam("due_at", type_=OUTBOX.c.due_at.type),
+                bindparam("stale_at", type_=OUTBOX.c.stale_at.type),
+                now,
+            ),
         )
-        .join(CHATS, CHATS.c.id == SUBSCRIPTIONS.c.chat_pk)
-        .join(PARTICIPANTS, PARTICIPANTS.c.id == SUBSCRIPTIONS.c.participant_id)
-        .where(
-            SUBSCRIPTIONS.c.active,
-            CHATS.c.active,
-            SUBSCRIPTIONS.c.participant_id.in_(bindparam("people", expanding=True)),
-        )
+        .select_from(FOLLOWING)
+        .where(FOLLOWS, SUBSCRIPTIONS.c.participant_id.in_(bindparam("people", expanding=True)))
     )
-    columns = ["key", "kind", "chat_pk", "participant_id", "cover_end", "due_at", "stale_at", "state", "attempts"]
-    statement = insert(OUTBOX).from_select([*columns, "created_at", "updated_at"], chosen)
-    return statement.on_conflict_do_nothing(index_elements=["key"]).execution_options(preserve_rowcount=True)
+    return planning(insert, ["key", "kind", "chat_pk", "participant_id", "cover_end"], chosen)
 
 
 PLAN_RENEWALS = per_dialect(_plan_renewals_statement)
@@ -127,20 +113,17 @@ def plan_renewal_digests(session: Session, *, period_end: date, now: datetime, s
             literal(RENEWAL_DIGEST),
             LINKS.c.chat_pk,
             literal(period_end, OUTBOX.c.cover_end.type),
-            literal(now, OUTBOX.c.due_at.type),
-            literal(stale_at, OUTBOX.c.stale_at.type),
-            literal(PLANNED),
-            literal(0),
-            literal(now, OUTBOX.c.created_at.type),
-            literal(now, OUTBOX.c.updated_at.type),
+            *planned(
+                literal(now, OUTBOX.c.due_at.type),
+                literal(stale_at, OUTBOX.c.stale_at.type),
+                literal(now, OUTBOX.c.created_at.type),
+            ),
         )
         .distinct()
         .join(CHATS, CHATS.c.id == LINKS.c.chat_pk)
         .where(LINKS.c.revoked_at.is_(None), CHATS.c.active)
     )
-    columns = ["key", "kind", "chat_pk", "cover_end", "due_at", "stale_at", "state", "attempts"]
-    statement = insert_for(session, OUTBOX).from_select([*columns, "created_at", "updated_at"], chosen)
-    statement = statement.on_conflict_do_nothing(index_elements=["key"]).execution_options(preserve_rowcount=True)
+    statement = planning(inserts_for(session), ["key", "kind", "chat_pk", "cover_end"], chosen)
     return session.connection().execute(statement).rowcount
 
 

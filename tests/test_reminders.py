@@ -63,7 +63,16 @@ def consenting(app, count: int, channels: tuple[str, ...] = ("telegram", "whatsa
     return people
 
 
-def campaign(app, telegram_api, graph) -> Drainer:
+def campaign(app, telegram_api, graph, templates: dict[str, TemplateSettings] | None = None) -> Drainer:
+    """The drainer on both stand-ins at unbounded pace; WhatsApp carries
+    each reminder stage and notices by `templates` (by default, ones that
+    name the person and the end)."""
+    if templates is None:
+        templates = {
+            template_key(stage): TemplateSettings(name=f"payung_{template_key(stage)}", parameters=["name", "end_date"])
+            for stage in STAGES
+        }
+        templates["notice"] = TemplateSettings(name="payung_notice", parameters=["text"])
     app.settings.telegram = app.settings.telegram.model_copy(
         update={
             "base_url": telegram_api.base_url,
@@ -77,15 +86,7 @@ def campaign(app, telegram_api, graph) -> Drainer:
             "phone_number_id": "1001",
             "graph_base_url": graph.base_url,
             "pace": WhatsAppPaceSettings(per_second=10_000, per_recipient_per_second=10_000),
-            "templates": {
-                **{
-                    template_key(stage): TemplateSettings(
-                        name=f"payung_{template_key(stage)}", parameters=["name", "end_date"]
-                    )
-                    for stage in STAGES
-                },
-                "notice": TemplateSettings(name="payung_notice", parameters=["text"]),
-            },
+            "templates": templates,
         }
     )
     return app.drainer({"telegram": TelegramChannel.of(app, token=TOKEN), "whatsapp": WhatsAppChannel.of(app, SECRETS)})

@@ -15,9 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.channels.console import ConsoleChannel
-from bot.channels.telegram import TelegramChannel
-from bot.channels.whatsapp import WhatsAppChannel
-from bot.config import PaceSettings, TemplateSettings, WhatsAppPaceSettings
+from bot.config import TemplateSettings
 from bot.console.routes import console_site
 from bot.ops.renewal import decide
 from bot.ops.roster import COLUMNS, import_roster, open_roster
@@ -28,11 +26,9 @@ from storage.tables import CONSOLE_AUDIT
 from tests.conftest import ADMIN, BUDI, build, write_csv
 from tests.console_world import log_in, make_accounts
 from tests.servers import served_in_thread
-from tests.telegram_standin import TOKEN
-from tests.test_reminders import STAGE_TIMES, STAGES, at, consenting
+from tests.test_reminders import STAGE_TIMES, STAGES, at, campaign, consenting
 from tests.test_transcript_incident import BUDI_BORN, BUDI_NIK
 from tests.test_transcript_officer import RINA_BORN, RINA_NIK, with_rina
-from tests.test_whatsapp import SECRETS
 from tests.transcript import Chat
 
 # What each decision makes a reminder say, in Indonesian and in English.
@@ -48,29 +44,11 @@ NEW_PERIOD = {"mulai": "2027-01-01", "berakhir": "2027-12-31"}
 
 
 def wire(app, telegram_api, graph):
-    """The drainer on both stand-ins; WhatsApp has every template approved."""
-    app.settings.telegram = app.settings.telegram.model_copy(
-        update={
-            "base_url": telegram_api.base_url,
-            "base_file_url": telegram_api.base_file_url,
-            "pace": PaceSettings(overall_per_second=10_000, private_per_second=10_000),
-        }
-    )
+    """The campaign's drainer; WhatsApp has a template of its own for each stage and the renewal news."""
     reminder = ["nik", "end_date", "days_left", "renewal"]
-    templates = {
-        template_key(stage): TemplateSettings(name=template_key(stage), parameters=reminder) for stage in STAGES
-    }
+    templates = {key: TemplateSettings(name=key, parameters=reminder) for key in map(template_key, STAGES)}
     templates["renewal"] = TemplateSettings(name="renewal", parameters=["nik", "end_date"])
-    app.settings.whatsapp = app.settings.whatsapp.model_copy(
-        update={
-            "enabled": True,
-            "phone_number_id": "1001",
-            "graph_base_url": graph.base_url,
-            "pace": WhatsAppPaceSettings(per_second=10_000, per_recipient_per_second=10_000),
-            "templates": templates,
-        }
-    )
-    return app.drainer({"telegram": TelegramChannel.of(app, token=TOKEN), "whatsapp": WhatsAppChannel.of(app, SECRETS)})
+    return campaign(app, telegram_api, graph, templates)
 
 
 def renew(app, people: list[dict], **period: str) -> None:
