@@ -111,7 +111,11 @@ LINKED_OFFICER = OFFICER.join(LINKS, LINKS.c.officer_id == OFFICERS.c.id).where(
 
 def linked_officer(session: Session, *, chat: OpenChat) -> OfficerRow | None:
     """The officer this chat is linked to, while the link stands."""
-    row = session.connection().execute(LINKED_OFFICER, {"chat_pk": chat.id}).first()
+    return officer_of_chat(session, chat_pk=chat.id)
+
+
+def officer_of_chat(session: Session, *, chat_pk: int) -> OfficerRow | None:
+    row = session.connection().execute(LINKED_OFFICER, {"chat_pk": chat_pk}).first()
     return OfficerRow(*row) if row else None
 
 

@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from storage.db import per_dialect
 from storage.media import Media
-from storage.officers import reached
+from storage.officers import officer_of_chat, reached
 from storage.privacy import mask_niks
 from storage.tables import CHATS, LINKS, OFFICERS, OUTBOX, PARTICIPANTS, SUBSCRIPTIONS
 
@@ -190,11 +190,7 @@ def digests(session: Session, *, rows: Iterable[tuple[int, int, date]]) -> dict[
     found = {}
     connection = session.connection()
     for outbox_id, chat_pk, cover_end in rows:
-        officer = connection.execute(
-            select(OFFICERS.c.village, OFFICERS.c.district)
-            .join(LINKS, LINKS.c.officer_id == OFFICERS.c.id)
-            .where(LINKS.c.chat_pk == chat_pk, LINKS.c.revoked_at.is_(None))
-        ).first()
+        officer = officer_of_chat(session, chat_pk=chat_pk)
         if officer is None:
             continue
         ending = (

@@ -13,8 +13,9 @@ from sqlalchemy import String, bindparam, cast, func, literal, select
 from sqlmodel import Session
 
 from storage.db import inserts_for, per_dialect
+from storage.officers import officer_of_chat
 from storage.outbox import FOLLOWING, FOLLOWS, RENEWAL, RENEWAL_DIGEST, follower_key, planned, planning
-from storage.tables import CHATS, LINKS, OFFICERS, OUTBOX, PARTICIPANTS, RENEWALS, SUBSCRIPTIONS
+from storage.tables import CHATS, LINKS, OUTBOX, PARTICIPANTS, RENEWALS, SUBSCRIPTIONS
 
 STATES = ("unknown", "planned", "confirmed", "not_renewed")
 # The states in which a person is told how to go on alone (as a BPU participant).
@@ -141,11 +142,7 @@ def renewal_digests(session: Session, *, rows: Iterable[tuple[int, int, date]]) 
     found = {}
     connection = session.connection()
     for outbox_id, chat_pk, period_end in rows:
-        officer = connection.execute(
-            select(OFFICERS.c.village, OFFICERS.c.district)
-            .join(LINKS, LINKS.c.officer_id == OFFICERS.c.id)
-            .where(LINKS.c.chat_pk == chat_pk, LINKS.c.revoked_at.is_(None))
-        ).first()
+        officer = officer_of_chat(session, chat_pk=chat_pk)
         if officer is None:
             continue
         village = PARTICIPANTS.c.village == officer.village, PARTICIPANTS.c.district == officer.district
