@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 from bot.app import App, build_app
 from bot.config import Settings
@@ -94,12 +94,30 @@ def reset_postgres(url: str) -> None:
 
 
 def wiped_postgres() -> str:
-    """TEST_DATABASE_URL with an empty schema, or the test is skipped."""
+    """TEST_DATABASE_URL (this worker's own, see worker_database) with an
+    empty schema, or the test is skipped."""
     url = os.environ.get("TEST_DATABASE_URL")
     if not url:
         pytest.skip("TEST_DATABASE_URL is not set")
+    url = worker_database(url)
     reset_postgres(url)
     return url
+
+
+def worker_database(url: str) -> str:
+    """Under pytest-xdist each worker wipes a database of its own (test_gw0,
+    test_gw1 ...), made on first use beside TEST_DATABASE_URL's."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    parsed = make_url(url)
+    name = f"{parsed.database}_{worker}"
+    engine = create_engine(driver_url(url), isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        if connection.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}).first() is None:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return parsed.set(database=name).render_as_string(hide_password=False)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
