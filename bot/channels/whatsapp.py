@@ -42,12 +42,10 @@ from bot.channels.pacing import AfterSent, Call, Pace, PacedSender, Recipient, S
 from bot.channels.render import numbered, split_text
 from bot.channels.shared_pace import overall_window
 from bot.channels.whatsapp_templates import Templates, one_line, refresh
-from bot.channels.whatsapp_templates import (  # the channel module's hooks (bot/channels/__init__.py)
-    reminders_ready as reminders_ready,
-)
-from bot.channels.whatsapp_templates import (
-    template_preview as template_preview,
-)
+
+# This module's hooks for bot/channels/__init__.py live with the templates.
+from bot.channels.whatsapp_templates import reminders_ready as reminders_ready
+from bot.channels.whatsapp_templates import template_preview as template_preview
 from bot.config import ConfigError, TemplateSettings, WhatsAppSettings, env_secret
 from bot.dispatcher import ChatLocks, Dispatcher, Outcome
 from bot.media import MediaStore
