@@ -18,7 +18,7 @@ from playwright.sync_api import sync_playwright  # noqa: E402
 from bot.console.routes import console_site  # noqa: E402
 from bot.ops.reports import add_note, change_status, toggle_document  # noqa: E402
 from bot.web import build_web  # noqa: E402
-from storage import helpdesk  # noqa: E402
+from storage import helpdesk, whatsapp_templates  # noqa: E402
 from storage.chats import open_chat  # noqa: E402
 from storage.participants import find_participant  # noqa: E402
 from storage.subscriptions import subscribe  # noqa: E402
@@ -57,6 +57,8 @@ def main() -> None:
                 )
                 person = find_participant(session, nik_hash=hasher.nik_hash(who["nik"]))
                 subscribe(session, chat=follower, participant_id=person.id, now=clock())
+            # Meta has approved the announcement template in Indonesian: the preview shows its words.
+            whatsapp_templates.record(session, [("payung_pengumuman", "id", "APPROVED", None)], now=clock())
         clock.advance(days=2)  # the WhatsApp chats wrote two days ago: past the 24 hours
         with served_in_thread(build_web(db=app.db, metrics=app.metrics, sites=[console_site(app)])) as url:
             with sync_playwright() as driver:
