@@ -548,16 +548,20 @@ def reminders_send(ctx: typer.Context, now: str = typer.Option(None, help=NOW_HE
 
 @reminders_cli.command("status")
 def reminders_status(ctx: typer.Context) -> None:
-    """Outbox rows per stage and state, and when the next one is due."""
+    """Outbox rows per stage and state (and the renewal news), and when the next one is due."""
     from storage import outbox
 
     with opened(ctx) as app, app.db.transaction() as session:
         rows, due = outbox.counts(session), outbox.next_due(session)
+        renewals = outbox.renewal_counts(session)
     table = Table(title="Reminders")
     for column in ("stage", "state", "messages"):
         table.add_column(column)
     for stage, state, count in sorted(rows, key=lambda row: (-row[0], row[1])):
         table.add_row(_stage(stage), state, f"{count:,}")
+    what = {outbox.RENEWAL: "renewal news", outbox.RENEWAL_DIGEST: "officers' renewal digest"}
+    for kind, state, count in renewals:
+        table.add_row(what[kind], state, f"{count:,}")
     out.print(table)
     out.print(f"next due: {due.astimezone(app.services.zone):%Y-%m-%d %H:%M %Z}" if due else "nothing planned")
 

@@ -373,6 +373,16 @@ def counts(session: Session) -> list[tuple[int, str, int]]:
     return sorted((stage, state, n) for stage, state, n in session.connection().execute(statement))
 
 
+def renewal_counts(session: Session) -> list[tuple[str, str, int]]:
+    """(kind, state, rows) of the renewal news and officers' renewal digests."""
+    statement = (
+        select(OUTBOX.c.kind, OUTBOX.c.state, func.count())
+        .where(OUTBOX.c.kind.in_((RENEWAL, RENEWAL_DIGEST)))
+        .group_by(OUTBOX.c.kind, OUTBOX.c.state)
+    )
+    return sorted(tuple(row) for row in session.connection().execute(statement))
+
+
 def next_due(session: Session, *, chat_pks: Iterable[int] | None = None) -> datetime | None:
     """When the next reminder is due (for these chats)."""
     statement = select(func.min(OUTBOX.c.due_at)).where(OUTBOX.c.state == PLANNED, OUTBOX.c.kind == REMINDER)

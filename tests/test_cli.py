@@ -9,7 +9,9 @@ import stat
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import openpyxl
@@ -147,6 +149,17 @@ def test_reminders_can_be_rehearsed_from_the_command_line(tmp_path):
     assert re.search(r"30 days before\s*│\s*sent\s*│\s*1", status) and "next due: 2026-12-17 09:00" in status
     bad = payung(tmp_path, "reminders", "send", "--now", "tomorrow", env=env)
     assert bad.returncode == 1 and "is not an ISO date and time" in bad.stderr
+    # The regency renews Budi: the import says who will hear of it, and Budi's chat does, once.
+    renewed = write_csv(tmp_path / "renewed.csv", [{**BUDI, "mulai": "2027-01-01", "berakhir": "2027-12-31"}])
+    imported = payung(tmp_path, "import-roster", str(renewed), env=env).stdout
+    assert "1 covers now end later (renewed): 1 consenting chats will be told" in imported
+    assert re.search(r"renewal news\s*│\s*planned\s*│\s*1", payung(tmp_path, "reminders", "status", env=env).stdout)
+    # The import ran now, so the news is due now: sent the next morning (never at night), once.
+    morning = (datetime.now(ZoneInfo("Asia/Jakarta")) + timedelta(days=1)).date()
+    told = payung(tmp_path, "reminders", "send", "--now", f"{morning}T10:00", env=env).stdout
+    assert "[budi]" in told and "NIK 1603********0001 diperpanjang sampai 31 Desember 2027" in told
+    again = payung(tmp_path, "reminders", "send", "--now", f"{morning}T11:00", env=env).stdout
+    assert "diperpanjang" not in again
 
 
 def test_operators_list_show_and_set_the_status_of_a_report(tmp_path):
