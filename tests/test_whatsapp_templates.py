@@ -145,3 +145,17 @@ async def test_the_consent_on_whatsapp_promises_reminders_only_once_their_templa
             assert said.startswith("Baik, kami akan mengingatkan Anda sebelum 31 Desember 2026.")
         else:
             assert said.startswith("Baik, dicatat. Pengingat sebelum 31 Desember 2026 mulai terkirim di sini")
+
+
+async def test_an_english_chat_gets_the_indonesian_template_where_the_english_one_was_refused(app, graph, clock):
+    clock.now = STAGE_TIMES[0] - timedelta(days=2)
+    consenting(app, 1, channels=("whatsapp",))  # chat 700000 reads English
+    app.planner().plan(clock())
+    with app.db.transaction() as session:
+        found = [("payung_pengingat", "en", "REJECTED", "9001"), ("payung_pengingat", "id", "APPROVED", "9002")]
+        whatsapp_templates.record(session, found, now=clock())
+    channel = channel_for(app, graph)
+    assert await app.drainer({"whatsapp": channel}).drain(STAGE_TIMES[0]) == {"sent": 1}
+    await channel.stop()
+    [sent] = graph.bodies()
+    assert (sent["template"]["name"], sent["template"]["language"]["code"]) == ("payung_pengingat", "id")

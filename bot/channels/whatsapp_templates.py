@@ -68,6 +68,11 @@ def shipped(path: Path = SHIPPED) -> dict[str, Shipped]:
     return found
 
 
+def readiness_of(status: str | None) -> Readiness:
+    """Meta's review status, as the sending decision reads it."""
+    return "ready" if status == "APPROVED" else "pending" if status in UNDER_REVIEW else "missing"
+
+
 @dataclass(frozen=True)
 class Chosen:
     """The template a message kind goes as, in a chat's language."""
@@ -92,11 +97,13 @@ class Templates:
         item = self.serving.get(kind) or self.serving.get(FAMILY.sub("", kind))
         if item is None:
             return None
-        if language not in item.bodies:
-            language = LANGUAGES[0]
-        status = statuses.get((item.name, language))
-        readiness: Readiness = "ready" if status == "APPROVED" else "pending" if status in UNDER_REVIEW else "missing"
-        return Chosen(TemplateSettings(name=item.name, language=language, parameters=list(item.parameters)), readiness)
+        # In the chat's language; where that one was refused or never made, in Indonesian.
+        for tried in dict.fromkeys((language if language in item.bodies else LANGUAGES[0], LANGUAGES[0])):
+            readiness = readiness_of(statuses.get((item.name, tried)))
+            if readiness != "missing":
+                break
+        settings = TemplateSettings(name=item.name, language=tried, parameters=list(item.parameters))
+        return Chosen(settings, readiness)
 
     def needed(self, kinds: list[str], statuses: Mapping[tuple[str, str], str]) -> dict[str, Readiness]:
         """Each kind's readiness in Indonesian, the language every chat can be sent."""
