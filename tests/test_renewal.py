@@ -7,6 +7,7 @@ the command line and the console."""
 
 from __future__ import annotations
 
+import html
 import io
 from collections import Counter, defaultdict
 from datetime import date
@@ -185,7 +186,7 @@ def test_an_admin_records_the_decision_in_the_console_and_others_read_it(tmp_pat
         assert "belum diputuskan" in admin.get("/console/renewal").text
         form = {"csrf": token, "state": "planned", "expected_start": "1 Januari", "note_id": "Menunggu APBD."}
         assert admin.post("/console/renewal/decide", data=form).status_code == 303
-        assert "not a date: 1 Januari (write it like 2027-01-01)" in admin.get("/console/renewal").text
+        assert "'1 Januari' is not a date like 2026-11-27" in html.unescape(admin.get("/console/renewal").text)
         form["expected_start"] = "2027-01-01"
         assert admin.post("/console/renewal/decide", data=form).status_code == 303
         operator, _ = log_in(url, "operator")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import mimetypes
 import tempfile
-from datetime import date
 from pathlib import Path
 
 from starlette.background import BackgroundTask
@@ -264,10 +263,10 @@ class ConsoleRoutes:
             actor=view.actor,
             current=self.app.services.settings.renewal.decision(view.session),
             state=view.field("state"),
-            expected_start=_day(view.field("expected_start")),
+            expected_start=first_day(view.field("expected_start")),
             note_id=view.field("note_id"),
             note_en=view.field("note_en"),
-            decided_on=_day(view.field("decided_on")),
+            decided_on=first_day(view.field("decided_on")),
             now=view.now,
         )
         return RedirectResponse(f"{PREFIX}/renewal", status_code=303)
@@ -525,16 +524,6 @@ class ConsoleRoutes:
         else:
             raise Invalid("unknown action")
         return RedirectResponse(f"{PREFIX}/accounts", status_code=303)
-
-
-def _day(text: str) -> date | None:
-    """A date field: empty is none; anything else must be a date."""
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise Invalid(f"not a date: {text} (write it like 2027-01-01)") from None
 
 
 def _page(view: View) -> int:
