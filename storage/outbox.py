@@ -57,6 +57,15 @@ def planned(due_at: Any, stale_at: Any, now: Any) -> list[Any]:
     return [due_at, stale_at, literal(PLANNED), literal(0), now, now]
 
 
+def planned_by_parameters() -> list[Any]:
+    """planned() from a statement's own parameters: due_at, stale_at and now."""
+    return planned(
+        bindparam("due_at", type_=OUTBOX.c.due_at.type),
+        bindparam("stale_at", type_=OUTBOX.c.stale_at.type),
+        bindparam("now", type_=OUTBOX.c.created_at.type),
+    )
+
+
 def planning(insert, columns: list[str], chosen) -> Any:
     """An INSERT ... SELECT of planned rows, a key already there left alone,
     its rowcount the new rows (kept on PostgreSQL only when asked for)."""
@@ -98,7 +107,6 @@ def _plan_reminders_statement(insert, *, one_chat: bool):
     as one INSERT ... SELECT: a million people are planned by the database,
     not row by row in Python. The key is plan_key's, in SQL."""
     key = follower_key(REMINDER, bindparam("cover_end_text", type_=String), bindparam("stage_text", type_=String))
-    now = bindparam("now", type_=OUTBOX.c.created_at.type)
     chosen = (
         select(
             key,
@@ -107,11 +115,7 @@ def _plan_reminders_statement(insert, *, one_chat: bool):
             SUBSCRIPTIONS.c.participant_id,
             PARTICIPANTS.c.cover_end,
             bindparam("stage", type_=Integer),
-            *planned(
-                bindparam("due_at", type_=OUTBOX.c.due_at.type),
-                bindparam("stale_at", type_=OUTBOX.c.stale_at.type),
-                now,
-            ),
+            *planned_by_parameters(),
         )
         .select_from(FOLLOWING)
         .where(

@@ -14,7 +14,16 @@ from sqlmodel import Session
 
 from storage.db import inserts_for, per_dialect
 from storage.officers import officer_of_chat
-from storage.outbox import FOLLOWING, FOLLOWS, RENEWAL, RENEWAL_DIGEST, follower_key, planned, planning
+from storage.outbox import (
+    FOLLOWING,
+    FOLLOWS,
+    RENEWAL,
+    RENEWAL_DIGEST,
+    follower_key,
+    planned,
+    planned_by_parameters,
+    planning,
+)
 from storage.tables import CHATS, LINKS, OUTBOX, PARTICIPANTS, RENEWALS, SUBSCRIPTIONS
 
 STATES = ("unknown", "planned", "confirmed", "not_renewed")
@@ -72,7 +81,6 @@ def _plan_renewals_statement(insert):
     """The consenting chats of the given people, told of their new cover end
     once: the key names the chat, the person and the end."""
     key = follower_key(RENEWAL, cast(PARTICIPANTS.c.cover_end, String))
-    now = bindparam("now", type_=OUTBOX.c.created_at.type)
     chosen = (
         select(
             key,
@@ -80,11 +88,7 @@ def _plan_renewals_statement(insert):
             SUBSCRIPTIONS.c.chat_pk,
             SUBSCRIPTIONS.c.participant_id,
             PARTICIPANTS.c.cover_end,
-            *planned(
-                bindparam("due_at", type_=OUTBOX.c.due_at.type),
-                bindparam("stale_at", type_=OUTBOX.c.stale_at.type),
-                now,
-            ),
+            *planned_by_parameters(),
         )
         .select_from(FOLLOWING)
         .where(FOLLOWS, SUBSCRIPTIONS.c.participant_id.in_(bindparam("people", expanding=True)))
