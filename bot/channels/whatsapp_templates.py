@@ -6,6 +6,7 @@ maps to a template of the operators' own uses that one instead."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 from collections.abc import Mapping
@@ -54,6 +55,7 @@ class Shipped:
         )
 
 
+@functools.cache  # a file that ships with the code: read once, not at every consent or preview
 def shipped(path: Path = SHIPPED) -> dict[str, Shipped]:
     """The shipped templates by name."""
     found = {}
@@ -179,6 +181,16 @@ def one_line(value: object) -> str:
     return " ".join(str(value).split())
 
 
+def not_ready(settings: Settings, statuses: Mapping[tuple[str, str], str]) -> list[tuple[str, Readiness]]:
+    """The message kinds WhatsApp cannot carry past 24 hours yet, with why
+    (under review, or no template): of the reminders' stages, notices (and
+    digests), the helpdesk's answers, announcements and the renewal news."""
+    kinds = [template_key(stage) for stage in settings.reminders.stages]
+    kinds += ["notice", "answer", "announcement", "renewal"]
+    readiness = Templates(settings.whatsapp.templates).needed(kinds, statuses)
+    return [(kind, state) for kind, state in readiness.items() if state != "ready"]
+
+
 def unready(settings: Settings, db: Database) -> str | None:
     """One loud line for `run` and `reminders plan`: WhatsApp chats have
     consented, but templates their messages need are not approved."""
@@ -189,12 +201,10 @@ def unready(settings: Settings, db: Database) -> str | None:
         statuses = whatsapp_templates.statuses(session)
     if not chats:
         return None
-    kinds = [template_key(stage) for stage in settings.reminders.stages] + ["notice", "renewal", "announcement"]
-    templates = Templates(settings.whatsapp.templates)
-    waiting = {kind: state for kind, state in templates.needed(kinds, statuses).items() if state != "ready"}
+    waiting = not_ready(settings, statuses)
     if not waiting:
         return None
-    listed = ", ".join(f"{kind} ({state})" for kind, state in waiting.items())
+    listed = ", ".join(f"{kind} ({state})" for kind, state in waiting)
     return (
         f"{chats:,} WhatsApp chats consented to reminders, but these have no approved template: {listed}. "
         "Outside 24 hours they wait (pending) or are not sent (missing): run `python -m bot whatsapp templates sync`."

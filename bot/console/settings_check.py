@@ -3,9 +3,8 @@ shown as a banner on every console page."""
 
 from __future__ import annotations
 
-from bot.channels.whatsapp_templates import Templates
+from bot.channels.whatsapp_templates import not_ready
 from bot.config import ContactSettings, Settings
-from bot.reminder_plan import template_key
 from bot.types import Readiness
 from storage import whatsapp_templates
 from storage.db import Database
@@ -26,14 +25,8 @@ def settings_warnings(settings: Settings) -> list[tuple[str, dict[str, str]]]:
 
 
 def unready_templates(settings: Settings, db: Database) -> list[tuple[str, Readiness]]:
-    """The message kinds WhatsApp cannot carry past 24 hours yet: the
-    reminders', the notices', the helpdesk's answers', the announcements'
-    and the renewal news', with why (under review, or no template)."""
+    """The message kinds WhatsApp cannot carry past 24 hours yet (see not_ready)."""
     if not settings.whatsapp.enabled:
         return []
-    wanted = [template_key(stage) for stage in settings.reminders.stages]
-    wanted += ["notice", "answer", "announcement", "renewal"]
     with db.transaction() as session:
-        statuses = whatsapp_templates.statuses(session)
-    readiness = Templates(settings.whatsapp.templates).needed(wanted, statuses)
-    return [(kind, state) for kind, state in readiness.items() if state != "ready"]
+        return not_ready(settings, whatsapp_templates.statuses(session))
