@@ -119,3 +119,24 @@ def test_the_dashboard_reads_on_a_phone_and_by_keyboard(browser, console):
     )
     assert unlabelled == 0
     page.close()
+
+
+def test_an_admin_records_the_renewal_decision_and_a_viewer_reads_it(browser, console):
+    url, _ = console
+    page = signed_in(browser, url, "admin")
+    page.get_by_role("link", name="Perpanjangan").click()
+    assert "belum diputuskan" in page.locator("dl").inner_text()
+    page.get_by_label("Keadaan").select_option("planned")
+    page.get_by_label("Periode baru mulai").fill("2027-01-01")
+    page.get_by_label("Catatan singkat untuk warga (Bahasa Indonesia)").fill("Menunggu APBD 2027.")
+    page.get_by_role("button", name="Simpan keputusan").click()
+    page.wait_for_url(re.compile(r"/console/renewal$"))
+    decided = page.locator("dl").inner_text()
+    assert "direncanakan" in decided and "1 Jan 2027" in decided and "Menunggu APBD 2027." in decided
+    assert "console:ani" in decided
+    page.close()
+    viewer = signed_in(browser, url, "viewer")
+    viewer.goto(f"{url}/console/renewal")
+    assert "direncanakan" in viewer.locator("dl").inner_text()
+    assert viewer.get_by_role("button", name="Simpan keputusan").count() == 0  # reading only
+    viewer.close()

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from bot.channels.console import ConsoleChannel
 from bot.config import TemplateSettings
 from bot.console.routes import console_site
+from bot.ops.authority import Actor, Invalid
 from bot.ops.renewal import decide
 from bot.ops.roster import COLUMNS, import_roster, open_roster
 from bot.reminder_plan import template_key
@@ -205,3 +206,12 @@ def test_an_admin_records_the_decision_in_the_console_and_others_read_it(tmp_pat
         audit = session.connection().execute(select(CONSOLE_AUDIT.c.detail).where(CONSOLE_AUDIT.c.action == "renewal"))
         assert audit.scalars().all() == ["planned; start 2027-01-01; decided -"]
     app.close()
+
+
+def test_a_district_limited_admin_cannot_decide_for_the_whole_regency(app):
+    lubai_admin = Actor("console:lia", "admin", frozenset({"Lubai"}))
+    with app.db.transaction() as session, pytest.raises(Invalid, match="decided for the whole regency"):
+        current = app.services.settings.renewal.decision(session)
+        decide(session, actor=lubai_admin, current=current, state="not_renewed", now=app.clock())
+    with app.db.transaction() as session:
+        assert app.services.settings.renewal.decision(session).state == "unknown"
