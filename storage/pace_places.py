@@ -48,5 +48,6 @@ def take(session: Session, *, channel: str, limit: int, lease: float) -> tuple[i
 
 
 def give_back(session: Session, *, channel: str, place: int, period: float) -> None:
-    """The call that held `place` has its answer: the place frees `period` seconds from now."""
+    """The call that held `place` has its answer: the place frees `period`
+    seconds from now (less when the call arrived well before its answer)."""
     session.connection().execute(GIVE_BACK, {"channel": channel, "place": place, "period": period})

@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from bot.channels.pacing import Pace, PacedSender, Recipient, SendFailed, SlidingWindow, Verdict
+from bot.channels.pacing import Pace, PacedSender, Recipient, SendFailed, Sending, SlidingWindow, Verdict
 from bot.metrics import Metrics
 
 
@@ -65,6 +65,21 @@ async def test_a_long_call_holds_its_place_until_a_period_after_it_ends():
     assert window.idle_for() == 0.0
     clock.now = 5.5
     assert window.idle_for() == pytest.approx(0.3)
+
+
+async def test_a_call_whose_request_left_early_holds_its_place_a_period_after_it_arrived_not_after_its_answer():
+    clock = MovedClock()
+    window = SlidingWindow(1, 1.0, clock)
+    sending = Sending(clock, jitter=0.02)
+    async with window.place(sending):
+        clock.now = 0.01
+        sending.written = clock.now  # as the HTTP client's hook notes it
+        clock.now = 0.5  # the answer comes back half a second later
+    second = asyncio.create_task(enter(window))
+    clock.now = 1.02
+    assert await still_waiting(second)  # the request may have arrived as late as 0.03
+    clock.now = 1.03
+    await asyncio.wait_for(second, 1.0)
 
 
 class Platform:
@@ -172,5 +187,15 @@ async def test_places_shared_through_postgresql_hold_the_limit_for_every_process
             answered = time.monotonic()
         await asyncio.wait_for(third, 2.0)
         assert time.monotonic() - answered >= 0.35  # a period after the answers, by the database's clock
+
+        # A call whose request arrived 0.3 s before its answer frees its place 0.3 s sooner.
+        sending = Sending(time.monotonic, jitter=0.0)
+        async with first.place(sending), second.place():
+            sending.written = time.monotonic()
+            await asyncio.sleep(0.3)
+            fourth = asyncio.create_task(enter(first))
+            answered = time.monotonic()
+        await asyncio.wait_for(fourth, 2.0)
+        assert time.monotonic() - answered < 0.3
     finally:
         db.dispose()

@@ -5,6 +5,7 @@ come in through the web app served on 127.0.0.1."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import hmac
 import json
@@ -13,6 +14,7 @@ import logging
 import httpx
 from sqlmodel import select
 
+from bot.channels.pacing import Recipient
 from bot.channels.whatsapp import SIGNATURE_HEADER, WhatsAppChannel, WhatsAppSecrets, render, shorten
 from bot.config import TemplateSettings, WhatsAppPaceSettings
 from bot.web import build_web
@@ -29,6 +31,7 @@ from tests.graph_standin import (
     text,
 )
 from tests.servers import Served
+from tests.telegram_standin import most_in_any_second
 from tests.test_telegram import probe_dispatcher
 from tests.test_transcript_incident import BUDI_BORN, BUDI_NIK
 
@@ -331,6 +334,20 @@ async def test_rate_limits_are_retried_and_other_errors_recorded(app, graph):
     assert [b["text"]["body"] for b in graph.bodies()[1:]] == ["dicoba lagi", "dicoba lagi", "ditolak"]
     [failed] = [r for r in rows(app, OutboundMessage) if r.status == "failed"]
     assert "Parameter value is not valid" in failed.detail
+
+
+async def test_on_a_slow_link_the_rate_holds_because_the_answers_trip_back_is_not_counted(app, graph):
+    """Ten people at 5 a second with a half-second round trip, through pywa."""
+    graph.round_trip = 0.5
+    channel = channel_for(app, graph, pace=WhatsAppPaceSettings(per_second=5, in_flight=10))
+    people = [f"62812000000{n:02d}" for n in range(10)]
+    for number in people:
+        channel.sender.submit(Recipient(number), functools.partial(channel.client.send_message, number, "pesan"))
+    await channel.sender.drain()
+    await channel.stop()
+    times = sorted(posted.at for posted in graph.posted)
+    assert len(times) == 10 and most_in_any_second(times) == 5
+    assert times[-1] - times[0] < 1.3  # counting the way back too would make it 1.5 at least
 
 
 async def test_a_template_parameter_goes_as_one_line_as_the_cloud_api_requires(app, graph, clock):

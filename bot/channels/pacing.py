@@ -10,11 +10,13 @@ submitting never waits: the dispatcher hands replies over and returns.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import logging
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -26,40 +28,82 @@ from bot.types import Delivery, Finished
 log = logging.getLogger(__name__)
 
 
+@dataclass
+class Sending:
+    """One platform call on its way. The platform counts a call when its
+    request arrives, which is some time after it was written to the network,
+    not when its answer comes back; the HTTP client tells when the request
+    was written (mark_written), so the answer's trip back need not be counted.
+    A client that does not tell leaves the answer's moment, which is safe."""
+
+    clock: Callable[[], float]
+    jitter: float  # how much later than others a request written after them may arrive
+    written: float | None = None
+
+    def arrived_by(self) -> float:
+        now = self.clock()
+        return now if self.written is None else min(now, self.written + self.jitter)
+
+    def seconds_since_arrival(self) -> float:
+        return self.clock() - self.arrived_by()
+
+
+# The call this task is making. The channel libraries (python-telegram-bot,
+# pywa) make the HTTP request themselves, several chats' tasks at once; only
+# the task's own context reaches from the paced sender to the client's hook.
+_sending: ContextVar[Sending | None] = ContextVar("payung_sending", default=None)
+
+
+async def mark_written(request: Any) -> None:
+    """An httpx request hook (event_hooks={"request": [mark_written]}): notes
+    when the request made for the current paced call has been written whole,
+    as httpcore traces it, whatever connection setup came first."""
+    sending = _sending.get()
+    if sending is None:
+        return
+
+    async def trace(event: str, _info: dict) -> None:
+        if event.endswith("send_request_body.complete"):
+            sending.written = sending.clock()
+
+    request.extensions["trace"] = trace
+
+
 class SlidingWindow:
     """At most `limit` calls in any `period` seconds, as the platform counts
-    them. A call reaches the platform at some moment between its start and
-    its end, and a slow network or a busy loop can bunch arrivals up; so a
-    call holds its place from its start until `period` after its end, and a
-    new one starts only when fewer than `limit` places are held. Unlike a
-    token bucket this never lets a burst straddle two windows."""
+    them. A call reaches the platform between its start and the moment its
+    request was written plus the network's jitter (Sending), and a busy loop
+    can delay the writing; so a call holds its place from its start until
+    `period` after it arrived by, and a new one starts only when fewer than
+    `limit` places are held. Unlike a token bucket this never lets a burst
+    straddle two windows."""
 
     def __init__(self, limit: int, period: float, clock: Callable[[], float] = time.monotonic):
         self.limit = limit
         self.period = period
         self.clock = clock
         self._running = 0
-        self._ended: deque[float] = deque()
+        self._arrived: list[float] = []  # sorted: concurrent calls arrive in any order
         self._changed = asyncio.Condition()
 
     def idle_for(self) -> float:
         if self._running:
             return 0.0
-        return self.clock() - self._ended[-1] if self._ended else self.period
+        return self.clock() - self._arrived[-1] if self._arrived else self.period
 
     @contextlib.asynccontextmanager
-    async def place(self) -> AsyncIterator[None]:
+    async def place(self, sending: Sending | None = None) -> AsyncIterator[None]:
         async with self._changed:
             while True:
                 now = self.clock()
-                while self._ended and self._ended[0] <= now - self.period:
-                    self._ended.popleft()
-                if self._running + len(self._ended) < self.limit:
+                expired = bisect.bisect_right(self._arrived, now - self.period)
+                del self._arrived[:expired]
+                if self._running + len(self._arrived) < self.limit:
                     self._running += 1
                     break
                 # Wait for the oldest place to expire, or for a running call
-                # to end (only then is its expiry known).
-                timeout = self._ended[0] + self.period - now if self._ended else None
+                # to end (only then is its arrival known).
+                timeout = self._arrived[0] + self.period - now if self._arrived else None
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._changed.wait(), timeout)
         try:
@@ -67,7 +111,7 @@ class SlidingWindow:
         finally:
             async with self._changed:
                 self._running -= 1
-                self._ended.append(self.clock())
+                bisect.insort(self._arrived, sending.arrived_by() if sending else self.clock())
                 self._changed.notify_all()
 
 
@@ -84,6 +128,7 @@ class Pace:
     overall_per_second: int
     private_per_second: int
     group_per_minute: int
+    jitter: float = 0.02  # seconds; see Sending
 
 
 @dataclass(frozen=True)
@@ -133,7 +178,7 @@ class Window(Protocol):
     """Places at a rate: SlidingWindow in this process, or one shared by
     every process of the bot (bot/channels/shared_pace.py)."""
 
-    def place(self) -> contextlib.AbstractAsyncContextManager[None]: ...
+    def place(self, sending: Sending | None = None) -> contextlib.AbstractAsyncContextManager[None]: ...
 
 
 class PacedSender:
@@ -308,12 +353,16 @@ class PacedSender:
                 # A free slot first, then the places: a place is held from the
                 # moment it is taken, so it must be taken just before the call.
                 async with self._in_flight:
-                    async with self._window(recipient).place(), self._overall.place():
+                    sending = Sending(self.clock, self.pace.jitter)
+                    async with self._window(recipient).place(sending), self._overall.place(sending):
                         started = time.perf_counter()
+                        making = _sending.set(sending)
                         try:
                             result = await job.send()
                         except Exception as exc:
                             raise SendFailed(self.classify(exc), exc) from exc
+                        finally:
+                            _sending.reset(making)
                     self.metrics.send_seconds.labels(self.channel).observe(time.perf_counter() - started)
                     self.metrics.messages_out.labels(self.channel).inc()
                     if job.finished is not None:

@@ -4,7 +4,7 @@ bot, each paced on its own would together send at twice the platform's
 limit; so on PostgreSQL the overall places are rows (storage/pace_places.py),
 taken with SKIP LOCKED and timed by the database's clock. Like
 pacing.SlidingWindow, a call holds its place from its start until a period
-after its answer. SQLite serves one process, whose own window is the whole
+after it arrived by (pacing.Sending). SQLite serves one process, whose own window is the whole
 truth there."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
+from bot.channels.pacing import Sending
 from storage import pace_places
 from storage.db import Database
 
@@ -32,15 +33,21 @@ class SharedWindow:
         self.limit = limit
         self.period = period
         self._ensured = False
+        # One task of this process asks the database at a time: when a place
+        # frees, every waiting task asking at once would make one winner and
+        # a storm of statements that slows the winner down.
+        self._asking = asyncio.Lock()
 
     @contextlib.asynccontextmanager
-    async def place(self) -> AsyncIterator[None]:
-        place = await self._take()
+    async def place(self, sending: Sending | None = None) -> AsyncIterator[None]:
+        async with self._asking:
+            place = await self._take()
         try:
             yield
         finally:
             try:
-                await asyncio.to_thread(self._give_back, place)
+                since = sending.seconds_since_arrival() if sending else 0.0
+                await asyncio.to_thread(self._give_back, place, since)
             except Exception:  # its lease frees it instead
                 log.exception("%s: could not give a sending place back", self.channel)
 
@@ -65,9 +72,9 @@ class SharedWindow:
         self._ensured = True
         return taken
 
-    def _give_back(self, place: int) -> None:
+    def _give_back(self, place: int, since_arrival: float) -> None:
         with self.db.transaction() as session:
-            pace_places.give_back(session, channel=self.channel, place=place, period=self.period)
+            pace_places.give_back(session, channel=self.channel, place=place, period=self.period - since_arrival)
 
 
 def overall_window(db: Database, *, channel: str, limit: int, across_processes: bool) -> SharedWindow | None:

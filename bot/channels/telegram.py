@@ -119,7 +119,7 @@ class TelegramChannel:
         self.in_flight = pace.in_flight
         self.sender = PacedSender(
             channel=NAME,
-            pace=Pace(pace.overall_per_second, pace.private_per_second, pace.group_per_minute),
+            pace=Pace(pace.overall_per_second, pace.private_per_second, pace.group_per_minute, pace.jitter),
             classify=api.classify,
             on_failure=self._given_up,
             metrics=metrics,

@@ -16,7 +16,7 @@ from telegram import Bot, Update
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 
-from bot.channels.pacing import Verdict
+from bot.channels.pacing import Verdict, mark_written
 from bot.channels.telegram_api import AlikeCalls, Download
 from bot.config import TelegramSettings
 from bot.dispatcher import Outcome
@@ -53,7 +53,10 @@ class PtbApi(AlikeCalls):
             # Replies to many chats go out concurrently (paced, at most
             # pace.in_flight at once); PTB's default pool of one connection
             # would queue them and time out.
-            request=HTTPXRequest(connection_pool_size=settings.pace.in_flight),
+            request=HTTPXRequest(
+                connection_pool_size=settings.pace.in_flight,
+                httpx_kwargs={"event_hooks": {"request": [mark_written]}},
+            ),
             get_updates_request=HTTPXRequest(connection_pool_size=1),
         )
 

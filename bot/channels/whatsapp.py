@@ -38,7 +38,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.channel_records import ChannelRecords
-from bot.channels.pacing import AfterSent, Call, Pace, PacedSender, Recipient, SendFailed, Verdict
+from bot.channels.pacing import AfterSent, Call, Pace, PacedSender, Recipient, SendFailed, Verdict, mark_written
 from bot.channels.render import numbered, split_text
 from bot.channels.shared_pace import overall_window
 from bot.channels.whatsapp_templates import Templates, one_line, refresh
@@ -174,7 +174,11 @@ class GraphTransport(httpx.AsyncHTTPTransport):
 
 
 def whatsapp_client(settings: WhatsAppSettings, token: str) -> WhatsApp:
-    session = httpx.AsyncClient(transport=GraphTransport(settings.graph_base_url), timeout=30)
+    session = httpx.AsyncClient(
+        transport=GraphTransport(settings.graph_base_url),
+        timeout=30,
+        event_hooks={"request": [mark_written]},
+    )
     return WhatsApp(phone_id=settings.phone_number_id, token=token, session=session, api_version=settings.api_version)
 
 
@@ -211,7 +215,7 @@ class WhatsAppChannel:
         self.sender = PacedSender(
             channel=NAME,
             # WhatsApp has no groups for this bot; group_per_minute is unused.
-            pace=Pace(pace.per_second, pace.per_recipient_per_second, 1),
+            pace=Pace(pace.per_second, pace.per_recipient_per_second, 1, pace.jitter),
             classify=classify,
             on_failure=self._given_up,
             metrics=metrics,
