@@ -18,6 +18,7 @@ from bot.check_alarm import CheckAlarm
 from bot.config import Settings
 from bot.dispatcher import Dispatcher
 from bot.drainer import Drainer
+from bot.group_commit import GroupCommit
 from bot.keys import load_nik_key
 from bot.media import MediaStore
 from bot.metrics import Metrics
@@ -52,6 +53,7 @@ class App:
     sending: Sending
     clock: Clock
     metrics: Metrics
+    writes: GroupCommit  # the bookkeeping of sends, committed together
 
     def channel_parts(self) -> dict[str, Any]:
         """What every chat channel is built from, besides its client and settings."""
@@ -79,6 +81,7 @@ class App:
             catalogue=self.services.catalogue,
             channels=channels,
             sending=self.sending,
+            writes=self.writes,
             renewal=self.services.settings.renewal,
             worker=f"{socket.gethostname()}:{os.getpid()}",
         )
@@ -156,11 +159,13 @@ def build_app(settings: Settings, *, clock: Clock = utc_now) -> App:
             reactor.react(session, event, now)
 
     dispatcher = Dispatcher(db=db, flows=build_flows(), services=services, settings=settings, clock=clock, react=react)
+    writes = GroupCommit(db)
     sending = Sending(
         db=db,
+        writes=writes,
         clock=clock,
         metrics=metrics,
         default_language=settings.default_language,
         resend_after=timedelta(seconds=settings.resend_unsent_after_seconds),
     )
-    return App(settings, db, services, notices, dispatcher, sending, clock, metrics)
+    return App(settings, db, services, notices, dispatcher, sending, clock, metrics, writes)

@@ -5,9 +5,12 @@ the statuses it reports later, and people who cannot be reached."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
+from bot.group_commit import GroupCommit
 from bot.types import Clock
 from storage.chats import mark_unreachable, open_chat
 from storage.db import Database
@@ -20,6 +23,7 @@ class ChannelRecords:
     channel: str
     db: Database
     clock: Clock
+    writes: GroupCommit
 
     # -- inbound: stored first, handled after -------------------------------
 
@@ -71,15 +75,23 @@ class ChannelRecords:
         """What became of a message to a chat: accepted (with the platform's
         id, which later statuses name), skipped or failed (with why)."""
         with self.db.transaction() as session:
-            record_outbound(
-                session,
-                channel=self.channel,
-                chat_id=chat_id,
-                status=state,
-                now=self.clock(),
-                platform_message_id=platform_message_id,
-                detail=detail,
-            )
+            self._outbound(chat_id, state, platform_message_id, detail)(session)
+
+    def accepted(self, chat_id: str, platform_message_id: str) -> asyncio.Future:
+        """`sent(chat_id, "accepted", ...)` in the next group commit: at a
+        platform's rate, one transaction a message would not keep up."""
+        return self.writes.write(self._outbound(chat_id, "accepted", platform_message_id, None))
+
+    def _outbound(self, chat_id: str, state: str, platform_message_id: str | None, detail: str | None):
+        return partial(
+            record_outbound,
+            channel=self.channel,
+            chat_id=chat_id,
+            status=state,
+            now=self.clock(),
+            platform_message_id=platform_message_id,
+            detail=detail,
+        )
 
     def unreachable(self, chat_id: str) -> None:
         """The platform says this person cannot be reached (they blocked the

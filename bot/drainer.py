@@ -19,12 +19,14 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from babel.dates import format_date
 from babel.units import format_unit
 
 from bot.channels import Channel
 from bot.config import ReminderSettings
+from bot.group_commit import GroupCommit
 from bot.outbound import Facts, Sending, untimely
 from bot.reminder_plan import Calendar, template_key
 from bot.types import Delivery
@@ -46,6 +48,7 @@ class Drainer:
     catalogue: Catalogue
     channels: Mapping[str, Channel]
     sending: Sending
+    writes: GroupCommit  # marks, committed together
     renewal: RenewalFacts  # what reminders say comes after the cover
     worker: str  # whose leases these are: host:pid
 
@@ -108,15 +111,16 @@ class Drainer:
     async def _send(self, row: outbox.Claimed, facts: Facts, now: datetime, unmarked: asyncio.Semaphore) -> str:
         reason = untimely(row, facts, now)
         if reason is not None:
-            return await asyncio.to_thread(self._mark, row, Delivery("skipped", detail=reason), now)
+            return await self._mark(row, Delivery("skipped", detail=reason), now)
         async with unmarked:
             try:
                 message = self._message(row, facts, now)
-                delivery = await self.sending.deliver(self.channels[row.channel], row.chat_id, message, now=now)
+                channel = self.channels[row.channel]
+                delivery = await self.sending.deliver(channel, row.chat_id, row.addressee, message, now=now)
             except Exception as error:  # a bug or an outage must not lose the row: retry it
                 log.exception("outbox message %s could not be sent", row.id)
                 delivery = Delivery("failed", detail=f"{type(error).__name__}: {error}")
-            return await asyncio.to_thread(self._mark, row, delivery, now)
+            return await self._mark(row, delivery, now)
 
     def _message(self, row: outbox.Claimed, facts: Facts, now: datetime) -> Outbound:
         if row.kind in (outbox.NOTICE, outbox.ANNOUNCEMENT):
@@ -163,15 +167,15 @@ class Drainer:
             template=TemplateRef(template_key(row.stage), values),
         )
 
-    def _mark(self, row: outbox.Claimed, delivery: Delivery, now: datetime) -> str:
+    async def _mark(self, row: outbox.Claimed, delivery: Delivery, now: datetime) -> str:
         state, retry_at, counted = delivery.state, None, True
         if state == "failed" and row.attempts < self.settings.max_attempts:
             state, retry_at = outbox.PLANNED, now + timedelta(minutes=2**row.attempts)
         if state == "waiting":  # its template is under review: the same row later, not a failure
             state, retry_at, counted = outbox.PLANNED, now + TEMPLATE_REVIEW_WAIT, False
-        with self.db.transaction() as session:
-            kept = outbox.mark(
-                session,
+        kept = await self.writes.write(
+            partial(
+                outbox.mark,
                 outbox_id=row.id,
                 worker=self.worker,
                 state=state,
@@ -181,6 +185,7 @@ class Drainer:
                 retry_at=retry_at,
                 counted=counted,
             )
+        )
         if not kept:
             log.warning("reminder %s: lease lost before marking it %s", row.id, state)
         return "waiting" if not counted else "retry" if retry_at else state

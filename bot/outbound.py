@@ -22,6 +22,7 @@ from functools import partial
 
 from bot.channel_records import ChannelRecords
 from bot.channels import Channel
+from bot.group_commit import GroupCommit
 from bot.metrics import Metrics
 from bot.types import Clock, Delivery, Reply, Sendable
 from handlers.messages import Inbound, Outbound
@@ -100,16 +101,23 @@ class Sending:
     the database (pending_replies) once out. What a crash or a stop left
     unsent is taken up again by `resend`."""
 
-    def __init__(self, *, db: Database, clock: Clock, metrics: Metrics, default_language: str, resend_after: timedelta):
+    def __init__(
+        self,
+        *,
+        db: Database,
+        writes: GroupCommit,
+        clock: Clock,
+        metrics: Metrics,
+        default_language: str,
+        resend_after: timedelta,
+    ):
         self.db = db
+        self.writes = writes
         self.clock = clock
         self.metrics = metrics
         self.default_language = default_language
         self.resend_after = resend_after
         self._holding: set[int] = set()  # held replies this process has queued
-        # Held replies out (or refused for good), to forget in the next batch.
-        self._sent: list[tuple[int, asyncio.Future]] = []
-        self._forgetting: asyncio.Task | None = None
 
     def _decide(self, channel: Channel, chat_id: str, message: Outbound, now: datetime) -> Decision | Waiting | str:
         if channel.capabilities.reply_window_hours is None:
@@ -173,46 +181,29 @@ class Sending:
 
     def _out(self, held: int | None) -> asyncio.Future:
         """A held reply is out: forget it; the future completes once forgotten.
-        Replies going out meanwhile are forgotten together, one DELETE for
-        all of them (a group commit), so bookkeeping keeps up with any rate."""
-        loop = asyncio.get_running_loop()
-        forgotten = loop.create_future()
+        Replies going out meanwhile are forgotten in one transaction (a group
+        commit), so bookkeeping keeps up with any rate."""
         if held is None:
+            forgotten = asyncio.get_running_loop().create_future()
             forgotten.set_result(None)
             return forgotten
         self._holding.discard(held)
-        self._sent.append((held, forgotten))
-        if self._forgetting is None or self._forgetting.done():
-            self._forgetting = loop.create_task(self._forget_sent())
+        forgotten = self.writes.write(partial(replies.forget, ids=[held]))
+        forgotten.add_done_callback(_log_unforgotten)
         return forgotten
-
-    async def _forget_sent(self) -> None:
-        while self._sent:
-            batch, self._sent = self._sent, []
-            try:
-                # A worker thread: on SQLite the write lock may be the dispatcher's a moment longer.
-                await asyncio.to_thread(self._forget, [held for held, _ in batch])
-            except Exception:  # they are out; at worst a restart sends them again
-                log.exception("could not forget %d sent repl(ies)", len(batch))
-            for _, forgotten in batch:
-                if not forgotten.done():
-                    forgotten.set_result(None)
 
     async def flush(self) -> None:
         """Wait until every reply that is out has been forgotten (at a stop)."""
-        while self._forgetting is not None and not self._forgetting.done():
-            await self._forgetting
+        await self.writes.settled()
 
-    def _forget(self, sent: list[int]) -> None:
-        with self.db.transaction() as session:
-            replies.forget(session, sent)
-
-    async def deliver(self, channel: Channel, chat_id: str, message: Outbound, *, now: datetime) -> Delivery:
+    async def deliver(
+        self, channel: Channel, chat_id: str, who: Addressee, message: Outbound, *, now: datetime
+    ) -> Delivery:
         """Send and wait for the outcome (the outbox marks each row by it).
-        `now` decides the window: the drainer's time, which an operator
-        rehearsing December with --now sets ahead. The chat is read in a
-        thread: the event loop is busy pacing other sends meanwhile."""
-        decision = await asyncio.to_thread(self._decide, channel, chat_id, message, now)
+        `who`: the chat as the drainer claimed it. `now` decides the window:
+        the drainer's time, which an operator rehearsing December with --now
+        sets ahead."""
+        decision = decide(channel, who, message, now)
         if isinstance(decision, Waiting):
             return Delivery("waiting", detail=decision.reason)
         if isinstance(decision, str):
@@ -223,4 +214,10 @@ class Sending:
     def _skipped(self, channel: Channel, chat_id: str, reason: str) -> None:
         log.info("%s: not sending to a chat: %s", channel.name, reason)
         self.metrics.errors.labels(channel.name, "skipped").inc()
-        ChannelRecords(channel.name, self.db, self.clock).sent(chat_id, "skipped", detail=reason)
+        ChannelRecords(channel.name, self.db, self.clock, self.writes).sent(chat_id, "skipped", detail=reason)
+
+
+def _log_unforgotten(forgotten: asyncio.Future) -> None:
+    if not forgotten.cancelled() and forgotten.exception() is not None:
+        # It is out; at worst a restart sends it again.
+        log.error("could not forget a sent reply: %s", forgotten.exception())

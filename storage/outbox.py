@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Integer, String, and_, bindparam, case, cast, func, literal, or_, select, update
 from sqlmodel import Session
 
+from storage.chats import Addressee
 from storage.db import per_dialect
 from storage.media import Media
 from storage.officers import officer_of_chat, reached
@@ -255,6 +256,7 @@ class Claimed:
     chat_id: str
     language: str
     chat_active: bool
+    chat_last_inbound_at: datetime | None
     participant_id: int | None
     cover_end: date | None
     stage: int | None
@@ -262,6 +264,11 @@ class Claimed:
     body: str | None
     attachments: tuple[Media, ...]
     attempts: int
+
+    @property
+    def addressee(self) -> Addressee:
+        """Its chat as claimed: a batch goes out within seconds of its claim."""
+        return Addressee(self.language, self.chat_active, self.chat_last_inbound_at)
 
 
 def claim_due(
@@ -314,6 +321,7 @@ def claim_due(
             CHATS.c.chat_id,
             CHATS.c.language,
             CHATS.c.active,
+            CHATS.c.last_inbound_at,
             OUTBOX.c.participant_id,
             OUTBOX.c.cover_end,
             OUTBOX.c.stage,

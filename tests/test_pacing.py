@@ -188,11 +188,11 @@ async def test_places_shared_through_postgresql_hold_the_limit_for_every_process
         await asyncio.wait_for(third, 2.0)
         assert time.monotonic() - answered >= 0.35  # a period after the answers, by the database's clock
 
-        # A call whose request arrived 0.3 s before its answer frees its place 0.3 s sooner.
+        # A call whose request arrived 0.35 s before its answer frees its place 0.35 s sooner.
         sending = Sending(time.monotonic, jitter=0.0)
         async with first.place(sending), second.place():
             sending.written = time.monotonic()
-            await asyncio.sleep(0.3)
+            await asyncio.sleep(0.35)
             fourth = asyncio.create_task(enter(first))
             answered = time.monotonic()
         await asyncio.wait_for(fourth, 2.0)

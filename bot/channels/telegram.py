@@ -138,7 +138,7 @@ class TelegramChannel:
         return cls(
             api=telegram_api(app.settings.telegram, token),
             settings=app.settings.telegram,
-            records=ChannelRecords(NAME, app.db, app.clock),
+            records=ChannelRecords(NAME, app.db, app.clock, app.writes),
             commands=OperatorCommands(
                 db=app.db,
                 notices=app.notices,

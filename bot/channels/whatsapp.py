@@ -236,7 +236,7 @@ class WhatsAppChannel:
             client=whatsapp_client(settings, secrets.token),
             settings=settings,
             secrets=secrets,
-            records=ChannelRecords(NAME, app.db, app.clock),
+            records=ChannelRecords(NAME, app.db, app.clock, app.writes),
             **app.channel_parts(),
         )
 
@@ -508,7 +508,7 @@ class WhatsAppChannel:
 
     def _accepted(self, chat_id: str) -> AfterSent:
         async def record(sent: SentMessage) -> None:
-            await asyncio.to_thread(self.records.sent, chat_id, "accepted", platform_message_id=sent.id)
+            await self.records.accepted(chat_id, sent.id)
 
         return record
 
