@@ -175,12 +175,13 @@ async def test_places_shared_through_postgresql_hold_the_limit_for_every_process
     import time
 
     from bot.channels.shared_pace import SharedWindow
+    from bot.group_commit import GroupCommit
     from storage.db import Database
 
     db = Database(postgres_url)
     db.upgrade()
     try:
-        first, second = (SharedWindow(db, channel="test", limit=2, period=0.4) for _ in range(2))
+        first, second = (SharedWindow(db, GroupCommit(db), channel="test", limit=2, period=0.4) for _ in range(2))
         async with first.place(), second.place():
             third = asyncio.create_task(enter(first))
             assert await still_waiting(third, 0.2)  # both places are held while their calls run

@@ -13,8 +13,12 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from functools import partial
+
+from sqlmodel import Session
 
 from bot.channels.pacing import Sending
+from bot.group_commit import GroupCommit
 from storage import pace_places
 from storage.db import Database
 
@@ -27,8 +31,9 @@ LEASE_SECONDS = 60.0
 
 
 class SharedWindow:
-    def __init__(self, db: Database, *, channel: str, limit: int, period: float = 1.0):
+    def __init__(self, db: Database, writes: GroupCommit, *, channel: str, limit: int, period: float = 1.0):
         self.db = db
+        self.writes = writes
         self.channel = channel
         self.limit = limit
         self.period = period
@@ -37,6 +42,9 @@ class SharedWindow:
         # frees, every waiting task asking at once would make one winner and
         # a storm of statements that slows the winner down.
         self._asking = asyncio.Lock()
+        # Set when this process gives a place back: its next taker need not
+        # wait for the soonest expiry it was told (a running call's lease).
+        self._given = asyncio.Event()
 
     @contextlib.asynccontextmanager
     async def place(self, sending: Sending | None = None) -> AsyncIterator[None]:
@@ -45,14 +53,15 @@ class SharedWindow:
         try:
             yield
         finally:
-            try:
-                since = sending.seconds_since_arrival() if sending else 0.0
-                await asyncio.to_thread(self._give_back, place, since)
-            except Exception:  # its lease frees it instead
-                log.exception("%s: could not give a sending place back", self.channel)
+            # Given back with the next group commit, not waited for: the
+            # place's time is reckoned from the call's arrival when it is written.
+            self.writes.write(partial(self._give_back, place=place, sending=sending)).add_done_callback(
+                self._given_back
+            )
 
     async def _take(self) -> int:
         while True:
+            self._given.clear()
             try:
                 place, wait = await asyncio.to_thread(self._try_take)
             except Exception:
@@ -62,7 +71,8 @@ class SharedWindow:
                 place, wait = None, LATEST_ASK
             if place is not None:
                 return place
-            await asyncio.sleep(min(max(wait, SOONEST_ASK), LATEST_ASK))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._given.wait(), min(max(wait, SOONEST_ASK), LATEST_ASK))
 
     def _try_take(self) -> tuple[int | None, float]:
         with self.db.transaction() as session:
@@ -72,13 +82,20 @@ class SharedWindow:
         self._ensured = True
         return taken
 
-    def _give_back(self, place: int, since_arrival: float) -> None:
-        with self.db.transaction() as session:
-            pace_places.give_back(session, channel=self.channel, place=place, period=self.period - since_arrival)
+    def _give_back(self, session: Session, *, place: int, sending: Sending | None) -> None:
+        since_arrival = sending.seconds_since_arrival() if sending else 0.0
+        pace_places.give_back(session, channel=self.channel, place=place, period=self.period - since_arrival)
+
+    def _given_back(self, done: asyncio.Future) -> None:
+        if not done.cancelled() and done.exception() is not None:  # its lease frees it instead
+            log.error("%s: could not give a sending place back: %s", self.channel, done.exception())
+        self._given.set()
 
 
-def overall_window(db: Database, *, channel: str, limit: int, across_processes: bool) -> SharedWindow | None:
+def overall_window(
+    db: Database, writes: GroupCommit, *, channel: str, limit: int, across_processes: bool
+) -> SharedWindow | None:
     """The window every process of this bot shares, where there can be several."""
     if db.is_sqlite or not across_processes:
         return None
-    return SharedWindow(db, channel=channel, limit=limit)
+    return SharedWindow(db, writes, channel=channel, limit=limit)

@@ -125,7 +125,11 @@ class TelegramChannel:
             metrics=metrics,
             in_flight=pace.in_flight,
             overall=overall_window(
-                records.db, channel=NAME, limit=pace.overall_per_second, across_processes=pace.across_processes
+                records.db,
+                records.writes,
+                channel=NAME,
+                limit=pace.overall_per_second,
+                across_processes=pace.across_processes,
             ),
         )
         # Telegram may post a chat's next update before the last one is

@@ -221,7 +221,7 @@ class WhatsAppChannel:
             metrics=metrics,
             in_flight=pace.in_flight,
             overall=overall_window(
-                records.db, channel=NAME, limit=pace.per_second, across_processes=pace.across_processes
+                records.db, records.writes, channel=NAME, limit=pace.per_second, across_processes=pace.across_processes
             ),
         )
         self._handling: set[asyncio.Task] = set()
