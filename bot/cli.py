@@ -403,7 +403,7 @@ def templates_status(ctx: typer.Context) -> None:
 
 
 def _show_templates(ctx: typer.Context, read) -> None:
-    from bot.channels.whatsapp import whatsapp_client
+    from bot.channels.whatsapp import graph_session, whatsapp_client
     from bot.channels.whatsapp_templates import shipped
     from bot.config import ConfigError, env_secret
 
@@ -414,8 +414,13 @@ def _show_templates(ctx: typer.Context, read) -> None:
         token = env_secret("WHATSAPP_TOKEN")
         if token is None:
             raise ConfigError("WHATSAPP_TOKEN is not set in the environment")
-        client = whatsapp_client(settings, token.get_secret_value())
-        found = asyncio.run(read(client, settings.business_account_id, app.db, now=app.clock()))
+
+        async def read_through_a_session():
+            async with graph_session(settings) as session:
+                client = whatsapp_client(settings, token.get_secret_value(), session)
+                return await read(client, settings.business_account_id, app.db, now=app.clock())
+
+        found = asyncio.run(read_through_a_session())
     serves = {item.name: ", ".join(item.serves) for item in shipped().values()}
     table = Table(title="WhatsApp templates")
     for column in ("name", "language", "status", "carries"):

@@ -188,7 +188,7 @@ class Sending:
             forgotten.set_result(None)
             return forgotten
         self._holding.discard(held)
-        forgotten = self.writes.write(partial(replies.forget, ids=[held]))
+        forgotten = self.writes.write_each(replies.forget, held)
         forgotten.add_done_callback(_log_unforgotten)
         return forgotten
 

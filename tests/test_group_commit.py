@@ -56,3 +56,16 @@ async def test_a_failing_write_fails_only_its_writer(db):
     assert isinstance(outcomes[2], Exception)
     assert written(db) == [5, 6, 7, 8]
     await writes.settled()
+
+
+async def test_items_written_at_once_go_to_their_writer_together(db):
+    calls = []
+
+    def insert_many(session, items: list[int]) -> None:
+        calls.append(len(items))
+        session.connection().execute(text("INSERT INTO written (n) VALUES (:n)"), [{"n": n} for n in items])
+
+    writes = GroupCommit(db)
+    await asyncio.gather(*(writes.write_each(insert_many, n) for n in range(100)))
+    assert written(db) == list(range(100))
+    assert sum(calls) == 100 and len(calls) < 5  # not one statement each

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot.channels.whatsapp import whatsapp_client
+from bot.channels.whatsapp import graph_session, whatsapp_client
 from bot.channels.whatsapp_templates import shipped, sync, unready
 from storage import whatsapp_templates
 from storage.tables import CHATS, OUTBOX
@@ -36,21 +36,23 @@ def outbox_states(app) -> list[tuple[str, str | None]]:
 
 async def test_templates_are_submitted_once_and_their_review_is_read_back(app, graph):
     settings = app.settings.whatsapp.model_copy(update={"graph_base_url": graph.base_url})
-    client = whatsapp_client(settings, TOKEN)
-    found = await sync(client, WABA, app.db, now=app.clock())
-    assert sorted((name, language) for name, language, _, _ in found) == [
-        (name, language) for name in NAMES for language in ("en", "id")
-    ]
-    assert {status for _, _, status, _ in found} == {"PENDING"}
-    created = {(item["name"], item["language"]): item for item in graph.templates}
-    reminder = created[("payung_pengingat", "id")]
-    assert reminder["category"] == "UTILITY" and reminder["parameter_format"] == "POSITIONAL"
-    [body] = reminder["components"]
-    assert body["text"].startswith("Pengingat Payung: perlindungan BPJS Ketenagakerjaan") and "{{4}}" in body["text"]
-    assert len(body["example"]["body_text"][0]) == 4  # Meta's review needs an example for each parameter
-    graph.review("payung_pengingat", "id", "APPROVED")
-    graph.review("payung_perpanjangan", "en", "REJECTED")
-    again = await sync(client, WABA, app.db, now=app.clock())  # nothing new to submit
+    async with graph_session(settings) as session:
+        client = whatsapp_client(settings, TOKEN, session)
+        found = await sync(client, WABA, app.db, now=app.clock())
+        assert sorted((name, language) for name, language, _, _ in found) == [
+            (name, language) for name in NAMES for language in ("en", "id")
+        ]
+        assert {status for _, _, status, _ in found} == {"PENDING"}
+        created = {(item["name"], item["language"]): item for item in graph.templates}
+        reminder = created[("payung_pengingat", "id")]
+        assert reminder["category"] == "UTILITY" and reminder["parameter_format"] == "POSITIONAL"
+        [body] = reminder["components"]
+        assert body["text"].startswith("Pengingat Payung: perlindungan BPJS Ketenagakerjaan")
+        assert "{{4}}" in body["text"]
+        assert len(body["example"]["body_text"][0]) == 4  # Meta's review needs an example for each parameter
+        graph.review("payung_pengingat", "id", "APPROVED")
+        graph.review("payung_perpanjangan", "en", "REJECTED")
+        again = await sync(client, WABA, app.db, now=app.clock())  # nothing new to submit
     assert len(graph.templates) == 2 * len(NAMES)
     statuses = {(name, language): status for name, language, status, _ in again}
     assert statuses[("payung_pengingat", "id")] == "APPROVED"

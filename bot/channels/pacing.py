@@ -33,7 +33,7 @@ class Sending:
     """One platform call on its way. The platform counts a call when its
     request arrives, which is some time after it was written to the network,
     not when its answer comes back; the HTTP client tells when the request
-    was written (mark_written), so the answer's trip back need not be counted.
+    was written (note_written), so the answer's trip back need not be counted.
     A client that does not tell leaves the answer's moment, which is safe."""
 
     clock: Callable[[], float]
@@ -54,19 +54,13 @@ class Sending:
 _sending: ContextVar[Sending | None] = ContextVar("payung_sending", default=None)
 
 
-async def mark_written(request: Any) -> None:
-    """An httpx request hook (event_hooks={"request": [mark_written]}): notes
-    when the request made for the current paced call has been written whole,
-    as httpcore traces it, whatever connection setup came first."""
+def note_written() -> None:
+    """The HTTP client has written (a part of) the request of the paced call
+    this task is making; called from the client's own tracing, after any
+    connection setup (bot/channels/api_transport.py)."""
     sending = _sending.get()
-    if sending is None:
-        return
-
-    async def trace(event: str, _info: dict) -> None:
-        if event.endswith("send_request_body.complete"):
-            sending.written = sending.clock()
-
-    request.extensions["trace"] = trace
+    if sending is not None:
+        sending.written = sending.clock()
 
 
 class SlidingWindow:

@@ -16,7 +16,8 @@ from telegram import Bot, Update
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 
-from bot.channels.pacing import Verdict, mark_written
+from bot.channels.api_transport import api_transport
+from bot.channels.pacing import Verdict
 from bot.channels.telegram_api import AlikeCalls, Download
 from bot.config import TelegramSettings
 from bot.dispatcher import Outcome
@@ -55,7 +56,7 @@ class PtbApi(AlikeCalls):
             # would queue them and time out.
             request=HTTPXRequest(
                 connection_pool_size=settings.pace.in_flight,
-                httpx_kwargs={"event_hooks": {"request": [mark_written]}},
+                httpx_kwargs={"transport": api_transport(settings.pace.in_flight)},
             ),
             get_updates_request=HTTPXRequest(connection_pool_size=1),
         )

@@ -38,7 +38,8 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.channel_records import ChannelRecords
-from bot.channels.pacing import AfterSent, Call, Pace, PacedSender, Recipient, SendFailed, Verdict, mark_written
+from bot.channels.api_transport import api_transport
+from bot.channels.pacing import AfterSent, Call, Pace, PacedSender, Recipient, SendFailed, Verdict
 from bot.channels.render import numbered, split_text
 from bot.channels.shared_pace import overall_window
 from bot.channels.whatsapp_templates import Templates, one_line, refresh
@@ -152,13 +153,13 @@ class WhatsAppSecrets:
     verify_token: str
 
 
-class GraphTransport(httpx.AsyncHTTPTransport):
+class GraphTransport(httpx.AsyncBaseTransport):
     """pywa always addresses graph.facebook.com; this sends those requests to
     whatsapp.graph_base_url instead (a proxy, or the tests' stand-in)."""
 
-    def __init__(self, graph_base_url: str):
-        super().__init__()
+    def __init__(self, graph_base_url: str, through: httpx.AsyncBaseTransport):
         self.target = httpx.URL(graph_base_url)
+        self.through = through
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if request.url.host == "graph.facebook.com":
@@ -170,15 +171,19 @@ class GraphTransport(httpx.AsyncHTTPTransport):
                 path=prefix + request.url.path,
             )
             request.headers["Host"] = self.target.netloc.decode()
-        return await super().handle_async_request(request)
+        return await self.through.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.through.aclose()
 
 
-def whatsapp_client(settings: WhatsAppSettings, token: str) -> WhatsApp:
-    session = httpx.AsyncClient(
-        transport=GraphTransport(settings.graph_base_url),
-        timeout=30,
-        event_hooks={"request": [mark_written]},
-    )
+def graph_session(settings: WhatsAppSettings) -> httpx.AsyncClient:
+    """The HTTP client under pywa; whoever makes it closes it (`async with`, or aclose)."""
+    transport = GraphTransport(settings.graph_base_url, api_transport(settings.pace.in_flight))
+    return httpx.AsyncClient(transport=transport, timeout=30)
+
+
+def whatsapp_client(settings: WhatsAppSettings, token: str, session: httpx.AsyncClient) -> WhatsApp:
     return WhatsApp(phone_id=settings.phone_number_id, token=token, session=session, api_version=settings.api_version)
 
 
@@ -193,6 +198,7 @@ class WhatsAppChannel:
         client: WhatsApp,
         settings: WhatsAppSettings,
         secrets: WhatsAppSecrets,
+        session: httpx.AsyncClient,  # the client's, closed at stop
         catalogue: Catalogue,
         media: MediaStore,
         metrics: Metrics,
@@ -202,6 +208,7 @@ class WhatsAppChannel:
     ):
         self.dispatcher = dispatcher
         self.client = client
+        self.session = session
         self.settings = settings
         self.secrets = secrets
         self.catalogue = catalogue
@@ -232,8 +239,10 @@ class WhatsAppChannel:
     @classmethod
     def of(cls, app: App, secrets: WhatsAppSecrets) -> WhatsAppChannel:
         settings = app.settings.whatsapp
+        session = graph_session(settings)
         return cls(
-            client=whatsapp_client(settings, secrets.token),
+            client=whatsapp_client(settings, secrets.token, session),
+            session=session,
             settings=settings,
             secrets=secrets,
             records=ChannelRecords(NAME, app.db, app.clock, app.writes),
@@ -521,6 +530,7 @@ class WhatsAppChannel:
         if self._handling:
             await asyncio.wait(list(self._handling), timeout=timeout)
         await self.sender.close(timeout)
+        await self.session.aclose()
 
 
 def _values(body: dict[str, Any]) -> list[dict[str, Any]]:
