@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import aiohttp
+import httpx
 from httpx_aiohttp import AiohttpTransport
 
 from bot.channels.pacing import note_written
@@ -21,7 +22,20 @@ async def _written(_session: aiohttp.ClientSession, _context: Any, _params: Any)
     note_written()  # the headers, then each piece of the body: the last one counts
 
 
-def api_transport(connections: int) -> AiohttpTransport:
+class ApiTransport(AiohttpTransport):
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            return await super().handle_async_request(request)
+        except httpx.ConnectTimeout as error:
+            # httpx-aiohttp calls every failed connection a timeout; a refused
+            # one told as "Timed out" would send an operator the wrong way.
+            cause = error.__cause__
+            if isinstance(cause, aiohttp.ClientConnectionError) and not isinstance(cause, TimeoutError):
+                raise httpx.ConnectError(str(cause), request=request) from cause
+            raise
+
+
+def api_transport(connections: int) -> ApiTransport:
     """A transport of at most `connections` connections (the channel's in_flight)."""
 
     def session() -> aiohttp.ClientSession:  # made on the first call, inside the event loop
@@ -30,4 +44,4 @@ def api_transport(connections: int) -> AiohttpTransport:
         tracing.on_request_chunk_sent.append(_written)
         return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=connections), trace_configs=[tracing])
 
-    return AiohttpTransport(client=session)
+    return ApiTransport(client=session)

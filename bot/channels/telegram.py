@@ -21,7 +21,7 @@ import json
 import logging
 import mimetypes
 import re
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -160,7 +160,7 @@ class TelegramChannel:
         """Check the token and the API (getMe), register the commands, and
         point Telegram at the webhook, or away from it for polling. A bad
         token or an unreachable API is one clear line."""
-        with self.start_errors():
+        async with self.start_errors():
             await self.api.open()
             commands = {
                 language: [(name, self.catalogue[language](f"commands.{name}")) for name in COMMANDS]
@@ -176,14 +176,18 @@ class TelegramChannel:
             else:
                 await self.api.delete_webhook()
 
-    @contextlib.contextmanager
-    def start_errors(self) -> Iterator[None]:
+    @contextlib.asynccontextmanager
+    async def start_errors(self) -> AsyncIterator[None]:
+        """A failed start as one line, with the library's client closed."""
         api = self.api
         try:
             yield
-        except api.token_error:
-            raise ConfigError("Telegram rejected TELEGRAM_BOT_TOKEN (revoked or mistyped?)") from None
-        except api.error as error:
+        except BaseException as error:
+            await api.close()
+            if isinstance(error, api.token_error):
+                raise ConfigError("Telegram rejected TELEGRAM_BOT_TOKEN (revoked or mistyped?)") from None
+            if not isinstance(error, api.error):
+                raise
             if api.classify(error).kind in ("transient", "retry_after"):
                 raise ConfigError(f"cannot reach the Telegram Bot API at {self.settings.base_url}: {error}") from None
             raise ConfigError(f"Telegram refused to start the bot: {error}") from None
@@ -449,7 +453,7 @@ async def sender(app: App) -> TelegramChannel | None:
     if env_secret("TELEGRAM_BOT_TOKEN") is None:
         return None
     channel = TelegramChannel.of(app, token=telegram_token())
-    with channel.start_errors():
+    async with channel.start_errors():
         await channel.api.open()
     return channel
 

@@ -66,6 +66,7 @@ class PtbApi(AlikeCalls):
 
     async def close(self) -> None:
         await self.bot.shutdown()
+        await self.bot.request.shutdown()  # also when initialize() failed: shutdown() then skips it
 
     def parse(self, data: dict[str, Any]) -> Update:
         return Update.de_json(data, self.bot)
