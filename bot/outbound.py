@@ -183,13 +183,12 @@ class Sending:
         """A held reply is out: forget it; the future completes once forgotten.
         Replies going out meanwhile are forgotten in one transaction (a group
         commit), so bookkeeping keeps up with any rate."""
+        forgotten = asyncio.get_running_loop().create_future()
         if held is None:
-            forgotten = asyncio.get_running_loop().create_future()
             forgotten.set_result(None)
             return forgotten
         self._holding.discard(held)
-        forgotten = self.writes.write_each(replies.forget, held)
-        forgotten.add_done_callback(_log_unforgotten)
+        self.writes.write_each(replies.forget, held).add_done_callback(partial(_settle_forgotten, forgotten))
         return forgotten
 
     async def flush(self) -> None:
@@ -217,7 +216,10 @@ class Sending:
         ChannelRecords(channel.name, self.db, self.clock, self.writes).sent(chat_id, "skipped", detail=reason)
 
 
-def _log_unforgotten(forgotten: asyncio.Future) -> None:
-    if not forgotten.cancelled() and forgotten.exception() is not None:
-        # It is out; at worst a restart sends it again.
-        log.error("could not forget a sent reply: %s", forgotten.exception())
+def _settle_forgotten(forgotten: asyncio.Future, forgetting: asyncio.Future) -> None:
+    """Whatever became of the DELETE: the reply is out, and the sender must
+    go on. If the database could not forget it, at worst a restart sends it again."""
+    if not forgetting.cancelled() and forgetting.exception() is not None:
+        log.error("could not forget a sent reply: %s", forgetting.exception())
+    if not forgotten.done():
+        forgotten.set_result(None)

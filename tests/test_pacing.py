@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from bot.channels.pacing import Pace, PacedSender, Recipient, SendFailed, Sending, SlidingWindow, Verdict
+from bot.channels.pacing import Pace, PacedSender, Recipient, SendFailed, SlidingWindow, Trip, Verdict
 from bot.metrics import Metrics
 
 
@@ -70,10 +70,10 @@ async def test_a_long_call_holds_its_place_until_a_period_after_it_ends():
 async def test_a_call_whose_request_left_early_holds_its_place_a_period_after_it_arrived_not_after_its_answer():
     clock = MovedClock()
     window = SlidingWindow(1, 1.0, clock)
-    sending = Sending(clock, jitter=0.02)
-    async with window.place(sending):
+    trip = Trip(clock, jitter=0.02)
+    async with window.place(trip):
         clock.now = 0.01
-        sending.written = clock.now  # as the HTTP client's hook notes it
+        trip.written = clock.now  # as the HTTP client's hook notes it
         clock.now = 0.5  # the answer comes back half a second later
     second = asyncio.create_task(enter(window))
     clock.now = 1.02
@@ -190,9 +190,9 @@ async def test_places_shared_through_postgresql_hold_the_limit_for_every_process
         assert time.monotonic() - answered >= 0.35  # a period after the answers, by the database's clock
 
         # A call whose request arrived 0.35 s before its answer frees its place 0.35 s sooner.
-        sending = Sending(time.monotonic, jitter=0.0)
-        async with first.place(sending), second.place():
-            sending.written = time.monotonic()
+        trip = Trip(time.monotonic, jitter=0.0)
+        async with first.place(trip), second.place():
+            trip.written = time.monotonic()
             await asyncio.sleep(0.35)
             fourth = asyncio.create_task(enter(first))
             answered = time.monotonic()

@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
-class Sending:
+class Trip:
     """One platform call on its way. The platform counts a call when its
     request arrives, which is some time after it was written to the network,
     not when its answer comes back; the HTTP client tells when the request
@@ -51,22 +51,22 @@ class Sending:
 # The call this task is making. The channel libraries (python-telegram-bot,
 # pywa) make the HTTP request themselves, several chats' tasks at once; only
 # the task's own context reaches from the paced sender to the client's hook.
-_sending: ContextVar[Sending | None] = ContextVar("payung_sending", default=None)
+_trip: ContextVar[Trip | None] = ContextVar("payung_trip", default=None)
 
 
 def note_written() -> None:
     """The HTTP client has written (a part of) the request of the paced call
     this task is making; called from the client's own tracing, after any
     connection setup (bot/channels/api_transport.py)."""
-    sending = _sending.get()
-    if sending is not None:
-        sending.written = sending.clock()
+    trip = _trip.get()
+    if trip is not None:
+        trip.written = trip.clock()
 
 
 class SlidingWindow:
     """At most `limit` calls in any `period` seconds, as the platform counts
     them. A call reaches the platform between its start and the moment its
-    request was written plus the network's jitter (Sending), and a busy loop
+    request was written plus the network's jitter (Trip), and a busy loop
     can delay the writing; so a call holds its place from its start until
     `period` after it arrived by, and a new one starts only when fewer than
     `limit` places are held. Unlike a token bucket this never lets a burst
@@ -86,7 +86,7 @@ class SlidingWindow:
         return self.clock() - self._arrived[-1] if self._arrived else self.period
 
     @contextlib.asynccontextmanager
-    async def place(self, sending: Sending | None = None) -> AsyncIterator[None]:
+    async def place(self, trip: Trip | None = None) -> AsyncIterator[None]:
         async with self._changed:
             while True:
                 now = self.clock()
@@ -105,7 +105,7 @@ class SlidingWindow:
         finally:
             async with self._changed:
                 self._running -= 1
-                bisect.insort(self._arrived, sending.arrived_by() if sending else self.clock())
+                bisect.insort(self._arrived, trip.arrived_by() if trip else self.clock())
                 self._changed.notify_all()
 
 
@@ -122,7 +122,7 @@ class Pace:
     overall_per_second: int
     private_per_second: int
     group_per_minute: int
-    jitter: float = 0.02  # seconds; see Sending
+    jitter: float = 0.02  # seconds; see Trip
 
 
 @dataclass(frozen=True)
@@ -172,7 +172,7 @@ class Window(Protocol):
     """Places at a rate: SlidingWindow in this process, or one shared by
     every process of the bot (bot/channels/shared_pace.py)."""
 
-    def place(self, sending: Sending | None = None) -> contextlib.AbstractAsyncContextManager[None]: ...
+    def place(self, trip: Trip | None = None) -> contextlib.AbstractAsyncContextManager[None]: ...
 
 
 class PacedSender:
@@ -347,16 +347,16 @@ class PacedSender:
                 # A free slot first, then the places: a place is held from the
                 # moment it is taken, so it must be taken just before the call.
                 async with self._in_flight:
-                    sending = Sending(self.clock, self.pace.jitter)
-                    async with self._window(recipient).place(sending), self._overall.place(sending):
+                    trip = Trip(self.clock, self.pace.jitter)
+                    async with self._window(recipient).place(trip), self._overall.place(trip):
                         started = time.perf_counter()
-                        making = _sending.set(sending)
+                        making = _trip.set(trip)
                         try:
                             result = await job.send()
                         except Exception as exc:
                             raise SendFailed(self.classify(exc), exc) from exc
                         finally:
-                            _sending.reset(making)
+                            _trip.reset(making)
                     self.metrics.send_seconds.labels(self.channel).observe(time.perf_counter() - started)
                     self.metrics.messages_out.labels(self.channel).inc()
                     if job.finished is not None:

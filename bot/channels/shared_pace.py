@@ -4,8 +4,8 @@ bot, each paced on its own would together send at twice the platform's
 limit; so on PostgreSQL the overall places are rows (storage/pace_places.py),
 taken with SKIP LOCKED and timed by the database's clock. Like
 pacing.SlidingWindow, a call holds its place from its start until a period
-after it arrived by (pacing.Sending). SQLite serves one process, whose own window is the whole
-truth there."""
+after it arrived by (pacing.Trip). SQLite serves one process, whose own
+window is the whole truth there."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from functools import partial
 
 from sqlmodel import Session
 
-from bot.channels.pacing import Sending
+from bot.channels.pacing import Trip
 from bot.group_commit import GroupCommit
 from storage import pace_places
 from storage.db import Database
@@ -47,7 +47,7 @@ class SharedWindow:
         self._given = asyncio.Event()
 
     @contextlib.asynccontextmanager
-    async def place(self, sending: Sending | None = None) -> AsyncIterator[None]:
+    async def place(self, trip: Trip | None = None) -> AsyncIterator[None]:
         async with self._asking:
             place = await self._take()
         try:
@@ -55,9 +55,7 @@ class SharedWindow:
         finally:
             # Given back with the next group commit, not waited for: the
             # place's time is reckoned from the call's arrival when it is written.
-            self.writes.write(partial(self._give_back, place=place, sending=sending)).add_done_callback(
-                self._given_back
-            )
+            self.writes.write(partial(self._give_back, place=place, trip=trip)).add_done_callback(self._given_back)
 
     async def _take(self) -> int:
         while True:
@@ -82,8 +80,8 @@ class SharedWindow:
         self._ensured = True
         return taken
 
-    def _give_back(self, session: Session, *, place: int, sending: Sending | None) -> None:
-        since_arrival = sending.seconds_since_arrival() if sending else 0.0
+    def _give_back(self, session: Session, *, place: int, trip: Trip | None) -> None:
+        since_arrival = trip.seconds_since_arrival() if trip else 0.0
         pace_places.give_back(session, channel=self.channel, place=place, period=self.period - since_arrival)
 
     def _given_back(self, done: asyncio.Future) -> None:
