@@ -234,24 +234,33 @@ async def test_two_drainer_processes_on_postgresql_send_each_reminder_once(tmp_p
 async def test_two_processes_on_postgresql_send_at_the_bots_rate_not_each_at_it(
     tmp_path, postgres_url, clock, stand_ins
 ):
-    """At a 150 ms round trip, as a real link has: the answers' way back is
-    not counted against the rate, so the two together still reach it."""
+    """On a slow link (300 ms round trip) the answers' way back is not
+    counted against the rate, so the two together still come near it."""
     telegram_api, graph = stand_ins
-    telegram_api.round_trip = 0.15
+    telegram_api.round_trip = 0.3
     app = build(tmp_path, postgres_url, clock, roster=[])
     consenting(app, 120, channels=("telegram",))
     app.planner().plan(clock())
     await both_drain(
-        drainer_env(app, telegram_api, PAYUNG_TELEGRAM__PACE__OVERALL_PER_SECOND="10", PAYUNG_REMINDERS__BATCH="10")
+        drainer_env(
+            app,
+            telegram_api,
+            PAYUNG_TELEGRAM__PACE__OVERALL_PER_SECOND="10",
+            PAYUNG_REMINDERS__BATCH="10",
+            # The stand-in logs arrivals on this test's loop, which lags by up
+            # to a tenth of a second when CI runs tests side by side.
+            PAYUNG_TELEGRAM__PACE__JITTER="0.1",
+        )
     )
     app.close()
     arrivals = sorted(call.at for call in telegram_api.calls if call.method == "sendMessage")
     busiest = most_in_any_second(arrivals)
     assert len(arrivals) == 120 and busiest <= 10, busiest
     # n calls at 10 a second span (n / 10 - 1) seconds; holding each place
-    # until its answer came back would make it 0.87 of the rate.
+    # until its answer came back would make it 1 / 1.3 = 0.77 of the rate,
+    # to its arrival plus the jitter 1 / 1.1 = 0.91.
     achieved = len(arrivals) / (arrivals[-1] - arrivals[0] + 1.0)
-    assert achieved >= 0.93 * 10, achieved
+    assert achieved >= 0.85 * 10, achieved
 
 
 async def test_killing_the_drainer_loses_nothing_and_repeats_at_most_one_per_kill(app, stand_ins):
