@@ -127,7 +127,7 @@ class PaceSettings(Section):
     group_per_minute: int = Field(20, gt=0)
     in_flight: int = Field(8, gt=0)
     across_processes: bool = True  # on PostgreSQL, the overall rate is the bot's, however many processes send
-    jitter: float = Field(0.02, ge=0, le=1)  # seconds a request may arrive later than it left, beyond others
+    jitter: float = Field(0.02, ge=0, le=60)  # seconds a request may arrive later than it left, beyond others
 
 
 class ChannelSettings(Section):
@@ -172,7 +172,7 @@ class WhatsAppPaceSettings(Section):
     per_recipient_per_second: int = Field(1, gt=0)
     in_flight: int = Field(16, gt=0)
     across_processes: bool = True
-    jitter: float = Field(0.02, ge=0, le=1)
+    jitter: float = Field(0.02, ge=0, le=60)
 
 
 class WhatsAppSettings(ChannelSettings):
