@@ -7,6 +7,7 @@ Village officers' chats get one digest per stage the same way."""
 from __future__ import annotations
 
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -19,6 +20,10 @@ from storage import outbox
 from storage.db import Database
 
 PLAN_CHUNK = 2000  # subscribers per INSERT: one statement per few thousand rows
+# Planning a million people is CPU work in PostgreSQL's backends, one core
+# each: two connections halve it and leave the rest to the bot. SQLite has
+# one writer, so one.
+PLAN_CONNECTIONS = {"postgresql": 2, "sqlite": 1}
 
 
 def template_key(stage: int) -> str:
@@ -84,6 +89,17 @@ def plan_key(subscriber: outbox.Subscriber, stage: int) -> str:
     return f"{subscriber.kind}:{subscriber.chat_pk}:{subscriber.participant_id}:{subscriber.cover_end}:{stage}"
 
 
+@dataclass(frozen=True)
+class Stage:
+    """One stage of one cover end on one channel: one INSERT ... SELECT."""
+
+    channel: str
+    cover_end: date
+    stage: int
+    due: datetime
+    stale: datetime
+
+
 class ReminderPlanner:
     def __init__(self, *, db: Database, calendar: Calendar):
         self.db = db
@@ -92,10 +108,27 @@ class ReminderPlanner:
     def plan(self, now: datetime, *, dry_run: bool = False) -> Counter[tuple[int, str]]:
         """Plan every stage not yet stale for every consenting chat, and a
         digest per stage for every village officer's chat; returns the new
-        rows per (stage, channel). A dry run plans in a transaction it
-        rolls back, so it shows exactly what a real run would add."""
+        rows per (stage, channel). Each stage is its own transaction, several
+        at once where the database can: a run cut short leaves whole stages,
+        and the next run plans the rest. A dry run rolls each back, so it
+        shows exactly what a real run would add."""
         with self.db.transaction() as session:
-            planned = self.plan_reminders(session, now)
+            stages = self.stages(session, now)
+
+        def plan_stage(stage: Stage) -> Counter[tuple[int, str]]:
+            with self.db.transaction() as session:
+                planned = self.plan_stage(session, stage, now)
+                if dry_run:
+                    session.rollback()
+            return planned
+
+        planned: Counter[tuple[int, str]] = Counter()
+        connections = PLAN_CONNECTIONS.get(self.db.engine.dialect.name, 1)
+        with ThreadPoolExecutor(connections) as pool:
+            # One at a time in this thread: an in-memory SQLite database is one per thread.
+            for counts in (pool.map if connections > 1 else map)(plan_stage, stages):
+                planned += counts
+        with self.db.transaction() as session:
             planned += self.plan_digests(session, now)
             if dry_run:
                 session.rollback()
@@ -105,30 +138,33 @@ class ReminderPlanner:
         """Plan a chat's reminders the moment it consents, in the consent's
         transaction: the Pengingat menu can then say when the next one comes."""
         if isinstance(event, Subscribed):
-            self.plan_reminders(session, now, chat_pk=event.chat_pk)
+            for stage in self.stages(session, now, chat_pk=event.chat_pk):
+                self.plan_stage(session, stage, now, chat_pk=event.chat_pk)
 
-    def plan_reminders(
-        self, session: Session, now: datetime, *, chat_pk: int | None = None
+    def stages(self, session: Session, now: datetime, *, chat_pk: int | None = None) -> list[Stage]:
+        """The stages not yet stale of every cover end consenting chats (or one chat) follow."""
+        return [
+            Stage(channel, cover_end, *schedule)
+            for channel, cover_end in outbox.followed_cover_ends(session, chat_pk=chat_pk)
+            for schedule in self.calendar.schedule(cover_end)
+            if schedule[2] > now
+        ]
+
+    @staticmethod
+    def plan_stage(
+        session: Session, stage: Stage, now: datetime, *, chat_pk: int | None = None
     ) -> Counter[tuple[int, str]]:
-        """Every stage not yet stale for every consenting chat (or one): one
-        INSERT ... SELECT per channel, cover end and stage."""
-        planned: Counter[tuple[int, str]] = Counter()
-        for channel, cover_end in outbox.followed_cover_ends(session, chat_pk=chat_pk):
-            for stage, due, stale in self.calendar.schedule(cover_end):
-                if stale > now:
-                    new = outbox.plan_reminders(
-                        session,
-                        channel=channel,
-                        cover_end=cover_end,
-                        stage=stage,
-                        due_at=due,
-                        stale_at=stale,
-                        now=now,
-                        chat_pk=chat_pk,
-                    )
-                    if new:
-                        planned[(stage, channel)] += new
-        return planned
+        new = outbox.plan_reminders(
+            session,
+            channel=stage.channel,
+            cover_end=stage.cover_end,
+            stage=stage.stage,
+            due_at=stage.due,
+            stale_at=stage.stale,
+            now=now,
+            chat_pk=chat_pk,
+        )
+        return Counter({(stage.stage, stage.channel): new} if new else {})
 
     def plan_digests(self, session: Session, now: datetime) -> Counter[tuple[int, str]]:
         """Every stage not yet stale of every village officer's digest: a few

@@ -221,6 +221,16 @@ def sends_per_chat(telegram_api) -> Counter:
     return Counter(call["chat_id"] for call in telegram_api.sent())
 
 
+def test_postgresql_plans_stages_side_by_side_and_a_rehearsal_adds_nothing(tmp_path, postgres_url, clock):
+    app = build(tmp_path, postgres_url, clock, roster=[])
+    consenting(app, 40)
+    every_stage = Counter({(stage, channel): 20 for stage in STAGES for channel in ("telegram", "whatsapp")})
+    assert app.planner().plan(clock(), dry_run=True) == every_stage
+    assert app.planner().plan(clock()) == every_stage  # the rehearsal left nothing behind
+    assert app.planner().plan(clock()) == Counter()
+    app.close()
+
+
 async def test_two_drainer_processes_on_postgresql_send_each_reminder_once(tmp_path, postgres_url, clock, stand_ins):
     telegram_api, graph = stand_ins
     app = build(tmp_path, postgres_url, clock, roster=[])
