@@ -8,7 +8,7 @@ from datetime import datetime
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, update
+from sqlalchemy import URL, bindparam, func, update
 from sqlmodel import Session, select
 
 from storage.models import Participant
@@ -50,22 +50,14 @@ FIND_EXISTING = select(
 ).where(PARTICIPANTS.c.nik_hash.in_(bindparam("hashes", expanding=True)))
 
 
-def upsert_participants(
-    session: Session, rows: Sequence[dict[str, Any]], *, now: datetime, all_new: bool = False
-) -> UpsertCounts:
+def upsert_participants(session: Session, rows: Sequence[dict[str, Any]], *, now: datetime) -> UpsertCounts:
     """Insert new NIKs, update changed ones, leave identical ones untouched, so
-    re-importing a file is a no-op and a new period moves only what moved.
-    all_new: the caller knows none of these NIKs is stored (an import into an
-    empty roster), so the lookup of existing rows is skipped."""
+    re-importing a file is a no-op and a new period moves only what moved."""
     connection = session.connection()
-    existing = (
-        {}
-        if all_new
-        else {
-            found.nik_hash: found
-            for found in connection.execute(FIND_EXISTING, {"hashes": [row["nik_hash"] for row in rows]})
-        }
-    )
+    existing = {
+        found.nik_hash: found
+        for found in connection.execute(FIND_EXISTING, {"hashes": [row["nik_hash"] for row in rows]})
+    }
     counts = UpsertCounts()
     inserts, updates = [], []
     for row in rows:
@@ -79,49 +71,55 @@ def upsert_participants(
         else:
             counts.unchanged += 1
     if inserts:
-        _insert_many(connection, inserts, now)
+        insert_new(session, new_rows(connection.engine.url.drivername, inserts, now=now))
     if updates:
         session.execute(update(Participant), updates)
     counts.inserted, counts.updated = len(inserts), len(updates)
     return counts
 
 
-def _insert_many(connection: Connection, rows: list[dict[str, Any]], now: datetime) -> None:
-    """A first import of a big roster is almost all inserts, and SQLAlchemy's
-    per-row parameter handling cost as much as SQLite's own work. So the rows
-    go to the driver directly (executemany, or COPY on PostgreSQL), converted
-    by the same bind processors SQLAlchemy would apply (the timestamps, equal
-    for every row, once)."""
-    dialect = connection.dialect
-    compiled = PARTICIPANTS.insert().compile(dialect=dialect, column_keys=list(INSERT_FIELDS), for_executemany=True)
-    convert = {
-        name: processor
-        for name in ROSTER_FIELDS
+def new_rows(drivername: str, rows: Sequence[dict[str, Any]], *, now: datetime) -> list[tuple]:
+    """Rows of participants none of whom is stored, as the driver of
+    `drivername` ("sqlite+pysqlite", "postgresql+psycopg") takes them for
+    insert_new: converted by the bind processors SQLAlchemy would apply (the
+    timestamps, equal for every row, once). SQLAlchemy's per-row handling
+    cost as much as SQLite's own work, and a first import of a big roster is
+    all inserts; named by driver, so worker processes can do it."""
+    dialect = URL.create(drivername).get_dialect()()
+    take = itemgetter(*INSERT_FIELDS[:-2])
+    convert = [
+        (position, processor)
+        for position, name in enumerate(INSERT_FIELDS[:-2])
         if (processor := PARTICIPANTS.c[name].type.dialect_impl(dialect).bind_processor(dialect))
-    }
+    ]
     stamp = PARTICIPANTS.c.created_at.type.dialect_impl(dialect).bind_processor(dialect)(now)
-    converted = (
-        {
-            **row,
-            **{name: process(row[name]) for name, process in convert.items()},
-            "created_at": stamp,
-            "updated_at": stamp,
-        }
-        for row in rows
-    )
-    if dialect.name == "postgresql":
-        # COPY: the server's bulk path, several times executemany's rate.
-        columns = ", ".join(INSERT_FIELDS)
+    stamps = (stamp, stamp)
+    if not convert:
+        return [take(row) + stamps for row in rows]
+    values = []
+    for row in rows:
+        cells = list(take(row))
+        for position, process in convert:
+            cells[position] = process(cells[position])
+        values.append((*cells, *stamps))
+    return values
+
+
+def insert_new(session: Session, values: Sequence[tuple]) -> int:
+    """Participants from new_rows, straight to the driver: COPY on
+    PostgreSQL (the server's bulk path, several times executemany's rate),
+    executemany on SQLite. How many."""
+    connection = session.connection()
+    columns = ", ".join(INSERT_FIELDS)
+    if connection.dialect.name == "postgresql":
         with connection.connection.dbapi_connection.cursor() as cursor:
             with cursor.copy(f"COPY participants ({columns}) FROM STDIN") as copy:
-                for row in converted:
-                    copy.write_row([row[name] for name in INSERT_FIELDS])
-        return
-    if dialect.positional:
-        parameters = list(map(itemgetter(*compiled.positiontup), converted))
+                for row in values:
+                    copy.write_row(row)
     else:
-        parameters = list(converted)
-    connection.exec_driver_sql(str(compiled), parameters)
+        marks = ", ".join("?" * len(INSERT_FIELDS))  # SQLite's paramstyle
+        connection.exec_driver_sql(f"INSERT INTO participants ({columns}) VALUES ({marks})", list(values))
+    return len(values)
 
 
 FIND_BY_HASH = select(Participant).where(Participant.nik_hash == bindparam("p_nik_hash"))

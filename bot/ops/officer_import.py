@@ -49,7 +49,7 @@ def import_officers(path: Path, *, actor: Actor, db: Database, hasher: IdentityH
     actor.require("manage")
     table = open_roster(path, REQUIRED)
     report, good, seen, rows_of = ImportReport(), [], set(), []
-    for number, raw in table.rows:
+    for number, raw in table.records():
         report.rows += 1
         checked = validate_officer(hasher, raw)
         if isinstance(checked, dict) and checked["nik_hash"] in seen:

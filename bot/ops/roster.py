@@ -30,6 +30,8 @@ from storage.imports import import_finished, import_started
 from storage.participants import (
     UpsertCounts,
     count_participants,
+    insert_new,
+    new_rows,
     upsert_participants,
     with_lookup_indexes,
     without_lookup_indexes,
@@ -86,8 +88,18 @@ class ImportReport:
 @dataclass
 class RosterFile:
     total: int  # data rows, for the progress bar
-    rows: Iterator[tuple[int, dict[str, Any]]]  # (row number in the file, cells by column)
+    header: list[str]  # column names, lower case
+    rows: Iterator[tuple[int, list[Any]]]  # (row number in the file, cells in the header's order)
     name: str = ""  # the file's, as recorded with the import
+
+    def records(self) -> Iterator[tuple[int, dict[str, Any]]]:
+        """The rows as cells by column."""
+        for number, cells in self.rows:
+            yield number, by_column(self.header, cells)
+
+
+def by_column(header: list[str], cells: list[Any]) -> dict[str, Any]:
+    return dict(zip(header, cells, strict=False))
 
 
 def open_roster(path: Path, required: tuple[str, ...] = REQUIRED) -> RosterFile:
@@ -133,26 +145,28 @@ def _open_csv(path: Path, required: tuple[str, ...]) -> RosterFile:
         file.close()
         raise RosterError(f"{path}: the file has a header but no rows")
 
-    def rows() -> Iterator[tuple[int, dict[str, Any]]]:
+    def rows() -> Iterator[tuple[int, list[Any]]]:
         with file:
             try:
                 for number, cells in enumerate(reader, start=2):
                     if any(cells):
-                        yield number, checked_cells(path, number, dict(zip(header, cells, strict=False)))
+                        # Every cell is text here: the quick check, a million times.
+                        if max(map(len, cells)) > MAX_CELL:
+                            too_long(path, number, header, cells)
+                        yield number, cells
             except csv.Error as error:  # a field over the csv module's 128 KB limit
                 raise RosterError(f"{path}: line {reader.line_num}: cannot be read ({error})") from None
 
-    return RosterFile(total, rows(), path.name)
+    return RosterFile(total, header, rows(), path.name)
 
 
-def checked_cells(path: Path, number: int, cells: dict[str, Any]) -> dict[str, Any]:
-    """A row whose every cell fits a roster: no name or village runs to pages."""
-    for column, value in cells.items():
+def too_long(path: Path, number: int, header: list[str], cells: list[Any]) -> None:
+    """No name or village runs to pages: a row with such a cell stops the import."""
+    for column, value in zip(header, cells, strict=False):
         if isinstance(value, str) and len(value) > MAX_CELL:
             raise RosterError(
                 f"{path}: row {number}, column {column}: over {MAX_CELL:,} characters; is this the roster?"
             )
-    return cells
 
 
 def _open_xlsx(path: Path, required: tuple[str, ...]) -> RosterFile:
@@ -177,15 +191,16 @@ def _open_xlsx(path: Path, required: tuple[str, ...]) -> RosterFile:
         book.close()
         raise RosterError(f"{path}: the file has a header but no rows")
 
-    def rows() -> Iterator[tuple[int, dict[str, Any]]]:
+    def rows() -> Iterator[tuple[int, list[Any]]]:
         try:
             for number, values in enumerate(cells, start=2):
                 if any(value not in (None, "") for value in values):
-                    yield number, checked_cells(path, number, dict(zip(header, values, strict=False)))
+                    too_long(path, number, header, values)
+                    yield number, list(values)
         finally:
             book.close()
 
-    return RosterFile(total, rows(), path.name)
+    return RosterFile(total, header, rows(), path.name)
 
 
 def cell_text(value: Any) -> str:
@@ -274,16 +289,28 @@ def validate_row(hasher: IdentityHasher, raw: dict[str, Any]) -> Validated:
     return row, None, warning
 
 
-Chunk = list[tuple[int, dict[str, Any]]]
+Chunk = list[tuple[int, list[Any]]]
 
 
-def validate_chunk(hasher: IdentityHasher, chunk: Chunk) -> tuple[list[dict[str, Any]], ImportReport]:
+@dataclass(frozen=True)
+class Validation:
+    """What a worker needs besides the rows: the key, the file's columns,
+    and for an empty roster the driver and moment to ready new rows for."""
+
+    hasher: IdentityHasher
+    header: list[str]
+    new_for: tuple[str, datetime] | None = None
+
+
+def validate_chunk(how: Validation, chunk: Chunk) -> tuple[list[Any], ImportReport]:
     """The chunk's good rows, and what was wrong with the others. Pure CPU
-    work with no database, so it runs in worker processes."""
+    work with no database, so it runs in worker processes. Into an empty
+    roster the rows leave ready for the driver (new_rows): the one process
+    that writes them is the import's bottleneck."""
     report = ImportReport(rows=len(chunk))
     good = []
-    for number, raw in chunk:
-        row, reason, warning = validate_row(hasher, raw)
+    for number, cells in chunk:
+        row, reason, warning = validate_row(how.hasher, by_column(how.header, cells))
         if warning:
             report.warnings.append(RowNote(number, warning))
         if row is None:
@@ -292,24 +319,28 @@ def validate_chunk(hasher: IdentityHasher, chunk: Chunk) -> tuple[list[dict[str,
         report.by_category[row["category"]] += 1
         report.by_district[row["district"]] += 1
         good.append(row)
+    if how.new_for:
+        drivername, now = how.new_for
+        return new_rows(drivername, good, now=now), report
     return good, report
 
 
-def _chunks(rows: Iterator[tuple[int, dict[str, Any]]], size: int, report: ImportReport) -> Iterator[Chunk]:
+def _chunks(roster: RosterFile, size: int, report: ImportReport) -> Iterator[Chunk]:
     """Chunks of rows, without NIKs seen earlier in the file: those are
     rejected here, where the whole file passes, so chunks can be written in
     any order by any process."""
     first_seen: dict[str, int] = {}
     chunk: Chunk = []
-    for number, raw in rows:
-        key = nik_digits(cell_text(raw.get("nik")))
+    at = roster.header.index("nik")
+    for number, cells in roster.rows:
+        key = nik_digits(cell_text(cells[at] if at < len(cells) else None))
         if key and key in first_seen:
             report.rows += 1
             report.rejected.append(RowNote(number, f"duplicate NIK (first at row {first_seen[key]})"))
             continue
         if key:
             first_seen[key] = number
-        chunk.append((number, raw))
+        chunk.append((number, cells))
         if len(chunk) >= size:
             yield chunk
             chunk = []
@@ -338,32 +369,36 @@ def import_roster(
     report = ImportReport()
     with db.transaction() as session:
         # Repeated NIKs in the file are rejected before chunking, so into an
-        # empty roster every chunk is all new: no lookups needed.
+        # empty roster every chunk is all new: no lookups, no updates.
         into_empty = count_participants(session) == 0
         if into_empty:
             without_lookup_indexes(session)  # built once, after the load
         import_id = import_started(session, file_name=roster.name, actor=actor.name, now=now)
 
-    def write(good: list[dict[str, Any]], part: ImportReport) -> None:
+    def write(good: list[Any], part: ImportReport) -> None:
         if good:
             with db.transaction() as session:
-                part.counts = upsert_participants(session, good, now=now, all_new=into_empty)
-                # A cover that now ends later is a renewal: its followers hear of it, once.
-                part.told = renewal.plan_renewals(
-                    session, participant_ids=part.counts.extended, now=now, stale_at=now + RENEWAL_NEWS_KEEPS
-                )
+                if into_empty:
+                    part.counts.inserted = insert_new(session, good)
+                else:
+                    part.counts = upsert_participants(session, good, now=now)
+                    # A cover that now ends later is a renewal: its followers hear of it, once.
+                    part.told = renewal.plan_renewals(
+                        session, participant_ids=part.counts.extended, now=now, stale_at=now + RENEWAL_NEWS_KEEPS
+                    )
         report.merge(part)
         progress(part.rows)
 
-    chunks = _chunks(roster.rows, batch_size, report)
+    how = Validation(hasher, roster.header, (db.engine.url.drivername, now) if into_empty else None)
+    chunks = _chunks(roster, batch_size, report)
     if workers <= 1:
         for chunk in chunks:
-            write(*validate_chunk(hasher, chunk))
+            write(*validate_chunk(how, chunk))
     else:
         with ProcessPoolExecutor(workers) as pool:
             pending: deque = deque()
             for chunk in chunks:
-                pending.append(pool.submit(validate_chunk, hasher, chunk))
+                pending.append(pool.submit(validate_chunk, how, chunk))
                 if len(pending) > 2 * workers:
                     write(*pending.popleft().result())
             while pending:
