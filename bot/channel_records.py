@@ -69,35 +69,30 @@ class ChannelRecords:
 
     # -- outbound ------------------------------------------------------------
 
+    # Written in the next group commit: at a platform's rate, one
+    # transaction a message would not keep up, nor should it stop the loop.
+
     def sent(
         self, chat_id: str, state: str, *, platform_message_id: str | None = None, detail: str | None = None
-    ) -> None:
+    ) -> asyncio.Future:
         """What became of a message to a chat: accepted (with the platform's
         id, which later statuses name), skipped or failed (with why)."""
-        with self.db.transaction() as session:
-            self._outbound(chat_id, state, platform_message_id, detail)(session)
-
-    def accepted(self, chat_id: str, platform_message_id: str) -> asyncio.Future:
-        """`sent(chat_id, "accepted", ...)` in the next group commit: at a
-        platform's rate, one transaction a message would not keep up."""
-        return self.writes.write(self._outbound(chat_id, "accepted", platform_message_id, None))
-
-    def _outbound(self, chat_id: str, state: str, platform_message_id: str | None, detail: str | None):
-        return partial(
-            record_outbound,
-            channel=self.channel,
-            chat_id=chat_id,
-            status=state,
-            now=self.clock(),
-            platform_message_id=platform_message_id,
-            detail=detail,
+        return self.writes.write(
+            partial(
+                record_outbound,
+                channel=self.channel,
+                chat_id=chat_id,
+                status=state,
+                now=self.clock(),
+                platform_message_id=platform_message_id,
+                detail=detail,
+            )
         )
 
-    def unreachable(self, chat_id: str) -> None:
+    def unreachable(self, chat_id: str) -> asyncio.Future:
         """The platform says this person cannot be reached (they blocked the
         bot): nothing more goes to them until they write again."""
-        with self.db.transaction() as session:
-            mark_unreachable(session, channel=self.channel, chat_id=chat_id)
+        return self.writes.write(partial(mark_unreachable, channel=self.channel, chat_id=chat_id))
 
     def _status(
         self, session, *, now, platform_message_id: str, status: str, detail: str | None, unreachable: str | None

@@ -142,7 +142,8 @@ class Sending:
         if isinstance(decision, Waiting):  # a reply cannot wait for a review
             decision = decision.reason
         if isinstance(decision, str):
-            self._skipped(channel, chat_id, decision)
+            # Recorded in the next group commit: a reply is not held up by its bookkeeping.
+            self._skipped(channel, chat_id, decision).add_done_callback(_log_unrecorded)
             self._out(held)
             return
         finished = None
@@ -206,14 +207,19 @@ class Sending:
         if isinstance(decision, Waiting):
             return Delivery("waiting", detail=decision.reason)
         if isinstance(decision, str):
-            await asyncio.to_thread(self._skipped, channel, chat_id, decision)
+            await self._skipped(channel, chat_id, decision)
             return Delivery("skipped", detail=decision)
         return await channel.deliver(chat_id, message, decision.how, language=decision.language)
 
-    def _skipped(self, channel: Channel, chat_id: str, reason: str) -> None:
+    def _skipped(self, channel: Channel, chat_id: str, reason: str) -> asyncio.Future:
         log.info("%s: not sending to a chat: %s", channel.name, reason)
         self.metrics.errors.labels(channel.name, "skipped").inc()
-        ChannelRecords(channel.name, self.db, self.clock, self.writes).sent(chat_id, "skipped", detail=reason)
+        return ChannelRecords(channel.name, self.db, self.clock, self.writes).sent(chat_id, "skipped", detail=reason)
+
+
+def _log_unrecorded(recording: asyncio.Future) -> None:
+    if not recording.cancelled() and recording.exception() is not None:
+        log.error("could not record a skipped message: %s", recording.exception())
 
 
 def _settle_forgotten(forgotten: asyncio.Future, forgetting: asyncio.Future) -> None:

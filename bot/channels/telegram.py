@@ -407,7 +407,7 @@ class TelegramChannel:
 
     async def _given_up(self, chat_id: str, failure: SendFailed) -> None:
         if failure.verdict.kind == "unreachable":
-            self.records.unreachable(chat_id)
+            await self.records.unreachable(chat_id)
 
 
 def telegram_api(settings: TelegramSettings, token: str) -> BotApi:

@@ -517,14 +517,15 @@ class WhatsAppChannel:
 
     def _accepted(self, chat_id: str) -> AfterSent:
         async def record(sent: SentMessage) -> None:
-            await self.records.accepted(chat_id, sent.id)
+            await self.records.sent(chat_id, "accepted", platform_message_id=sent.id)
 
         return record
 
     async def _given_up(self, chat_id: str, failure: SendFailed) -> None:
-        self.records.sent(chat_id, "failed", detail=str(failure.cause))
+        recorded = [self.records.sent(chat_id, "failed", detail=str(failure.cause))]
         if failure.verdict.kind == "unreachable":
-            self.records.unreachable(chat_id)
+            recorded.append(self.records.unreachable(chat_id))
+        await asyncio.gather(*recorded)
 
     async def stop(self, timeout: float = 10.0) -> None:
         if self._handling:
