@@ -44,7 +44,8 @@ class UpsertCounts:
         self.extended += other.extended
 
 
-INSERT_FIELDS = ("nik_hash", *ROSTER_FIELDS, "created_at", "updated_at")
+ROW_FIELDS = ("nik_hash", *ROSTER_FIELDS)  # what an import gives
+INSERT_FIELDS = (*ROW_FIELDS, "created_at", "updated_at")
 FIND_EXISTING = select(
     PARTICIPANTS.c.id, PARTICIPANTS.c.nik_hash, *(PARTICIPANTS.c[name] for name in ROSTER_FIELDS)
 ).where(PARTICIPANTS.c.nik_hash.in_(bindparam("hashes", expanding=True)))
@@ -86,10 +87,10 @@ def new_rows(drivername: str, rows: Sequence[dict[str, Any]], *, now: datetime) 
     cost as much as SQLite's own work, and a first import of a big roster is
     all inserts; named by driver, so worker processes can do it."""
     dialect = URL.create(drivername).get_dialect()()
-    take = itemgetter(*INSERT_FIELDS[:-2])
+    take = itemgetter(*ROW_FIELDS)
     convert = [
         (position, processor)
-        for position, name in enumerate(INSERT_FIELDS[:-2])
+        for position, name in enumerate(ROW_FIELDS)
         if (processor := PARTICIPANTS.c[name].type.dialect_impl(dialect).bind_processor(dialect))
     ]
     stamp = PARTICIPANTS.c.created_at.type.dialect_impl(dialect).bind_processor(dialect)(now)
