@@ -112,11 +112,15 @@ async def fan_out(app, people: int, round_trip: float) -> None:
         ):
             times = sorted(await arrivals(port))
             # The last arrivals take a whole window too: n calls at `rate` a
-            # second span (n / rate - 1) seconds, so n / (span + 1) is the rate.
+            # second span (n / rate - 1) seconds, so n / (span + 1) is the
+            # rate when n fills its last window; window to window, it is the
+            # rate whatever n (telegram_standin.sustained_rate).
             achieved = len(times) / (times[-1] - times[0] + 1.0) if times else 0.0
+            sustained = telegram_standin.sustained_rate(times, rate)
             print(
                 f"  {name}: {len(times):,} reminders, {achieved:.1f}/s of {rate}/s configured "
-                f"({achieved / rate:.2f}); busiest one-second window {telegram_standin.most_in_any_second(times)}"
+                f"({achieved / rate:.2f}); window to window {sustained:.1f}/s ({sustained / rate:.2f}); "
+                f"busiest one-second window {telegram_standin.most_in_any_second(times)}"
             )
         print(f"  whole stage: {elapsed:.0f} s, {dict(done)}")
     finally:

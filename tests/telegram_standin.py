@@ -298,6 +298,16 @@ def most_in_any_second(times: list[float]) -> int:
     return max((bisect.bisect_left(times, start + 1.0) - index for index, start in enumerate(times)), default=0)
 
 
+def sustained_rate(times: list[float], limit: int) -> float:
+    """Calls a second as a limiter of `limit` a second sustains them: a call
+    and the `limit`-th after it are at least a second apart at the platform,
+    so `limit` over their mean distance. Unlike n / (span + 1 s) this does
+    not count a last, partly filled window as a whole one."""
+    times = sorted(times)
+    cycles = [later - first for first, later in zip(times, times[limit:], strict=False)]
+    return limit / (sum(cycles) / len(cycles)) if cycles else 0.0
+
+
 def user(user_id: int) -> dict:
     return {"id": user_id, "is_bot": False, "first_name": "Warga", "language_code": "id"}
 

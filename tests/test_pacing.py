@@ -9,6 +9,7 @@ import pytest
 
 from bot.channels.pacing import Pace, PacedSender, Recipient, SendFailed, SlidingWindow, Trip, Verdict
 from bot.metrics import Metrics
+from tests.telegram_standin import sustained_rate
 
 
 class MovedClock:
@@ -200,3 +201,15 @@ async def test_places_shared_through_postgresql_hold_the_limit_for_every_process
         assert time.monotonic() - answered < 0.3
     finally:
         db.dispose()
+
+
+def test_the_benchmarks_window_to_window_rate_is_fair_to_a_partial_last_window_and_sees_overshoot():
+    def bursts(calls: int, per_burst: int, every: float) -> list[float]:
+        return [number // per_burst * every + number % per_burst * 0.001 for number in range(calls)]
+
+    # A perfect 60/s limiter: 2,000 calls end in a window of 20, which n / (span + 1 s) counts as whole.
+    perfect = bursts(2000, 60, 1.0)
+    assert round(len(perfect) / (perfect[-1] - perfect[0] + 1.0) / 60, 2) == 0.98
+    assert sustained_rate(perfect, 60) == pytest.approx(60, rel=1e-3)
+    assert sustained_rate(bursts(2000, 60, 1.025), 60) == pytest.approx(60 / 1.025, rel=1e-3)
+    assert sustained_rate(bursts(2000, 61, 1.0), 60) > 60  # one too many a second shows
