@@ -87,6 +87,13 @@ def test_help_answers_without_loading_the_database_layer_or_the_conversations(tm
     assert result.returncode == 0 and "import-roster" in result.stdout and "Traceback" not in result.stderr
 
 
+def test_the_running_bot_loads_whatsapps_library_and_excels_only_when_it_needs_them():
+    # pywa is 29 MiB and openpyxl 13: a bot on Telegram alone that exports nothing needs neither.
+    probe = "import sys, bot.service; print(sorted({'pywa', 'pywa_async', 'openpyxl'} & set(sys.modules)))"
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=bot_environment())
+    assert loaded.stdout.strip() == "[]", loaded.stdout + loaded.stderr
+
+
 def test_demo_roster_writes_the_requested_size(tmp_path):
     result = payung(tmp_path, "demo-roster", "--rows", "50", "--out", str(tmp_path / "d.csv"), "--year", "2027")
     assert result.returncode == 0, result.stderr

@@ -13,10 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
-from pywa.types.templates import BodyText, ParamFormat, Template, TemplateCategory, TemplateLanguage
-from pywa_async import WhatsApp
 from sqlmodel import Session
 
 from bot.config import Settings, TemplateSettings
@@ -25,6 +24,10 @@ from bot.types import Readiness, TemplatePreview
 from storage import whatsapp_templates
 from storage.db import Database
 from storage.subscriptions import consenting_chats
+
+if TYPE_CHECKING:  # pywa is 29 MiB, which a bot on Telegram alone never needs
+    from pywa.types.templates import Template
+    from pywa_async import WhatsApp
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +48,8 @@ class Shipped:
 
     def template(self, language: str) -> Template:
         """As submitted for review, in one language."""
+        from pywa.types.templates import BodyText, ParamFormat, Template, TemplateCategory, TemplateLanguage
+
         body = BodyText(self.bodies[language], *self.examples[language])
         return Template(
             name=self.name,

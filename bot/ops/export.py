@@ -12,8 +12,6 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-import openpyxl
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from sqlmodel import Session
 
 from bot.ops.authority import Actor
@@ -139,6 +137,9 @@ def safe_cell(value):
     formula, holds no character a worksheet refuses, and shows no NIK."""
     if not isinstance(value, str):
         return value
+    # Loaded here, on the first export: openpyxl is 13 MiB the running bot otherwise never needs.
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
     text = mask_niks(ILLEGAL_CHARACTERS_RE.sub("", value))
     return f"'{text}" if text.startswith(FORMULA_START) else text
 
@@ -154,6 +155,8 @@ def write(path: Path, rows: Iterable[list], format: Format) -> int:
                 writer.writerow(["" if value is None else safe_cell(value) for value in values])
                 count += 1
         return count
+    import openpyxl
+
     book = openpyxl.Workbook(write_only=True)
     sheet = book.create_sheet("laporan")
     sheet.append(COLUMNS)

@@ -19,8 +19,6 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
-import openpyxl
-
 from bot.ops.authority import Actor
 from handlers.parse import Invalid, Nik, nik_digits, parse_date, parse_nik, parse_phone
 from storage import renewal
@@ -179,6 +177,8 @@ def _open_xlsx(path: Path, required: tuple[str, ...]) -> RosterFile:
         # A small file that unpacks to gigabytes (a zip bomb) is refused before it is opened.
         most = f"{MAX_XLSX_UNPACKED / 2**20:,.0f} MB"
         raise RosterError(f"{path}: unpacks to {unpacked / 2**20:,.0f} MB, over the {most} a roster needs")
+    import openpyxl  # only for Excel files: 13 MiB
+
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
