@@ -33,6 +33,12 @@ class _Queued:
         return self.work(session) if self.items is None else self.work(session, self.items)
 
 
+def failure(done: asyncio.Future) -> BaseException | None:
+    """A settled write's error, if it failed: for writers that do not await
+    their write, so a failure is logged rather than left unretrieved."""
+    return None if done.cancelled() else done.exception()
+
+
 class GroupCommit:
     def __init__(self, db: Database):
         self.db = db

@@ -22,7 +22,7 @@ from functools import partial
 
 from bot.channel_records import ChannelRecords
 from bot.channels import Channel
-from bot.group_commit import GroupCommit
+from bot.group_commit import GroupCommit, failure
 from bot.metrics import Metrics
 from bot.types import Clock, Delivery, Reply, Sendable
 from handlers.messages import Inbound, Outbound
@@ -218,14 +218,14 @@ class Sending:
 
 
 def _log_unrecorded(recording: asyncio.Future) -> None:
-    if not recording.cancelled() and recording.exception() is not None:
-        log.error("could not record a skipped message: %s", recording.exception())
+    if (error := failure(recording)) is not None:
+        log.error("could not record a skipped message: %s", error)
 
 
 def _settle_forgotten(forgotten: asyncio.Future, forgetting: asyncio.Future) -> None:
     """Whatever became of the DELETE: the reply is out, and the sender must
     go on. If the database could not forget it, at worst a restart sends it again."""
-    if not forgetting.cancelled() and forgetting.exception() is not None:
-        log.error("could not forget a sent reply: %s", forgetting.exception())
+    if (error := failure(forgetting)) is not None:
+        log.error("could not forget a sent reply: %s", error)
     if not forgotten.done():
         forgotten.set_result(None)

@@ -18,7 +18,7 @@ from functools import partial
 from sqlmodel import Session
 
 from bot.channels.pacing import Trip
-from bot.group_commit import GroupCommit
+from bot.group_commit import GroupCommit, failure
 from storage import pace_places
 from storage.db import Database
 
@@ -85,8 +85,8 @@ class SharedWindow:
         pace_places.give_back(session, channel=self.channel, place=place, period=self.period - since_arrival)
 
     def _given_back(self, done: asyncio.Future) -> None:
-        if not done.cancelled() and done.exception() is not None:  # its lease frees it instead
-            log.error("%s: could not give a sending place back: %s", self.channel, done.exception())
+        if (error := failure(done)) is not None:  # its lease frees it instead
+            log.error("%s: could not give a sending place back: %s", self.channel, error)
         self._given.set()
 
 
