@@ -8,9 +8,9 @@ process as the load, all talking real HTTP on 127.0.0.1.
 Each simulated person runs a whole coverage check by typing (halo, 1, NIK,
 birth date, 2: five messages, seven replies); many people at once. Pacing is
 lifted for the run so the figures measure Payung, not the platforms' limits.
-Prints messages/s acknowledged by the webhook, messages/s until the last
-reply reached the stand-in, the bot's resident memory afterwards, and the
-CPU each process used.
+Prints messages/s acknowledged by the webhook (once 1,000 replies are in
+hand, no faster than they go out), messages/s until the last reply reached
+the stand-in, the bot's resident memory afterwards, and the CPU each process used.
 """
 
 from __future__ import annotations

@@ -167,5 +167,6 @@ def build_app(settings: Settings, *, clock: Clock = utc_now) -> App:
         metrics=metrics,
         default_language=settings.default_language,
         resend_after=timedelta(seconds=settings.resend_unsent_after_seconds),
+        queue_limit=settings.queued_replies_limit,
     )
     return App(settings, db, services, notices, dispatcher, sending, clock, metrics, writes)

@@ -251,6 +251,9 @@ class Settings(BaseSettings):
     # process has not sent this long after it was said (a crash, a deploy)
     # is sent by whichever process takes it up.
     resend_unsent_after_seconds: int = Field(60, gt=0)
+    # A process holding this many replies not yet sent takes no new message
+    # in until some are out; the platform keeps the rest meanwhile.
+    queued_replies_limit: int = Field(1000, gt=0)
     session: SessionSettings = SessionSettings()
     coverage: CoverageSettings = CoverageSettings()
     roster: RosterSettings = RosterSettings()

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections import deque
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import partial
@@ -99,7 +101,9 @@ def decide(channel: Channel, who: Addressee | None, message: Outbound, now: date
 class Sending:
     """Replies go out through here: queued on their channel, and forgotten by
     the database (pending_replies) once out. What a crash or a stop left
-    unsent is taken up again by `resend`."""
+    unsent is taken up again by `resend`. A process holding `queue_limit`
+    replies not yet out takes no new message in (`room`): its memory stays
+    bounded, and its queue short enough to go out before `resend_after`."""
 
     def __init__(
         self,
@@ -110,6 +114,7 @@ class Sending:
         metrics: Metrics,
         default_language: str,
         resend_after: timedelta,
+        queue_limit: int,
     ):
         self.db = db
         self.writes = writes
@@ -117,7 +122,13 @@ class Sending:
         self.metrics = metrics
         self.default_language = default_language
         self.resend_after = resend_after
-        self._holding: set[int] = set()  # held replies this process has queued
+        self.queue_limit = queue_limit
+        # Held replies this process has queued, until the database has
+        # forgotten them: one sent but not yet forgotten is not lost either.
+        self._holding: set[int] = set()
+        self._forgotten_meanwhile: set[int] | None = None  # while `resend` reads
+        self._answering = 0  # messages let in whose replies are not queued yet
+        self._waiting_for_room: deque[asyncio.Future] = deque()
 
     def _decide(self, channel: Channel, chat_id: str, message: Outbound, now: datetime) -> Decision | Waiting | str:
         if channel.capabilities.reply_window_hours is None:
@@ -162,14 +173,48 @@ class Sending:
 
         return reply
 
+    async def room(self) -> None:
+        """Wait until this process has fewer than `queue_limit` messages in
+        hand: replies not yet out, and messages let in and not yet answered.
+        A channel waits here before it takes a message in, so the platform
+        keeps the rest meanwhile (it redelivers what is not acknowledged).
+        Messages let in together may pass the limit by as many as the
+        platform sends at once."""
+        while len(self._holding) + self._answering >= self.queue_limit:
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiting_for_room.append(waiter)
+            await waiter
+
+    @contextmanager
+    def answering(self) -> Iterator[None]:
+        """A message let in is in hand until its replies are queued (from
+        then on they are)."""
+        self._answering += 1
+        try:
+            yield
+        finally:
+            self._answering -= 1
+            self._make_room()
+
+    def _make_room(self) -> None:
+        while self._waiting_for_room and len(self._holding) + self._answering < self.queue_limit:
+            if not (waiter := self._waiting_for_room.popleft()).done():
+                waiter.set_result(None)
+
     async def resend(self, channels: Mapping[str, Channel]) -> int:
         """Queue again the held replies that nobody sent in time (a process
         crashed or stopped with them queued); how many."""
         now, queued = self.clock(), 0
         for channel in channels.values():
-            unsent = await asyncio.to_thread(self._take_up, channel.name, now)
+            self._forgotten_meanwhile = set()
+            try:
+                unsent = await asyncio.to_thread(self._take_up, channel.name, now)
+            finally:
+                forgotten, self._forgotten_meanwhile = self._forgotten_meanwhile, None
             for row in unsent:
-                if row.id not in self._holding:  # still queued here: a slow queue, not a lost reply
+                # Still queued here, or forgotten since the rows were read:
+                # a slow queue, not a lost reply.
+                if row.id not in self._holding and row.id not in forgotten:
                     self.submit(channel, row.chat_id, Outbound.from_json(row.body), held=row.id)
                     queued += 1
         if queued:
@@ -188,9 +233,20 @@ class Sending:
         if held is None:
             forgotten.set_result(None)
             return forgotten
-        self._holding.discard(held)
-        self.writes.write_each(replies.forget, held).add_done_callback(partial(_settle_forgotten, forgotten))
+        self.writes.write_each(replies.forget, held).add_done_callback(partial(self._forgotten, held, forgotten))
         return forgotten
+
+    def _forgotten(self, held: int, forgotten: asyncio.Future, forgetting: asyncio.Future) -> None:
+        """Whatever became of the DELETE: the reply is out, and the sender must
+        go on. If the database could not forget it, the next `resend` sends it again."""
+        if (error := failure(forgetting)) is not None:
+            log.error("could not forget a sent reply: %s", error)
+        self._holding.discard(held)
+        if self._forgotten_meanwhile is not None:
+            self._forgotten_meanwhile.add(held)
+        self._make_room()
+        if not forgotten.done():
+            forgotten.set_result(None)
 
     async def flush(self) -> None:
         """Wait until every reply that is out has been forgotten (at a stop)."""
@@ -220,12 +276,3 @@ class Sending:
 def _log_unrecorded(recording: asyncio.Future) -> None:
     if (error := failure(recording)) is not None:
         log.error("could not record a skipped message: %s", error)
-
-
-def _settle_forgotten(forgotten: asyncio.Future, forgetting: asyncio.Future) -> None:
-    """Whatever became of the DELETE: the reply is out, and the sender must
-    go on. If the database could not forget it, at worst a restart sends it again."""
-    if (error := failure(forgetting)) is not None:
-        log.error("could not forget a sent reply: %s", error)
-    if not forgotten.done():
-        forgotten.set_result(None)

@@ -8,6 +8,7 @@ import asyncio
 import io
 import signal
 import sys
+import threading
 from collections import Counter
 
 import pytest
@@ -130,3 +131,27 @@ def test_a_held_reply_comes_back_whole_buttons_request_template_and_files(any_db
         again = replies.take_up(session, channel="whatsapp", now=now, lease=timedelta(minutes=1))
     assert [row.id for row in taken] == held and again == []  # held anew for the lease
     assert [Outbound.from_json(row.body) for row in taken] == [said, said]
+
+
+async def test_a_reply_sent_but_not_yet_forgotten_is_not_sent_again(app):
+    """A reply is out, and its DELETE waits behind other writes (a busy
+    database) past the lease: the next `resend` must see it as this
+    process's, not as a reply some stopped process left behind."""
+    chat = Chat(app, chat_id="budi")
+    await chat.says("halo")
+    printed = io.StringIO()
+    console = {"console": ConsoleChannel(app.dispatcher, app.sending, chat_id="-", output=printed)}
+    release = threading.Event()
+    busy = app.writes.write(lambda _session: release.wait(10))  # the group commit's next batch waits for it
+    try:
+        app.clock.advance(seconds=app.sending.resend_after.total_seconds())
+        assert await app.sending.resend(console) == 1  # out at once; its DELETE queued behind `busy`
+        app.clock.advance(seconds=app.sending.resend_after.total_seconds())
+        assert await app.sending.resend(console) == 0
+    finally:
+        release.set()
+    await busy
+    await app.sending.flush()
+    assert printed.getvalue().count("Halo! Saya Payung") == 1
+    with app.db.transaction() as session:
+        assert session.exec(select(PendingReply)).all() == []

@@ -11,6 +11,7 @@ import logging
 import signal
 import socket
 import sys
+import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -139,6 +140,25 @@ async def test_the_same_check_over_the_webhook(app, api):
         sent = await converse(api, deliver)
     await channel.stop()
     assert_coverage_conversation(api, sent)
+
+
+async def test_a_bot_with_replies_piling_up_takes_no_more_in_until_some_are_out(app, api):
+    """Telegram keeps what the webhook has not acknowledged: a bot holding
+    `queue_limit` replies not yet out acknowledges the next update only once
+    one of them is out, so a burst waits at Telegram, not in the bot's memory."""
+    app.sending.queue_limit = 3
+    channel = await started(app, api, mode="webhook", pace=PaceSettings(overall_per_second=5))
+    acknowledged = []
+    async with Webhook(app, channel) as hook:
+        for number in range(1, 13):
+            assert (await hook.post(text_update(number, 10_000 + number, "halo"))).status_code == 200
+            acknowledged.append(time.monotonic())
+        sent = await api.wait_for(12, timeout=20)
+    await channel.stop()
+    out = sorted(call.at for call in api.calls if call.method == "sendMessage")
+    # The k-th update is let in once the replies before it hold fewer than 3 places.
+    assert all(acknowledged[k] >= out[k - 3] for k in range(3, 12)), (acknowledged, out)
+    assert sorted(int(call["chat_id"]) for call in sent) == list(range(10_001, 10_013))  # each once
 
 
 async def test_switching_library_mid_conversation_loses_nothing(app, api, library):

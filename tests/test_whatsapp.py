@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import json
 import logging
+import time
 
 import httpx
 from sqlmodel import select
@@ -348,6 +349,27 @@ async def test_on_a_slow_link_the_rate_holds_because_the_answers_trip_back_is_no
     times = sorted(posted.at for posted in graph.posted)
     assert len(times) == 10 and most_in_any_second(times) == 5
     assert times[-1] - times[0] < 1.3  # counting the way back too would make it 1.5 at least
+
+
+async def test_a_bot_with_replies_piling_up_takes_no_more_deliveries_until_some_are_out(app, graph):
+    """Meta keeps what the webhook has not acknowledged: a bot with
+    `queue_limit` messages in hand (replies not yet out, messages not yet
+    answered) acknowledges the next delivery only once one of them is out."""
+    app.sending.queue_limit = 3
+    channel = channel_for(app, graph, pace=WhatsAppPaceSettings(per_second=5))
+    people = [f"62812000000{n:02d}" for n in range(12)]
+    acknowledged = []
+    async with Webhook(app, channel) as hook:
+        for number, person in enumerate(people):
+            assert (await hook.post(delivery(messages=[text(f"wamid.{number}", person, "halo")]))).status_code == 200
+            acknowledged.append(time.monotonic())
+        await hook.settle()
+    await channel.stop()
+    out = sorted(posted.at for posted in graph.posted)
+    # Let in once fewer than 3 are in hand: the k-th after the (k-3)-th reply
+    # is out, give or take the one whose handling had not started yet.
+    assert all(acknowledged[k] >= out[k - 4] for k in range(4, 12)), (acknowledged, out)
+    assert sorted(body["to"] for body in graph.bodies()) == people  # each answered once
 
 
 async def test_a_template_parameter_goes_as_one_line_as_the_cloud_api_requires(app, graph, clock):

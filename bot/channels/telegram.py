@@ -287,7 +287,9 @@ class TelegramChannel:
             log.debug("telegram update %s ignored", update.update_id)
             return None
         self.metrics.messages_in.labels(NAME).inc()
-        return await self.dispatcher.handle(inbound, self.sending.replier(self, inbound))
+        await self.sending.room()  # meanwhile Telegram keeps the next updates
+        with self.sending.answering():
+            return await self.dispatcher.handle(inbound, self.sending.replier(self, inbound))
 
     async def inbound(self, update: Any) -> Inbound | None:
         if update.callback_query is not None:

@@ -283,6 +283,7 @@ class WhatsAppChannel:
         except (ValueError, RecursionError) as error:  # RecursionError: JSON nested 100,000 deep
             log.warning("whatsapp webhook: ignoring a body that is not JSON (%s)", type(error).__name__)
             return Response()  # 200: Meta must stop resending it
+        await self.sending.room()  # meanwhile Meta keeps the next deliveries
         try:
             stored = self.receive(data)
         except Exception:
@@ -387,8 +388,9 @@ class WhatsAppChannel:
     async def _in_order(self, pending_id: int, payload: dict[str, Any]) -> None:
         """One chat's messages one after another, in the order they came: a
         photo still downloading must not let the "selesai" after it overtake it."""
-        async with self._chats_in_order.hold(str(payload.get("from", ""))):
-            await self._handle_logged(pending_id, payload)
+        with self.sending.answering():
+            async with self._chats_in_order.hold(str(payload.get("from", ""))):
+                await self._handle_logged(pending_id, payload)
 
     def _later(self, work) -> None:
         task = asyncio.create_task(work)
