@@ -247,9 +247,9 @@ class Settings(BaseSettings):
     texts_dir: Path | None = None
     log_level: str = "INFO"
     max_file_mb: int = Field(20, gt=0)
-    # A reply is held in the database until the platform has it; one its
-    # process has not sent this long after it was said (a crash, a deploy)
-    # is sent by whichever process takes it up.
+    # A reply is held in the database until the platform has it; one no
+    # live process has held this long (a crash, a deploy) is sent by
+    # whichever process takes it up.
     resend_unsent_after_seconds: int = Field(60, gt=0)
     # A process holding this many replies not yet sent takes no new message
     # in until some are out; the platform keeps the rest meanwhile.

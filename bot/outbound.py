@@ -102,8 +102,8 @@ class Sending:
     """Replies go out through here: queued on their channel, and forgotten by
     the database (pending_replies) once out. What a crash or a stop left
     unsent is taken up again by `resend`. A process holding `queue_limit`
-    replies not yet out takes no new message in (`room`): its memory stays
-    bounded, and its queue short enough to go out before `resend_after`."""
+    replies not yet out takes no new message in (`room`): a burst waits at
+    the platform, not in this process's memory."""
 
     def __init__(
         self,
@@ -202,9 +202,13 @@ class Sending:
                 waiter.set_result(None)
 
     async def resend(self, channels: Mapping[str, Channel]) -> int:
-        """Queue again the held replies that nobody sent in time (a process
-        crashed or stopped with them queued); how many."""
+        """Keep the replies this process holds its own for another
+        `resend_after`, however slowly its queue goes (a process that dies
+        stops renewing them); then queue again the held replies that nobody
+        sent in time (a process crashed or stopped with them queued); how many."""
         now, queued = self.clock(), 0
+        if self._holding:
+            await asyncio.to_thread(self._renew, list(self._holding), now + self.resend_after)
         for channel in channels.values():
             self._forgotten_meanwhile = set()
             try:
@@ -220,6 +224,10 @@ class Sending:
         if queued:
             log.warning("queued again %d repl(ies) a stopped process had not sent", queued)
         return queued
+
+    def _renew(self, ids: list[int], due_at: datetime) -> None:
+        with self.db.transaction() as session:
+            replies.renew(session, ids, due_at=due_at)
 
     def _take_up(self, channel: str, now: datetime) -> list[replies.Unsent]:
         with self.db.transaction() as session:

@@ -33,6 +33,12 @@ def forget(session: Session, ids: Collection[int]) -> None:
         session.connection().execute(delete(REPLIES).where(REPLIES.c.id.in_(list(ids))))
 
 
+def renew(session: Session, ids: Collection[int], *, due_at: datetime) -> None:
+    """These are still queued in a live process: nobody takes them up before `due_at`."""
+    if ids:
+        session.connection().execute(update(REPLIES).where(REPLIES.c.id.in_(list(ids))).values(due_at=due_at))
+
+
 @dataclass(frozen=True)
 class Unsent:
     id: int

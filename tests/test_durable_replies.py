@@ -15,9 +15,13 @@ import pytest
 from sqlmodel import select
 
 from bot.channels.console import ConsoleChannel
+from handlers.messages import Outbound
+from storage import replies
 from storage.models import PendingReply
+from tests.conftest import build
 from tests.processes import bot_environment, free_port
 from tests.telegram_standin import TOKEN, BotApiStandIn, text_update
+from tests.test_telegram import started
 from tests.transcript import Chat
 
 PEOPLE = 300
@@ -154,4 +158,40 @@ async def test_a_reply_sent_but_not_yet_forgotten_is_not_sent_again(app):
     await app.sending.flush()
     assert printed.getvalue().count("Halo! Saya Payung") == 1
     with app.db.transaction() as session:
+        assert session.exec(select(PendingReply)).all() == []
+
+
+async def test_a_reply_slow_to_go_stays_its_process_s_while_that_process_runs(tmp_path, database_url, clock, api):
+    """The reply is still queued when its first lease runs out: another
+    process looking for unsent replies must leave it to the process still
+    sending it, which renewed its hold in the meantime."""
+    for data in ("sending", "other"):
+        (tmp_path / data).mkdir()
+    sending = build(tmp_path / "sending", database_url, clock, roster=None)
+    other = build(tmp_path / "other", database_url, clock, roster=None)
+    try:
+        channel = await started(sending, api)
+        with sending.db.transaction() as session:
+            [held] = replies.hold(
+                session,
+                channel="telegram",
+                chat_id="501",
+                bodies=[Outbound("pesan").as_json()],
+                due_at=clock() + sending.sending.resend_after,
+            )
+        api.delays["sendMessage"] = 2.0
+        sending.sending.submit(channel, "501", Outbound("pesan"), held=held)
+        lease = sending.sending.resend_after.total_seconds()
+        clock.advance(seconds=lease / 2)
+        assert await sending.sending.resend({"telegram": channel}) == 0  # still its own: held on
+        clock.advance(seconds=lease / 2 + 1)  # past the first lease, which the other process sees run out
+        assert await other.sending.resend({"telegram": channel}) == 0
+        await channel.sender.drain()
+        await sending.sending.flush()
+        await channel.stop()
+    finally:
+        sending.close()
+        other.close()
+    assert [call["text"] for call in api.sent()] == ["pesan"]
+    with other.db.transaction() as session:
         assert session.exec(select(PendingReply)).all() == []
