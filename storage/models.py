@@ -191,13 +191,14 @@ class PendingReply(SQLModel, table=True):
 
 
 class PacePlace(SQLModel, table=True):
-    """One of a bot's places at its platform's overall rate, shared by every
-    process that sends for it (PostgreSQL only; bot/channels/shared_pace.py).
+    """One of a bot's places at one of its platform's rates, shared by every
+    process that sends for it (PostgreSQL only; bot/channels/shared_pace.py):
+    the overall rate ("telegram") or a group's ("telegram:group:<chat id>").
     A place is free from `free_at`, by the database's clock."""
 
     __tablename__ = "pace_places"
 
-    channel: str = Field(max_length=16, primary_key=True)
+    window_name: str = Field(max_length=64, primary_key=True)
     place: int = Field(primary_key=True)
     free_at: datetime = Field(sa_type=UTCDateTime)
 

@@ -182,7 +182,7 @@ async def test_places_shared_through_postgresql_hold_the_limit_for_every_process
     db = Database(postgres_url)
     db.upgrade()
     try:
-        first, second = (SharedWindow(db, GroupCommit(db), channel="test", limit=2, period=0.4) for _ in range(2))
+        first, second = (SharedWindow(db, GroupCommit(db), name="test", limit=2, period=0.4) for _ in range(2))
         async with first.place(), second.place():
             third = asyncio.create_task(enter(first))
             assert await still_waiting(third, 0.2)  # both places are held while their calls run

@@ -28,6 +28,7 @@ from handlers.flow import Flow, Turn, ask
 from handlers.messages import Outbound
 from storage import incidents
 from storage.models import Chat, OutboxMessage, ProcessedMessage
+from tests.conftest import build
 from tests.processes import bot_environment
 from tests.servers import Served
 from tests.telegram_standin import (
@@ -456,6 +457,29 @@ async def test_a_group_gets_at_most_20_a_minute(app, api):
     await channel.stop(timeout=0.1)  # the 21st would wait a minute
     sent = api.sent()
     assert len(sent) == 20 and sent[0]["chat_id"] == "-100200300"
+
+
+async def test_two_processes_posting_to_one_group_keep_its_limit_together(tmp_path, postgres_url, clock, api, library):
+    """Two `run` processes on one PostgreSQL each post a burst of reports to
+    the operators' group: the group's 2 a minute here is the bot's, not each
+    process's."""
+    limits = PaceSettings(group_per_minute=2)
+    processes = []
+    for name in ("first", "second"):
+        (tmp_path / name).mkdir()
+        other = build(tmp_path / name, postgres_url, clock, roster=None)
+        other.settings.telegram = other.settings.telegram.model_copy(update={"library": library})
+        processes.append((other, await started(other, api, operator_chat_id=GROUP, pace=limits)))
+    try:
+        for process, (_, channel) in enumerate(processes):
+            for number in range(2):
+                assert channel.notify_operators(Outbound(f"laporan {process}.{number}"))
+        await asyncio.sleep(2)
+    finally:
+        for other, channel in processes:
+            await channel.stop(timeout=0.1)  # the other two would wait a minute
+            other.close()
+    assert len(api.sent()) == 2
 
 
 async def test_retry_after_pauses_only_that_chat(app, api):

@@ -172,7 +172,22 @@ class Window(Protocol):
     """Places at a rate: SlidingWindow in this process, or one shared by
     every process of the bot (bot/channels/shared_pace.py)."""
 
+    period: float
+
     def place(self, trip: Trip | None = None) -> contextlib.AbstractAsyncContextManager[None]: ...
+
+    def idle_for(self) -> float:
+        """Seconds since its last call's place was given back, as far as
+        this process would lose by forgetting the window."""
+        ...
+
+
+class Shared(Protocol):
+    """Windows every process of the bot shares (bot/channels/shared_pace.py)."""
+
+    def overall(self) -> Window: ...
+
+    def group(self, chat_id: str) -> Window: ...
 
 
 class PacedSender:
@@ -188,7 +203,7 @@ class PacedSender:
         attempts: int = 5,
         max_backoff: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
-        overall: Window | None = None,
+        shared: Shared | None = None,
     ):
         self.channel = channel
         self.pace = pace
@@ -198,14 +213,15 @@ class PacedSender:
         self.attempts = attempts
         self.max_backoff = max_backoff
         self.clock = clock  # the windows' seconds (a test moves its own)
-        self._overall = overall or SlidingWindow(pace.overall_per_second, 1.0, clock)
+        self._shared = shared
+        self._overall = shared.overall() if shared else SlidingWindow(pace.overall_per_second, 1.0, clock)
         # Calls wait here, not in the HTTP client's connection pool, whose
         # bookkeeping grows with every request queued in it.
         self.in_flight = in_flight
         self._in_flight = asyncio.Semaphore(in_flight)
         self._queues: dict[Hashable, deque[Job]] = {}
         self._workers: dict[Hashable, asyncio.Task] = {}
-        self._windows: dict[Hashable, SlidingWindow] = {}
+        self._windows: dict[Hashable, Window] = {}
 
     def submit(self, recipient: Recipient, send: Call, after_sent: AfterSent | None = None) -> None:
         """Queue one platform call for a chat; calls to one chat keep their order."""
@@ -275,9 +291,11 @@ class PacedSender:
                 worker.cancel()
             await asyncio.gather(*list(self._workers.values()), return_exceptions=True)
 
-    def _window(self, recipient: Recipient) -> SlidingWindow:
+    def _window(self, recipient: Recipient) -> Window:
         if recipient not in self._windows:
-            if recipient.is_group:
+            if recipient.is_group and self._shared:
+                self._windows[recipient] = self._shared.group(recipient.chat_id)
+            elif recipient.is_group:
                 self._windows[recipient] = SlidingWindow(self.pace.group_per_minute, 60.0, self.clock)
             else:
                 self._windows[recipient] = SlidingWindow(self.pace.private_per_second, 1.0, self.clock)

@@ -1,11 +1,11 @@
-"""The overall limit of one bot, counted across every process that sends
-for it. With two `run` processes on one bot token, or a drainer beside the
-bot, each paced on its own would together send at twice the platform's
-limit; so on PostgreSQL the overall places are rows (storage/pace_places.py),
-taken with SKIP LOCKED and timed by the database's clock. Like
-pacing.SlidingWindow, a call holds its place from its start until a period
-after it arrived by (pacing.Trip). SQLite serves one process, whose own
-window is the whole truth there."""
+"""A bot's limits counted across every process that sends for it. With two
+`run` processes on one bot token, or a drainer beside the bot, each paced on
+its own would together send at twice the platform's limit, and post to the
+operators' group at twice its limit a minute; so on PostgreSQL those places
+are rows (storage/pace_places.py), taken with SKIP LOCKED and timed by the
+database's clock. Like pacing.SlidingWindow, a call holds its place from its
+start until a period after it arrived by (pacing.Trip). SQLite serves one
+process, whose own windows are the whole truth there."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from functools import partial
 
 from sqlmodel import Session
 
-from bot.channels.pacing import Trip
+from bot.channels.pacing import Pace, Trip
 from bot.group_commit import GroupCommit, failure
 from storage import pace_places
 from storage.db import Database
@@ -31,10 +31,10 @@ LEASE_SECONDS = 60.0
 
 
 class SharedWindow:
-    def __init__(self, db: Database, writes: GroupCommit, *, channel: str, limit: int, period: float = 1.0):
+    def __init__(self, db: Database, writes: GroupCommit, *, name: str, limit: int, period: float = 1.0):
         self.db = db
         self.writes = writes
-        self.channel = channel
+        self.name = name  # its places' (pace_places.window_name)
         self.limit = limit
         self.period = period
         self._ensured = False
@@ -45,6 +45,10 @@ class SharedWindow:
         # Set when this process gives a place back: its next taker need not
         # wait for the soonest expiry it was told (a running call's lease).
         self._given = asyncio.Event()
+
+    def idle_for(self) -> float:
+        """Its places are rows, not kept here: this process may forget the window at once."""
+        return self.period
 
     @contextlib.asynccontextmanager
     async def place(self, trip: Trip | None = None) -> AsyncIterator[None]:
@@ -65,7 +69,7 @@ class SharedWindow:
             except Exception:
                 # The database is away: sending waits for it rather than
                 # going over the platform's limit.
-                log.exception("%s: could not take a sending place; trying again", self.channel)
+                log.exception("%s: could not take a sending place; trying again", self.name)
                 place, wait = None, LATEST_ASK
             if place is not None:
                 return place
@@ -75,25 +79,44 @@ class SharedWindow:
     def _try_take(self) -> tuple[int | None, float]:
         with self.db.transaction() as session:
             if not self._ensured:
-                pace_places.ensure(session, channel=self.channel, limit=self.limit)
-            taken = pace_places.take(session, channel=self.channel, limit=self.limit, lease=LEASE_SECONDS)
+                pace_places.ensure(session, window=self.name, limit=self.limit)
+            taken = pace_places.take(session, window=self.name, limit=self.limit, lease=LEASE_SECONDS)
         self._ensured = True
         return taken
 
     def _give_back(self, session: Session, *, place: int, trip: Trip | None) -> None:
         since_arrival = trip.seconds_since_arrival() if trip else 0.0
-        pace_places.give_back(session, channel=self.channel, place=place, period=self.period - since_arrival)
+        pace_places.give_back(session, window=self.name, place=place, period=self.period - since_arrival)
 
     def _given_back(self, done: asyncio.Future) -> None:
         if (error := failure(done)) is not None:  # its lease frees it instead
-            log.error("%s: could not give a sending place back: %s", self.channel, error)
+            log.error("%s: could not give a sending place back: %s", self.name, error)
         self._given.set()
 
 
-def overall_window(
-    db: Database, writes: GroupCommit, *, channel: str, limit: int, across_processes: bool
-) -> SharedWindow | None:
-    """The window every process of this bot shares, where there can be several."""
+class SharedWindows:
+    """The windows of one channel that every process of the bot shares: the
+    overall one, and each group's (a chat's own limit stays per process:
+    its replies come from the process that handled its message)."""
+
+    def __init__(self, db: Database, writes: GroupCommit, *, channel: str, pace: Pace):
+        self.db = db
+        self.writes = writes
+        self.channel = channel
+        self.pace = pace
+
+    def overall(self) -> SharedWindow:
+        return SharedWindow(self.db, self.writes, name=self.channel, limit=self.pace.overall_per_second)
+
+    def group(self, chat_id: str) -> SharedWindow:
+        name = f"{self.channel}:group:{chat_id}"
+        return SharedWindow(self.db, self.writes, name=name, limit=self.pace.group_per_minute, period=60.0)
+
+
+def shared_windows(
+    db: Database, writes: GroupCommit, *, channel: str, pace: Pace, across_processes: bool
+) -> SharedWindows | None:
+    """The windows every process of this bot shares, where there can be several."""
     if db.is_sqlite or not across_processes:
         return None
-    return SharedWindow(db, writes, channel=channel, limit=limit)
+    return SharedWindows(db, writes, channel=channel, pace=pace)

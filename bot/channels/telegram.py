@@ -33,7 +33,7 @@ from starlette.routing import BaseRoute, Route
 from bot.channel_records import ChannelRecords
 from bot.channels.pacing import Call, Pace, PacedSender, Recipient, SendFailed
 from bot.channels.render import split_text, utf16_length
-from bot.channels.shared_pace import overall_window
+from bot.channels.shared_pace import shared_windows
 from bot.channels.telegram_api import BotApi, Part
 from bot.config import ConfigError, TelegramSettings, env_secret
 from bot.dispatcher import ChatLocks, Dispatcher, Outcome
@@ -117,19 +117,16 @@ class TelegramChannel:
         self.webhook_secret = webhook_secret
         pace = settings.pace
         self.in_flight = pace.in_flight
+        limits = Pace(pace.overall_per_second, pace.private_per_second, pace.group_per_minute, pace.jitter)
         self.sender = PacedSender(
             channel=NAME,
-            pace=Pace(pace.overall_per_second, pace.private_per_second, pace.group_per_minute, pace.jitter),
+            pace=limits,
             classify=api.classify,
             on_failure=self._given_up,
             metrics=metrics,
             in_flight=pace.in_flight,
-            overall=overall_window(
-                records.db,
-                records.writes,
-                channel=NAME,
-                limit=pace.overall_per_second,
-                across_processes=pace.across_processes,
+            shared=shared_windows(
+                records.db, records.writes, channel=NAME, pace=limits, across_processes=pace.across_processes
             ),
         )
         # Telegram may post a chat's next update before the last one is

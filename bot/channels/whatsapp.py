@@ -41,7 +41,7 @@ from bot.channel_records import ChannelRecords
 from bot.channels.api_transport import api_transport
 from bot.channels.pacing import AfterSent, Call, Pace, PacedSender, Recipient, SendFailed, Verdict
 from bot.channels.render import numbered, split_text
-from bot.channels.shared_pace import overall_window
+from bot.channels.shared_pace import shared_windows
 from bot.channels.whatsapp_templates import Templates, one_line, refresh
 
 # This module's hooks for bot/channels/__init__.py live with the templates.
@@ -219,16 +219,17 @@ class WhatsAppChannel:
         self.max_file_bytes = max_file_mb * 1024 * 1024
         pace = settings.pace
         self.in_flight = pace.in_flight
+        # WhatsApp has no groups for this bot; group_per_minute is unused.
+        limits = Pace(pace.per_second, pace.per_recipient_per_second, 1, pace.jitter)
         self.sender = PacedSender(
             channel=NAME,
-            # WhatsApp has no groups for this bot; group_per_minute is unused.
-            pace=Pace(pace.per_second, pace.per_recipient_per_second, 1, pace.jitter),
+            pace=limits,
             classify=classify,
             on_failure=self._given_up,
             metrics=metrics,
             in_flight=pace.in_flight,
-            overall=overall_window(
-                records.db, records.writes, channel=NAME, limit=pace.per_second, across_processes=pace.across_processes
+            shared=shared_windows(
+                records.db, records.writes, channel=NAME, pace=limits, across_processes=pace.across_processes
             ),
         )
         self._handling: set[asyncio.Task] = set()
