@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from storage.errors import PlainError
+from storage.yaml_files import read_yaml
 
 SECRET_FIELDS = ("nik_key",)
 
@@ -308,7 +309,7 @@ def load_settings(path: Path | None = None) -> Settings:
     raw: dict = {}
     if path is not None:
         try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            raw = read_yaml(path) or {}
         except FileNotFoundError:
             raise ConfigError(f"config file not found: {path}") from None
         except yaml.YAMLError as exc:

@@ -15,7 +15,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import yaml
 from sqlmodel import Session
 
 from bot.config import Settings, TemplateSettings
@@ -24,6 +23,7 @@ from bot.types import Readiness, TemplatePreview
 from storage import whatsapp_templates
 from storage.db import Database
 from storage.subscriptions import consenting_chats
+from storage.yaml_files import read_yaml
 
 if TYPE_CHECKING:  # pywa is 29 MiB, which a bot on Telegram alone never needs
     from pywa.types.templates import Template
@@ -64,7 +64,7 @@ class Shipped:
 def shipped(path: Path = SHIPPED) -> dict[str, Shipped]:
     """The shipped templates by name."""
     found = {}
-    for name, entry in yaml.safe_load(path.read_text(encoding="utf-8")).items():
+    for name, entry in read_yaml(path).items():
         found[name] = Shipped(
             name=name,
             serves=tuple(entry["serves"]),

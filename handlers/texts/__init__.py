@@ -17,6 +17,7 @@ import yaml
 
 from handlers.understand import normalise
 from storage.errors import PlainError
+from storage.yaml_files import read_yaml
 
 SHIPPED = Path(__file__).parent
 LANGUAGES = ("id", "en")
@@ -41,7 +42,7 @@ def _flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 def _read(path: Path) -> dict[str, Any]:
     try:
-        return _flatten(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+        return _flatten(read_yaml(path) or {})
     except yaml.YAMLError as exc:
         raise CatalogueError(f"{path} is not valid YAML: {exc}") from None
 
