@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlmodel import Session
 
 from storage.media import Media
@@ -125,15 +125,22 @@ def add_message(
     return message_id
 
 
+# Asked on every message a person sends, so built once (see storage/chats.py for why).
+HELD = (
+    HELP_MESSAGES.c.thread_id.in_(select(HELP_THREADS.c.id).where(HELP_THREADS.c.chat_pk == bindparam("chat_pk"))),
+    HELP_MESSAGES.c.awaiting_person.is_(True),
+)
+FIND_HELD = MESSAGE.where(*HELD).order_by(HELP_MESSAGES.c.id)
+GIVE_HELD = update(HELP_MESSAGES).where(*HELD).values(awaiting_person=False)
+
+
 def held_answers(session: Session, *, chat_pk: int) -> list[Message]:
     """Answers to a chat that went only as a template, in any of its threads
     (one may have closed since): to give whole now, and forget."""
     connection = session.connection()
-    threads = select(HELP_THREADS.c.id).where(HELP_THREADS.c.chat_pk == chat_pk)
-    held = HELP_MESSAGES.c.thread_id.in_(threads), HELP_MESSAGES.c.awaiting_person.is_(True)
-    found = [_message(row) for row in connection.execute(MESSAGE.where(*held).order_by(HELP_MESSAGES.c.id))]
+    found = [_message(row) for row in connection.execute(FIND_HELD, {"chat_pk": chat_pk})]
     if found:
-        connection.execute(update(HELP_MESSAGES).where(*held).values(awaiting_person=False))
+        connection.execute(GIVE_HELD, {"chat_pk": chat_pk})
     return found
 
 
