@@ -18,6 +18,7 @@ from sqlalchemy.sql import Executable
 from sqlmodel import Session
 
 from storage.errors import PlainError
+from storage.sqlite_checkpoints import NO_AUTOCHECKPOINT, Checkpoints
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -50,16 +51,20 @@ def shown(url: str) -> str:
 
 class Database:
     def __init__(self, url: str, *, echo: bool = False):
+        self.checkpoints: Checkpoints | None = None
         try:
             self.url = driver_url(url)
             parsed = make_url(self.url)
             self.is_sqlite = parsed.get_backend_name() == "sqlite"
             # hide_parameters: a failed statement's values (a note, a name) stay out of the logs.
             if self.is_sqlite:
-                if parsed.database and parsed.database != ":memory:":
+                in_file = bool(parsed.database) and parsed.database != ":memory:"
+                if in_file:
                     Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
                 self.engine = create_engine(self.url, echo=echo, hide_parameters=True)
                 _make_sqlite_serialisable(self.engine)
+                if in_file:  # an in-memory database has no log to copy back
+                    self.checkpoints = Checkpoints(self.engine)
             else:
                 self.engine = create_engine(self.url, echo=echo, pool_pre_ping=True, hide_parameters=True)
         except (ArgumentError, NoSuchModuleError, ImportError, OSError) as error:
@@ -70,6 +75,8 @@ class Database:
         """One unit of work: commits when the block ends, rolls back on error."""
         with Session(self.engine, expire_on_commit=False) as session, session.begin():
             yield session
+        if self.checkpoints is not None:
+            self.checkpoints.committed()
 
     def upgrade(self) -> None:
         """Bring the schema to the newest migration (idempotent)."""
@@ -97,6 +104,8 @@ class Database:
             return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
     def dispose(self) -> None:
+        if self.checkpoints is not None:
+            self.checkpoints.wait()
         self.engine.dispose()
 
 
@@ -132,6 +141,7 @@ def _make_sqlite_serialisable(engine: Engine) -> None:
         # 64 MiB of page cache: the NIK-hash index of a million-row roster is
         # about that size, and random-key inserts thrash the 2 MiB default.
         cursor.execute("PRAGMA cache_size=-65536")
+        cursor.execute(NO_AUTOCHECKPOINT)  # storage/sqlite_checkpoints.py does them
         cursor.close()
 
     @event.listens_for(engine, "begin")

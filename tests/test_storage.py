@@ -97,6 +97,28 @@ def test_migrations_build_exactly_the_models_schema(database_url):
     db.dispose()
 
 
+def test_sqlite_s_log_is_copied_back_beside_the_commits_not_inside_them(sqlite_url):
+    """A commit never stops to copy the write-ahead log into the database
+    (that stalled every chat behind it); a thread does it, so the log
+    stays a few commits long however much is written."""
+    db = Database(sqlite_url)
+    db.checkpoints.every = 0.0  # a checkpoint after every commit, when none is running
+    written = 0
+    try:
+        with db.transaction() as session:
+            session.connection().exec_driver_sql("CREATE TABLE filler (text TEXT)")
+            assert session.connection().exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
+        for _ in range(200):
+            with db.transaction() as session:
+                session.connection().exec_driver_sql("INSERT INTO filler VALUES (?)", ("x" * 50_000,))
+            written += 50_000
+            db.checkpoints.wait()
+        log = Path(sqlite_url.removeprefix("sqlite:///") + "-wal").stat().st_size
+        assert log < written / 10, (log, written)
+    finally:
+        db.dispose()
+
+
 def test_plain_urls_get_payungs_drivers():
     assert driver_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
     assert driver_url("postgres://u:p@h:5432/db") == "postgresql+psycopg://u:p@h:5432/db"
