@@ -177,8 +177,8 @@ class Window(Protocol):
     def place(self, trip: Trip | None = None) -> contextlib.AbstractAsyncContextManager[None]: ...
 
     def idle_for(self) -> float:
-        """Seconds since its last call's place was given back, as far as
-        this process would lose by forgetting the window."""
+        """How long it has held nothing this process would lose by being
+        forgotten; a window idle for a whole `period` may be dropped."""
         ...
 
 
