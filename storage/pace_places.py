@@ -1,6 +1,7 @@
 """A bot's places at one of its platform's rates (the overall one, a
-group's), as rows every sending process shares (PostgreSQL only: SQLite serves one process). Times are the
-database's own clock, so processes on several machines agree on them."""
+group's), as rows every sending process shares (PostgreSQL only: SQLite
+serves one process). Times are the database's own clock, so processes on
+several machines agree on them."""
 
 from __future__ import annotations
 

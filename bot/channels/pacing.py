@@ -182,12 +182,29 @@ class Window(Protocol):
         ...
 
 
-class Shared(Protocol):
-    """Windows every process of the bot shares (bot/channels/shared_pace.py)."""
+class Windows(Protocol):
+    """Where a sender's overall window and each group's come from: this
+    process's own (OwnWindows), or rows every process of the bot shares
+    (bot/channels/shared_pace.py)."""
 
     def overall(self) -> Window: ...
 
     def group(self, chat_id: str) -> Window: ...
+
+
+@dataclass(frozen=True)
+class OwnWindows:
+    """Windows this process keeps alone: the whole truth where it is the
+    only one sending for the bot."""
+
+    pace: Pace
+    clock: Callable[[], float]
+
+    def overall(self) -> SlidingWindow:
+        return SlidingWindow(self.pace.overall_per_second, 1.0, self.clock)
+
+    def group(self, chat_id: str) -> SlidingWindow:
+        return SlidingWindow(self.pace.group_per_minute, 60.0, self.clock)
 
 
 class PacedSender:
@@ -203,7 +220,7 @@ class PacedSender:
         attempts: int = 5,
         max_backoff: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
-        shared: Shared | None = None,
+        shared: Windows | None = None,
     ):
         self.channel = channel
         self.pace = pace
@@ -213,8 +230,8 @@ class PacedSender:
         self.attempts = attempts
         self.max_backoff = max_backoff
         self.clock = clock  # the windows' seconds (a test moves its own)
-        self._shared = shared
-        self._overall = shared.overall() if shared else SlidingWindow(pace.overall_per_second, 1.0, clock)
+        self._limits: Windows = shared or OwnWindows(pace, clock)
+        self._overall = self._limits.overall()
         # Calls wait here, not in the HTTP client's connection pool, whose
         # bookkeeping grows with every request queued in it.
         self.in_flight = in_flight
@@ -293,10 +310,8 @@ class PacedSender:
 
     def _window(self, recipient: Recipient) -> Window:
         if recipient not in self._windows:
-            if recipient.is_group and self._shared:
-                self._windows[recipient] = self._shared.group(recipient.chat_id)
-            elif recipient.is_group:
-                self._windows[recipient] = SlidingWindow(self.pace.group_per_minute, 60.0, self.clock)
+            if recipient.is_group:
+                self._windows[recipient] = self._limits.group(recipient.chat_id)
             else:
                 self._windows[recipient] = SlidingWindow(self.pace.private_per_second, 1.0, self.clock)
         return self._windows[recipient]
