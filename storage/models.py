@@ -181,7 +181,9 @@ class PendingReply(SQLModel, table=True):
     take it up and send it again."""
 
     __tablename__ = "pending_replies"
-    __table_args__ = (Index("ix_pending_replies_channel_due", "channel", "due_at"),)
+    # A process knows the replies it holds by id: SQLite must never give a
+    # deleted one's id to a new reply (AUTOINCREMENT), as it would by default.
+    __table_args__ = (Index("ix_pending_replies_channel_due", "channel", "due_at"), {"sqlite_autoincrement": True})
 
     id: int | None = Field(default=None, primary_key=True)
     channel: str = Field(max_length=16)
