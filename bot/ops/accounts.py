@@ -8,6 +8,7 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import get_args
 
 from argon2 import PasswordHasher
@@ -104,9 +105,13 @@ class Refused:
     why: str
 
 
-# Verified against when the name is unknown, so that a wrong name takes as
-# long as a wrong password and names cannot be found by timing.
-DECOY = PasswordHasher().hash("not a password of anyone")
+@cache
+def decoy_hash() -> str:
+    """Verified against when the name is unknown, so that a wrong name takes
+    as long as a wrong password and names cannot be found by timing. Made
+    once, when the console is built, not at import: hashing is slow on
+    purpose, and commands that log nobody in import this module too."""
+    return PasswordHasher().hash("not a password of anyone")
 
 
 def log_in(session: Session, *, name: str, password: str, address: str, now: datetime) -> Actor | Refused:
@@ -117,7 +122,7 @@ def log_in(session: Session, *, name: str, password: str, address: str, now: dat
     hasher = PasswordHasher()
     if found is None:
         try:
-            hasher.verify(DECOY, password)
+            hasher.verify(decoy_hash(), password)
         except VerificationError:
             pass
         return Refused("unknown account")
