@@ -534,8 +534,8 @@ def reminders_plan(
 @reminders_cli.command("send")
 def reminders_send(ctx: typer.Context, now: str = typer.Option(None, help=NOW_HELP)) -> None:
     """Send what is due now, batch after batch, then exit."""
+    from bot.channels import sending_channels  # the platforms' libraries load only here
     from bot.channels.console import ConsoleChannel
-    from bot.service import sending_channels  # the platforms' libraries load only here
 
     async def send(app: App) -> Counter:
         console = ConsoleChannel(app.dispatcher, app.sending, chat_id="", output=sys.stdout)

@@ -11,7 +11,7 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from bot.app import App
-from bot.channels import Channel, module
+from bot.channels import Channel, enabled, module
 from bot.config import ConfigError, WebSettings
 from bot.console.routes import console_site
 from bot.scheduler import reminder_scheduler
@@ -20,13 +20,9 @@ from bot.web import build_web
 log = logging.getLogger(__name__)
 
 
-def enabled(app: App) -> list[str]:
-    return [name for name, section in app.settings.channels().items() if section.enabled]
-
-
 async def serve(app: App) -> None:
     settings = app.settings
-    names = enabled(app)
+    names = enabled(settings)
     if not names and not settings.console.enabled:
         raise ConfigError(
             f"nothing to run: no channel is enabled ({', '.join(f'{name}.enabled' for name in settings.channels())}"
@@ -84,17 +80,6 @@ async def _run_until_failure(channel: Channel) -> None:
     here until the process stops, so that only a failure ends the bot."""
     await channel.run()
     await asyncio.Event().wait()
-
-
-async def sending_channels(app: App, console: Channel) -> dict[str, Channel]:
-    """The channels `reminders send` can reach from the command line: the
-    console always, and each enabled channel that its secrets let send."""
-    channels: dict[str, Channel] = {console.name: console}
-    for name in enabled(app):
-        channel = await module(name).sender(app)
-        if channel is not None:
-            channels[name] = channel
-    return channels
 
 
 def web_server(web: ASGIApp, settings: WebSettings, *, port: int | None = None) -> uvicorn.Server:

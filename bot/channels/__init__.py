@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from importlib import import_module
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from sqlmodel import Session
 from starlette.routing import BaseRoute
@@ -33,6 +33,9 @@ from starlette.routing import BaseRoute
 from bot.config import Settings
 from bot.types import Delivery, Finished, Readiness, Sendable, TemplatePreview
 from handlers.messages import Capabilities, Inbound, Outbound
+
+if TYPE_CHECKING:
+    from bot.app import App
 
 ALWAYS = ("console",)
 
@@ -67,6 +70,22 @@ class Channel(Protocol):
 def module(name: str):
     """A channel's module: its CAPABILITIES, plugin(app) and sender(app)."""
     return import_module(f"bot.channels.{name}")
+
+
+def enabled(settings: Settings) -> list[str]:
+    """The channels config.yaml turns on."""
+    return [name for name, section in settings.channels().items() if section.enabled]
+
+
+async def sending_channels(app: App, console: Channel) -> dict[str, Channel]:
+    """The channels `reminders send` can reach from the command line: the
+    console always, and each enabled channel that its secrets let send."""
+    channels: dict[str, Channel] = {console.name: console}
+    for name in enabled(app.settings):
+        channel = await module(name).sender(app)
+        if channel is not None:
+            channels[name] = channel
+    return channels
 
 
 def reminders_reach(settings: Settings, session: Session, channel: str) -> bool:
