@@ -217,6 +217,14 @@ async def both_drain(env: dict[str, str]) -> None:
         assert "sent" in stdout.decode()  # both took part
 
 
+async def sent_or_exited(telegram_api, process: asyncio.subprocess.Process, *, more: int) -> None:
+    """Wait until Telegram has `more` messages than now, or the process ended."""
+    target = len(telegram_api.sent()) + more
+    async with asyncio.timeout(30):
+        while len(telegram_api.sent()) < target and process.returncode is None:
+            await asyncio.sleep(0.005)
+
+
 def sends_per_chat(telegram_api) -> Counter:
     return Counter(call["chat_id"] for call in telegram_api.sent())
 
@@ -282,21 +290,25 @@ async def test_killing_the_drainer_loses_nothing_and_repeats_at_most_one_per_kil
     env = drainer_env(app, telegram_api, PAYUNG_TELEGRAM__PACE__IN_FLIGHT="1", PAYUNG_REMINDERS__BATCH="100")
     lease = timedelta(seconds=app.settings.reminders.lease_seconds + 1)
     moments = random.Random(7)
-    kills = 0
-    for attempt in range(20):
+    kills, attempts = 0, 12
+    for attempt in range(attempts):
         process = await drainer(env, STAGE_TIMES[0] + attempt * lease)  # later: the dead one's leases ran out
-        await asyncio.sleep(moments.uniform(1.5, 3.0))
+        # Killed while sending: after a few more reminders reached Telegram,
+        # a moment into the next one's trip or its marking.
+        await sent_or_exited(telegram_api, process, more=moments.randint(1, 40))
+        await asyncio.sleep(moments.uniform(0, 0.02))
         if process.returncode is None:
             process.send_signal(signal.SIGKILL)
             kills += 1
         await process.wait()
-    last = await drainer(env, STAGE_TIMES[0] + 20 * lease)
+    last = await drainer(env, STAGE_TIMES[0] + attempts * lease)
     _, stderr = await last.communicate()
     assert last.returncode == 0, stderr.decode()
     per_chat = sends_per_chat(telegram_api)
     assert set(per_chat) == {str(700_000 + n) for n in range(PEOPLE)}  # nothing lost
     duplicates = sum(per_chat.values()) - PEOPLE
     assert duplicates <= kills, (duplicates, kills)
+    assert kills == attempts  # each while it was sending
     with app.db.transaction() as session:
         first_stage = session.exec(select(OutboxMessage).where(OutboxMessage.stage == STAGES[0])).all()
     assert {row.state for row in first_stage} == {"sent"}
