@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
@@ -20,6 +21,9 @@ from sqlmodel import Session
 from storage.errors import PlainError
 from storage.sqlite_checkpoints import NO_AUTOCHECKPOINT, Checkpoints
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -27,6 +31,16 @@ def newest_revision() -> str:
     """The newest migration's revision: each file is named for its own
     (0015_....py has revision "0015"), which a test holds to."""
     return max(path.name.split("_", 1)[0] for path in (MIGRATIONS / "versions").glob("[0-9]*_*.py"))
+
+
+def migration_config(connection: Connection) -> Config:
+    """Alembic's configuration, run on `connection` (there is no alembic.ini)."""
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
 
 
 def driver_url(url: str) -> str:
@@ -88,13 +102,20 @@ class Database:
         if self.revision() == newest_revision():
             return  # the usual start: Alembic (about 11 MiB resident) is not even loaded
         from alembic import command
-        from alembic.config import Config
+        from sqlmodel import SQLModel
+
+        import storage.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 
         with self.engine.begin() as connection:
-            config = Config()
-            config.set_main_option("script_location", str(MIGRATIONS))
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+            config = migration_config(connection)
+            if inspect(connection).get_table_names():
+                command.upgrade(config, "head")
+            else:
+                # A new database gets the models' schema at once, marked as
+                # the newest migration (Alembic's cookbook); the migrations
+                # build the same schema (a test holds them to it).
+                SQLModel.metadata.create_all(connection)
+                command.stamp(config, "head")
 
     def revision(self) -> str | None:
         """The migration this database is at; None before the first."""
