@@ -8,6 +8,7 @@ import asyncio
 import functools
 import hashlib
 import hmac
+import itertools
 import json
 import logging
 import time
@@ -40,12 +41,18 @@ SECRETS = WhatsAppSecrets(token=TOKEN, app_secret="app-secret-for-tests", verify
 WARGA = "6281234567890"
 
 
+# A person's replies at once: only the pacing tests keep Meta's 1 a second
+# per person (they pass their own limits).
+UNPACED_PEOPLE = WhatsAppPaceSettings(per_recipient_per_second=100)
+
+
 def channel_for(app, graph, **whatsapp):
     app.settings.whatsapp = app.settings.whatsapp.model_copy(
         update={
             "enabled": True,
             "phone_number_id": PHONE_ID,
             "graph_base_url": graph.base_url,
+            "pace": UNPACED_PEOPLE,
             **whatsapp,
         }
     )
@@ -349,6 +356,22 @@ async def test_on_a_slow_link_the_rate_holds_because_the_answers_trip_back_is_no
     times = sorted(posted.at for posted in graph.posted)
     assert len(times) == 10 and most_in_any_second(times) == 5
     assert times[-1] - times[0] < 1.3  # counting the way back too would make it 1.5 at least
+
+
+async def test_one_person_gets_one_message_a_second_while_others_get_theirs(app, graph):
+    """Meta's pair limit: three messages to one person go a second apart;
+    ten others' do not wait behind them."""
+    channel = channel_for(app, graph, pace=WhatsAppPaceSettings())
+    busy, others = "6281200000099", [f"62812000000{n:02d}" for n in range(10)]
+    for number in [busy] * 3 + others:
+        channel.sender.submit(Recipient(number), functools.partial(channel.client.send_message, number, "pesan"))
+    await channel.sender.drain()
+    await channel.stop()
+    started = min(posted.at for posted in graph.posted)
+    to_busy = [posted.at for posted in graph.posted if posted.body["to"] == busy]
+    to_others = [posted.at for posted in graph.posted if posted.body["to"] != busy]
+    assert len(to_busy) == 3 and all(later - earlier >= 1 for earlier, later in itertools.pairwise(to_busy))
+    assert len(to_others) == 10 and max(to_others) - started < 0.5
 
 
 async def test_a_bot_with_replies_piling_up_takes_no_more_deliveries_until_some_are_out(app, graph):
