@@ -1,4 +1,4 @@
-"""A whole reminder campaign through the real channels: 2,000 consenting
+"""A whole reminder campaign through the real channels: 1,000 consenting
 chats on Telegram and WhatsApp (the stand-ins), the clock stepped through
 every stage, plus quiet hours, a roster extension, a withdrawal, a blocked
 bot, and planning that is idempotent."""
@@ -33,7 +33,7 @@ from tests.test_whatsapp import SECRETS
 
 WIB = ZoneInfo("Asia/Jakarta")
 STAGES = [30, 14, 7, 1, -1]
-PEOPLE = 2000
+PEOPLE = 1000
 
 
 def at(day: int, month: int = 12, hour: int = 9, minute: int = 0, year: int = 2026) -> datetime:
