@@ -138,23 +138,6 @@ def test_a_held_reply_comes_back_whole_buttons_request_template_and_files(any_db
     assert [Outbound.from_json(row.body) for row in taken] == [said, said]
 
 
-def test_a_forgotten_reply_s_id_is_never_given_to_a_later_one(any_db_app):
-    """A process knows the replies it holds by id, and forgets one only after
-    its DELETE has committed: were the id handed to a new reply in between
-    (SQLite reuses the highest rowid once it is deleted), the new reply
-    would be forgotten with the old one, counted out of the process's hand
-    and taken up by another process while still queued here."""
-    app = any_db_app
-    now = app.clock()
-    with app.db.transaction() as session:
-        [first] = replies.hold(session, channel="telegram", chat_id="1", bodies=[{"text": "a"}], due_at=now)
-    with app.db.transaction() as session:
-        replies.forget(session, [first])
-    with app.db.transaction() as session:
-        [second] = replies.hold(session, channel="telegram", chat_id="2", bodies=[{"text": "b"}], due_at=now)
-    assert second != first
-
-
 async def test_a_reply_sent_but_not_yet_forgotten_is_not_sent_again(app):
     """A reply is out, and its DELETE waits behind other writes (a busy
     database) past the lease: the next `resend` must see it as this

@@ -8,13 +8,14 @@ import threading
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlmodel import SQLModel, select
 
 from bot.app import build_app
 from handlers.messages import Inbound
-from storage import attempts
+from storage import attempts, replies
 from storage.chats import OpenChat, open_chat, save_state
 from storage.db import Database, driver_url, migration_config, newest_revision
 from storage.models import Chat, ReminderSubscription
@@ -89,20 +90,45 @@ def test_migration_files_are_named_for_their_revisions_and_a_database_at_head_is
     db.dispose()
 
 
-def test_migrations_build_exactly_the_models_schema(database_url):
-    """A new database is made from the models at once; one an older Payung
-    made is brought up by the migrations, which must end at the same schema."""
+def migrated(database_url: str) -> Database:
+    """A database the first release made, brought up by the migrations."""
     from alembic import command
 
     db = Database(database_url)
     with db.engine.begin() as connection:
-        command.upgrade(migration_config(connection), "0001")  # as the first release left it
+        command.upgrade(migration_config(connection), "0001")
     db.upgrade()
+    return db
+
+
+def test_migrations_build_exactly_the_models_schema(database_url):
+    """A new database is made from the models at once; one an older Payung
+    made is brought up by the migrations, which must end at the same schema."""
+    db = migrated(database_url)
     assert db.revision() == newest_revision()
     db.upgrade()  # a second upgrade is a no-op
     with db.engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), SQLModel.metadata) == []
     db.dispose()
+
+
+@pytest.mark.parametrize("made", ["new", "migrated"])
+def test_a_forgotten_reply_s_id_is_never_given_to_a_later_one(database_url, made):
+    """A process knows the replies it holds by id, and forgets one only after
+    its DELETE has committed: were the id handed to a new reply in between
+    (SQLite reuses the highest rowid once it is deleted), the new reply
+    would be forgotten with the old one, counted out of the process's hand
+    and taken up by another process while still queued here. (Comparing
+    schemas does not see SQLite's AUTOINCREMENT, so both ways are tried.)"""
+    db = fresh(database_url) if made == "new" else migrated(database_url)
+    with db.transaction() as session:
+        [first] = replies.hold(session, channel="telegram", chat_id="1", bodies=[{"text": "a"}], due_at=FROZEN_NOW)
+    with db.transaction() as session:
+        replies.forget(session, [first])
+    with db.transaction() as session:
+        [second] = replies.hold(session, channel="telegram", chat_id="2", bodies=[{"text": "b"}], due_at=FROZEN_NOW)
+    db.dispose()
+    assert second != first
 
 
 def test_sqlite_s_log_is_copied_back_beside_the_commits_not_inside_them(sqlite_url):
