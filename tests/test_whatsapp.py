@@ -8,7 +8,6 @@ import asyncio
 import functools
 import hashlib
 import hmac
-import itertools
 import json
 import logging
 import time
@@ -370,8 +369,8 @@ async def test_one_person_gets_one_message_a_second_while_others_get_theirs(app,
     started = min(posted.at for posted in graph.posted)
     to_busy = [posted.at for posted in graph.posted if posted.body["to"] == busy]
     to_others = [posted.at for posted in graph.posted if posted.body["to"] != busy]
-    assert len(to_busy) == 3 and all(later - earlier >= 1 for earlier, later in itertools.pairwise(to_busy))
-    assert len(to_others) == 10 and max(to_others) - started < 0.5
+    assert len(to_busy) == 3 and most_in_any_second(to_busy) == 1
+    assert len(to_others) == 10 and max(to_others) - started < 1  # not behind the busy one's two seconds
 
 
 async def test_a_bot_with_replies_piling_up_takes_no_more_deliveries_until_some_are_out(app, graph):
