@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from sqlalchemy import bindparam
 from sqlmodel import select
 
 from storage.models import Chat as ChatRow
@@ -64,6 +65,15 @@ class Waiting:
     said: str
 
 
+# Where a chat's session waits; built once, as the walk asks it after every
+# message (built per call, it cost as much as the dispatcher's own work).
+WAITING = (
+    select(ConversationState.flow, ConversationState.step, ConversationState.choices)
+    .join(ChatRow, ChatRow.id == ConversationState.chat_pk)
+    .where(ChatRow.chat_id == bindparam("chat_id"))
+)
+
+
 class Walk:
     def __init__(self, app):
         self.app = app
@@ -85,11 +95,7 @@ class Walk:
 
     async def said(self, chat: Chat, said: str) -> Waiting:
         with self.app.db.transaction() as session:
-            state = session.exec(
-                select(ConversationState)
-                .join(ChatRow, ChatRow.id == ConversationState.chat_pk)
-                .where(ChatRow.chat_id == chat.chat_id)
-            ).one()
+            state = session.connection().execute(WAITING, {"chat_id": chat.chat_id}).one()
             return Waiting(state.flow, state.step, tuple(choice for choice, _ in state.choices), said)
 
     def problem(self, script: tuple[str, ...], what: str) -> None:
