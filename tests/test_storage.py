@@ -71,14 +71,11 @@ def fresh(database_url: str) -> Database:
 
 
 def test_migration_files_are_named_for_their_revisions_and_a_database_at_head_is_left_alone(tmp_path):
-    from alembic.config import Config
     from alembic.script import ScriptDirectory
 
     from storage.db import MIGRATIONS
 
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    scripts = ScriptDirectory.from_config(config)
+    scripts = ScriptDirectory(str(MIGRATIONS))
     for script in scripts.walk_revisions():
         assert Path(script.path).name.startswith(f"{script.revision}_"), script.path
     assert newest_revision() == scripts.get_current_head()
