@@ -19,9 +19,17 @@ class IdentityHasher:
         if len(key) < 16:
             raise ValueError("the NIK key must be at least 16 bytes")
         self._key = key
+        # Keyed once: a copy of the keyed state skips hashing the key's pads,
+        # 40% of a digest, and a roster import makes two a row.
+        self._keyed = hmac.new(key, digestmod="sha256")
+
+    def __reduce__(self) -> tuple:
+        return IdentityHasher, (self._key,)  # to worker processes: a keyed HMAC does not pickle
 
     def _digest(self, text: str) -> str:
-        return hmac.digest(self._key, text.encode(), "sha256").hex()
+        mac = self._keyed.copy()
+        mac.update(text.encode())
+        return mac.hexdigest()
 
     def nik_hash(self, nik: str) -> str:
         return self._digest("nik:" + nik)

@@ -38,6 +38,7 @@ from storage.privacy import IdentityHasher, mask_nik
 
 REQUIRED = ("nik", "nama", "tanggal_lahir", "jenis_kelamin", "desa", "kecamatan", "kategori", "mulai", "berakhir")
 OPTIONAL = ("no_kpj", "telepon")
+CATEGORY_SEPARATORS = re.compile(r"[\s/\-]+")  # "RT/RW", "guru ngaji"
 CATEGORIES = ("kepala_desa", "perangkat_desa", "bpd", "linmas", "guru_ngaji", "rt_rw", "petani_sawit", "lainnya")
 
 
@@ -216,13 +217,12 @@ def _date(value: Any) -> date | Invalid:
         return value.date()
     if isinstance(value, date):
         return value
-    text = cell_text(value)
-    if len(text) == 10 and text[4] == "-":
+    if isinstance(value, str) and len(value) == 10 and value[4] == "-":
         # A roster's dates are mostly ISO: read those directly, three per row
         # times a million, before the parser that understands people's typing.
         with contextlib.suppress(ValueError):
-            return date.fromisoformat(text)
-    return parse_date(text)
+            return date.fromisoformat(value)
+    return parse_date(cell_text(value))
 
 
 Validated = tuple[dict[str, Any] | None, str | None, str | None]
@@ -254,7 +254,7 @@ def validate_row(hasher: IdentityHasher, raw: dict[str, Any]) -> Validated:
         return None, "jenis_kelamin must be L or P", None
     if (gender == "P") != nik.female:
         return None, "jenis_kelamin does not match the NIK (women have 40 added to the day)", None
-    category = re.sub(r"[\s/\-]+", "_", cell_text(raw.get("kategori")).lower())  # "RT/RW", "guru ngaji"
+    category = CATEGORY_SEPARATORS.sub("_", cell_text(raw.get("kategori")).lower())
     if category not in CATEGORIES:
         return None, f"unknown kategori '{category}' (known: {', '.join(CATEGORIES)})", None
     start, end = _date(raw.get("mulai")), _date(raw.get("berakhir"))
