@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import date, datetime
 
 import openpyxl
@@ -150,6 +152,26 @@ def test_worker_processes_import_the_same_as_one(tmp_path, db):
     report = run(write_csv(tmp_path / "r.csv", rows), db, workers=2, batch_size=128)
     assert report.rows == 1002 and report.counts.inserted == 1000 and stored(db) == 1000
     assert [(n.row, n.reason.split(" (")[0]) for n in report.rejected] == [(502, "duplicate NIK"), (702, "invalid NIK")]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_name_over_two_lines_and_a_blank_row_keep_the_rows_numbered_as_excel_shows_them(tmp_path, db, workers):
+    """Excel writes a cell with a line break as a quoted field over two lines,
+    and CRLF line ends; workers get the rows as text, so they must number
+    rows, not lines."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)  # CRLF, quotes where needed, as Excel does
+    writer.writerow(COLUMNS)
+    writer.writerow([person(nama='Joko\n"Jek" Rekaan')[column] for column in COLUMNS])
+    writer.writerow([""] * len(COLUMNS))
+    writer.writerow([SITI[column] for column in COLUMNS])
+    writer.writerow([person(nik="12345")[column] for column in COLUMNS])
+    (tmp_path / "r.csv").write_text(buffer.getvalue(), encoding="utf-8", newline="")
+    report = run(tmp_path / "r.csv", db, workers=workers, batch_size=1)
+    assert [(n.row, n.reason) for n in report.rejected] == [(5, "invalid NIK (length)")]
+    with db.transaction() as session:
+        joko = find_participant(session, nik_hash=HASHER.nik_hash("1603010503800001"))
+        assert joko.name == 'Joko "Jek" Rekaan'
 
 
 def test_the_demo_roster_is_muara_enims_shape_and_imports_cleanly(tmp_path, db):

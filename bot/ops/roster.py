@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import io
 import re
 import zipfile
 from collections import Counter, deque
@@ -84,16 +85,46 @@ class ImportReport:
         return self
 
 
+@dataclass(frozen=True)
+class CellChunk:
+    """Rows of a spreadsheet, their cells as openpyxl read them."""
+
+    numbers: list[int]  # each row's number in the file
+    cells: list[list[Any]]
+
+    def rows(self) -> Iterator[tuple[int, list[Any]]]:
+        return zip(self.numbers, self.cells, strict=True)
+
+
+@dataclass(frozen=True)
+class CsvChunk:
+    """Rows of a CSV file as the file has them. They cross to a worker as
+    one text, which it parses again: unpickling eleven strings a row cost
+    the worker five times what parsing them does."""
+
+    numbers: list[int]
+    text: str
+    delimiter: str
+
+    def rows(self) -> Iterator[tuple[int, list[Any]]]:
+        return zip(self.numbers, csv.reader(io.StringIO(self.text), csv.excel, delimiter=self.delimiter), strict=True)
+
+
+Chunk = CellChunk | CsvChunk
+
+
 @dataclass
 class RosterFile:
     total: int  # data rows, for the progress bar
     header: list[str]  # column names, lower case
-    rows: Iterator[tuple[int, list[Any]]]  # (row number in the file, cells in the header's order)
+    # (row number in the file, cells in the header's order, the row as a chunk takes it)
+    rows: Iterator[tuple[int, list[Any], Any]]
+    chunk: Callable[[list[int], list[Any]], Chunk]  # rows' numbers and sources, as a chunk
     name: str = ""  # the file's, as recorded with the import
 
     def records(self) -> Iterator[tuple[int, dict[str, Any]]]:
         """The rows as cells by column."""
-        for number, cells in self.rows:
+        for number, cells, _ in self.rows:
             yield number, by_column(self.header, cells)
 
 
@@ -138,25 +169,38 @@ def _open_csv(path: Path, required: tuple[str, ...]) -> RosterFile:
     # Only the delimiter is guessed: quoting is the standard one, quotes doubled
     # ("Joko ""Jek"" Rekaan"), which the sniffer gets wrong from a header line.
     file = path.open(encoding="utf-8-sig", newline="")
-    reader = csv.reader(file, csv.excel, delimiter=delimiter)
+    read: list[str] = []  # the lines the reader took for the row it gives
+
+    def lines() -> Iterator[str]:
+        for line in file:
+            read.append(line)
+            yield line
+
+    reader = csv.reader(lines(), csv.excel, delimiter=delimiter)
     header = _check_header(path, next(reader, []), required)
     if total < 1:
         file.close()
         raise RosterError(f"{path}: the file has a header but no rows")
 
-    def rows() -> Iterator[tuple[int, list[Any]]]:
+    def rows() -> Iterator[tuple[int, list[Any], str]]:
         with file:
             try:
                 for number, cells in enumerate(reader, start=2):
-                    if any(cells):
-                        # Every cell is text here: the quick check, a million times.
-                        if max(map(len, cells)) > MAX_CELL:
+                    text = "".join(read)
+                    read.clear()
+                    # Every cell is text here: the quick check, a million times.
+                    if longest := max(map(len, cells), default=0):
+                        if longest > MAX_CELL:
                             too_long(path, number, header, cells)
-                        yield number, cells
+                        yield number, cells, text
             except csv.Error as error:  # a field over the csv module's 128 KB limit
                 raise RosterError(f"{path}: line {reader.line_num}: cannot be read ({error})") from None
 
-    return RosterFile(total, header, rows(), path.name)
+    def chunk(numbers: list[int], texts: list[str]) -> CsvChunk:
+        return CsvChunk(numbers, "".join(texts), delimiter)
+
+    read.clear()
+    return RosterFile(total, header, rows(), chunk, path.name)
 
 
 def too_long(path: Path, number: int, header: list[str], cells: list[Any]) -> None:
@@ -192,16 +236,17 @@ def _open_xlsx(path: Path, required: tuple[str, ...]) -> RosterFile:
         book.close()
         raise RosterError(f"{path}: the file has a header but no rows")
 
-    def rows() -> Iterator[tuple[int, list[Any]]]:
+    def rows() -> Iterator[tuple[int, list[Any], list[Any]]]:
         try:
             for number, values in enumerate(cells, start=2):
                 if any(value not in (None, "") for value in values):
                     too_long(path, number, header, values)
-                    yield number, list(values)
+                    row = list(values)
+                    yield number, row, row
         finally:
             book.close()
 
-    return RosterFile(total, header, rows(), path.name)
+    return RosterFile(total, header, rows(), CellChunk, path.name)
 
 
 def cell_text(value: Any) -> str:
@@ -289,9 +334,6 @@ def validate_row(hasher: IdentityHasher, raw: dict[str, Any]) -> Validated:
     return row, None, warning
 
 
-Chunk = list[tuple[int, list[Any]]]
-
-
 @dataclass(frozen=True)
 class Validation:
     """What a worker needs besides the rows: the key, the file's columns,
@@ -305,11 +347,11 @@ class Validation:
 def validate_chunk(how: Validation, chunk: Chunk) -> tuple[list[Any], ImportReport]:
     """The chunk's good rows, and what was wrong with the others. Pure CPU
     work with no database, so it runs in worker processes. Into an empty
-    roster the rows leave ready for the driver (new_rows): the one process
-    that writes them is the import's bottleneck."""
-    report = ImportReport(rows=len(chunk))
+    roster the rows leave ready for the driver (new_rows), so the one
+    process that writes them, and reads the file, does no more than it must."""
+    report = ImportReport(rows=len(chunk.numbers))
     good = []
-    for number, cells in chunk:
+    for number, cells in chunk.rows():
         row, reason, warning = validate_row(how.hasher, by_column(how.header, cells))
         if warning:
             report.warnings.append(RowNote(number, warning))
@@ -330,9 +372,10 @@ def _chunks(roster: RosterFile, size: int, report: ImportReport) -> Iterator[Chu
     rejected here, where the whole file passes, so chunks can be written in
     any order by any process."""
     first_seen: dict[str, int] = {}
-    chunk: Chunk = []
+    numbers: list[int] = []
+    sources: list[Any] = []
     at = roster.header.index("nik")
-    for number, cells in roster.rows:
+    for number, cells, source in roster.rows:
         key = nik_digits(cell_text(cells[at] if at < len(cells) else None))
         if key and key in first_seen:
             report.rows += 1
@@ -340,12 +383,13 @@ def _chunks(roster: RosterFile, size: int, report: ImportReport) -> Iterator[Chu
             continue
         if key:
             first_seen[key] = number
-        chunk.append((number, cells))
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
+        numbers.append(number)
+        sources.append(source)
+        if len(numbers) >= size:
+            yield roster.chunk(numbers, sources)
+            numbers, sources = [], []
+    if numbers:
+        yield roster.chunk(numbers, sources)
 
 
 def import_roster(
