@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from operator import itemgetter
 from typing import Any
 
@@ -89,7 +90,7 @@ def new_rows(drivername: str, rows: Sequence[dict[str, Any]], *, now: datetime) 
     dialect = URL.create(drivername).get_dialect()()
     take = itemgetter(*ROW_FIELDS)
     convert = [
-        (position, processor)
+        (position, cache(processor))  # SQLite's dates, the cover's: the same for nearly everyone
         for position, name in enumerate(ROW_FIELDS)
         if (processor := PARTICIPANTS.c[name].type.dialect_impl(dialect).bind_processor(dialect))
     ]

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -257,6 +258,7 @@ def cell_text(value: Any) -> str:
     return " ".join(str(value).split())
 
 
+@lru_cache(maxsize=2**14)  # a roster's dates repeat: a birthday per few dozen people, a cover for all
 def _date(value: Any) -> date | Invalid:
     if isinstance(value, datetime):
         return value.date()
