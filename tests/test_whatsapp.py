@@ -265,6 +265,24 @@ async def test_a_message_stored_before_a_crash_is_handled_on_start(app, graph):
     assert rows(app, PendingInbound) == []
 
 
+async def test_a_handled_message_a_crash_left_stored_is_not_answered_again_on_start(app, graph):
+    """A crash between answering a message and forgetting it leaves it
+    stored: the next start hands it over again, and the dispatcher, which
+    knows its id, answers nothing twice."""
+    channel = channel_for(app, graph)
+    async with Webhook(app, channel) as hook:
+        await hook.say(text("wamid.1", WARGA, "halo"))
+        await hook.settle()
+    await channel.stop()
+    assert len(graph.posted) == 1 and rows(app, PendingInbound) == []
+    channel.receive(delivery(messages=[text("wamid.1", WARGA, "halo")]))  # as the crash would have left it
+    restarted = channel_for(app, graph)
+    assert await restarted.recover() == 1
+    await restarted.sender.drain()
+    await restarted.stop()
+    assert len(graph.posted) == 1 and rows(app, PendingInbound) == []
+
+
 async def test_statuses_are_recorded_and_an_undeliverable_person_made_inactive(app, graph):
     channel = channel_for(app, graph)
     async with Webhook(app, channel) as hook:
