@@ -21,6 +21,10 @@ from sqlmodel import Session
 from storage.errors import PlainError
 from storage.sqlite_checkpoints import NO_AUTOCHECKPOINT, Checkpoints
 
+# 64 MiB of page cache a connection: the NIK-hash index of a million-row
+# roster is about that size, and random-key inserts thrash the 2 MiB default.
+SQLITE_PAGE_CACHE = "PRAGMA cache_size=-65536"
+
 if TYPE_CHECKING:
     from alembic.config import Config
 
@@ -159,9 +163,7 @@ def _make_sqlite_serialisable(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
-        # 64 MiB of page cache: the NIK-hash index of a million-row roster is
-        # about that size, and random-key inserts thrash the 2 MiB default.
-        cursor.execute("PRAGMA cache_size=-65536")
+        cursor.execute(SQLITE_PAGE_CACHE)
         cursor.execute(NO_AUTOCHECKPOINT)  # storage/sqlite_checkpoints.py does them
         cursor.close()
 

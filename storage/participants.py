@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import URL, bindparam, func, update
 from sqlmodel import Session, select
 
+from storage.db import SQLITE_PAGE_CACHE
 from storage.models import Participant
 from storage.tables import PARTICIPANTS
 
@@ -160,9 +161,22 @@ def without_lookup_indexes(session: Session) -> None:
 
 def with_lookup_indexes(session: Session) -> None:
     """The indexes lookups and NIK uniqueness need, built where missing: after
-    a first import, or at start after one that was stopped halfway."""
-    for index in PARTICIPANTS.indexes:
-        index.create(session.connection(), checkfirst=True)
+    a first import, or at start after one that was stopped halfway.
+
+    SQLite sorts an index's keys in memory up to the page cache's size, on
+    top of the cache itself: with the connection's 64 MiB, building them was
+    the import's peak (334 MiB for a million rows, 241 with 16 MiB, and no
+    slower), so they are built with the smaller cache."""
+    connection = session.connection()
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        connection.exec_driver_sql(f"PRAGMA cache_size=-{16 * 1024}")
+    try:
+        for index in PARTICIPANTS.indexes:
+            index.create(connection, checkfirst=True)
+    finally:
+        if sqlite:
+            connection.exec_driver_sql(SQLITE_PAGE_CACHE)
 
 
 def search_participants(

@@ -210,3 +210,16 @@ def test_a_first_import_builds_the_lookup_indexes_after_and_a_start_rebuilds_los
             assert find_participant(session, nik_hash=app.services.hasher.nik_hash(BUDI["nik"])) is not None
     finally:
         app.close()
+
+
+def test_the_indexes_are_built_with_a_smaller_sqlite_cache_and_the_connection_gets_its_own_back(db):
+    from storage.db import SQLITE_PAGE_CACHE
+    from storage.participants import with_lookup_indexes, without_lookup_indexes
+
+    with db.transaction() as session:
+        without_lookup_indexes(session)
+        with_lookup_indexes(session)
+        connection = session.connection()
+        if connection.dialect.name == "sqlite":
+            kept = connection.exec_driver_sql("PRAGMA cache_size").scalar()
+            assert f"cache_size={kept}" == SQLITE_PAGE_CACHE.removeprefix("PRAGMA ")
