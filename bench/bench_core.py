@@ -15,6 +15,7 @@ import csv
 import os
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -22,7 +23,8 @@ from datetime import date
 from itertools import islice
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
 from pydantic import SecretStr  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
@@ -36,7 +38,7 @@ from handlers.messages import Inbound  # noqa: E402
 from storage.db import driver_url  # noqa: E402
 from storage.participants import find_participant  # noqa: E402
 from storage.tables import PARTICIPANTS  # noqa: E402
-from tests.processes import bench_started  # noqa: E402
+from tests.processes import bench_started, bot_environment  # noqa: E402
 
 KEY = SecretStr("bench-key-" + "b" * 32)
 
@@ -63,6 +65,34 @@ def sample_people(path: Path, count: int = 50_000) -> list[dict]:
     """People of the roster as written, to look up and to chat as."""
     with path.open(encoding="utf-8", newline="") as file:
         return list(islice(csv.DictReader(file), count))
+
+
+# Runs `python -m bot ARGS...` and, at its exit, prints the process's peak
+# resident memory (VmHWM, kB). Its own: getrusage and wait4 would count the
+# memory of this bigger process it was forked from.
+WITH_PEAK = """
+import atexit, runpy, sys
+atexit.register(lambda: print(open("/proc/self/status").read().split("VmHWM:")[1].split()[0], file=sys.stderr))
+sys.argv = ["bot", *sys.argv[1:]]
+runpy.run_module("bot", run_name="__main__")
+"""
+
+
+def import_memory(path: Path, url: str, work: Path) -> int:
+    """Peak resident memory in MiB of `python -m bot import-roster` as an
+    operator runs it, into an empty database (the command's process; each
+    worker holds a chunk at a time)."""
+    reset(url)
+    data = Path(tempfile.mkdtemp(dir=work))
+    environment = bot_environment(
+        PAYUNG_DATA_DIR=str(data),
+        PAYUNG_DATABASE_URL=url if url.startswith("postgres") else f"sqlite:///{data / 'bench.db'}",
+        PAYUNG_NIK_KEY=KEY.get_secret_value(),
+    )
+    command = [sys.executable, "-c", WITH_PEAK, "import-roster", str(path)]
+    done = subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    return int(done.stderr.split()[-1]) // 1024
 
 
 def timed_import(app, path: Path) -> float:
@@ -169,6 +199,7 @@ def bench_database(name: str, url: str, work: Path, big_rows: int, chats: int) -
     for rows, path in ((DEMO_SIZE, work / "demo.csv"), (big_rows, work / f"roster-{big_rows}.csv")):
         if not path.exists():
             write_roster(path, rows)
+        memory = import_memory(path, url, work)
         reset(url)
         data = Path(tempfile.mkdtemp(dir=work))
         db_url = url if url.startswith("postgres") else f"sqlite:///{data / 'bench.db'}"
@@ -182,6 +213,7 @@ def bench_database(name: str, url: str, work: Path, big_rows: int, chats: int) -
             f"import {rows:>9,} rows: {seconds:7.1f} s ({rate}); anchors: the file read alone {reading:.1f} s, "
             f"the rows loaded and indexed by the database alone {writing:.1f} s"
         )
+        print(f"  peak resident memory of `python -m bot import-roster` on the same file: {memory} MiB")
         print(f"  bare lookup (anchor) p50 {p50:.2f} ms  p99 {p99:.2f} ms")
         rate, check_p50, check_p99 = dispatcher_run(app, people, chats)
         print(
