@@ -145,11 +145,22 @@ def test_reimport_changes_nothing_and_a_new_period_updates(tmp_path, db):
         assert find_participant(session, nik_hash=HASHER.nik_hash("1603010503800001")).cover_end == date(2027, 3, 31)
 
 
-def test_worker_processes_import_the_same_as_one(tmp_path, db):
+def write_xlsx(path, rows):
+    book = openpyxl.Workbook()
+    book.active.append(list(COLUMNS))
+    for row in rows:
+        book.active.append([row[column] for column in COLUMNS])
+    book.save(path)
+    return path
+
+
+@pytest.mark.parametrize("write", [write_csv, write_xlsx], ids=["csv", "xlsx"])
+def test_worker_processes_import_the_same_as_one(tmp_path, db, write):
+    """CSV rows cross to the workers as text, a spreadsheet's as cells."""
     rows = list(demo_people(year=2026, districts=["A", "B", "C"], regency_code="1603", rows=1000))
     rows.insert(500, dict(rows[10]))  # a repeat in a later chunk
     rows.insert(700, person(nik="1"))
-    report = run(write_csv(tmp_path / "r.csv", rows), db, workers=2, batch_size=128)
+    report = run(write(tmp_path / f"r.{write.__name__.removeprefix('write_')}", rows), db, workers=2, batch_size=128)
     assert report.rows == 1002 and report.counts.inserted == 1000 and stored(db) == 1000
     assert [(n.row, n.reason.split(" (")[0]) for n in report.rejected] == [(502, "duplicate NIK"), (702, "invalid NIK")]
 
