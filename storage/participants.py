@@ -108,15 +108,29 @@ def new_rows(drivername: str, rows: Sequence[dict[str, Any]], *, now: datetime) 
     return values
 
 
+COLUMN_TYPES = (  # PostgreSQL: (column, type oid) of a table's columns
+    "SELECT attname, atttypid FROM pg_attribute"
+    " WHERE attrelid = %(table)s::regclass AND attname = ANY(%(columns)s) AND NOT attisdropped"
+)
+
+
 def insert_new(session: Session, values: Sequence[tuple]) -> int:
     """Participants from new_rows, straight to the driver: COPY on
     PostgreSQL (the server's bulk path, several times executemany's rate),
-    executemany on SQLite. How many."""
+    executemany on SQLite. How many.
+
+    The COPY is binary: psycopg writes each value in C and the server takes
+    it as it is rather than parsing text (a million rows: about 11 -> 5 s
+    in COPY, the whole import 30.3 -> 28.0 s). Binary needs each column's
+    type, which the server's catalogue gives."""
     connection = session.connection()
     columns = ", ".join(INSERT_FIELDS)
     if connection.dialect.name == "postgresql":
         with connection.connection.dbapi_connection.cursor() as cursor:
-            with cursor.copy(f"COPY participants ({columns}) FROM STDIN") as copy:
+            cursor.execute(COLUMN_TYPES, {"table": "participants", "columns": list(INSERT_FIELDS)})
+            types = dict(cursor.fetchall())
+            with cursor.copy(f"COPY participants ({columns}) FROM STDIN (FORMAT BINARY)") as copy:
+                copy.set_types([types[name] for name in INSERT_FIELDS])
                 for row in values:
                     copy.write_row(row)
     else:
