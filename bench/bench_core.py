@@ -47,6 +47,11 @@ def settings(data_dir: Path, url: str) -> Settings:
     return Settings(data_dir=data_dir, database_url=url, nik_key=KEY)
 
 
+def database_in(data: Path, url: str) -> str:
+    """The database a run uses: PostgreSQL's as given, or a new SQLite file in `data`."""
+    return url if url.startswith("postgres") else f"sqlite:///{data / 'bench.db'}"
+
+
 def reset(url: str) -> None:
     if url.startswith("postgres"):
         engine = create_engine(driver_url(url))
@@ -86,7 +91,7 @@ def import_memory(path: Path, url: str, work: Path) -> int:
     data = Path(tempfile.mkdtemp(dir=work))
     environment = bot_environment(
         PAYUNG_DATA_DIR=str(data),
-        PAYUNG_DATABASE_URL=url if url.startswith("postgres") else f"sqlite:///{data / 'bench.db'}",
+        PAYUNG_DATABASE_URL=database_in(data, url),
         PAYUNG_NIK_KEY=KEY.get_secret_value(),
     )
     command = [sys.executable, "-c", WITH_PEAK, "import-roster", str(path)]
@@ -202,8 +207,7 @@ def bench_database(name: str, url: str, work: Path, big_rows: int, chats: int) -
         memory = import_memory(path, url, work)
         reset(url)
         data = Path(tempfile.mkdtemp(dir=work))
-        db_url = url if url.startswith("postgres") else f"sqlite:///{data / 'bench.db'}"
-        app = build_app(settings(data, db_url))
+        app = build_app(settings(data, database_in(data, url)))
         seconds = timed_import(app, path)
         reading, writing = file_alone(path), database_alone(app, rows)
         people = sample_people(path)
