@@ -64,7 +64,7 @@ def answers_waiting(turn: Turn) -> list[Outbound]:
     whatever they are doing (the engine asks on every message)."""
     return [
         Outbound(turn.t("helpdesk.answer", text=message.text), attachments=message.attachments)
-        for message in helpdesk.held_answers(turn.db, chat_pk=turn.chat.id)
+        for message in helpdesk.held_answers(turn.db, chat=turn.chat)
     ]
 
 

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import ColumnElement, bindparam, delete, exists, insert, select, update
 from sqlmodel import Session
 
 from storage.db import per_dialect
-from storage.tables import CHATS, SESSIONS
+from storage.helpdesk import held_for
+from storage.tables import CHATS, LINKS, SESSIONS
 
 # Built once: a statement object memoises its cache key, so reusing it skips
 # SQLAlchemy's per-call construction and hashing (most of a message's cost).
@@ -26,8 +27,28 @@ TOUCH_CHAT = (
     .returning(CHATS.c.id, CHATS.c.language)
 )
 NEW_CHAT = insert(CHATS).returning(CHATS.c.id)
-LOAD_STATE = select(SESSIONS.c.flow, SESSIONS.c.step, SESSIONS.c.data, SESSIONS.c.choices, SESSIONS.c.expires_at).where(
-    SESSIONS.c.chat_pk == bindparam("p_chat_pk")
+
+
+def standing_link(chat_pk: ColumnElement[int]) -> tuple[ColumnElement[bool], ...]:
+    """A chat's link to an officer that no one has revoked."""
+    return LINKS.c.chat_pk == chat_pk, LINKS.c.revoked_at.is_(None)
+
+
+# Where the chat's conversation stands, and whether it has an officer link or
+# helpdesk answers held to read: one statement, since on PostgreSQL each is a
+# round trip and every message asks all three.
+ARRIVED = (
+    select(
+        SESSIONS.c.flow,
+        SESSIONS.c.step,
+        SESSIONS.c.data,
+        SESSIONS.c.choices,
+        SESSIONS.c.expires_at,
+        exists().where(*standing_link(CHATS.c.id)).label("linked"),
+        exists().where(*held_for(CHATS.c.id)).label("answers_held"),
+    )
+    .select_from(CHATS.outerjoin(SESSIONS, SESSIONS.c.chat_pk == CHATS.c.id))
+    .where(CHATS.c.id == bindparam("p_chat_pk"))
 )
 STATE_COLUMNS = ("flow", "step", "data", "choices", "expires_at", "updated_at")
 
@@ -51,12 +72,15 @@ SET_LANGUAGE = update(CHATS).where(CHATS.c.id == bindparam("p_chat_pk")).values(
 @dataclass
 class OpenChat:
     """The chat a message belongs to, as a step sees it. Changing it goes
-    through the functions below, never through attribute assignment."""
+    through storage's functions (set_language, officers.link), never through
+    attribute assignment."""
 
     id: int
     channel: str
     chat_id: str
     language: str
+    linked: bool = False  # to an officer (storage/officers.py)
+    answers_held: bool = False  # helpdesk answers waiting for it (storage/helpdesk.py)
 
 
 @dataclass(frozen=True)
@@ -89,9 +113,9 @@ def open_chat(
         }
         created = connection.execute(NEW_CHAT, row).scalar_one()
         return OpenChat(created, channel, chat_id, language), None
-    chat = OpenChat(touched.id, channel, chat_id, touched.language)
-    saved = connection.execute(LOAD_STATE, {"p_chat_pk": chat.id}).first()
-    return chat, SavedState(*saved) if saved else None
+    arrived = connection.execute(ARRIVED, {"p_chat_pk": touched.id}).one()
+    chat = OpenChat(touched.id, channel, chat_id, touched.language, arrived.linked, arrived.answers_held)
+    return chat, SavedState(*arrived[:5]) if arrived.flow is not None else None
 
 
 ADD_RECIPIENT = per_dialect(

@@ -5,13 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import ColumnElement, bindparam, func, select, update
 from sqlmodel import Session
 
 from storage.media import Media
 from storage.privacy import mask_niks
 from storage.tables import CHATS, HELP_MESSAGES, HELP_THREADS
+
+if TYPE_CHECKING:  # storage.chats reads whether answers are held with held_for
+    from storage.chats import OpenChat
 
 OPEN, CLOSED = "open", "closed"
 PERSON = "person"
@@ -125,22 +129,30 @@ def add_message(
     return message_id
 
 
-# Asked on every message a person sends, so built once (see storage/chats.py for why).
-HELD = (
-    HELP_MESSAGES.c.thread_id.in_(select(HELP_THREADS.c.id).where(HELP_THREADS.c.chat_pk == bindparam("chat_pk"))),
-    HELP_MESSAGES.c.awaiting_person.is_(True),
-)
+def held_for(chat_pk: ColumnElement[int]) -> tuple[ColumnElement[bool], ...]:
+    """The answers held for a chat: given only as a template, in any of its
+    threads (one may have closed since)."""
+    return (
+        HELP_MESSAGES.c.thread_id.in_(select(HELP_THREADS.c.id).where(HELP_THREADS.c.chat_pk == chat_pk)),
+        HELP_MESSAGES.c.awaiting_person.is_(True),
+    )
+
+
+# Built once (see storage/chats.py for why).
+HELD = held_for(bindparam("chat_pk"))
 FIND_HELD = MESSAGE.where(*HELD).order_by(HELP_MESSAGES.c.id)
 GIVE_HELD = update(HELP_MESSAGES).where(*HELD).values(awaiting_person=False)
 
 
-def held_answers(session: Session, *, chat_pk: int) -> list[Message]:
-    """Answers to a chat that went only as a template, in any of its threads
-    (one may have closed since): to give whole now, and forget."""
+def held_answers(session: Session, *, chat: OpenChat) -> list[Message]:
+    """Answers held for a chat, to give whole now, and forget. Only read when
+    some were held as its message came in (open_chat tells), since every
+    message a person sends asks."""
+    if not chat.answers_held:
+        return []
     connection = session.connection()
-    found = [_message(row) for row in connection.execute(FIND_HELD, {"chat_pk": chat_pk})]
-    if found:
-        connection.execute(GIVE_HELD, {"chat_pk": chat_pk})
+    found = [_message(row) for row in connection.execute(FIND_HELD, {"chat_pk": chat.id})]
+    connection.execute(GIVE_HELD, {"chat_pk": chat.id})
     return found
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, bindparam, func, select, update
 from sqlmodel import Session
 
-from storage.chats import OpenChat
+from storage.chats import OpenChat, standing_link
 from storage.db import per_dialect
 from storage.models import Participant
 from storage.participants import find_participant
@@ -104,14 +104,14 @@ def find_officer(session: Session, *, nik_hash: str) -> OfficerRow | None:
 
 # Built once: every menu a chat is shown asks it (building it per call had
 # cost a sixth of the dispatcher's time).
-LINKED_OFFICER = OFFICER.join(LINKS, LINKS.c.officer_id == OFFICERS.c.id).where(
-    LINKS.c.chat_pk == bindparam("chat_pk"), LINKS.c.revoked_at.is_(None)
-)
+LINKED_OFFICER = OFFICER.join(LINKS, LINKS.c.officer_id == OFFICERS.c.id).where(*standing_link(bindparam("chat_pk")))
 
 
 def linked_officer(session: Session, *, chat: OpenChat) -> OfficerRow | None:
-    """The officer this chat is linked to, while the link stands."""
-    return officer_of_chat(session, chat_pk=chat.id)
+    """The officer this chat is linked to, while the link stands. Read only
+    if a link stood as the message came in (open_chat tells) or was made
+    since: most chats are residents', and every menu asks."""
+    return officer_of_chat(session, chat_pk=chat.id) if chat.linked else None
 
 
 def officer_of_chat(session: Session, *, chat_pk: int) -> OfficerRow | None:
@@ -121,6 +121,7 @@ def officer_of_chat(session: Session, *, chat_pk: int) -> OfficerRow | None:
 
 def link(session: Session, *, officer_id: int, chat: OpenChat, now: datetime) -> None:
     session.connection().execute(LINKS.insert().values(officer_id=officer_id, chat_pk=chat.id, linked_at=now))
+    chat.linked = True
 
 
 def unlink(session: Session, *, officer_id: int, by: str, now: datetime) -> int:
