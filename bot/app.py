@@ -8,15 +8,14 @@ import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import partial
-from typing import Any
+from functools import cached_property, partial
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
 
 from bot.channels import ALWAYS, Channel, ChannelCapabilities, reminders_reach
 from bot.check_alarm import CheckAlarm
 from bot.config import Settings
-from bot.dispatcher import Dispatcher
 from bot.drainer import Drainer
 from bot.group_commit import GroupCommit
 from bot.keys import load_nik_key
@@ -27,7 +26,6 @@ from bot.ops.helpdesk import tell_waiting_after_hours
 from bot.outbound import Sending
 from bot.reminder_plan import Calendar, ReminderPlanner
 from bot.types import Clock
-from handlers import build_flows
 from handlers.events import Event
 from handlers.flow import FlowSettings, Services
 from handlers.office_hours import OfficeHours
@@ -37,6 +35,9 @@ from storage.db import Database
 from storage.participants import with_lookup_indexes
 from storage.privacy import IdentityHasher
 from storage.renewal import Decision
+
+if TYPE_CHECKING:
+    from bot.dispatcher import Dispatcher, React
 
 
 def utc_now() -> datetime:
@@ -49,11 +50,27 @@ class App:
     db: Database
     services: Services
     notices: Notices
-    dispatcher: Dispatcher
     sending: Sending
     clock: Clock
     metrics: Metrics
     writes: GroupCommit  # the bookkeeping of sends, committed together
+    react: React  # what the application does besides replying, for each step's event
+
+    @cached_property
+    def dispatcher(self) -> Dispatcher:
+        """Built when first asked for: most commands answer without any
+        conversation, and importing every flow is a good part of their start."""
+        from bot.dispatcher import Dispatcher
+        from handlers.flows import build_flows
+
+        return Dispatcher(
+            db=self.db,
+            flows=build_flows(),
+            services=self.services,
+            settings=self.settings,
+            clock=self.clock,
+            react=self.react,
+        )
 
     def channel_parts(self) -> dict[str, Any]:
         """What every chat channel is built from, besides its client and settings."""
@@ -158,7 +175,6 @@ def build_app(settings: Settings, *, clock: Clock = utc_now) -> App:
         for reactor in (notices, planner, alarm):
             reactor.react(session, event, now)
 
-    dispatcher = Dispatcher(db=db, flows=build_flows(), services=services, settings=settings, clock=clock, react=react)
     writes = GroupCommit(db)
     sending = Sending(
         db=db,
@@ -169,4 +185,4 @@ def build_app(settings: Settings, *, clock: Clock = utc_now) -> App:
         resend_after=timedelta(seconds=settings.resend_unsent_after_seconds),
         queue_limit=settings.queued_replies_limit,
     )
-    return App(settings, db, services, notices, dispatcher, sending, clock, metrics, writes)
+    return App(settings, db, services, notices, sending, clock, metrics, writes, react)

@@ -25,10 +25,10 @@ from sqlmodel import Session
 
 from bot.config import Settings
 from bot.types import Clock, Reply
-from handlers import Flows
 from handlers.detour import PARKED, after_detour, parked_draft, resume
 from handlers.events import Event
 from handlers.flow import Ask, Flow, Goto, Result, Resume, Services, Step, Turn
+from handlers.flows import Flows
 from handlers.helpdesk import answers_waiting
 from handlers.messages import Inbound, Outbound
 from handlers.understand import normalise, resolve_choice

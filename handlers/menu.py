@@ -1,7 +1,7 @@
 """The main menu: where every conversation starts and returns.
 
 Its entries are the flows that declare a menu title, in the order they are
-registered (handlers/__init__.py); a chat linked to a village officer also
+registered (handlers/flows.py); a chat linked to a village officer also
 sees the officers' entries.
 """
 

@@ -23,8 +23,8 @@ from bot.channels.telegram import SECRET_HEADER, TelegramChannel
 from bot.config import PaceSettings
 from bot.dispatcher import Dispatcher
 from bot.web import build_web
-from handlers import Flows
 from handlers.flow import Flow, Turn, ask
+from handlers.flows import Flows
 from handlers.messages import Outbound
 from storage import incidents
 from storage.models import Chat, OutboxMessage, ProcessedMessage

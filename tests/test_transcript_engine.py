@@ -7,8 +7,8 @@ import logging
 
 from sqlmodel import select
 
-from handlers import FLOWS, Flows, build_flows
 from handlers.flow import Flow, Turn, ask
+from handlers.flows import FLOWS, Flows, build_flows
 from storage.chats import set_language
 from storage.models import ConversationState, ReminderSubscription
 from tests.transcript import Chat

@@ -28,13 +28,14 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Protocol
 
 from sqlmodel import Session
-from starlette.routing import BaseRoute
 
 from bot.config import Settings
 from bot.types import Delivery, Finished, Readiness, Sendable, TemplatePreview
 from handlers.messages import Capabilities, Inbound, Outbound
 
 if TYPE_CHECKING:
+    from starlette.routing import BaseRoute
+
     from bot.app import App
 
 ALWAYS = ("console",)
