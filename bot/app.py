@@ -16,7 +16,6 @@ from sqlmodel import Session
 from bot.channels import ALWAYS, Channel, ChannelCapabilities, reminders_reach
 from bot.check_alarm import CheckAlarm
 from bot.config import Settings
-from bot.drainer import Drainer
 from bot.group_commit import GroupCommit
 from bot.keys import load_nik_key
 from bot.media import MediaStore
@@ -38,6 +37,7 @@ from storage.renewal import Decision
 
 if TYPE_CHECKING:
     from bot.dispatcher import Dispatcher, React
+    from bot.drainer import Drainer
 
 
 def utc_now() -> datetime:
@@ -91,6 +91,8 @@ class App:
 
     def drainer(self, channels: Mapping[str, Channel]) -> Drainer:
         """The outbox drainer over `channels` (rows for any other channel wait)."""
+        from bot.drainer import Drainer  # only the bot and the reminder commands send
+
         return Drainer(
             db=self.db,
             settings=self.settings.reminders,

@@ -93,7 +93,8 @@ def test_a_command_without_a_conversation_builds_the_app_without_loading_the_flo
         "import sys; from pydantic import SecretStr; from bot.app import build_app; from bot.config import Settings; "
         f"build_app(Settings(data_dir={str(tmp_path)!r}, database_url='sqlite:///{tmp_path}/p.db', "
         "nik_key=SecretStr('k' * 40))).close(); "
-        "print(sorted({'handlers.flows', 'handlers.coverage', 'bot.dispatcher', 'starlette'} & set(sys.modules)))"
+        "print(sorted({'handlers.flows', 'handlers.coverage', 'bot.dispatcher', 'bot.drainer', 'starlette'} "
+        "& set(sys.modules)))"
     )
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=bot_environment())
     assert loaded.stdout.strip() == "[]", loaded.stdout + loaded.stderr
