@@ -373,17 +373,20 @@ def _chunks(roster: RosterFile, size: int, report: ImportReport) -> Iterator[Chu
     """Chunks of rows, without NIKs seen earlier in the file: those are
     rejected here, where the whole file passes, so chunks can be written in
     any order by any process."""
-    first_seen: dict[str, int] = {}
+    # A NIK's 16 digits as a number: 32 bytes a key rather than a string's
+    # 65, a third of this map's memory (about 130 MiB for a million rows).
+    first_seen: dict[int | str, int] = {}
     numbers: list[int] = []
     sources: list[Any] = []
     at = roster.header.index("nik")
     for number, cells, source in roster.rows:
-        key = nik_digits(cell_text(cells[at] if at < len(cells) else None))
-        if key and key in first_seen:
+        digits = nik_digits(cell_text(cells[at] if at < len(cells) else None))
+        key = int(digits) if len(digits) == 16 and digits.isascii() and digits.isdigit() else digits
+        if digits and key in first_seen:
             report.rows += 1
             report.rejected.append(RowNote(number, f"duplicate NIK (first at row {first_seen[key]})"))
             continue
-        if key:
+        if digits:
             first_seen[key] = number
         numbers.append(number)
         sources.append(source)
