@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import URL, bindparam, func, update
+from sqlalchemy import URL, Connection, bindparam, func, update
 from sqlmodel import Session, select
 
 from storage.db import SQLITE_PAGE_CACHE
@@ -135,7 +136,8 @@ def insert_new(session: Session, values: Sequence[tuple]) -> int:
                     copy.write_row(row)
     else:
         marks = ", ".join("?" * len(INSERT_FIELDS))  # SQLite's paramstyle
-        connection.exec_driver_sql(f"INSERT INTO participants ({columns}) VALUES ({marks})", list(values))
+        with small_sqlite_cache(connection):
+            connection.exec_driver_sql(f"INSERT INTO participants ({columns}) VALUES ({marks})", list(values))
     return len(values)
 
 
@@ -173,24 +175,34 @@ def without_lookup_indexes(session: Session) -> None:
         index.drop(session.connection(), checkfirst=True)
 
 
+@contextmanager
+def small_sqlite_cache(connection: Connection) -> Iterator[None]:
+    """SQLite's page cache at 16 MiB while the block runs, then the
+    connection's own 64 MiB again (shrinking the cache frees its pages).
+
+    A first import appends to a table without indexes and then builds them:
+    a large cache holds appended pages nobody reads again, and an index
+    build sorts its keys in memory up to the cache's size, on top of the
+    cache. A million rows' import peaked at 334 MiB building the indexes
+    with 64 MiB and 241 with 16, no slower; and at 249-274 MiB loading with
+    64, 224-227 with 16."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    connection.exec_driver_sql(f"PRAGMA cache_size=-{16 * 1024}")
+    try:
+        yield
+    finally:
+        connection.exec_driver_sql(SQLITE_PAGE_CACHE)
+
+
 def with_lookup_indexes(session: Session) -> None:
     """The indexes lookups and NIK uniqueness need, built where missing: after
-    a first import, or at start after one that was stopped halfway.
-
-    SQLite sorts an index's keys in memory up to the page cache's size, on
-    top of the cache itself: with the connection's 64 MiB, building them was
-    the import's peak (334 MiB for a million rows, 241 with 16 MiB, and no
-    slower), so they are built with the smaller cache."""
+    a first import, or at start after one that was stopped halfway."""
     connection = session.connection()
-    sqlite = connection.dialect.name == "sqlite"
-    if sqlite:
-        connection.exec_driver_sql(f"PRAGMA cache_size=-{16 * 1024}")
-    try:
+    with small_sqlite_cache(connection):
         for index in PARTICIPANTS.indexes:
             index.create(connection, checkfirst=True)
-    finally:
-        if sqlite:
-            connection.exec_driver_sql(SQLITE_PAGE_CACHE)
 
 
 def search_participants(
