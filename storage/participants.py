@@ -185,7 +185,7 @@ def small_sqlite_cache(connection: Connection) -> Iterator[None]:
     build sorts its keys in memory up to the cache's size, on top of the
     cache. A million rows' import peaked at 334 MiB building the indexes
     with 64 MiB and 241 with 16, no slower; and at 249-274 MiB loading with
-    64, 224-227 with 16."""
+    64, 210-227 with 16."""
     if connection.dialect.name != "sqlite":
         yield
         return
