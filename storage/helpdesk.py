@@ -131,11 +131,10 @@ def add_message(
 
 def held_for(chat_pk: ColumnElement[int]) -> tuple[ColumnElement[bool], ...]:
     """The answers held for a chat: given only as a template, in any of its
-    threads (one may have closed since)."""
-    return (
-        HELP_MESSAGES.c.thread_id.in_(select(HELP_THREADS.c.id).where(HELP_THREADS.c.chat_pk == chat_pk)),
-        HELP_MESSAGES.c.awaiting_person.is_(True),
-    )
+    threads (one may have closed since). `chat_pk` may be the chats table's
+    column of an enclosing query, which the threads are then matched to."""
+    threads = select(HELP_THREADS.c.id).where(HELP_THREADS.c.chat_pk == chat_pk).correlate_except(HELP_THREADS)
+    return HELP_MESSAGES.c.thread_id.in_(threads), HELP_MESSAGES.c.awaiting_person.is_(True)
 
 
 # Built once (see storage/chats.py for why).

@@ -16,7 +16,7 @@ from sqlmodel import SQLModel, select
 
 from bot.app import build_app
 from handlers.messages import Inbound
-from storage import attempts, replies
+from storage import attempts, helpdesk, officers, replies
 from storage.chats import OpenChat, open_chat, save_state
 from storage.db import Database, driver_url, migration_config, newest_revision
 from storage.models import Chat, ReminderSubscription
@@ -190,6 +190,33 @@ def test_times_come_back_as_the_same_instant_in_utc(database_url):
         assert again.created_at == datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
         assert again.created_at.tzinfo is UTC
     db.dispose()
+
+
+def test_a_chat_opens_knowing_of_its_own_officer_link_and_held_answers_only(database_url):
+    # Every message asks both; another chat's link or held answer must not send it reading for its own.
+    db = fresh(database_url)
+    with db.transaction() as session:
+        mine, theirs = get_chat(session, chat_id="1"), get_chat(session, chat_id="2")
+        thread, _ = helpdesk.open_thread(session, chat_pk=theirs.id, now=FROZEN_NOW)
+        helpdesk.add_message(
+            session, thread_id=thread, author="operator", text="Sudah kami cek.", now=FROZEN_NOW, awaiting_person=True
+        )
+        row = participant_row()
+        officer = {key: row[key] for key in ("nik_hash", "nik_masked", "birth_hash", "name", "village", "district")}
+        officers.upsert_officers(
+            session, [{**officer, "position": "Kepala Desa", "phone": row["phone"]}], now=FROZEN_NOW
+        )
+        officers.link(
+            session, officer_id=officers.find_officer(session, nik_hash=row["nik_hash"]).id, chat=theirs, now=FROZEN_NOW
+        )
+    with db.transaction() as session:
+        mine, theirs = get_chat(session, chat_id="1"), get_chat(session, chat_id="2")
+        assert (mine.linked, mine.answers_held) == (False, False)
+        assert (theirs.linked, theirs.answers_held) == (True, True)
+        assert officers.linked_officer(session, chat=mine) is None
+        assert officers.linked_officer(session, chat=theirs).name == "Budi Santoso"
+        assert [message.text for message in helpdesk.held_answers(session, chat=theirs)] == ["Sudah kami cek."]
+        assert not get_chat(session, chat_id="2").answers_held  # given once
 
 
 def test_chat_state_and_consent(database_url):
