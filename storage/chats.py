@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, bindparam, delete, exists, insert, select, update
 from sqlmodel import Session
 
-from storage.db import per_dialect
+from storage.db import PerDialect
 from storage.helpdesk import held_for
 from storage.tables import CHATS, LINKS, SESSIONS
 
@@ -60,7 +60,7 @@ def _upsert_state(insert_):
     )
 
 
-SAVE_STATE = per_dialect(_upsert_state)
+SAVE_STATE = PerDialect(_upsert_state)
 MARK_UNREACHABLE = (
     update(CHATS)
     .where(CHATS.c.channel == bindparam("p_channel"), CHATS.c.chat_id == bindparam("p_chat_id"))
@@ -118,7 +118,7 @@ def open_chat(
     return chat, SavedState(*arrived[:5]) if arrived.flow is not None else None
 
 
-ADD_RECIPIENT = per_dialect(
+ADD_RECIPIENT = PerDialect(
     lambda insert: insert(CHATS).on_conflict_do_update(index_elements=["channel", "chat_id"], set_={"active": True})
 )
 FIND_CHAT = select(CHATS.c.id).where(

@@ -9,10 +9,10 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlmodel import Session
 
-from storage.db import per_dialect
+from storage.db import PerDialect
 from storage.tables import PENDING
 
-STORE = per_dialect(lambda insert: insert(PENDING).on_conflict_do_nothing().returning(PENDING.c.id))
+STORE = PerDialect(lambda insert: insert(PENDING).on_conflict_do_nothing().returning(PENDING.c.id))
 
 
 def store_pending(

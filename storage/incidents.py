@@ -12,7 +12,7 @@ from sqlalchemy import func, or_, select, update
 from sqlmodel import Session
 
 from storage.chats import OpenChat
-from storage.db import per_dialect
+from storage.db import PerDialect
 from storage.media import Media
 from storage.report_statuses import FIRST_STATUS, NEEDS_REASON, STATUSES
 from storage.tables import (
@@ -41,7 +41,7 @@ class StatusError(ValueError):
     """A status change an operator asked for that cannot be made."""
 
 
-OPEN_YEAR = per_dialect(lambda insert: insert(COUNTERS).on_conflict_do_nothing(index_elements=["year"]))
+OPEN_YEAR = PerDialect(lambda insert: insert(COUNTERS).on_conflict_do_nothing(index_elements=["year"]))
 
 
 def next_reference(session: Session, *, year: int) -> str:

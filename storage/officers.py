@@ -13,12 +13,12 @@ from sqlalchemy import ColumnElement, Connection, bindparam, func, select, updat
 from sqlmodel import Session
 
 from storage.chats import OpenChat, standing_link
-from storage.db import per_dialect
+from storage.db import PerDialect
 from storage.models import Participant
 from storage.participants import find_participant
 from storage.tables import CHATS, INCIDENTS, LINKS, OFFICERS, PARTICIPANTS, SUBSCRIPTIONS
 
-UPSERT = per_dialect(
+UPSERT = PerDialect(
     lambda insert: insert(OFFICERS).on_conflict_do_update(
         index_elements=["nik_hash"],
         set_={

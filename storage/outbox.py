@@ -13,13 +13,13 @@ from sqlalchemy import Integer, String, and_, bindparam, case, cast, func, liter
 from sqlmodel import Session
 
 from storage.chats import Addressee
-from storage.db import per_dialect
+from storage.db import PerDialect
 from storage.media import Media
 from storage.officers import officer_of_chat, reached
 from storage.privacy import mask_niks
 from storage.tables import CHATS, LINKS, OFFICERS, OUTBOX, PARTICIPANTS, SUBSCRIPTIONS
 
-PLAN = per_dialect(
+PLAN = PerDialect(
     lambda insert: (
         insert(OUTBOX).on_conflict_do_nothing(index_elements=["key"]).returning(OUTBOX.c.stage, OUTBOX.c.chat_pk)
     )
@@ -34,7 +34,7 @@ RENEWAL = "renewal"  # a person's cover extended by a new roster: told once per 
 RENEWAL_DIGEST = "renewal_digest"  # a village officer's: who was renewed, who was not (storage/renewal.py)
 ABOUT_A_COVER = (REMINDER, RENEWAL)  # worded with the person's masked NIK; void once the cover end moves
 FOLLOWED = (REMINDER, ANNOUNCEMENT, RENEWAL)  # only while the chat consents
-NOTIFY = per_dialect(lambda insert: insert(OUTBOX).on_conflict_do_nothing(index_elements=["key"]))
+NOTIFY = PerDialect(lambda insert: insert(OUTBOX).on_conflict_do_nothing(index_elements=["key"]))
 
 # A consenting chat and the person it follows, for planning rows as INSERT ... SELECT.
 FOLLOWING = SUBSCRIPTIONS.join(CHATS, CHATS.c.id == SUBSCRIPTIONS.c.chat_pk).join(
@@ -130,8 +130,8 @@ def _plan_reminders_statement(insert, *, one_chat: bool):
     return planning(insert, ["key", "kind", "chat_pk", "participant_id", "cover_end", "stage"], chosen)
 
 
-PLAN_REMINDERS = per_dialect(partial(_plan_reminders_statement, one_chat=False))
-PLAN_CHAT_REMINDERS = per_dialect(partial(_plan_reminders_statement, one_chat=True))
+PLAN_REMINDERS = PerDialect(partial(_plan_reminders_statement, one_chat=False))
+PLAN_CHAT_REMINDERS = PerDialect(partial(_plan_reminders_statement, one_chat=True))
 
 
 def plan_reminders(

@@ -9,11 +9,11 @@ from sqlalchemy import and_, select
 from sqlmodel import Session
 
 from storage.chats import OpenChat
-from storage.db import per_dialect
+from storage.db import PerDialect
 from storage.models import Participant
 from storage.tables import OWNERS, PARTICIPANTS
 
-PROVE = per_dialect(
+PROVE = PerDialect(
     lambda insert: insert(OWNERS).on_conflict_do_update(
         index_elements=["chat_pk", "participant_id"],
         set_={"phone": insert(OWNERS).excluded.phone, "proven_at": insert(OWNERS).excluded.proven_at},

@@ -7,11 +7,11 @@ from datetime import datetime
 from sqlalchemy import delete
 from sqlmodel import Session
 
-from storage.db import per_dialect
+from storage.db import PerDialect
 from storage.models import ProcessedMessage
 from storage.tables import PROCESSED
 
-CLAIM = per_dialect(lambda insert: insert(PROCESSED).on_conflict_do_nothing().returning(ProcessedMessage.message_id))
+CLAIM = PerDialect(lambda insert: insert(PROCESSED).on_conflict_do_nothing().returning(ProcessedMessage.message_id))
 
 
 def claim_message(session: Session, *, channel: str, message_id: str, now: datetime) -> bool:

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from sqlalchemy import String, bindparam, cast, func, literal, select
 from sqlmodel import Session
 
-from storage.db import inserts_for, per_dialect
+from storage.db import PerDialect, inserts_for
 from storage.officers import officer_of_chat
 from storage.outbox import (
     FOLLOWING,
@@ -96,7 +96,7 @@ def _plan_renewals_statement(insert):
     return planning(insert, ["key", "kind", "chat_pk", "participant_id", "cover_end"], chosen)
 
 
-PLAN_RENEWALS = per_dialect(_plan_renewals_statement)
+PLAN_RENEWALS = PerDialect(_plan_renewals_statement)
 
 
 def plan_renewals(session: Session, *, participant_ids: list[int], now: datetime, stale_at: datetime) -> int:

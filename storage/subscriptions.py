@@ -11,10 +11,10 @@ from sqlalchemy import func, select, update
 from sqlmodel import Session
 
 from storage.chats import OpenChat
-from storage.db import per_dialect
+from storage.db import PerDialect
 from storage.tables import CHATS, PARTICIPANTS, SUBSCRIPTIONS
 
-SUBSCRIBE = per_dialect(
+SUBSCRIBE = PerDialect(
     lambda insert: insert(SUBSCRIPTIONS).on_conflict_do_update(
         index_elements=["chat_pk", "participant_id"], set_={"active": True}
     )
