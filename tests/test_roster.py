@@ -223,14 +223,12 @@ def test_a_first_import_builds_the_lookup_indexes_after_and_a_start_rebuilds_los
         app.close()
 
 
-def test_a_first_import_loads_with_a_smaller_sqlite_cache_and_the_connection_gets_its_own_back(tmp_path, db):
+def test_after_a_first_import_with_a_smaller_sqlite_cache_the_connection_has_its_own_back(tmp_path, db):
     from storage.db import SQLITE_PAGE_CACHE
-    from storage.participants import with_lookup_indexes, without_lookup_indexes
 
-    assert run(write_csv(tmp_path / "r.csv", [BUDI, SITI]), db).counts.inserted == 2  # loaded, then indexed
+    # Loaded and then indexed with the smaller cache (storage.participants.small_sqlite_cache).
+    assert run(write_csv(tmp_path / "r.csv", [BUDI, SITI]), db).counts.inserted == 2
     with db.transaction() as session:
-        without_lookup_indexes(session)
-        with_lookup_indexes(session)
         connection = session.connection()
         if connection.dialect.name == "sqlite":
             kept = connection.exec_driver_sql("PRAGMA cache_size").scalar()
