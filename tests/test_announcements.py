@@ -112,17 +112,16 @@ async def test_an_announcement_reaches_a_kecamatans_consenting_chats_once_despit
     lease = timedelta(seconds=app.settings.reminders.lease_seconds + 1)
     moments, kills = random.Random(3), 0
     for attempt in range(3):
-        process = await drainer(env, clock() + attempt * lease)
+        process = drainer(env, clock() + attempt * lease)
         await asyncio.sleep(moments.uniform(1.0, 2.0))
         if process.returncode is None:
             process.send_signal(signal.SIGKILL)
             kills += 1
-        await process.wait()
+        await process.finished()
         if attempt == 0:
             assert kills == 1 and len(telegram_api.sent("sendMessage")) < len(expected)  # cut short
-    last = await drainer(env, clock() + 3 * lease)
-    _, stderr = await last.communicate()
-    assert last.returncode == 0, stderr.decode()
+    last = await drainer(env, clock() + 3 * lease).finished()
+    assert last.returncode == 0, last.stderr
     texts = [(call["chat_id"], call["text"]) for call in telegram_api.sent("sendMessage")]
     reached = Counter(chat_id for chat_id, _ in texts)
     assert set(reached) == set(expected)  # every consenting Lubai chat, nobody else

@@ -1,4 +1,6 @@
-"""The commands as operators and the README run them: real processes."""
+"""The commands as operators and the README run them, each in a process of its
+own: forked from a server that has loaded the libraries (tests/processes.py),
+or a fresh interpreter where the cold start itself is tested."""
 
 from __future__ import annotations
 
@@ -17,24 +19,28 @@ import httpx
 import openpyxl
 
 from tests.conftest import BUDI, write_csv
-from tests.processes import bot_environment, free_port
+from tests.processes import ForkedBot, bot_environment, free_port
 
 
 def payung(cwd: Path, *args: str, stdin: str = "", env: dict | None = None) -> subprocess.CompletedProcess:
-    environment = bot_environment(**(env or {}))
+    return ForkedBot(cwd, list(args), env=bot_environment(**(env or {})), stdin=stdin).finish(timeout=120)
+
+
+def started(cwd: Path, *args: str, stdin: str = "", env: dict | None = None) -> subprocess.CompletedProcess:
+    """`python -m bot` in a fresh interpreter, as the README runs it."""
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         cwd=cwd,
         input=stdin,
         capture_output=True,
         text=True,
-        env=environment,
+        env=bot_environment(**(env or {})),
         timeout=120,
     )
 
 
 def test_chat_on_a_fresh_machine_loads_the_demo_and_a_sample_pair_works(tmp_path):
-    first = payung(tmp_path, "chat", stdin="halo\n")
+    first = started(tmp_path, "chat", stdin="halo\n")
     assert first.returncode == 0, first.stderr
     samples = re.findall(r"try NIK (\d{16}) with birth date (\d\d-\d\d-\d{4})", first.stdout)
     assert len(samples) == 2
@@ -42,7 +48,7 @@ def test_chat_on_a_fresh_machine_loads_the_demo_and_a_sample_pair_works(tmp_path
     key = tmp_path / "data" / "nik.key"
     assert stat.S_IMODE(key.stat().st_mode) == 0o600
     nik, born = samples[1]
-    second = payung(tmp_path, "chat", "--chat-id", "pipe", stdin=f"halo\n1\n{nik}\n{born}\n2\n")
+    second = started(tmp_path, "chat", "--chat-id", "pipe", stdin=f"halo\n1\n{nik}\n{born}\n2\n")
     assert second.returncode == 0, second.stderr
     assert "try NIK" not in second.stdout  # the roster is loaded once
     assert "NIK ini terdaftar dalam program" in second.stdout and "1. Cek kepesertaan" in second.stdout
@@ -51,6 +57,7 @@ def test_chat_on_a_fresh_machine_loads_the_demo_and_a_sample_pair_works(tmp_path
 
 def test_chat_state_persists_between_runs_of_the_same_chat_id(tmp_path):
     env = {"PAYUNG_NIK_KEY": "k" * 40}
+    payung(tmp_path, "import-roster", str(write_csv(tmp_path / "roster.csv", [BUDI])), env=env)  # not the demo's 26,775
     payung(tmp_path, "chat", "--chat-id", "ani", stdin="halo\n6\n2\n", env=env)
     again = payung(tmp_path, "chat", "--chat-id", "ani", stdin="menu\n", env=env)
     assert "1. Check my cover" in again.stdout
@@ -83,7 +90,7 @@ def test_help_answers_without_loading_the_database_layer_or_the_conversations(tm
     probe = "import sys, bot.cli; print(sorted({'sqlalchemy', 'openpyxl', 'pydantic', 'handlers'} & set(sys.modules)))"
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=bot_environment())
     assert loaded.stdout.strip() == "[]", loaded.stdout + loaded.stderr
-    result = payung(tmp_path, "--help")
+    result = started(tmp_path, "--help")
     assert result.returncode == 0 and "import-roster" in result.stdout and "Traceback" not in result.stderr
 
 
@@ -287,20 +294,16 @@ def test_a_report_survives_the_process_being_killed_between_any_two_steps(tmp_pa
     ]
     said = []
     for line in steps:
-        chat = subprocess.Popen(
-            [sys.executable, "-m", "bot", "chat"],
-            cwd=tmp_path,
-            env=env,
-            text=True,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-        )
+        chat = ForkedBot(tmp_path, ["chat"], env=env, stdin=None)
         chat.stdin.write(line + "\n")
         chat.stdin.flush()
-        said.append(chat.stdout.readline())  # the first line of the reply: the message was handled
+        deadline = time.monotonic() + 60
+        while "\n" not in chat.printed():  # the first line of the reply: the message was handled
+            assert chat.returncode is None and time.monotonic() < deadline, chat.finish(1)
+            time.sleep(0.01)
+        said.append(chat.printed().partition("\n")[0])
         chat.send_signal(signal.SIGKILL)
-        chat.wait()
+        assert chat.finish(30).returncode == -signal.SIGKILL
     assert said[-1].startswith("Laporan terkirim. Nomor laporan: LK-2026-000001"), said
     listed = payung(tmp_path, "incidents", "list", env={"PAYUNG_NIK_KEY": "k" * 40})
     assert listed.stdout.count("LK-2026-") == 1

@@ -8,9 +8,9 @@ from __future__ import annotations
 import asyncio
 import random
 import signal
-import sys
 from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlmodel import select
@@ -27,7 +27,7 @@ from storage.models import OutboxMessage
 from storage.participants import ROSTER_FIELDS, find_participant, upsert_participants
 from storage.subscriptions import set_consent, subscribe
 from tests.conftest import ADMIN, TEST_KEY, build, write_csv
-from tests.processes import bot_environment
+from tests.processes import ForkedBot, bot_environment
 from tests.telegram_standin import TOKEN, most_in_any_second
 from tests.test_whatsapp import SECRETS
 
@@ -193,31 +193,19 @@ def drainer_env(app, telegram_api, **settings: str) -> dict[str, str]:
     )
 
 
-async def drainer(env: dict[str, str], now: datetime) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "reminders",
-        "send",
-        "--now",
-        now.isoformat(),
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+def drainer(env: dict[str, str], now: datetime) -> ForkedBot:
+    return ForkedBot(Path.cwd(), ["reminders", "send", "--now", now.isoformat()], env=env)
 
 
 async def both_drain(env: dict[str, str]) -> None:
     """Two drainer processes side by side on the first stage; both must take part."""
-    processes = [await drainer(env, STAGE_TIMES[0]) for _ in range(2)]
-    outputs = [await process.communicate() for process in processes]
-    for process, (stdout, stderr) in zip(processes, outputs, strict=True):
-        assert process.returncode == 0, stderr.decode()
-        assert "sent" in stdout.decode()  # both took part
+    processes = [drainer(env, STAGE_TIMES[0]) for _ in range(2)]
+    for ended in [await process.finished() for process in processes]:
+        assert ended.returncode == 0, ended.stderr
+        assert "sent" in ended.stdout  # both took part
 
 
-async def sent_or_exited(telegram_api, process: asyncio.subprocess.Process, *, more: int) -> None:
+async def sent_or_exited(telegram_api, process: ForkedBot, *, more: int) -> None:
     """Wait until Telegram has `more` messages than now, or the process ended."""
     target = len(telegram_api.sent()) + more
     async with asyncio.timeout(30):
@@ -292,7 +280,7 @@ async def test_killing_the_drainer_loses_nothing_and_repeats_at_most_one_per_kil
     moments = random.Random(7)
     kills, attempts = 0, 12
     for attempt in range(attempts):
-        process = await drainer(env, STAGE_TIMES[0] + attempt * lease)  # later: the dead one's leases ran out
+        process = drainer(env, STAGE_TIMES[0] + attempt * lease)  # later: the dead one's leases ran out
         # Killed while sending: after a few more reminders reached Telegram,
         # a moment into the next one's trip or its marking.
         await sent_or_exited(telegram_api, process, more=moments.randint(1, 40))
@@ -300,10 +288,9 @@ async def test_killing_the_drainer_loses_nothing_and_repeats_at_most_one_per_kil
         if process.returncode is None:
             process.send_signal(signal.SIGKILL)
             kills += 1
-        await process.wait()
-    last = await drainer(env, STAGE_TIMES[0] + attempts * lease)
-    _, stderr = await last.communicate()
-    assert last.returncode == 0, stderr.decode()
+        await process.finished()
+    last = await drainer(env, STAGE_TIMES[0] + attempts * lease).finished()
+    assert last.returncode == 0, last.stderr
     per_chat = sends_per_chat(telegram_api)
     assert set(per_chat) == {str(700_000 + n) for n in range(PEOPLE)}  # nothing lost
     duplicates = sum(per_chat.values()) - PEOPLE

@@ -6,9 +6,8 @@ sent twice; the command line's sync and status; the warning on `run`."""
 
 from __future__ import annotations
 
-import asyncio
-import sys
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -18,7 +17,7 @@ from storage import whatsapp_templates
 from storage.tables import CHATS, OUTBOX
 from tests.conftest import TEST_KEY
 from tests.graph_standin import PHONE_ID, TOKEN
-from tests.processes import bot_environment
+from tests.processes import ForkedBot, bot_environment
 from tests.test_reminders import STAGE_TIMES, consenting
 from tests.test_transcript_incident import BUDI_BORN, BUDI_NIK
 from tests.test_whatsapp import channel_for
@@ -104,11 +103,8 @@ async def test_the_command_line_syncs_and_lists_the_templates(app, graph, tmp_pa
     )
 
     async def payung(*args: str) -> tuple[int, str, str]:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", *args, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-        )
-        stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
-        return process.returncode, stdout.decode(), stderr.decode()
+        ended = await ForkedBot(Path.cwd(), list(args), env=env).finished()
+        return ended.returncode, ended.stdout, ended.stderr
 
     code, listed, missing = await payung("whatsapp", "templates", "status")
     assert code == 0 and "not at Meta yet: payung_balasan_petugas (en)" in " ".join(missing.split())
