@@ -29,9 +29,13 @@ TOUCH_CHAT = (
 NEW_CHAT = insert(CHATS).returning(CHATS.c.id)
 
 
+# An officer link that no one has revoked.
+STANDING = LINKS.c.revoked_at.is_(None)
+
+
 def standing_link(chat_pk: ColumnElement[int]) -> tuple[ColumnElement[bool], ...]:
-    """A chat's link to an officer that no one has revoked."""
-    return LINKS.c.chat_pk == chat_pk, LINKS.c.revoked_at.is_(None)
+    """A chat's standing link to an officer."""
+    return LINKS.c.chat_pk == chat_pk, STANDING
 
 
 # Where the chat's conversation stands, and whether it has an officer link or

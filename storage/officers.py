@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, bindparam, func, select, update
 from sqlmodel import Session
 
-from storage.chats import OpenChat, standing_link
+from storage.chats import STANDING, OpenChat, standing_link
 from storage.db import PerDialect
 from storage.models import Participant
 from storage.participants import find_participant
@@ -127,9 +127,7 @@ def link(session: Session, *, officer_id: int, chat: OpenChat, now: datetime) ->
 def unlink(session: Session, *, officer_id: int, by: str, now: datetime) -> int:
     """Revoke every standing link of an officer; how many."""
     result = session.connection().execute(
-        update(LINKS)
-        .where(LINKS.c.officer_id == officer_id, LINKS.c.revoked_at.is_(None))
-        .values(revoked_at=now, revoked_by=by)
+        update(LINKS).where(LINKS.c.officer_id == officer_id, STANDING).values(revoked_at=now, revoked_by=by)
     )
     return result.rowcount
 
@@ -140,7 +138,7 @@ def officer_chats(session: Session, *, village: str, district: str) -> list[tupl
         select(CHATS.c.id, CHATS.c.language)
         .join(LINKS, LINKS.c.chat_pk == CHATS.c.id)
         .join(OFFICERS, OFFICERS.c.id == LINKS.c.officer_id)
-        .where(OFFICERS.c.village == village, OFFICERS.c.district == district, LINKS.c.revoked_at.is_(None))
+        .where(OFFICERS.c.village == village, OFFICERS.c.district == district, STANDING)
     )
     return [tuple(row) for row in session.connection().execute(statement)]
 
@@ -148,10 +146,7 @@ def officer_chats(session: Session, *, village: str, district: str) -> list[tupl
 def officers(session: Session) -> list[tuple[OfficerRow, int]]:
     """Every officer and how many chats are linked to them now."""
     linked = (
-        select(LINKS.c.officer_id, func.count().label("chats"))
-        .where(LINKS.c.revoked_at.is_(None))
-        .group_by(LINKS.c.officer_id)
-        .subquery()
+        select(LINKS.c.officer_id, func.count().label("chats")).where(STANDING).group_by(LINKS.c.officer_id).subquery()
     )
     statement = (
         OFFICER.add_columns(func.coalesce(linked.c.chats, 0))

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Integer, String, and_, bindparam, case, cast, func, literal, or_, select, update
 from sqlmodel import Session
 
-from storage.chats import Addressee
+from storage.chats import STANDING, Addressee
 from storage.db import PerDialect
 from storage.media import Media
 from storage.officers import officer_of_chat, reached
@@ -174,7 +174,7 @@ def digest_subscribers(session: Session) -> list[Subscriber]:
             PARTICIPANTS,
             and_(PARTICIPANTS.c.village == OFFICERS.c.village, PARTICIPANTS.c.district == OFFICERS.c.district),
         )
-        .where(LINKS.c.revoked_at.is_(None), CHATS.c.active)
+        .where(STANDING, CHATS.c.active)
     )
     return [
         Subscriber(chat_pk, channel, None, end, DIGEST)

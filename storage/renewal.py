@@ -12,6 +12,7 @@ from datetime import date, datetime
 from sqlalchemy import String, bindparam, cast, func, literal, select
 from sqlmodel import Session
 
+from storage.chats import STANDING
 from storage.db import PerDialect, inserts_for
 from storage.officers import officer_of_chat
 from storage.outbox import (
@@ -126,7 +127,7 @@ def plan_renewal_digests(session: Session, *, period_end: date, now: datetime, s
         )
         .distinct()
         .join(CHATS, CHATS.c.id == LINKS.c.chat_pk)
-        .where(LINKS.c.revoked_at.is_(None), CHATS.c.active)
+        .where(STANDING, CHATS.c.active)
     )
     statement = planning(inserts_for(session), ["key", "kind", "chat_pk", "cover_end"], chosen)
     return session.connection().execute(statement).rowcount
