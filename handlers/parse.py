@@ -206,14 +206,33 @@ PHONE_SEPARATORS = re.compile(r"[\s.\-()]+")
 PLAIN_INDONESIAN = re.compile(r"(?:\+?62|0)([1-9][0-9]{6,12})")
 
 
+@cache
+def _indonesian_mobile() -> tuple[phonenumbers.PhoneNumberDesc, ...]:
+    """libphonenumber's descriptions a valid Indonesian mobile number matches."""
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region("ID")
+    return metadata.general_desc, metadata.mobile
+
+
+def _valid_indonesian(national: str) -> bool:
+    """libphonenumber's validity of +62 `national`. A number its metadata
+    calls mobile is valid: asked first, since a roster's numbers are mobile
+    and the full check tries every kind of number (ten times slower, for a
+    million rows); any other number gets the full check."""
+    if all(
+        len(national) in desc.possible_length and re.fullmatch(desc.national_number_pattern, national)
+        for desc in _indonesian_mobile()
+    ):
+        return True
+    return phonenumbers.is_valid_number(phonenumbers.PhoneNumber(country_code=62, national_number=int(national)))
+
+
 def parse_phone(text: str) -> str | Invalid:
     """Any Indonesian way of writing a number (0812..., 62812..., +62 812-...)
     as E.164 (+62812...). Numbers of other countries are refused."""
     if plain := PLAIN_INDONESIAN.fullmatch(PHONE_SEPARATORS.sub("", text or "")):
         # The common shapes skip the general parser (4x slower, and a roster
         # has a million of them); validity still comes from libphonenumber.
-        number = phonenumbers.PhoneNumber(country_code=62, national_number=int(plain[1]))
-        return f"+62{plain[1]}" if phonenumbers.is_valid_number(number) else Invalid("phone")
+        return f"+62{plain[1]}" if _valid_indonesian(plain[1]) else Invalid("phone")
     try:
         number = phonenumbers.parse(text or "", "ID")
     except phonenumbers.NumberParseException:

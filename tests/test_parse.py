@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import phonenumbers
 import pytest
 from babel.dates import format_date
 from hypothesis import given
@@ -118,6 +119,14 @@ def test_birth_dates_are_in_the_past():
 )
 def test_indonesian_phone_numbers_become_e164(typed, e164):
     assert parse_phone(typed) == e164
+
+
+@given(st.one_of(st.from_regex(r"8[0-9]{6,12}", fullmatch=True), st.from_regex(r"[1-9][0-9]{6,12}", fullmatch=True)))
+def test_a_numbers_validity_is_libphonenumbers_own(national):
+    # parse_phone asks Indonesia's mobile description first: it must never
+    # accept or refuse what libphonenumber's full check would not.
+    valid = phonenumbers.is_valid_number(phonenumbers.PhoneNumber(country_code=62, national_number=int(national)))
+    assert (parse_phone(f"0{national}") == f"+62{national}") is valid
 
 
 @pytest.mark.parametrize("typed", ["0812", "08123456789012345", "+1 202 555 0100", "nomor saya", ""])
