@@ -3,6 +3,7 @@
 These run on every inbound message, so they are plain Core statements on the
 session's connection: the ORM's identity map and flush bookkeeping cost more
 than the SQL itself here and buy nothing for rows read once and written once.
+The ones every message runs skip Core's execution too (storage/prepared.py).
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from sqlmodel import Session
 
 from storage.db import PerDialect
 from storage.helpdesk import held_for
+from storage.prepared import Prepared
 from storage.tables import CHATS, LINKS, SESSIONS
 
 # Built once: a statement object memoises its cache key, so reusing it skips
 # SQLAlchemy's per-call construction and hashing (most of a message's cost).
-TOUCH_CHAT = (
+TOUCH_CHAT = Prepared(
     update(CHATS)
     .where(CHATS.c.channel == bindparam("p_channel"), CHATS.c.chat_id == bindparam("p_chat_id"))
     .values(last_inbound_at=bindparam("p_now"), active=True)
@@ -41,7 +43,7 @@ def standing_link(chat_pk: ColumnElement[int]) -> tuple[ColumnElement[bool], ...
 # Where the chat's conversation stands, and whether it has an officer link or
 # helpdesk answers held to read: one statement, since on PostgreSQL each is a
 # round trip and every message asks all three.
-ARRIVED = (
+ARRIVED = Prepared(
     select(
         SESSIONS.c.flow,
         SESSIONS.c.step,
@@ -57,10 +59,12 @@ ARRIVED = (
 STATE_COLUMNS = ("flow", "step", "data", "choices", "expires_at", "updated_at")
 
 
-def _upsert_state(insert_):
+def _upsert_state(insert_) -> Prepared:
     statement = insert_(SESSIONS)
-    return statement.on_conflict_do_update(
-        index_elements=[SESSIONS.c.chat_pk], set_={name: statement.excluded[name] for name in STATE_COLUMNS}
+    return Prepared(
+        statement.on_conflict_do_update(
+            index_elements=[SESSIONS.c.chat_pk], set_={name: statement.excluded[name] for name in STATE_COLUMNS}
+        )
     )
 
 
@@ -105,7 +109,7 @@ def open_chat(
     transaction, so one chat's messages are handled one after another even
     across processes."""
     connection = session.connection()
-    touched = connection.execute(TOUCH_CHAT, {"p_channel": channel, "p_chat_id": chat_id, "p_now": now}).first()
+    touched = TOUCH_CHAT.first(connection, {"p_channel": channel, "p_chat_id": chat_id, "p_now": now})
     if touched is None:
         row = {
             "channel": channel,
@@ -117,7 +121,7 @@ def open_chat(
         }
         created = connection.execute(NEW_CHAT, row).scalar_one()
         return OpenChat(created, channel, chat_id, language), None
-    arrived = connection.execute(ARRIVED, {"p_chat_pk": touched.id}).one()
+    arrived = ARRIVED.first(connection, {"p_chat_pk": touched.id})
     chat = OpenChat(touched.id, channel, chat_id, touched.language, arrived.linked, arrived.answers_held)
     return chat, SavedState(*arrived[:5]) if arrived.flow is not None else None
 
@@ -162,7 +166,7 @@ def save_state(
         "expires_at": expires_at,
         "updated_at": now,
     }
-    connection.execute(SAVE_STATE[connection.dialect.name], row)
+    SAVE_STATE[connection.dialect.name].rows(connection, row)
 
 
 def set_language(session: Session, *, chat: OpenChat, language: str) -> None:

@@ -10,12 +10,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import import_module
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
-from sqlalchemy.sql import Executable
 from sqlmodel import Session
 
 from storage.errors import PlainError
@@ -29,6 +28,8 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+Built = TypeVar("Built")
 
 
 def newest_revision() -> str:
@@ -151,16 +152,16 @@ def insert_for(session: Session, table):
     return inserts_for(session)(table)
 
 
-class PerDialect(dict[str, Executable]):
-    """A statement that needs ON CONFLICT, built once for each database from
-    that database's insert(), when first asked for; pick one with
-    connection.dialect.name."""
+class PerDialect(dict[str, Built]):
+    """A statement that needs ON CONFLICT (or a storage.prepared.Prepared
+    one), built once for each database from that database's insert(), when
+    first asked for; pick one with connection.dialect.name."""
 
-    def __init__(self, build: Callable[[Callable], Executable]):
+    def __init__(self, build: Callable[[Callable], Built]):
         super().__init__()
         self._build = build
 
-    def __missing__(self, name: str) -> Executable:
+    def __missing__(self, name: str) -> Built:
         self[name] = self._build(dialect_insert(name))
         return self[name]
 

@@ -9,9 +9,12 @@ from sqlmodel import Session
 
 from storage.db import PerDialect
 from storage.models import ProcessedMessage
+from storage.prepared import Prepared
 from storage.tables import PROCESSED
 
-CLAIM = PerDialect(lambda insert: insert(PROCESSED).on_conflict_do_nothing().returning(ProcessedMessage.message_id))
+CLAIM = PerDialect(
+    lambda insert: Prepared(insert(PROCESSED).on_conflict_do_nothing().returning(ProcessedMessage.message_id))
+)
 
 
 def claim_message(session: Session, *, channel: str, message_id: str, now: datetime) -> bool:
@@ -20,8 +23,7 @@ def claim_message(session: Session, *, channel: str, message_id: str, now: datet
     connection = session.connection()
     row = {"channel": channel, "message_id": message_id, "processed_at": now}
     # RETURNING, not rowcount: drivers disagree on rowcount for ON CONFLICT.
-    # A prebuilt Core statement: this runs for every message (see chats.py).
-    return connection.execute(CLAIM[connection.dialect.name], row).first() is not None
+    return CLAIM[connection.dialect.name].first(connection, row) is not None
 
 
 def prune_processed(session: Session, *, before: datetime) -> int:

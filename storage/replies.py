@@ -11,10 +11,11 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 from sqlmodel import Session
 
+from storage.prepared import Prepared
 from storage.tables import REPLIES
 
 HOLD = insert(REPLIES).returning(REPLIES.c.id, sort_by_parameter_order=True)
-HOLD_ONE = insert(REPLIES).returning(REPLIES.c.id)
+HOLD_ONE = Prepared(insert(REPLIES).returning(REPLIES.c.id))
 
 
 def hold(session: Session, *, channel: str, chat_id: str, bodies: list[dict[str, Any]], due_at: datetime) -> list[int]:
@@ -23,7 +24,7 @@ def hold(session: Session, *, channel: str, chat_id: str, bodies: list[dict[str,
         return []
     rows = [{"channel": channel, "chat_id": chat_id, "body": body, "due_at": due_at} for body in bodies]
     if len(rows) == 1:  # most steps say one thing: a plain insert, not executemany's batching
-        return [session.connection().execute(HOLD_ONE, rows[0]).scalar_one()]
+        return [HOLD_ONE.first(session.connection(), rows[0]).id]
     return list(session.connection().execute(HOLD, rows).scalars())
 
 
