@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, func, insert, or_, select, text
 from sqlmodel import Session
 
 from storage.chats import OpenChat
+from storage.prepared import Prepared
 from storage.tables import ATTEMPTS, CHATS, PARTICIPANTS
 
 FOUND = "found"
@@ -24,9 +25,9 @@ OWNER = "owner"  # the chat's verified number is the roster's phone
 OFFICER = "officer"  # a linked village officer, for their own village
 REPORTER = "reporter"  # the chat that filed the report
 
-RECORD = insert(ATTEMPTS)
-# Prebuilt: they run on every identity check (see storage/chats.py for why).
-FAILURES_SINCE = (
+# They run on every identity check (see storage/prepared.py for why).
+RECORD = Prepared(insert(ATTEMPTS))
+FAILURES_SINCE = Prepared(
     select(ATTEMPTS.c.at)
     .where(
         ATTEMPTS.c.chat_pk == bindparam("p_chat_pk"),
@@ -35,7 +36,7 @@ FAILURES_SINCE = (
     )
     .order_by(ATTEMPTS.c.at)
 )
-NIK_FAILURES_SINCE = (
+NIK_FAILURES_SINCE = Prepared(
     select(func.count())
     .select_from(ATTEMPTS)
     .where(
@@ -68,17 +69,18 @@ def record_attempt(
         "officer_id": officer_id,
         "at": now,
     }
-    session.connection().execute(RECORD, row)
+    RECORD.rows(session.connection(), row)
 
 
 def failures_since(session: Session, *, chat: OpenChat, since: datetime) -> list[datetime]:
     """Times of failed checks from this chat after `since`, oldest first."""
-    return list(session.connection().execute(FAILURES_SINCE, {"p_chat_pk": chat.id, "p_since": since}).scalars())
+    return [row.at for row in FAILURES_SINCE.rows(session.connection(), {"p_chat_pk": chat.id, "p_since": since})]
 
 
 def nik_failures_since(session: Session, *, nik_hash: str, since: datetime) -> int:
     """Failed checks of this NIK after `since`, from any chat on any channel."""
-    return session.connection().execute(NIK_FAILURES_SINCE, {"p_nik_hash": nik_hash, "p_since": since}).scalar_one()
+    [(count,)] = NIK_FAILURES_SINCE.rows(session.connection(), {"p_nik_hash": nik_hash, "p_since": since})
+    return count
 
 
 @dataclass(frozen=True)

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, select
 from sqlmodel import Session
 
 from storage.chats import OpenChat
 from storage.db import PerDialect
 from storage.models import Participant
+from storage.prepared import Prepared
 from storage.tables import OWNERS, PARTICIPANTS
 
 PROVE = PerDialect(
@@ -33,10 +34,13 @@ def owned(session: Session, *, chat: OpenChat) -> set[int]:
     return owned_by_chat(session, chat.id)
 
 
+# Every coverage check asks it (see storage/prepared.py for why it is prepared).
+OWNED_BY_CHAT = Prepared(
+    select(OWNERS.c.participant_id)
+    .join(PARTICIPANTS, and_(PARTICIPANTS.c.id == OWNERS.c.participant_id, PARTICIPANTS.c.phone == OWNERS.c.phone))
+    .where(OWNERS.c.chat_pk == bindparam("p_chat_pk"))
+)
+
+
 def owned_by_chat(session: Session, chat_pk: int) -> set[int]:
-    statement = (
-        select(OWNERS.c.participant_id)
-        .join(PARTICIPANTS, and_(PARTICIPANTS.c.id == OWNERS.c.participant_id, PARTICIPANTS.c.phone == OWNERS.c.phone))
-        .where(OWNERS.c.chat_pk == chat_pk)
-    )
-    return set(session.connection().execute(statement).scalars())
+    return {row.participant_id for row in OWNED_BY_CHAT.rows(session.connection(), {"p_chat_pk": chat_pk})}

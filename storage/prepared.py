@@ -5,11 +5,12 @@ context, the result's metadata) costs several times what SQLite itself
 spends on a short statement: the chat's UPDATE took 25 µs through Core
 against 5 µs on the bare driver, and takes 9.5 µs here. Five statements run
 for every message (the dedupe key, the chat, its state, the state saved, the
-reply held), so they skip it: each is compiled once for each database, and
-its values go through the type conversions SQLAlchemy would apply
-(`TypeEngine.bind_processor` and `result_processor`), so the database holds
-and returns exactly what the ORM and Core see (a test compares them on both
-databases). Cursor events are still fired when something listens (with no
+reply held), and four more for every identity check (the lockouts' counts,
+the attempt, the chat's proven ownership), so they skip it: each is compiled
+once for each database, and its values go through the type conversions
+SQLAlchemy would apply (`TypeEngine.bind_processor` and `result_processor`),
+so the database holds and returns exactly what the ORM and Core see (a test
+compares them on both databases). Cursor events are still fired when something listens (with no
 execution context), and driver errors are SQLAlchemy's errors, as elsewhere;
 `echo` does not log these statements.
 
@@ -53,7 +54,8 @@ class _Form:
         self.from_driver: list[Callable | None] = [
             column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
         ]
-        self.row = namedtuple("Row", [column.key for column in columns]) if columns else None
+        # rename: a column without a usable name (count(*)) is named by its place (_0)
+        self.row = namedtuple("Row", [str(column.key) for column in columns], rename=True) if columns else None
 
     def parameters(self, given: Mapping[str, Any]) -> list | dict:
         values = []
