@@ -6,13 +6,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlmodel import Session
 
 from storage.db import PerDialect
+from storage.prepared import Prepared
 from storage.tables import PENDING
 
-STORE = PerDialect(lambda insert: insert(PENDING).on_conflict_do_nothing().returning(PENDING.c.id))
+# Every WhatsApp message is stored and forgotten (storage/prepared.py says why prepared).
+STORE = PerDialect(lambda insert: Prepared(insert(PENDING).on_conflict_do_nothing().returning(PENDING.c.id)))
+FORGET = Prepared(delete(PENDING).where(PENDING.c.id == bindparam("p_id")))
 
 
 def store_pending(
@@ -21,7 +24,8 @@ def store_pending(
     """The new row's id, or None when this message is already waiting."""
     connection = session.connection()
     row = {"channel": channel, "message_id": message_id, "payload": payload, "received_at": now}
-    return connection.execute(STORE[connection.dialect.name], row).scalar()
+    stored = STORE[connection.dialect.name].first(connection, row)
+    return stored.id if stored else None
 
 
 def pending(session: Session, *, channel: str) -> list[tuple[int, dict[str, Any]]]:
@@ -78,4 +82,4 @@ def dead_letters(session: Session) -> list[DeadLetter]:
 
 
 def forget_pending(session: Session, *, pending_id: int) -> None:
-    session.connection().execute(delete(PENDING).where(PENDING.c.id == pending_id))
+    FORGET.rows(session.connection(), {"p_id": pending_id})

@@ -4,10 +4,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import insert, update
+from sqlalchemy import bindparam, insert, update
 from sqlmodel import Session
 
+from storage.prepared import Prepared
 from storage.tables import OUTBOUND
+
+# One a message sent, and up to three statuses a WhatsApp message (sent,
+# delivered, read): prepared (storage/prepared.py).
+RECORD = Prepared(insert(OUTBOUND))
+STATUS = Prepared(
+    update(OUTBOUND)
+    .where(OUTBOUND.c.channel == bindparam("p_channel"), OUTBOUND.c.platform_message_id == bindparam("p_id"))
+    .values(status=bindparam("p_status"), detail=bindparam("p_detail"), updated_at=bindparam("p_now"))
+    .returning(OUTBOUND.c.id)
+)
 
 
 def record_outbound(
@@ -20,26 +31,27 @@ def record_outbound(
     platform_message_id: str | None = None,
     detail: str | None = None,
 ) -> None:
-    session.connection().execute(
-        insert(OUTBOUND).values(
-            channel=channel,
-            chat_id=chat_id,
-            platform_message_id=platform_message_id,
-            status=status,
-            detail=detail and detail[:500],
-            created_at=now,
-            updated_at=now,
-        )
-    )
+    row = {
+        "channel": channel,
+        "chat_id": chat_id,
+        "platform_message_id": platform_message_id,
+        "status": status,
+        "detail": detail and detail[:500],
+        "created_at": now,
+        "updated_at": now,
+    }
+    RECORD.rows(session.connection(), row)
 
 
 def record_status(
     session: Session, *, channel: str, platform_message_id: str, status: str, now: datetime, detail: str | None = None
 ) -> bool:
     """False when the message is not one of ours (or not recorded)."""
-    result = session.connection().execute(
-        update(OUTBOUND)
-        .where(OUTBOUND.c.channel == channel, OUTBOUND.c.platform_message_id == platform_message_id)
-        .values(status=status, detail=detail and detail[:500], updated_at=now)
-    )
-    return result.rowcount > 0
+    values = {
+        "p_channel": channel,
+        "p_id": platform_message_id,
+        "p_status": status,
+        "p_detail": detail and detail[:500],
+        "p_now": now,
+    }
+    return bool(STATUS.rows(session.connection(), values))

@@ -14,8 +14,9 @@ compares them on both databases). Cursor events are still fired when something l
 execution context), and driver errors are SQLAlchemy's errors, as elsewhere;
 `echo` does not log these statements.
 
-Only statements whose every value is given by the caller qualify: no column
-defaults computed in Python, no IN lists expanded at execution.
+Only statements whose every value is given by the caller or is a constant
+qualify: no column defaults computed in Python, no IN lists expanded at
+execution.
 """
 
 from __future__ import annotations
@@ -35,13 +36,16 @@ class _Form:
 
     def __init__(self, statement: Executable, dialect: Dialect, keys: tuple[str, ...] | None):
         compiled = statement.compile(dialect=dialect, column_keys=keys)
-        if compiled.insert_prefetch or compiled.update_prefetch or compiled.post_compile_params:
-            raise ValueError(f"not for a prepared statement (defaults or expanding values): {statement}")
+        defaulted = [*compiled.insert_prefetch, *compiled.update_prefetch]
+        if compiled.post_compile_params or any(not column.default.is_scalar for column in defaulted):
+            raise ValueError(f"not for a prepared statement (computed defaults or expanding values): {statement}")
         if compiled.escaped_bind_names:
             raise ValueError(f"not for a prepared statement (parameter names to escape): {statement}")
         self.sql = compiled.string
-        # The statement's own values (active=True), to go with the caller's.
+        # The statement's own values (active=True) and its columns' constant
+        # defaults (attempts=0), to go with the caller's.
         self.fixed = {name: bind.effective_value for name, bind in compiled.binds.items() if not bind.required}
+        self.fixed.update((column.key, column.default.arg) for column in defaulted)
         processors = {
             name: processor
             for name, bind in compiled.binds.items()

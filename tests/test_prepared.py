@@ -14,7 +14,7 @@ from storage.chats import ARRIVED, TOUCH_CHAT, open_chat, save_state
 from storage.db import Database
 from storage.prepared import Prepared
 from storage.processed import claim_message
-from storage.tables import CHATS, REPLIES, SESSIONS
+from storage.tables import CHATS, PENDING, REPLIES, SESSIONS
 from tests.conftest import FROZEN_NOW
 
 DATA = {"nama": "Siti Aisyah", "catatan": "jatuh dari pohon sawit 🌴", "angka": [1, 2.5, None], "ya": True}
@@ -86,6 +86,17 @@ def test_listeners_see_its_statements(database_url):
         with db.transaction() as session:
             claim_message(session, channel="whatsapp", message_id="m2", now=FROZEN_NOW)
         assert any(statement.startswith("INSERT INTO processed_messages") for statement in seen), seen
+    finally:
+        db.dispose()
+
+
+def test_a_columns_constant_default_is_written_as_core_writes_it(database_url):
+    db = fresh(database_url)
+    store = Prepared(insert(PENDING).returning(PENDING.c.attempts, PENDING.c.payload))
+    row = {"channel": "whatsapp", "message_id": "wamid.1", "payload": DATA, "received_at": FROZEN_NOW}
+    try:
+        with db.transaction() as session:
+            assert tuple(store.first(session.connection(), row)) == (0, DATA)
     finally:
         db.dispose()
 
