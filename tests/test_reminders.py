@@ -240,10 +240,10 @@ async def test_two_drainer_processes_on_postgresql_send_each_reminder_once(tmp_p
 async def test_two_processes_on_postgresql_send_at_the_bots_rate_not_each_at_it(
     tmp_path, postgres_url, clock, stand_ins
 ):
-    """On a slow link (300 ms round trip) the answers' way back is not
+    """On a slow link (800 ms round trip) the answers' way back is not
     counted against the rate, so the two together still come near it."""
     telegram_api, graph = stand_ins
-    telegram_api.round_trip = 0.3
+    telegram_api.round_trip = 0.8
     app = build(tmp_path, postgres_url, clock, roster=[])
     consenting(app, 120, channels=("telegram",))
     app.planner().plan(clock())
@@ -253,9 +253,12 @@ async def test_two_processes_on_postgresql_send_at_the_bots_rate_not_each_at_it(
             telegram_api,
             PAYUNG_TELEGRAM__PACE__OVERALL_PER_SECOND="10",
             PAYUNG_REMINDERS__BATCH="10",
-            # The stand-in logs arrivals on this test's loop, which lags by up
-            # to a tenth of a second when CI runs tests side by side.
-            PAYUNG_TELEGRAM__PACE__JITTER="0.1",
+            # The stand-in logs arrivals on this test's loop, which lags when
+            # CI runs tests side by side: by more than a tenth of a second in
+            # two full runs of four on 5 Dec (a second's ten arrivals logged
+            # late beside the next second's: 20 in one second). A place's
+            # jitter is the lag the check tolerates.
+            PAYUNG_TELEGRAM__PACE__JITTER="0.3",
         )
     )
     app.close()
@@ -263,10 +266,10 @@ async def test_two_processes_on_postgresql_send_at_the_bots_rate_not_each_at_it(
     busiest = most_in_any_second(arrivals)
     assert len(arrivals) == 120 and busiest <= 10, busiest
     # n calls at 10 a second span (n / 10 - 1) seconds; holding each place
-    # until its answer came back would make it 1 / 1.3 = 0.77 of the rate,
-    # to its arrival plus the jitter 1 / 1.1 = 0.91.
+    # until its answer came back would make it 1 / 1.8 = 0.56 of the rate,
+    # to its arrival plus the jitter 1 / 1.3 = 0.77.
     achieved = len(arrivals) / (arrivals[-1] - arrivals[0] + 1.0)
-    assert achieved >= 0.85 * 10, achieved
+    assert achieved >= 0.7 * 10, achieved
 
 
 async def test_killing_the_drainer_loses_nothing_and_repeats_at_most_one_per_kill(app, stand_ins):
