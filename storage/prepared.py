@@ -10,9 +10,9 @@ the attempt, the chat's proven ownership), so they skip it: each is compiled
 once for each database, and its values go through the type conversions
 SQLAlchemy would apply (`TypeEngine.bind_processor` and `result_processor`),
 so the database holds and returns exactly what the ORM and Core see (a test
-compares them on both databases). Cursor events are still fired when something listens (with no
-execution context), and driver errors are SQLAlchemy's errors, as elsewhere;
-`echo` does not log these statements.
+compares them on both databases). Cursor events are still fired when
+something listens (with no execution context), and driver errors are
+SQLAlchemy's errors, as elsewhere; `echo` does not log these statements.
 
 Only statements whose every value is given by the caller or is a constant
 qualify: no column defaults computed in Python, no IN lists expanded at
@@ -64,7 +64,7 @@ class _Form:
     def parameters(self, given: Mapping[str, Any]) -> list | dict:
         values = []
         for name, processor in self.to_driver:
-            value = self.fixed[name] if name in self.fixed else given[name]
+            value = given[name] if name in given else self.fixed[name]  # as in Core, the caller's first
             values.append(processor(value) if processor else value)
         return values if self.order is not None else dict(zip(self.names, values, strict=True))
 
