@@ -79,15 +79,16 @@ class Prepared:
 
     def __init__(self, statement: Executable):
         self.statement = statement
-        self._forms: dict[tuple[str, tuple[str, ...] | None], _Form] = {}
+        self._forms: dict[tuple[str, str, tuple[str, ...] | None], _Form] = {}
 
     def rows(self, connection: Connection, parameters: Mapping[str, Any]) -> list[NamedTuple]:
         dialect = connection.dialect
         # An INSERT's columns are the ones given, as in Core's execute().
         keys = tuple(parameters) if isinstance(self.statement, Insert) else None
-        form = self._forms.get((dialect.name, keys))
+        key = (dialect.name, dialect.driver, keys)  # the driver too: its parameters and conversions are its own
+        form = self._forms.get(key)
         if form is None:
-            form = self._forms[dialect.name, keys] = _Form(self.statement, dialect, keys)
+            form = self._forms[key] = _Form(self.statement, dialect, keys)
         values = form.parameters(parameters)
         events = connection.dispatch
         listened = bool(events.before_cursor_execute or events.after_cursor_execute)
