@@ -166,12 +166,15 @@ def test_sqlite_s_log_starts_again_under_a_steady_stream_of_commits(sqlite_url):
     try:
         with db.transaction() as session:
             session.connection().exec_driver_sql("CREATE TABLE filler (text TEXT)")
-        while written < 40 << 20:
+        while written < 80 << 20:
             with db.transaction() as session:  # no wait for the checkpoint thread
                 session.connection().exec_driver_sql("INSERT INTO filler VALUES (?)", ("x" * 20_000,))
             written += 20_000
             longest = max(longest, log.stat().st_size)
-        assert longest < 8 << 20, (longest, written)
+        # Never started again, the log holds all that was written (more, with
+        # its frames' headers). Started again, it holds the limit and what
+        # came during one copy: 3-6 MiB alone, 18 MiB once in the loaded suite.
+        assert longest < written / 3, (longest, written)
     finally:
         db.dispose()
 
@@ -200,7 +203,7 @@ def test_a_reader_elsewhere_holds_a_commit_up_for_a_moment_at_most(sqlite_url):
     finally:
         reader.close()
         db.dispose()
-    assert slowest < 1.0, slowest
+    assert slowest < 5.0, slowest  # the usual wait would be 30 s; a loaded suite slows the rest
 
 
 def test_plain_urls_get_payungs_drivers():
