@@ -18,6 +18,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlmodel import Session
 
 from storage.errors import PlainError
+from storage.idle_ping import ping_rested_connections
 from storage.sqlite_checkpoints import NO_AUTOCHECKPOINT, Checkpoints
 
 # 64 MiB of page cache a connection: the NIK-hash index of a million-row
@@ -85,7 +86,8 @@ class Database:
                 if in_file:  # an in-memory database has no log to copy back
                     self.checkpoints = Checkpoints(self.engine)
             else:
-                self.engine = create_engine(self.url, echo=echo, pool_pre_ping=True, hide_parameters=True)
+                self.engine = create_engine(self.url, echo=echo, hide_parameters=True)
+                ping_rested_connections(self.engine)
         except (ArgumentError, NoSuchModuleError, ImportError, OSError) as error:
             raise DatabaseUnavailable(f"database URL {shown(url)} cannot be used: {error}") from None
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy.exc import OperationalError
 from sqlmodel import SQLModel, select
 
 from bot.app import build_app
@@ -21,6 +22,7 @@ from handlers.messages import Inbound
 from storage import attempts, helpdesk, officers, replies
 from storage.chats import OpenChat, open_chat, save_state
 from storage.db import Database, driver_url, migration_config, newest_revision
+from storage.idle_ping import RESTED_SECONDS
 from storage.models import Chat, ReminderSubscription
 from storage.participants import (
     count_participants,
@@ -423,3 +425,36 @@ def test_one_message_delivered_to_two_processes_at_once_is_answered_once(tmp_pat
     for app in apps:
         app.close()
     assert len(replies) == 1 and "Halo! Saya Payung" in replies[0]
+
+
+def _lose_connection(db: Database) -> None:
+    """The server ends the pool's one connection, as a restart would."""
+    with db.transaction() as session:
+        pid = session.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar()
+    with Database(db.url).engine.connect() as other:
+        assert other.exec_driver_sql(f"SELECT pg_terminate_backend({pid}, 5000)").scalar()
+
+
+def test_a_postgresql_connection_lost_while_resting_is_replaced_before_anyone_uses_it(postgres_url):
+    db = Database(postgres_url)
+    try:
+        _lose_connection(db)
+        time.sleep(RESTED_SECONDS + 0.2)
+        with db.transaction() as session:
+            assert session.connection().exec_driver_sql("SELECT 1").scalar() == 1
+    finally:
+        db.dispose()
+
+
+def test_a_connection_in_steady_use_is_not_pinged_so_one_lost_that_moment_fails_once(postgres_url):
+    # The price of skipping a round trip a message: the one transaction that
+    # meets a connection broken within the last second fails, and the next works.
+    db = Database(postgres_url)
+    try:
+        _lose_connection(db)
+        with pytest.raises(OperationalError), db.transaction() as session:
+            session.connection().exec_driver_sql("SELECT 1")
+        with db.transaction() as session:
+            assert session.connection().exec_driver_sql("SELECT 1").scalar() == 1
+    finally:
+        db.dispose()
