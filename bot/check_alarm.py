@@ -5,6 +5,7 @@ payung_check_alarms, at most once a minute."""
 from __future__ import annotations
 
 import logging
+import threading
 from collections import deque
 from datetime import datetime, timedelta
 
@@ -23,15 +24,20 @@ class CheckAlarm:
         self.metrics = metrics
         self._recent: deque[datetime] = deque()
         self._quiet_until: datetime | None = None
+        self._lock = threading.Lock()  # on PostgreSQL, messages' transactions run in several threads
 
     def react(self, session: Session, event: Event, now: datetime) -> None:
         if not isinstance(event, CheckFailed):
             return
         self.metrics.failed_checks.inc()
-        self._recent.append(event.at)
-        while self._recent[0] <= event.at - MINUTE:
+        with self._lock:
+            self._count(event.at)
+
+    def _count(self, at: datetime) -> None:
+        self._recent.append(at)
+        while self._recent[0] <= at - MINUTE:
             self._recent.popleft()
-        if len(self._recent) < self.per_minute or (self._quiet_until and event.at < self._quiet_until):
+        if len(self._recent) < self.per_minute or (self._quiet_until and at < self._quiet_until):
             return
         log.warning(
             "identity checks are failing fast: %d in the last minute (alarm at %d); someone may be trying NIKs",
@@ -39,4 +45,4 @@ class CheckAlarm:
             self.per_minute,
         )
         self.metrics.check_alarms.inc()
-        self._quiet_until = event.at + MINUTE
+        self._quiet_until = at + MINUTE

@@ -9,6 +9,13 @@ database does not hold, and the replies are held in the same commit until
 they are out, so a crash loses none (bot/outbound.py sends them again); it
 happens inside the chat's lock, so one chat's replies never overtake each
 other.
+
+Steps only compute and use the message's transaction (one that waited on the
+network would hold the transaction open meanwhile), so a message's
+transaction runs from start to end in one go: on SQLite on the event loop,
+one at a time as its single writer wants; on PostgreSQL in a worker thread,
+so the event loop and other chats' transactions go on while it waits for
+the server's round trips and the commit's flush to disk.
 """
 
 from __future__ import annotations
@@ -18,8 +25,9 @@ import contextlib
 import enum
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Hashable
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from sqlmodel import Session
 
@@ -41,6 +49,8 @@ log = logging.getLogger(__name__)
 
 # Acts on a step's event inside the message's transaction (bot/notices.py).
 React = Callable[[Session, Event, datetime], None]
+T = TypeVar("T")
+Answered = list[tuple[Outbound, int | None]]  # each reply with its held row's id
 
 
 class StepFailed(Exception):
@@ -51,6 +61,23 @@ class Outcome(enum.Enum):
     ANSWERED = "answered"
     DUPLICATE = "duplicate"  # seen before: nothing done, nothing sent
     FAILED = "failed"  # apologised, nothing committed: a redelivery is retried
+
+
+class StepWaited(RuntimeError):
+    """A step awaited something that suspends (the network, a sleep)."""
+
+
+def run_to_end(step: Awaitable[T]) -> T:
+    """A step's result, without an event loop: a step only computes and uses
+    the message's transaction, so its coroutine never suspends."""
+    running = step.__await__()
+    try:
+        while True:
+            if next(running) is not None:  # a bare yield (sleep(0)) just goes on
+                running.close()
+                raise StepWaited("a step awaited I/O inside the message's transaction")
+    except StopIteration as finished:
+        return finished.value
 
 
 class ChatLocks:
@@ -84,9 +111,6 @@ class Dispatcher:
         self.clock = clock
         self.react = react
         self._chats = ChatLocks()
-        # SQLite has one writer: keep this process's transactions in a queue
-        # rather than letting them wait on each other inside the driver.
-        self._serial = asyncio.Lock() if db.is_sqlite else contextlib.nullcontext()
         catalogue = services.catalogue
         self._keywords = {
             word: action
@@ -122,22 +146,24 @@ class Dispatcher:
                 await send(reply, held)
             return outcome
 
-    async def _transact(self, inbound: Inbound) -> list[tuple[Outbound, int | None]] | None:
+    async def _transact(self, inbound: Inbound) -> Answered | None:
+        if self.db.is_sqlite:
+            return self._answer_in_transaction(inbound)
+        return await asyncio.to_thread(self._answer_in_transaction, inbound)
+
+    def _answer_in_transaction(self, inbound: Inbound) -> Answered | None:
         """Answer `inbound` in one transaction: its dedupe key, the chat's
         new state, what the step set off, and its replies, held until sent."""
         now = self.clock()
-        async with self._serial:
-            try:
-                with self.db.transaction() as db:
-                    return self._held(db, inbound, await self._answer(db, inbound, now), now)
-            except StepFailed:
-                pass  # all the message did is rolled back; the apology has a transaction of its own
+        try:
             with self.db.transaction() as db:
-                return self._held(db, inbound, await self._apologise(db, inbound, now), now)
+                return self._held(db, inbound, self._answer(db, inbound, now), now)
+        except StepFailed:
+            pass  # all the message did is rolled back; the apology has a transaction of its own
+        with self.db.transaction() as db:
+            return self._held(db, inbound, self._apologise(db, inbound, now), now)
 
-    def _held(
-        self, db: Session, inbound: Inbound, said: list[Outbound] | None, now: datetime
-    ) -> list[tuple[Outbound, int | None]] | None:
+    def _held(self, db: Session, inbound: Inbound, said: list[Outbound] | None, now: datetime) -> Answered | None:
         if said is None:
             return None
         due = now + timedelta(seconds=self.settings.resend_unsent_after_seconds)
@@ -145,7 +171,7 @@ class Dispatcher:
         held = replies.hold(db, channel=inbound.channel, chat_id=inbound.chat_id, bodies=bodies, due_at=due)
         return list(zip(said, held, strict=True))
 
-    async def _apologise(self, db: Session, inbound: Inbound, now: datetime) -> list[Outbound] | None:
+    def _apologise(self, db: Session, inbound: Inbound, now: datetime) -> list[Outbound] | None:
         """A step failed: the message is marked handled and the person is
         back at the menu with an apology, never a trace or silence."""
         opened = self._opened(db, inbound, now)
@@ -154,9 +180,9 @@ class Dispatcher:
         chat, _state = opened
         turn = Turn(inbound, chat, {}, db, now, self.services)
         said, result, flow = self._menu(turn, "common.error")
-        return said + await self._settle(turn, result, flow)
+        return said + self._settle(turn, result, flow)
 
-    async def _answer(self, db: Session, inbound: Inbound, now: datetime) -> list[Outbound] | None:
+    def _answer(self, db: Session, inbound: Inbound, now: datetime) -> list[Outbound] | None:
         opened = self._opened(db, inbound, now)
         if opened is None:
             return None
@@ -166,8 +192,8 @@ class Dispatcher:
             return [Outbound(self.services.catalogue[chat.language](f"refused.{inbound.refused}"))]
         turn = Turn(inbound, chat, dict(state.data) if state else {}, db, now, self.services)
         said = answers_waiting(turn)  # an officer's answer first, in or out of the helpdesk
-        routed, result, flow = await self._route(turn, state)
-        said += routed + await self._settle(turn, result, flow)
+        routed, result, flow = self._route(turn, state)
+        said += routed + self._settle(turn, result, flow)
         for event in turn.events:
             self.react(db, event, now)
         return said
@@ -189,7 +215,7 @@ class Dispatcher:
             session.draft_idle_minutes if flow.keeps_draft or flow.patient or PARKED in data else session.idle_minutes
         )
 
-    async def _route(self, turn: Turn, state: SavedState | None) -> tuple[list[Outbound], Result, str]:
+    def _route(self, turn: Turn, state: SavedState | None) -> tuple[list[Outbound], Result, str]:
         """What this message means: a keyword, an answer to the waiting step,
         or (no usable session) a reason to show the menu; and the flow it
         was answered in."""
@@ -202,7 +228,7 @@ class Dispatcher:
             return self._menu(turn, *lines)
         if action in ("greet", "salam"):
             said = [Outbound(turn.t("menu.salam"))] if action == "salam" else []
-            return said, await self._run(self.flows.menu.start, turn), menu
+            return said, self._run(self.flows.menu.start, turn), menu
         if action is not None:
             said, result = self._leave_for(turn, self.flows.by_keyword[action], self._parked(state, turn.now))
             return said, result, menu
@@ -211,7 +237,7 @@ class Dispatcher:
             # has not seen yet ("cek", "2", "Lapor kejadian"); the menu's start
             # greets whoever said something else.
             turn.choice = resolve_choice(turn.inbound, self._menu_choices(turn), self.services.catalogue.answers)
-            return [], await self._run(self.flows.menu.start, turn), menu
+            return [], self._run(self.flows.menu.start, turn), menu
         flow = self.flows.by_name.get(state.flow)
         # A patient flow (a helpdesk thread) waits for as long as it is open.
         if state.flow != menu and state.expires_at <= turn.now and not (flow and flow.patient):
@@ -221,7 +247,7 @@ class Dispatcher:
             log.warning("session in unknown step %s.%s; back to the menu", state.flow, state.step)
             return self._menu(turn, "common.lost")
         turn.choice = resolve_choice(turn.inbound, state.choices, self.services.catalogue.answers)
-        return [], await self._run(step, turn), state.flow
+        return [], self._run(step, turn), state.flow
 
     def _menu_choices(self, turn: Turn) -> list[list[str]]:
         """The (id, title) of the menu's choices as this chat would be offered them."""
@@ -264,18 +290,18 @@ class Dispatcher:
         lines = [Outbound("\n".join(turn.t(key) for key in lead))] if lead else []
         return lines, self.flows.home(turn, turn.t("menu.question")), self.flows.menu.name
 
-    async def _run(self, step: Step, turn: Turn) -> Result:
+    def _run(self, step: Step, turn: Turn) -> Result:
         """Run a step. A bug in it rolls back all the message did (no
         savepoint per step: most steps write nothing, and SAVEPOINT and
         RELEASE had cost more than SQLite's own work), then _transact
         apologises in a transaction of its own."""
         try:
-            return await step(turn)
+            return run_to_end(step(turn))  # one that waits fails here like any other bug
         except Exception as error:
             log.exception("step %s failed", step.__qualname__)
             raise StepFailed(step.__qualname__) from error
 
-    async def _settle(self, turn: Turn, result: Result, flow_name: str) -> list[Outbound]:
+    def _settle(self, turn: Turn, result: Result, flow_name: str) -> list[Outbound]:
         """Follow hand-offs to the step the person is asked in next, and save
         the session there."""
         said: list[Outbound] = []
@@ -288,7 +314,7 @@ class Dispatcher:
                 turn.data = {}
             elif isinstance(result, Goto):
                 flow_name, turn.data, turn.choice = result.flow, dict(result.draft), None
-                result = await self._run(self.flows.by_name[result.flow].start, turn)
+                result = self._run(self.flows.by_name[result.flow].start, turn)
             elif isinstance(result, Resume):
                 said += result.before
                 flow_name, turn.data, turn.choice = result.flow, dict(result.draft), None

@@ -153,6 +153,9 @@ class Resume:
 
 
 Result = Ask | Done | Goto | Resume
+# A coroutine that never suspends: it runs inside the message's transaction
+# (on PostgreSQL in a worker thread, without an event loop), so it computes
+# and uses turn.db, and waits on nothing; one that waits fails like a bug.
 Step = Callable[[Turn], Awaitable[Result]]
 Home = Callable[[Turn, str], Ask]  # the menu, under a header line
 

@@ -3,14 +3,18 @@ language, help, duplicates, and what happens when something breaks."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import threading
 
 from sqlmodel import select
 
 from handlers.flow import Flow, Turn, ask
 from handlers.flows import FLOWS, Flows, build_flows
 from storage.chats import set_language
+from storage.db import Database
 from storage.models import ConversationState, ReminderSubscription
+from tests.conftest import build
 from tests.transcript import Chat
 
 MENU = (
@@ -261,16 +265,24 @@ async def test_berhenti_withdraws_reminder_consent(app):
         assert [s.active for s in db.exec(select(ReminderSubscription)).all()] == [False]
 
 
-async def test_a_failing_step_apologises_without_a_trace_and_keeps_earlier_writes(app, caplog):
+def with_broken_help(app, step) -> None:
+    """The help entry replaced by a flow that asks, then runs `step` on any answer."""
+
     async def start(turn: Turn):
-        return ask(explode, turn.say("common.pick_one"))
+        return ask(step, turn.say("common.pick_one"))
+
+    broken = Flow.of("help", start, step, keywords="help", menu="menu.help")
+    app.dispatcher = app.dispatcher.with_flows(Flows.of(broken if flow.name == "help" else flow for flow in FLOWS))
+
+
+async def test_a_failing_step_apologises_without_a_trace_and_keeps_earlier_writes(any_db_app, caplog):
+    app = any_db_app
 
     async def explode(turn: Turn):
         set_language(turn.db, chat=turn.chat, language="en")  # a write the failure must roll back
         raise RuntimeError("boom")
 
-    broken = Flow.of("help", start, explode, keywords="help", menu="menu.help")
-    app.dispatcher = app.dispatcher.with_flows(Flows.of(broken if flow.name == "help" else flow for flow in FLOWS))
+    with_broken_help(app, explode)
     chat = Chat(app)
     await chat.says("halo")
     await chat.says("5")
@@ -280,3 +292,52 @@ async def test_a_failing_step_apologises_without_a_trace_and_keeps_earlier_write
     assert "Traceback" not in reply and "boom" not in reply
     assert "boom" in caplog.text
     assert (await chat.says("1")).startswith("Ketik NIK Anda")  # still Indonesian, still working
+
+
+async def test_a_step_that_waits_on_the_network_is_refused_and_rolled_back(any_db_app, caplog):
+    # A step runs inside the message's transaction, so it must not wait on
+    # I/O; on either database the person gets the apology, not a hang.
+    app = any_db_app
+
+    async def waits(turn: Turn):
+        set_language(turn.db, chat=turn.chat, language="en")
+        await asyncio.sleep(0.01)
+        return ask(waits, turn.say("common.pick_one"))
+
+    with_broken_help(app, waits)
+    chat = Chat(app)
+    await chat.says("halo")
+    await chat.says("5")
+    with caplog.at_level(logging.ERROR):
+        reply = await chat.says("anything")
+    assert "Maaf, terjadi gangguan" in reply and "Silakan pilih" in reply
+    assert (await chat.says("1")).startswith("Ketik NIK Anda")  # the language write was rolled back
+
+
+async def test_on_postgresql_a_chat_waiting_for_the_database_holds_up_no_other_chat(tmp_path, postgres_url, clock):
+    app = build(tmp_path, postgres_url, clock)
+    stuck, other = Chat(app, "warga-1"), Chat(app, "warga-2")
+    await stuck.says("halo")
+    blocker = Database(postgres_url)
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_first_chats_row() -> None:  # as another process would, for at most 5 s
+        with blocker.transaction() as held:
+            held.connection().exec_driver_sql("SELECT id FROM chats WHERE chat_id = 'warga-1' FOR UPDATE")
+            locked.set()
+            release.wait(timeout=5)
+
+    holder = threading.Thread(target=hold_the_first_chats_row)
+    holder.start()
+    try:
+        assert locked.wait(timeout=5)
+        waiting = asyncio.create_task(stuck.says("1"))
+        answer = await asyncio.wait_for(other.says("halo"), timeout=10)
+        assert "Silakan pilih" in answer and not waiting.done()
+        release.set()
+        assert (await asyncio.wait_for(waiting, timeout=10)).startswith("Ketik NIK Anda")
+    finally:
+        release.set()
+        holder.join()
+        blocker.dispose()
+        app.close()
