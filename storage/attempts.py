@@ -7,7 +7,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import bindparam, func, insert, or_, select, text
+from sqlalchemy import String, bindparam, func, insert, or_, select, text
 from sqlmodel import Session
 
 from storage.chats import OpenChat
@@ -47,6 +47,11 @@ NIK_FAILURES_SINCE = Prepared(
 )
 
 
+# PostgreSQL's advisory locks share one key space: NIKs take the pairs (NIK_LOCKS, hash).
+NIK_LOCKS = 1_603  # Muara Enim's regency code
+HOLD_NIK = Prepared(select(func.pg_advisory_xact_lock(NIK_LOCKS, func.hashtext(bindparam("p_nik_hash", type_=String)))))
+
+
 def record_attempt(
     session: Session,
     *,
@@ -78,8 +83,15 @@ def failures_since(session: Session, *, chat: OpenChat, since: datetime) -> list
 
 
 def nik_failures_since(session: Session, *, nik_hash: str, since: datetime) -> int:
-    """Failed checks of this NIK after `since`, from any chat on any channel."""
-    [(count,)] = NIK_FAILURES_SINCE.rows(session.connection(), {"p_nik_hash": nik_hash, "p_since": since})
+    """Failed checks of this NIK after `since`, from any chat on any channel.
+    The NIK is held until the transaction ends, so that the count and the
+    check's outcome are one step: twenty wrong dates arriving together from
+    twenty chats (in several threads or processes, on PostgreSQL) fail only
+    the NIK's limit, and the rest are refused. SQLite's writers take turns anyway."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        HOLD_NIK.rows(connection, {"p_nik_hash": nik_hash})
+    [(count,)] = NIK_FAILURES_SINCE.rows(connection, {"p_nik_hash": nik_hash, "p_since": since})
     return count
 
 

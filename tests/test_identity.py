@@ -6,13 +6,15 @@ phone."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections import Counter
 
 from sqlmodel import select
 
 from bot.ops.roster import import_roster, open_roster
 from storage.models import LookupAttempt, OutboxMessage
-from tests.conftest import ADMIN, BUDI, ROSTER, write_csv
+from tests.conftest import ADMIN, BUDI, ROSTER, build, write_csv
 from tests.test_cli import payung
 from tests.test_transcript_incident import BUDI_BORN, BUDI_NIK, CHRONOLOGY
 from tests.test_transcript_officer import import_officers, linked_rina, officers_file, with_rina
@@ -207,3 +209,27 @@ async def test_failed_checks_far_above_normal_raise_a_warning_and_a_metric(app, 
         assert "payung_check_alarms_total 1.0" in metrics and "payung_failed_checks_total 4.0" in metrics
     finally:
         alarmed.close()
+
+
+async def test_on_postgresql_a_nik_guessed_from_many_chats_at_once_still_fails_only_its_limit(
+    tmp_path, postgres_url, clock
+):
+    # PostgreSQL answers chats in parallel threads (and bots in parallel
+    # processes): twenty wrong birth dates arriving together must not all
+    # count the NIK's failures before any of them is recorded.
+    app = build(tmp_path, postgres_url, clock)
+    try:
+        app.settings.telegram = app.settings.telegram.model_copy(update={"operator_chat_id": -100200300})
+        chats = [Chat(app, f"guess-{number}") for number in range(20)]
+        for chat in chats:
+            for line in ("halo", "1", BUDI_NIK):
+                await chat.says(line)
+        said = await asyncio.gather(*(chat.says(f"{number + 1:02d}-01-1970") for number, chat in enumerate(chats)))
+        assert sum("tidak ditemukan" in answer for answer in said) == 10
+        assert sum("NIK ini sementara tidak bisa dicek" in answer for answer in said) == 10
+        with app.db.transaction() as session:
+            outcomes = Counter(row.outcome for row in session.exec(select(LookupAttempt)).all())
+            told = [row.body for row in session.exec(select(OutboxMessage)).all() if "PERINGATAN" in row.body]
+        assert outcomes == {"not_found": 10, "refused": 10} and len(told) == 1
+    finally:
+        app.close()
