@@ -12,10 +12,8 @@ other.
 
 Steps only compute and use the message's transaction (one that waited on the
 network would hold the transaction open meanwhile), so a message's
-transaction runs from start to end in one go: on SQLite on the event loop,
-one at a time as its single writer wants; on PostgreSQL in a worker thread,
-so the event loop and other chats' transactions go on while it waits for
-the server's round trips and the commit's flush to disk.
+transaction runs from start to end in one go, where bot/transact.py puts a
+process's transactions: on PostgreSQL in a worker thread.
 """
 
 from __future__ import annotations
@@ -32,6 +30,7 @@ from typing import TypeVar
 from sqlmodel import Session
 
 from bot.config import Settings
+from bot.transact import transact
 from bot.types import Clock, Reply
 from handlers.detour import PARKED, after_detour, parked_draft, resume
 from handlers.events import Event
@@ -133,7 +132,7 @@ class Dispatcher:
         async with self._chats.hold((inbound.channel, inbound.chat_id)):
             outcome = Outcome.ANSWERED
             try:
-                replies = await self._transact(inbound)
+                replies = await transact(self.db, self._answer_in_transaction, inbound)
             except Exception:
                 # Never a stack trace to the person, never silence. The message
                 # key was not committed, so a platform redelivery retries it.
@@ -145,11 +144,6 @@ class Dispatcher:
             for reply, held in replies:
                 await send(reply, held)
             return outcome
-
-    async def _transact(self, inbound: Inbound) -> Answered | None:
-        if self.db.is_sqlite:
-            return self._answer_in_transaction(inbound)
-        return await asyncio.to_thread(self._answer_in_transaction, inbound)
 
     def _answer_in_transaction(self, inbound: Inbound) -> Answered | None:
         """Answer `inbound` in one transaction: its dedupe key, the chat's

@@ -116,7 +116,8 @@ async def test_unsigned_or_badly_signed_deliveries_never_reach_the_database(app,
     assert rows(app, PendingInbound) == [] and rows(app, ProcessedMessage) == [] and graph.posted == []
 
 
-async def test_a_coverage_check_on_whatsapp(app, graph):
+async def test_a_coverage_check_on_whatsapp(any_db_app, graph):
+    app = any_db_app  # on PostgreSQL the webhook's transactions run in threads
     channel = channel_for(app, graph)
     async with Webhook(app, channel) as hook:
         await hook.say(text("wamid.1", WARGA, "halo"))
@@ -206,7 +207,8 @@ async def test_titles_too_long_for_buttons_go_as_a_list_and_are_shown_whole(app,
     ]
 
 
-async def test_a_thousand_redeliveries_of_one_wamid_are_answered_once(app, graph):
+async def test_a_thousand_redeliveries_of_one_wamid_are_answered_once(any_db_app, graph):
+    app = any_db_app
     channel = channel_for(app, graph)
     body = delivery(messages=[text("wamid.same", WARGA, "halo")])
     async with Webhook(app, channel) as hook:
@@ -253,7 +255,8 @@ async def test_outside_24_hours_only_a_template_goes_out(app, graph, clock):
     assert "outside the 24-hour window" in skipped.detail and skipped.chat_id == WARGA
 
 
-async def test_a_message_stored_before_a_crash_is_handled_on_start(app, graph):
+async def test_a_message_stored_before_a_crash_is_handled_on_start(any_db_app, graph):
+    app = any_db_app
     crashed = channel_for(app, graph)
     stored = crashed.receive(delivery(messages=[text("wamid.1", WARGA, "halo")]))  # stored, 200 sent, then the crash
     assert len(stored) == 1 and len(rows(app, PendingInbound)) == 1 and graph.posted == []

@@ -52,6 +52,7 @@ from bot.dispatcher import ChatLocks, Dispatcher, Outcome
 from bot.media import MediaStore
 from bot.metrics import Metrics
 from bot.outbound import Sending
+from bot.transact import transact
 from bot.types import Delivery, Finished, Readiness, Sendable
 from handlers.messages import Capabilities, Choice, Inbound, Location, Media, Outbound, Refusal
 from handlers.texts import Catalogue
@@ -286,7 +287,7 @@ class WhatsAppChannel:
             return Response()  # 200: Meta must stop resending it
         await self.sending.room()  # meanwhile Meta keeps the next deliveries
         try:
-            stored = self.receive(data)
+            stored = await transact(self.records.db, self.receive, data)
         except Exception:
             log.exception("whatsapp webhook: could not store a delivery; asking for redelivery")
             return Response(status_code=500)
@@ -316,7 +317,7 @@ class WhatsAppChannel:
         self.metrics.messages_in.labels(NAME).inc()
         outcome = await self.dispatcher.handle(inbound, self.sending.replier(self, inbound))
         if outcome is not Outcome.FAILED:
-            self.records.handled(pending_id)
+            await transact(self.records.db, self.records.handled, pending_id)
         return outcome
 
     async def start(self) -> None:
