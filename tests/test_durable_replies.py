@@ -113,6 +113,16 @@ async def test_replies_are_held_with_the_step_and_forgotten_once_sent(any_db_app
         assert session.exec(select(PendingReply)).all() == []
 
 
+def test_a_steps_replies_are_held_in_the_order_said_however_many(any_db_app):
+    # Eleven take two inserts (eight at most in one); each id names its own reply.
+    app = any_db_app
+    bodies = [{"text": f"baris {number}"} for number in range(11)]
+    with app.db.transaction() as session:
+        held = replies.hold(session, channel="telegram", chat_id="1", bodies=bodies, due_at=app.clock())
+        stored = {row.id: row.body for row in session.exec(select(PendingReply)).all()}
+    assert [stored[reply] for reply in held] == bodies and held == sorted(held)
+
+
 def test_a_held_reply_comes_back_whole_buttons_request_template_and_files(any_db_app):
     app = any_db_app
     from datetime import timedelta
