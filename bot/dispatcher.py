@@ -285,10 +285,10 @@ class Dispatcher:
         return lines, self.flows.home(turn, turn.t("menu.question")), self.flows.menu.name
 
     def _run(self, step: Step, turn: Turn) -> Result:
-        """Run a step. A bug in it rolls back all the message did (no
-        savepoint per step: most steps write nothing, and SAVEPOINT and
-        RELEASE had cost more than SQLite's own work), then _transact
-        apologises in a transaction of its own."""
+        """Run a step. A bug in it (or a wait on I/O) rolls back all the
+        message did (no savepoint per step: most steps write nothing, and
+        SAVEPOINT and RELEASE had cost more than SQLite's own work), then
+        _answer_in_transaction apologises in a transaction of its own."""
         try:
             return run_to_end(step(turn))  # one that waits fails here like any other bug
         except Exception as error:
