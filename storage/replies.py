@@ -20,9 +20,10 @@ MOST_IN_ONE_INSERT = 8  # a step says one to three things; more go in several in
 
 def _holding(count: int) -> Prepared:
     """`count` replies in one INSERT ... VALUES (...), (...) RETURNING id,
-    prepared: Core's executemany had cost three times as much (on PostgreSQL
-    the dispatcher's busiest statement). A statement inserts its VALUES in
-    their order, so the ids it gives ascend in that order."""
+    prepared: two replies through Core's executemany had cost 65 µs of CPU
+    on SQLite and 196 on PostgreSQL (there the dispatcher's busiest
+    statement), 30 and 120 this way. A statement inserts its VALUES in their
+    order, so the ids it gives ascend in that order."""
     rows = [{name: bindparam(f"{name}_{i}", type_=REPLIES.c[name].type) for name in HELD} for i in range(count)]
     return Prepared(insert(REPLIES).values(rows).returning(REPLIES.c.id))
 
