@@ -431,8 +431,12 @@ def _lose_connection(db: Database) -> None:
     """The server ends the pool's one connection, as a restart would."""
     with db.transaction() as session:
         pid = session.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar()
-    with Database(db.url).engine.connect() as other:
-        assert other.exec_driver_sql(f"SELECT pg_terminate_backend({pid}, 5000)").scalar()
+    other = Database(db.url)
+    try:
+        with other.engine.connect() as connection:
+            assert connection.exec_driver_sql(f"SELECT pg_terminate_backend({pid}, 5000)").scalar()
+    finally:
+        other.dispose()
 
 
 def test_a_postgresql_connection_lost_while_resting_is_replaced_before_anyone_uses_it(postgres_url):
