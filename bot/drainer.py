@@ -21,9 +21,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 
-from babel.dates import format_date
-from babel.units import format_unit
-
 from bot.channels import Channel
 from bot.config import ReminderSettings
 from bot.group_commit import GroupCommit
@@ -33,6 +30,7 @@ from bot.types import Delivery
 from handlers.messages import Outbound, TemplateRef
 from handlers.renewal import RenewalFacts, reminder_line, renewal_digest
 from handlers.texts import Catalogue
+from handlers.wording import written_date, written_days
 from storage import outbox, renewal
 from storage.db import Database
 
@@ -137,10 +135,10 @@ class Drainer:
             text = texts("helpdesk.answer", text=row.body)
             return Outbound(text, template=TemplateRef("answer", ()), attachments=row.attachments)
         today = now.astimezone(self.calendar.zone).date()
-        end = format_date(row.cover_end, "d MMMM y", locale=texts.language)
+        end = written_date(texts, row.cover_end)
         left = (row.cover_end - today).days
         if left > 0:
-            days = texts("reminders.days_left", days=format_unit(left, "duration-day", locale=texts.language))
+            days = texts("reminders.days_left", days=written_days(texts, left))
         else:
             days = texts("reminders.ends_today")
         if row.kind == outbox.DIGEST:

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from babel.dates import format_date
 from sqlmodel import Session
 
 from bot.config import Settings
 from handlers.events import ClaimUpdated, Event, FilesAdded, HelpRequested, NikLocked, ReportFiled
 from handlers.texts import OPERATORS_LANGUAGE, Catalogue
+from handlers.wording import written_date
 from storage import outbox
 from storage.chats import recipient
 from storage.incidents import Report, attachments, report
@@ -77,7 +77,7 @@ class Notices:
             "operators.new_report",
             reference=report.reference,
             kind=t(f"incident.kind_{report.kind}"),
-            date=format_date(report.occurred_on, "d MMMM y", locale=t.language),
+            date=written_date(t, report.occurred_on),
             name=report.name,
             nik=report.nik_masked,
             reporter=reporter,

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from datetime import date
 
-from babel.units import format_unit
-
 from handlers.events import Subscribed
 from handlers.flow import Ask, Flow, Turn, ask, ask_again, done
 from handlers.identity import (
@@ -28,7 +26,7 @@ from handlers.identity import (
     verified_phone,
 )
 from handlers.messages import Outbound
-from handlers.wording import long_date
+from handlers.wording import long_date, written_days
 from storage import attempts
 from storage.models import Participant
 from storage.owners import record_owner
@@ -72,7 +70,7 @@ def status_and_period(turn: Turn, person: Participant) -> dict[str, str]:
     elif turn.today == person.cover_end:
         status, remaining = "active", turn.t("coverage.remaining_last_day")
     else:
-        days = format_unit((person.cover_end - turn.today).days, "duration-day", locale=turn.t.language)
+        days = written_days(turn.t, (person.cover_end - turn.today).days)
         status, remaining = "active", turn.t("coverage.remaining_active", days=days)
     return {"status": turn.t(f"coverage.status_{status}"), "start": start, "end": end, "remaining": remaining}
 

@@ -14,13 +14,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from babel.dates import format_date
-
 from handlers.flow import Flow, Turn, ask, ask_again, done, goto
 from handlers.identity import ask_nik, nik_then_birth_date, record_check
 from handlers.incident import ReportDraft
 from handlers.messages import Choice, Outbound
 from handlers.parse import Invalid, parse_phone
+from handlers.wording import written_date
 from storage.officers import (
     OfficerRow,
     VillageSummary,
@@ -164,7 +163,7 @@ def summary_text(turn: Turn, officer: OfficerRow, summary: VillageSummary) -> st
         district=officer.district,
         residents=summary.residents,
         categories=lines(summary.by_category, lambda value: t(f"category.{value}")),
-        ends=lines(summary.cover_ends, lambda day: format_date(day, "d MMMM y", locale=t.language)),
+        ends=lines(summary.cover_ends, lambda day: written_date(t, day)),
         reports=lines(summary.reports_by_status, lambda status: t(f"status.{status}")),
         not_opted_in=summary.not_opted_in,
     )
