@@ -17,6 +17,7 @@ import csv
 import itertools
 import os
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -104,7 +105,18 @@ def import_memory(path: Path, url: str, work: Path) -> int:
     return int(done.stderr.split()[-1]) // 1024
 
 
-def timed_import(app, path: Path) -> float:
+@dataclass
+class ImportFigures:
+    seconds: float
+    # CPU seconds: the worker processes validating rows, and the process that
+    # reads the file and writes (the database server's own is not counted)
+    validating: float
+    reading_writing: float
+
+
+def timed_import(app, path: Path) -> ImportFigures:
+    workers_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_before = time.process_time()
     started = time.perf_counter()
     report = import_roster(
         open_roster(path),
@@ -115,8 +127,11 @@ def timed_import(app, path: Path) -> float:
         batch_size=app.settings.roster.batch_size,
         workers=app.settings.roster.worker_count,
     )
+    seconds = time.perf_counter() - started
     assert report.rejected == [], report.rejected[:3]
-    return time.perf_counter() - started
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN)  # the pool's processes have ended and been waited for
+    validating = workers.ru_utime - workers_before.ru_utime + workers.ru_stime - workers_before.ru_stime
+    return ImportFigures(seconds, validating, time.process_time() - cpu_before)
 
 
 def file_alone(path: Path) -> float:
@@ -172,6 +187,7 @@ class DispatcherFigures:
     check_p50: float  # ms, the check itself: the birth date, the message that looks the person up
     check_p99: float
     statements: float  # a message, BEGIN and COMMIT included: each a round trip on PostgreSQL
+    cpu: float  # ms of this process's CPU a message, every thread's
 
 
 def dispatcher_run(app, people: list[dict], chats: int, tag: str = "bench", at_once: int = 1) -> DispatcherFigures:
@@ -221,15 +237,16 @@ def dispatcher_run(app, people: list[dict], chats: int, tag: str = "bench", at_o
     for name, listener in listened:
         event.listen(engine, name, listener)
     try:
-        started = time.perf_counter()
+        started, cpu_before = time.perf_counter(), time.process_time()
         asyncio.run(run())
         rate = chats * 5 / (time.perf_counter() - started)
+        cpu = (time.process_time() - cpu_before) * 1000 / (chats * 5)
     finally:
         for name, listener in listened:
             event.remove(engine, name, listener)
     assert len(checks) == chats, (len(checks), chats)
     cuts = statistics.quantiles(checks, n=100)
-    return DispatcherFigures(rate, cuts[49] * 1000, cuts[98] * 1000, next(statements) / (chats * 5))
+    return DispatcherFigures(rate, cuts[49] * 1000, cuts[98] * 1000, next(statements) / (chats * 5), cpu)
 
 
 RUNS = 3  # the issue's goals are medians of three
@@ -240,6 +257,13 @@ def described(runs: list[DispatcherFigures], figure: str, spec: str) -> str:
     """The median of a figure over the runs, and their range: "1,536 (1,501-1,560)"."""
     values = sorted(getattr(run, figure) for run in runs)
     return f"{statistics.median(values):{spec}} ({values[0]:{spec}}-{values[-1]:{spec}})"
+
+
+def one_core(runs: list[DispatcherFigures]) -> str:
+    """The process's CPU a message, and the rate one core gives at that cost:
+    the engine's Python holds one lock (the GIL), whatever its threads."""
+    cpu = statistics.median(run.cpu for run in runs)
+    return f"this process's CPU {cpu:.2f} ms a message, every thread's (one core's worth: {1000 / cpu:,.0f} a second)"
 
 
 def without_commit_flush(url: str) -> str:
@@ -258,7 +282,8 @@ def bench_database(name: str, url: str, work: Path, big_rows: int, chats: int) -
         reset(url)
         data = Path(tempfile.mkdtemp(dir=work))
         app = build_app(settings(data, database_in(data, url)))
-        seconds = timed_import(app, path)
+        imported = timed_import(app, path)
+        seconds = imported.seconds
         reading, writing = file_alone(path), database_alone(app, rows)
         people = sample_people(path)
         p50, p99 = lookup_latencies(app, people)
@@ -267,6 +292,12 @@ def bench_database(name: str, url: str, work: Path, big_rows: int, chats: int) -
             f"import {rows:>9,} rows: {seconds:7.1f} s ({rate}); anchors: the file read alone {reading:.1f} s, "
             f"the rows loaded and indexed by the database alone {writing:.1f} s"
         )
+        cpu, cores = imported.validating + imported.reading_writing, os.cpu_count() or 1
+        print(
+            f"  CPU: validation in the worker processes {imported.validating:.1f} s, the process reading the file "
+            f"and writing {imported.reading_writing:.1f} s; spread over {cores} cores at best {cpu / cores:.1f} s, "
+            f"before the database's own work"
+        )
         print(f"  peak resident memory of `python -m bot import-roster` on the same file: {memory} MiB")
         print(f"  bare lookup (anchor) p50 {p50:.2f} ms  p99 {p99:.2f} ms")
         runs = [dispatcher_run(app, people, chats, tag=f"run{number}") for number in range(RUNS)]
@@ -274,13 +305,14 @@ def bench_database(name: str, url: str, work: Path, big_rows: int, chats: int) -
             f"  dispatcher, one chat at a time, median of {RUNS} runs (each {chats} chats x 5-message coverage "
             f"check, console channel): {described(runs, 'rate', ',.0f')} messages/s; the check end to end "
             f"p50 {described(runs, 'check_p50', '.2f')} ms  p99 {described(runs, 'check_p99', '.2f')} ms; "
-            f"{runs[0].statements:.1f} statements a message, BEGIN and COMMIT included"
+            f"{runs[0].statements:.1f} statements a message, BEGIN and COMMIT included; {one_core(runs)}"
         )
         runs = [dispatcher_run(app, people, chats, f"busy{number}", AT_ONCE) for number in range(RUNS)]
         print(
             f"  dispatcher, {AT_ONCE} chats at once, median of {RUNS} runs: {described(runs, 'rate', ',.0f')} "
             f"messages/s; the check end to end, waiting for the others included, "
-            f"p50 {described(runs, 'check_p50', '.1f')} ms  p99 {described(runs, 'check_p99', '.1f')} ms"
+            f"p50 {described(runs, 'check_p50', '.1f')} ms  p99 {described(runs, 'check_p99', '.1f')} ms; "
+            f"{one_core(runs)}"
         )
         app.close()
         if url.startswith("postgres"):
