@@ -80,16 +80,17 @@ class GraphApiStandIn:
         return request.headers.get("authorization") == f"Bearer {TOKEN}"
 
     async def _messages(self, request: Request) -> Response:
+        arrived = time.monotonic() + self.round_trip / 2  # by the clock, as in telegram_standin
         await asyncio.sleep(self.round_trip / 2)
-        response = await self._message(request)
+        response = await self._message(request, arrived)
         await asyncio.sleep(self.round_trip / 2)
         return response
 
-    async def _message(self, request: Request) -> Response:
+    async def _message(self, request: Request, arrived: float) -> Response:
         if not self._authorised(request):
             return JSONResponse({"error": {"message": "Invalid OAuth access token", "code": 190}}, status_code=401)
         body = await request.json()
-        self.posted.append(Posted(body, time.monotonic()))
+        self.posted.append(Posted(body, arrived))
         waiting = self._failures.get(str(body.get("to")))
         if waiting:
             failure = waiting.pop(0)

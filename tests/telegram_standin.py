@@ -162,17 +162,21 @@ class BotApiStandIn:
         await stop(self.server)
 
     async def _api(self, request: Request) -> Response:
+        # A call arrives half a round trip after it reached this process, by
+        # the clock rather than after the sleep: on a loaded machine a sleep
+        # overruns by tens of milliseconds, a delay of the stand-in's, not the bot's.
+        arrived = time.monotonic() + self.round_trip / 2
         await asyncio.sleep(self.round_trip / 2)
-        response = await self._answer(request)
+        response = await self._answer(request, arrived)
         await asyncio.sleep(self.round_trip / 2)
         return response
 
-    async def _answer(self, request: Request) -> Response:
+    async def _answer(self, request: Request, arrived: float) -> Response:
         if request.path_params["token"] != self.token:
             return JSONResponse({"ok": False, "error_code": 401, "description": "Unauthorized"}, status_code=401)
         method = request.path_params["method"]
         params = await _params(request)
-        self.calls.append(Call(method, params, time.monotonic()))
+        self.calls.append(Call(method, params, arrived))
         if delay := self.delays.get(method):
             await asyncio.sleep(delay)
         if failure := self._failure(method, params.get("chat_id")):
