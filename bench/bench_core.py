@@ -296,7 +296,7 @@ def bench_database(name: str, url: str, work: Path, big_rows: int, chats: int) -
         print(
             f"  CPU: validation in the worker processes {imported.validating:.1f} s, the process reading the file "
             f"and writing {imported.reading_writing:.1f} s; spread over {cores} cores at best {cpu / cores:.1f} s, "
-            f"before the database's own work"
+            f"a database server's own work not counted"
         )
         print(f"  peak resident memory of `python -m bot import-roster` on the same file: {memory} MiB")
         print(f"  bare lookup (anchor) p50 {p50:.2f} ms  p99 {p99:.2f} ms")
