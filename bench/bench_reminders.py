@@ -10,7 +10,11 @@ and WhatsApp alternately); one stage is drained by this process through the
 real channels to the stand-in APIs (each in its own process) at the default
 rates, 25/s on Telegram and 60/s on WhatsApp (through templates, being outside
 24 hours). Prints, per platform and from the stand-in's arrival log, the
-achieved rate over the configured one and the busiest one-second window.
+achieved rate over the configured one and the busiest one-second window;
+and the busiest window as the bot wrote the requests to their sockets. The
+two differ by the stand-in's own lag: on a loaded machine it may handle a
+request tens of milliseconds after it was written, bunching arrivals the
+limiter had spread, which a network whose delay varies does as well.
 Planning: all stages for 26,775 and for 1,000,000 consenting people.
 """
 
@@ -22,8 +26,13 @@ import os
 import sys
 import tempfile
 import time
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import httpx
 from sqlalchemy import text
@@ -34,6 +43,7 @@ sys.path.insert(0, str(ROOT))
 from bench.bench_core import reset, settings, timed_import, write_roster  # noqa: E402
 from bench.bench_webhooks import free_port, start  # noqa: E402
 from bot.app import build_app  # noqa: E402
+from bot.channels import api_transport  # noqa: E402
 from bot.channels.telegram import TelegramChannel  # noqa: E402
 from bot.channels.whatsapp import WhatsAppChannel, WhatsAppSecrets  # noqa: E402
 from bot.config import TemplateSettings  # noqa: E402
@@ -71,6 +81,34 @@ async def arrivals(port: int) -> list[float]:
         return (await client.get(f"http://127.0.0.1:{port}/arrivals")).json()
 
 
+PACED_CALLS = ("/sendMessage", "/messages")  # Telegram's and the Graph API's sends
+
+
+@contextmanager
+def writes_logged() -> Iterator[dict[int, list[float]]]:
+    """When the bot finished writing each paced call's request to its socket,
+    by the stand-in's port: the moments the pacing itself counts from. The
+    transport's trace hook is wrapped, not replaced, for the HTTP sessions
+    made inside the block (each channel makes its own on its first call)."""
+    requests: dict[int, list[SimpleNamespace]] = defaultdict(list)
+    told = api_transport._written
+
+    async def logged(session: Any, context: SimpleNamespace, params: Any) -> None:
+        if params.url.path.endswith(PACED_CALLS):
+            if not hasattr(context, "written"):
+                requests[params.url.port].append(context)
+            context.written = time.monotonic()  # the headers, then each piece of the body: the last counts
+        await told(session, context, params)
+
+    api_transport._written = logged
+    written: dict[int, list[float]] = {}
+    try:
+        yield written
+    finally:
+        api_transport._written = told
+        written.update({port: sorted(call.written for call in calls) for port, calls in requests.items()})
+
+
 async def fan_out(app, people: int, round_trip: float) -> None:
     telegram_port, graph_port = free_port(), free_port()
     apis = [
@@ -95,17 +133,18 @@ async def fan_out(app, people: int, round_trip: float) -> None:
             }
         )
         secrets = WhatsAppSecrets(graph_standin.TOKEN, "bench", "bench")
-        channels = {
-            "telegram": TelegramChannel.of(app, token=telegram_standin.TOKEN),
-            "whatsapp": WhatsAppChannel.of(app, secrets),
-        }
-        await channels["telegram"].api.open()
-        app.planner().plan(PLANNED_AT)
-        started = time.perf_counter()
-        done = await app.drainer(channels).drain(FIRST_STAGE)
-        elapsed = time.perf_counter() - started
-        for channel in channels.values():
-            await channel.stop()
+        with writes_logged() as written:  # before the channels' first calls make their HTTP sessions
+            channels = {
+                "telegram": TelegramChannel.of(app, token=telegram_standin.TOKEN),
+                "whatsapp": WhatsAppChannel.of(app, secrets),
+            }
+            await channels["telegram"].api.open()
+            app.planner().plan(PLANNED_AT)
+            started = time.perf_counter()
+            done = await app.drainer(channels).drain(FIRST_STAGE)
+            elapsed = time.perf_counter() - started
+            for channel in channels.values():
+                await channel.stop()
         for name, port, rate in (
             ("Telegram", telegram_port, app.settings.telegram.pace.overall_per_second),
             ("WhatsApp", graph_port, app.settings.whatsapp.pace.per_second),
@@ -120,7 +159,9 @@ async def fan_out(app, people: int, round_trip: float) -> None:
             print(
                 f"  {name}: {len(times):,} reminders, {achieved:.1f}/s of {rate}/s configured "
                 f"({achieved / rate:.2f}); window to window {sustained:.1f}/s ({sustained / rate:.2f}); "
-                f"busiest one-second window {telegram_standin.most_in_any_second(times)}"
+                f"busiest one-second window {telegram_standin.most_in_any_second(times)} at the stand-in, "
+                f"{telegram_standin.most_in_any_second(written.get(port, []))} as the bot wrote them "
+                f"({len(written.get(port, [])):,} written)"
             )
         print(f"  whole stage: {elapsed:.0f} s, {dict(done)}")
     finally:
