@@ -207,7 +207,7 @@ def main() -> None:
             print(f"fan-out, {options.round_trip_ms:.0f} ms simulated round trip to each platform:")
             asyncio.run(fan_out(app, options.people, options.round_trip_ms / 1000))
             app.close()
-            for rows in (26_775, options.plan_rows):
+            for rows in sorted({26_775, options.plan_rows}):
                 app = fresh_app(work, url, work / f"roster-{rows}.csv")
                 planning(app, rows)
                 app.close()
