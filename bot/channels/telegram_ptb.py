@@ -14,11 +14,10 @@ from typing import Any
 import telegram
 from telegram import Bot, Update
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
-from telegram.request import HTTPXRequest
 
-from bot.channels.api_transport import api_transport
 from bot.channels.pacing import Verdict
 from bot.channels.telegram_api import AlikeCalls, Download
+from bot.channels.telegram_ptb_request import AiohttpRequest
 from bot.config import TelegramSettings
 from bot.dispatcher import Outcome
 
@@ -54,11 +53,8 @@ class PtbApi(AlikeCalls):
             # Replies to many chats go out concurrently (paced, at most
             # pace.in_flight at once); PTB's default pool of one connection
             # would queue them and time out.
-            request=HTTPXRequest(
-                connection_pool_size=settings.pace.in_flight,
-                httpx_kwargs={"transport": api_transport(settings.pace.in_flight)},
-            ),
-            get_updates_request=HTTPXRequest(connection_pool_size=1),
+            request=AiohttpRequest(settings.pace.in_flight),
+            get_updates_request=AiohttpRequest(1),
         )
 
     async def open(self) -> None:
