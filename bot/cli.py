@@ -472,11 +472,11 @@ def _print_samples(samples: list[Sample]) -> None:
 @cli.command()
 def run(ctx: typer.Context) -> None:
     """Run the bot on Telegram (TELEGRAM_BOT_TOKEN) with the web app (/healthz, /metrics)."""
-    from bot.service import serve  # Telegram and the web stack load only here
+    from bot.service import run_service  # Telegram and the web stack load only here
 
     with opened(ctx) as app:
         _warn_unready_templates(app)
-        asyncio.run(serve(app))
+        run_service(app)
 
 
 def _warn_unready_templates(app: App) -> None:
