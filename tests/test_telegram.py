@@ -685,3 +685,31 @@ async def test_a_tap_and_the_nik_typed_after_it_in_one_batch_are_handled_in_orde
         await channel.stop()
     to_budi = [call["text"] for call in sent if call["chat_id"] == "501"]
     assert to_budi[1].startswith("Ketik NIK Anda") and to_budi[2].startswith("Sekarang ketik tanggal lahir")
+
+
+async def test_a_slow_or_absent_api_is_told_apart_through_python_telegram_bots_aiohttp_request(library):
+    """The paced sender retries a timeout and a refused connection alike, but
+    an operator reading the log must see which it was."""
+    if library != "python-telegram-bot":
+        pytest.skip("aiogram brings its own aiohttp session")
+    from telegram import Bot
+    from telegram.error import NetworkError, TimedOut
+
+    from bot.channels.telegram_ptb_request import AiohttpRequest
+
+    async with BotApiStandIn(round_trip=2.0) as slow:
+        bot = Bot(TOKEN, base_url=slow.base_url, request=AiohttpRequest(1, read_timeout=0.3))
+        started = time.monotonic()
+        with pytest.raises(TimedOut):
+            await bot.send_message(chat_id=601, text="halo")
+        assert time.monotonic() - started < 1.5  # the read timeout, not the stand-in's 2 s
+        await bot.request.shutdown()
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    bot = Bot(TOKEN, base_url=f"http://127.0.0.1:{closed}/bot", request=AiohttpRequest(1))
+    with pytest.raises(NetworkError) as refused:
+        await bot.send_message(chat_id=601, text="halo")
+    assert not isinstance(refused.value, TimedOut) and "Connect" in str(refused.value)
+    await bot.request.shutdown()
