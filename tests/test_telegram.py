@@ -18,8 +18,11 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlmodel import select
+from telegram import Bot
+from telegram.error import NetworkError, TimedOut
 
 from bot.channels.telegram import SECRET_HEADER, TelegramChannel
+from bot.channels.telegram_ptb_request import AiohttpRequest
 from bot.config import PaceSettings
 from bot.dispatcher import Dispatcher
 from bot.web import build_web
@@ -692,11 +695,6 @@ async def test_a_slow_or_absent_api_is_told_apart_through_python_telegram_bots_a
     an operator reading the log must see which it was."""
     if library != "python-telegram-bot":
         pytest.skip("aiogram brings its own aiohttp session")
-    from telegram import Bot
-    from telegram.error import NetworkError, TimedOut
-
-    from bot.channels.telegram_ptb_request import AiohttpRequest
-
     async with BotApiStandIn(round_trip=2.0) as slow:
         bot = Bot(TOKEN, base_url=slow.base_url, request=AiohttpRequest(1, read_timeout=0.2))
         started = time.monotonic()
