@@ -384,9 +384,7 @@ class TelegramChannel:
         self.sender.submit_all(Recipient(chat_id), self._calls(chat_id, message, clear), finished=finished)
 
     async def deliver(self, chat_id: str, message: Outbound, how: Sendable, *, language: str) -> Delivery:
-        return await self.sender.deliver_all(
-            Recipient(chat_id), self._calls(chat_id, message), lambda sent: sent.message_id
-        )
+        return await self.sender.deliver_all(Recipient(chat_id), self._calls(chat_id, message), lambda sent_id: sent_id)
 
     def _calls(self, chat_id: str, message: Outbound, clear_reply_keyboard: bool = False) -> list[Call]:
         """The Bot API calls for a message: its text in parts, then its files."""

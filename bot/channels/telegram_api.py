@@ -43,8 +43,8 @@ class BotApi(Protocol):
     def parse(self, data: dict[str, Any]) -> Any: ...  # a webhook body, as the library's Update
     async def dispatch(self, update: Any, handle: Callable[[Any], Awaitable[Outcome | None]]) -> Outcome | None: ...
     async def get_updates(self, *, offset: int | None, timeout: int, allowed_updates: list[str]) -> list[Any]: ...
-    async def send(self, chat_id: str, part: Part) -> Any: ...  # the sent Message
-    async def send_file(self, chat_id: str, item: Media) -> Any: ...  # a photo or document; the sent Message
+    async def send(self, chat_id: str, part: Part) -> int: ...  # the sent message's id
+    async def send_file(self, chat_id: str, item: Media) -> int: ...  # a photo or document; its message's id
     async def answer_tap(self, query_id: str) -> None: ...
     async def drop_keyboard(self, chat_id: str, message_id: int) -> None: ...
     async def set_commands(self, commands: list[tuple[str, str]], language: str | None) -> None: ...
@@ -81,20 +81,23 @@ class AlikeCalls:
             )
         return types.ReplyKeyboardRemove() if part.clear_reply_keyboard else None
 
-    async def send(self, chat_id: str, part: Part) -> Any:
-        return await self.bot.send_message(chat_id=chat_id, text=part.text, reply_markup=self.markup(part))
+    async def send(self, chat_id: str, part: Part) -> int:
+        sent = await self.bot.send_message(chat_id=chat_id, text=part.text, reply_markup=self.markup(part))
+        return sent.message_id
 
     def upload(self, path: str) -> Any:
         """A local file as the library takes it for sending."""
         raise NotImplementedError
 
-    async def send_file(self, chat_id: str, item: Media) -> Any:
+    async def send_file(self, chat_id: str, item: Media) -> int:
         """A photo as a photo; anything else (a scan, a voice note) as a
         document, which Telegram takes in every format. With its caption."""
         caption = item.caption or None
         if item.mime_type.startswith("image/"):
-            return await self.bot.send_photo(chat_id=chat_id, photo=self.upload(item.path), caption=caption)
-        return await self.bot.send_document(chat_id=chat_id, document=self.upload(item.path), caption=caption)
+            sent = await self.bot.send_photo(chat_id=chat_id, photo=self.upload(item.path), caption=caption)
+        else:
+            sent = await self.bot.send_document(chat_id=chat_id, document=self.upload(item.path), caption=caption)
+        return sent.message_id
 
     async def answer_tap(self, query_id: str) -> None:
         await self.bot.answer_callback_query(query_id)
