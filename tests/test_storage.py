@@ -165,6 +165,7 @@ def test_sqlite_s_log_starts_again_under_a_steady_stream_of_commits(sqlite_url):
     db.checkpoints.log_limit = 2 << 20
     log = Path(sqlite_url.removeprefix("sqlite:///") + "-wal")
     longest = written = 0
+    starts = set()
     try:
         with db.transaction() as session:
             session.connection().exec_driver_sql("CREATE TABLE filler (text TEXT)")
@@ -173,10 +174,14 @@ def test_sqlite_s_log_starts_again_under_a_steady_stream_of_commits(sqlite_url):
                 session.connection().exec_driver_sql("INSERT INTO filler VALUES (?)", ("x" * 20_000,))
             written += 20_000
             longest = max(longest, log.stat().st_size)
+            with log.open("rb") as header:
+                starts.add(header.read(16)[12:16])  # the log's checkpoint sequence: one more at each start
         # Never started again, the log holds all that was written (more, with
-        # its frames' headers). Started again, it holds the limit and what
-        # came during one copy: 3-6 MiB alone, 18 MiB once in the loaded suite.
-        assert longest < written / 3, (longest, written)
+        # its frames' headers) and its sequence never moves. Started again, it
+        # holds the limit and what came during the slowest copy: 3-6 MiB alone,
+        # 18-31 MiB in the loaded suite, so the count of starts is what tells.
+        assert len(starts) > 3, starts
+        assert longest < written / 2, (longest, written)
     finally:
         db.dispose()
 
