@@ -236,8 +236,9 @@ class OutboxMessage(SQLModel, table=True):
     campaign plans five rows a person, and PostgreSQL checks a foreign key
     with a query a row, 45% of planning a million people. Nothing deletes a
     chat or a participant, every row is written by a statement that takes
-    them from their tables, and the drainer skips a row whose chat or person
-    is not there (bot/outbound.py: untimely)."""
+    them from their tables; were one deleted by hand, the drainer skips a
+    row whose person is gone (no consent) and never claims one whose chat is
+    (tests/test_reminders.py)."""
 
     __tablename__ = "outbox"
     __table_args__ = (

@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import text
 from sqlmodel import select
 
 from bot.channels.telegram import TelegramChannel
@@ -160,6 +161,36 @@ async def test_a_whole_campaign_on_both_channels(app, stand_ins):
     # the next daily plan gives the extended cover its own stages, once
     assert app.planner().plan(STAGE_TIMES[4]) == Counter({(stage, "telegram"): 1 for stage in STAGES})
     assert app.planner().plan(STAGE_TIMES[4]) == Counter()
+
+
+async def test_a_reminder_whose_person_or_chat_is_gone_is_never_sent(app, stand_ins):
+    """The outbox has no foreign keys (migration 0023): were a person or a
+    chat deleted by hand after planning, their rows stay behind and must
+    not go out, nor stop the others."""
+    telegram_api, graph = stand_ins
+    people = consenting(app, 4)
+    reminders = campaign(app, telegram_api, graph)
+    assert sum(app.planner().plan(app.clock()).values()) == 4 * len(STAGES)
+    with app.db.transaction() as session:
+        gone = {"person": people[0]["participant_id"], "chat": chat_of(session, 2).id}
+        for statement in (
+            "DELETE FROM reminder_subscriptions WHERE chat_pk = :chat OR participant_id = :person",
+            "DELETE FROM participants WHERE id = :person",
+            "DELETE FROM chats WHERE id = :chat",
+        ):
+            session.execute(text(statement), gone)
+    assert await reminders.drain(STAGE_TIMES[0]) == Counter(sent=2, skipped=1)
+    for channel in reminders.channels.values():
+        await channel.stop()
+
+    assert {call["chat_id"] for call in telegram_api.sent()} == set()  # chats 0 and 2 were Telegram's
+    assert {body["to"] for body in graph.bodies()} == {"700001", "700003"}
+    first_stage = [row for row in outbox_rows(app) if row.stage == STAGES[0]]
+    assert {(row.chat_pk == gone["chat"], row.state, row.detail) for row in first_stage} == {
+        (False, "skipped", "consent withdrawn"),  # the person gone
+        (False, "sent", None),
+        (True, "planned", None),  # the chat gone: never claimed
+    }
 
 
 def participant_row(app, person: dict) -> dict:
