@@ -163,11 +163,11 @@ async def test_a_whole_campaign_on_both_channels(app, stand_ins):
     assert app.planner().plan(STAGE_TIMES[4]) == Counter()
 
 
-async def test_a_reminder_whose_person_or_chat_is_gone_is_never_sent(app, stand_ins):
+async def test_a_reminder_whose_person_or_chat_is_gone_is_never_sent(any_db_app, stand_ins):
     """The outbox has no foreign keys (migration 0023): were a person or a
     chat deleted by hand after planning, their rows stay behind and must
     not go out, nor stop the others."""
-    telegram_api, graph = stand_ins
+    app, (telegram_api, graph) = any_db_app, stand_ins
     people = consenting(app, 4)
     reminders = campaign(app, telegram_api, graph)
     assert sum(app.planner().plan(app.clock()).values()) == 4 * len(STAGES)
