@@ -207,7 +207,7 @@ def dispatcher_run(app, people: list[dict], chats: int, tag: str = "bench", at_o
         born = date.fromisoformat(person["tanggal_lahir"]).strftime("%d-%m-%Y")
         said_back: list[str] = []
 
-        async def keep(message, _held) -> None:
+        async def keep(message, _held, _who) -> None:
             said_back.append(message.text)
 
         for step, said in enumerate(("halo", "1", person["nik"], born, "2")):

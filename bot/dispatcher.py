@@ -40,7 +40,7 @@ from handlers.helpdesk import answers_waiting
 from handlers.messages import Inbound, Outbound
 from handlers.understand import normalise, resolve_choice
 from storage import replies
-from storage.chats import OpenChat, SavedState, open_chat, save_state
+from storage.chats import Addressee, OpenChat, SavedState, open_chat, save_state
 from storage.db import Database
 from storage.processed import claim_message
 
@@ -49,7 +49,8 @@ log = logging.getLogger(__name__)
 # Acts on a step's event inside the message's transaction (bot/notices.py).
 React = Callable[[Session, Event, datetime], None]
 T = TypeVar("T")
-Answered = list[tuple[Outbound, int | None]]  # each reply with its held row's id
+# Each reply with its held row's id, and the chat as the transaction left it.
+Answered = tuple[list[tuple[Outbound, int]], Addressee]
 
 
 class StepFailed(Exception):
@@ -130,20 +131,21 @@ class Dispatcher:
 
     async def handle(self, inbound: Inbound, send: Reply) -> Outcome:
         async with self._chats.hold((inbound.channel, inbound.chat_id)):
-            outcome = Outcome.ANSWERED
             try:
-                replies = await transact(self.db, self._answer_in_transaction, inbound)
+                answered = await transact(self.db, self._answer_in_transaction, inbound)
             except Exception:
                 # Never a stack trace to the person, never silence. The message
                 # key was not committed, so a platform redelivery retries it.
                 log.exception("handling a %s message failed", inbound.channel)
                 texts = self.services.catalogue[self.settings.default_language]
-                replies, outcome = [(Outbound(texts("common.error")), None)], Outcome.FAILED
-            if replies is None:
+                await send(Outbound(texts("common.error")), None, None)
+                return Outcome.FAILED
+            if answered is None:
                 return Outcome.DUPLICATE
+            replies, who = answered
             for reply, held in replies:
-                await send(reply, held)
-            return outcome
+                await send(reply, held, who)
+            return Outcome.ANSWERED
 
     def _answer_in_transaction(self, inbound: Inbound) -> Answered | None:
         """Answer `inbound` in one transaction: its dedupe key, the chat's
@@ -157,15 +159,19 @@ class Dispatcher:
         with self.db.transaction() as db:
             return self._held(db, inbound, self._apologise(db, inbound, now), now)
 
-    def _held(self, db: Session, inbound: Inbound, said: list[Outbound] | None, now: datetime) -> Answered | None:
-        if said is None:
+    def _held(
+        self, db: Session, inbound: Inbound, answer: tuple[OpenChat, list[Outbound]] | None, now: datetime
+    ) -> Answered | None:
+        if answer is None:
             return None
+        chat, said = answer
         due = now + timedelta(seconds=self.settings.resend_unsent_after_seconds)
         bodies = [message.as_json() for message in said]
         held = replies.hold(db, channel=inbound.channel, chat_id=inbound.chat_id, bodies=bodies, due_at=due)
-        return list(zip(said, held, strict=True))
+        # Opening the chat made it active and its last message now; a step may have changed its language.
+        return list(zip(said, held, strict=True)), Addressee(chat.language, True, now)
 
-    def _apologise(self, db: Session, inbound: Inbound, now: datetime) -> list[Outbound] | None:
+    def _apologise(self, db: Session, inbound: Inbound, now: datetime) -> tuple[OpenChat, list[Outbound]] | None:
         """A step failed: the message is marked handled and the person is
         back at the menu with an apology, never a trace or silence."""
         opened = self._opened(db, inbound, now)
@@ -174,23 +180,23 @@ class Dispatcher:
         chat, _state = opened
         turn = Turn(inbound, chat, {}, db, now, self.services)
         said, result, flow = self._menu(turn, "common.error")
-        return said + self._settle(turn, result, flow)
+        return chat, said + self._settle(turn, result, flow)
 
-    def _answer(self, db: Session, inbound: Inbound, now: datetime) -> list[Outbound] | None:
+    def _answer(self, db: Session, inbound: Inbound, now: datetime) -> tuple[OpenChat, list[Outbound]] | None:
         opened = self._opened(db, inbound, now)
         if opened is None:
             return None
         chat, state = opened
         if inbound.refused:
             # The waiting step keeps waiting; only the reason is said.
-            return [Outbound(self.services.catalogue[chat.language](f"refused.{inbound.refused}"))]
+            return chat, [Outbound(self.services.catalogue[chat.language](f"refused.{inbound.refused}"))]
         turn = Turn(inbound, chat, dict(state.data) if state else {}, db, now, self.services)
         said = answers_waiting(turn)  # an officer's answer first, in or out of the helpdesk
         routed, result, flow = self._route(turn, state)
         said += routed + self._settle(turn, result, flow)
         for event in turn.events:
             self.react(db, event, now)
-        return said
+        return chat, said
 
     def _opened(self, db: Session, inbound: Inbound, now: datetime) -> tuple[OpenChat, SavedState | None] | None:
         """The message's key claimed and its chat opened; None when the key was

@@ -130,12 +130,15 @@ class Sending:
         self._answering = 0  # messages let in whose replies are not queued yet
         self._waiting_for_room: deque[asyncio.Future] = deque()
 
-    def _decide(self, channel: Channel, chat_id: str, message: Outbound, now: datetime) -> Decision | Waiting | str:
+    def _decide(
+        self, channel: Channel, chat_id: str, message: Outbound, now: datetime, who: Addressee | None
+    ) -> Decision | Waiting | str:
         if channel.capabilities.reply_window_hours is None:
             # Nothing to check against the chat row: a reply goes as written.
             return Decision("free", self.default_language)
-        with self.db.transaction() as session:
-            who = addressee(session, channel=channel.name, chat_id=chat_id)
+        if who is None:
+            with self.db.transaction() as session:
+                who = addressee(session, channel=channel.name, chat_id=chat_id)
         return decide(channel, who, message, now)
 
     def submit(
@@ -146,10 +149,14 @@ class Sending:
         *,
         answering: Inbound | None = None,
         held: int | None = None,
+        who: Addressee | None = None,
     ) -> None:
         """Queue a message for a chat, if it may go; never waits for the
-        platform. `held`: the pending_replies row to forget once it is out."""
-        decision = self._decide(channel, chat_id, message, self.clock())
+        platform. `held`: the pending_replies row to forget once it is out.
+        `who`: the chat as known (a reply's, from its message's transaction;
+        a WhatsApp reply read it again in a transaction of its own, 10% of
+        the bot's CPU); read here when not given."""
+        decision = self._decide(channel, chat_id, message, self.clock(), who)
         if isinstance(decision, Waiting):  # a reply cannot wait for a review
             decision = decision.reason
         if isinstance(decision, str):
@@ -168,8 +175,8 @@ class Sending:
     def replier(self, channel: Channel, inbound: Inbound) -> Reply:
         """How the engine's replies to `inbound` go out: queued, never awaited."""
 
-        async def reply(message: Outbound, held: int | None) -> None:
-            self.submit(channel, inbound.chat_id, message, answering=inbound, held=held)
+        async def reply(message: Outbound, held: int | None, who: Addressee | None) -> None:
+            self.submit(channel, inbound.chat_id, message, answering=inbound, held=held, who=who)
 
         return reply
 

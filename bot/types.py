@@ -8,12 +8,14 @@ from datetime import datetime
 from typing import Literal
 
 from handlers.messages import Outbound
+from storage.chats import Addressee
 
 Clock = Callable[[], datetime]
 # How the engine hands a reply to whoever sends it, with the id of the
-# pending_replies row that keeps it until it is out (None: an apology that
-# no transaction wrote).
-Reply = Callable[[Outbound, int | None], Awaitable[None]]
+# pending_replies row that keeps it until it is out, and the chat as the
+# message's transaction left it (None for both: an apology that no
+# transaction wrote; the sender then reads the chat itself).
+Reply = Callable[[Outbound, int | None, Addressee | None], Awaitable[None]]
 # Called once a queued message is out, or refused for good; what it returns
 # completes when the database has forgotten the message (a sender holds the
 # message's in-flight place until then, so a crash repeats at most those).

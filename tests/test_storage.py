@@ -415,7 +415,7 @@ def test_one_message_delivered_to_two_processes_at_once_is_answered_once(tmp_pat
     start = threading.Barrier(2)
 
     def deliver(app) -> None:
-        async def collect(message, _held) -> None:
+        async def collect(message, _held, _who) -> None:
             replies.append(message.text)
 
         start.wait()

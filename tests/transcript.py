@@ -44,7 +44,7 @@ class Chat:
         if self.sender_phone:
             shared.setdefault("sender_phone", self.sender_phone)
 
-        async def collect(message: Outbound, _held: int | None) -> None:
+        async def collect(message: Outbound, _held: int | None, _who: object) -> None:
             assert_fits_every_channel(message)
             replies.append(message)
 
