@@ -28,9 +28,8 @@ from handlers.identity import (
 from handlers.messages import Outbound
 from handlers.wording import long_date, written_days
 from storage import attempts
-from storage.models import Participant
 from storage.owners import record_owner
-from storage.participants import participant_by_id
+from storage.participants import ParticipantRow, participant_by_id
 from storage.privacy import mask_kpj, mask_name
 from storage.subscriptions import subscribe
 
@@ -61,7 +60,7 @@ async def checked(turn: Turn, born: date):
 got_nik, got_birth_date = nik_then_birth_date(checked, "coverage.ask_birth_date")
 
 
-def status_and_period(turn: Turn, person: Participant) -> dict[str, str]:
+def status_and_period(turn: Turn, person: ParticipantRow) -> dict[str, str]:
     start, end = long_date(turn, person.cover_start), long_date(turn, person.cover_end)
     if turn.today < person.cover_start:
         status, remaining = "not_started", turn.t("coverage.remaining_not_started", start=start)
@@ -75,7 +74,7 @@ def status_and_period(turn: Turn, person: Participant) -> dict[str, str]:
     return {"status": turn.t(f"coverage.status_{status}"), "start": start, "end": end, "remaining": remaining}
 
 
-def cover_answer(turn: Turn, person: Participant) -> Outbound:
+def cover_answer(turn: Turn, person: ParticipantRow) -> Outbound:
     """What KTP data may learn: covered or not, until when; and how to see more."""
     answer = turn.t("coverage.covered", **status_and_period(turn, person))
     if roster_phone(person) is None:
@@ -87,13 +86,13 @@ def cover_answer(turn: Turn, person: Participant) -> Outbound:
     return Outbound(f"{answer}\n{turn.t(more)}")
 
 
-def whole_card(turn: Turn, person: Participant) -> Ask:
+def whole_card(turn: Turn, person: ParticipantRow) -> Ask:
     audit(turn, outcome=attempts.SHOWN, purpose="card", proof=attempts.OWNER, participant_id=person.id)
     turn.data["may_prove"] = False
     return ask(got_consent, card(turn, person), consent_question(turn))
 
 
-def card(turn: Turn, person: Participant):
+def card(turn: Turn, person: ParticipantRow):
     return turn.say(
         "coverage.card",
         name=mask_name(person.name),

@@ -28,10 +28,9 @@ from handlers.events import CheckFailed, NikLocked
 from handlers.flow import Ask, Done, Result, Step, Turn, ask, ask_again, done
 from handlers.parse import Invalid, Nik, parse_birth_date, parse_nik, parse_phone
 from storage import attempts
-from storage.models import Participant
 from storage.officers import linked_officer
 from storage.owners import owned, record_owner
-from storage.participants import find_participant
+from storage.participants import ParticipantRow, find_participant
 from storage.privacy import mask_nik
 
 PURPOSE = attempts.CHECK
@@ -65,7 +64,7 @@ def refuse(turn: Turn, until: datetime) -> Done:
     return done(turn.say("coverage.locked", until=format_time(local, "short", locale=turn.t.language)))
 
 
-def matching_participant(turn: Turn, born: date) -> Participant | None:
+def matching_participant(turn: Turn, born: date) -> ParticipantRow | None:
     """The participant whose NIK hash the draft holds, if `born` is their
     birth date; None otherwise, at the same cost either way."""
     hasher = turn.services.hasher
@@ -120,12 +119,12 @@ def verified_phone(turn: Turn) -> str | None:
     return None if isinstance(parsed, Invalid) else parsed
 
 
-def roster_phone(person: Participant) -> str | None:
+def roster_phone(person: ParticipantRow) -> str | None:
     parsed = parse_phone(person.phone or "")
     return None if isinstance(parsed, Invalid) else parsed
 
 
-def proven_owner(turn: Turn, person: Participant) -> bool:
+def proven_owner(turn: Turn, person: ParticipantRow) -> bool:
     """Whether this chat is `person`'s own: proven before while the roster
     kept the same phone, or now by its verified number (recorded)."""
     if person.id in owned(turn.db, chat=turn.chat):
@@ -188,7 +187,7 @@ def nik_then_birth_date(
     return got_nik, got_birth_date
 
 
-def proven_participant(turn: Turn, born: date) -> Participant | None:
+def proven_participant(turn: Turn, born: date) -> ParticipantRow | None:
     """`matching_participant`, with the check recorded either way; None
     while the NIK is locked, unless this chat is its verified owner."""
     person = matching_participant(turn, born)

@@ -14,8 +14,7 @@ from sqlmodel import Session
 
 from storage.chats import STANDING, OpenChat, standing_link
 from storage.db import PerDialect
-from storage.models import Participant
-from storage.participants import find_participant
+from storage.participants import ParticipantRow, find_participant
 from storage.tables import CHATS, INCIDENTS, LINKS, OFFICERS, PARTICIPANTS, SUBSCRIPTIONS
 
 UPSERT = PerDialect(
@@ -156,7 +155,7 @@ def officers(session: Session) -> list[tuple[OfficerRow, int]]:
     return [(OfficerRow(*row[:-1]), row[-1]) for row in session.connection().execute(statement)]
 
 
-def resident(session: Session, *, nik_hash: str, officer: OfficerRow) -> Participant | None:
+def resident(session: Session, *, nik_hash: str, officer: OfficerRow) -> ParticipantRow | None:
     """A participant of the officer's own village, by NIK hash; None for
     anyone else, whether or not they exist."""
     person = find_participant(session, nik_hash=nik_hash)

@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from storage.chats import OpenChat
 from storage.db import PerDialect
-from storage.models import Participant
+from storage.participants import ParticipantRow
 from storage.prepared import Prepared
 from storage.tables import OWNERS, PARTICIPANTS
 
@@ -22,7 +22,7 @@ PROVE = PerDialect(
 )
 
 
-def record_owner(session: Session, *, chat: OpenChat, participant: Participant, now: datetime) -> None:
+def record_owner(session: Session, *, chat: OpenChat, participant: ParticipantRow, now: datetime) -> None:
     """This chat proved to be `participant`'s own, with the roster's phone of now."""
     connection = session.connection()
     row = {"chat_pk": chat.id, "participant_id": participant.id, "phone": participant.phone, "proven_at": now}

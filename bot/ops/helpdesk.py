@@ -20,9 +20,8 @@ from storage import console, helpdesk, outbox
 from storage.chats import addressee, end_conversation
 from storage.helpdesk import Message, Thread
 from storage.media import Media
-from storage.models import Participant
 from storage.owners import owned_by_chat
-from storage.participants import participant_by_id
+from storage.participants import ParticipantRow, participant_by_id
 
 MAX_ANSWER = 2000
 HELPDESK_FLOW = helpdesk_flow.name
@@ -32,14 +31,14 @@ PAGE = 50
 @dataclass(frozen=True)
 class Waiting:
     thread: Thread
-    people: list[Participant]  # whom the chat has proven to be (its verified number), if anyone
+    people: list[ParticipantRow]  # whom the chat has proven to be (its verified number), if anyone
 
 
-def _people(session: Session, chat_pk: int) -> list[Participant]:
+def _people(session: Session, chat_pk: int) -> list[ParticipantRow]:
     return [participant_by_id(session, participant_id) for participant_id in sorted(owned_by_chat(session, chat_pk))]
 
 
-def _visible(actor: Actor, people: list[Participant]) -> bool:
+def _visible(actor: Actor, people: list[ParticipantRow]) -> bool:
     """A district-limited account sees the threads of people proven to live
     there; a thread of nobody proven belongs to the regency-wide accounts."""
     return actor.districts is None or any(actor.sees(person.district) for person in people)
@@ -55,7 +54,7 @@ def open_threads(session: Session, *, actor: Actor, state: str = helpdesk.OPEN) 
 @dataclass(frozen=True)
 class ThreadView:
     thread: Thread
-    people: list[Participant]
+    people: list[ParticipantRow]
     messages: list[Message]
 
 

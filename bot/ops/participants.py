@@ -15,8 +15,7 @@ from handlers.parse import Invalid as Unreadable
 from handlers.parse import parse_nik
 from storage import console, incidents, subscriptions
 from storage.incidents import Report
-from storage.models import Participant
-from storage.participants import find_participant, search_participants
+from storage.participants import ParticipantRow, find_participant, search_participants
 from storage.privacy import IdentityHasher, mask_nik
 
 MOST = 50  # people a name search shows
@@ -26,7 +25,7 @@ KPJ_LIKE = re.compile(r"^\d{6,15}$")
 
 @dataclass(frozen=True)
 class Card:
-    person: Participant
+    person: ParticipantRow
     covered: bool  # today
     followers: list[tuple[str, bool]]  # chats reminded about them: channel, consent on
     reports: list[Report]
@@ -71,7 +70,7 @@ def lookup(
     return Found(how, [_card(session, person, today) for person in people])
 
 
-def _card(session: Session, person: Participant, today) -> Card:
+def _card(session: Session, person: ParticipantRow, today) -> Card:
     return Card(
         person=person,
         covered=person.cover_start <= today <= person.cover_end,
