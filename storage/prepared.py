@@ -73,6 +73,21 @@ class _Form:
         return [self.row(*[p(v) if p else v for p, v in zip(processors, row, strict=True)]) for row in raw]
 
 
+CURSOR = "payung.prepared.cursor"  # its key in the driver connection's `info`
+
+
+def _cursor(connection: Connection) -> Any:
+    """The driver connection's cursor for prepared statements, one for the
+    connection's life: psycopg sets up each new cursor's adapters afresh,
+    10 of a short statement's 50 µs. SQLAlchemy empties `info` when it
+    replaces a connection it found broken, so a new one gets a new cursor."""
+    pooled = connection.connection
+    cursor = pooled.info.get(CURSOR)
+    if cursor is None:
+        cursor = pooled.info[CURSOR] = pooled.cursor()
+    return cursor
+
+
 class Prepared:
     """A Core statement run as its compiled SQL on the connection's driver
     cursor, in the connection's transaction. Its rows are named tuples."""
@@ -92,21 +107,18 @@ class Prepared:
         values = form.parameters(parameters)
         events = connection.dispatch
         listened = bool(events.before_cursor_execute or events.after_cursor_execute)
-        cursor = connection.connection.cursor()
+        cursor = _cursor(connection)
+        if listened:
+            events.before_cursor_execute(connection, cursor, form.sql, values, None, False)
         try:
-            if listened:
-                events.before_cursor_execute(connection, cursor, form.sql, values, None, False)
-            try:
-                cursor.execute(form.sql, values)
-                raw = cursor.fetchall() if form.row is not None else []
-            except dialect.loaded_dbapi.Error as error:
-                raise DBAPIError.instance(
-                    form.sql, None, error, dialect.loaded_dbapi.Error, hide_parameters=True, dialect=dialect
-                ) from error
-            if listened:
-                events.after_cursor_execute(connection, cursor, form.sql, values, None, False)
-        finally:
-            cursor.close()
+            cursor.execute(form.sql, values)
+            raw = cursor.fetchall() if form.row is not None else []
+        except dialect.loaded_dbapi.Error as error:
+            raise DBAPIError.instance(
+                form.sql, None, error, dialect.loaded_dbapi.Error, hide_parameters=True, dialect=dialect
+            ) from error
+        if listened:
+            events.after_cursor_execute(connection, cursor, form.sql, values, None, False)
         return form.rows(raw)
 
     def first(self, connection: Connection, parameters: Mapping[str, Any]) -> NamedTuple | None:
