@@ -25,7 +25,7 @@ import logging
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlmodel import Session
 
@@ -40,7 +40,7 @@ from handlers.helpdesk import answers_waiting
 from handlers.messages import Inbound, Outbound
 from handlers.understand import normalise, resolve_choice
 from storage import replies
-from storage.chats import Addressee, OpenChat, SavedState, open_chat, save_state
+from storage.chats import Addressee, OpenChat, SavedState, open_chat, state_row
 from storage.db import Database
 from storage.processed import claim_message
 
@@ -51,6 +51,8 @@ React = Callable[[Session, Event, datetime], None]
 T = TypeVar("T")
 # Each reply with its held row's id, and the chat as the transaction left it.
 Answered = tuple[list[tuple[Outbound, int]], Addressee]
+# The chat, what to say, and where its conversation waits next (storage/chats.py: state_row), to keep together.
+Said = tuple[OpenChat, list[Outbound], dict[str, Any] | None]
 
 
 class StepFailed(Exception):
@@ -159,19 +161,19 @@ class Dispatcher:
         with self.db.transaction() as db:
             return self._held(db, inbound, self._apologise(db, inbound, now), now)
 
-    def _held(
-        self, db: Session, inbound: Inbound, answer: tuple[OpenChat, list[Outbound]] | None, now: datetime
-    ) -> Answered | None:
+    def _held(self, db: Session, inbound: Inbound, answer: Said | None, now: datetime) -> Answered | None:
         if answer is None:
             return None
-        chat, said = answer
+        chat, said, state = answer
         due = now + timedelta(seconds=self.settings.resend_unsent_after_seconds)
         bodies = [message.as_json() for message in said]
-        held = replies.hold(db, channel=inbound.channel, chat_id=inbound.chat_id, bodies=bodies, due_at=due)
+        held = replies.hold(
+            db, channel=inbound.channel, chat_id=inbound.chat_id, bodies=bodies, due_at=due, state=state
+        )
         # Opening the chat made it active and its last message now; a step may have changed its language.
         return list(zip(said, held, strict=True)), Addressee(chat.language, True, now)
 
-    def _apologise(self, db: Session, inbound: Inbound, now: datetime) -> tuple[OpenChat, list[Outbound]] | None:
+    def _apologise(self, db: Session, inbound: Inbound, now: datetime) -> Said | None:
         """A step failed: the message is marked handled and the person is
         back at the menu with an apology, never a trace or silence."""
         opened = self._opened(db, inbound, now)
@@ -180,23 +182,24 @@ class Dispatcher:
         chat, _state = opened
         turn = Turn(inbound, chat, {}, db, now, self.services)
         said, result, flow = self._menu(turn, "common.error")
-        return chat, said + self._settle(turn, result, flow)
+        settled, state = self._settle(turn, result, flow)
+        return chat, said + settled, state
 
-    def _answer(self, db: Session, inbound: Inbound, now: datetime) -> tuple[OpenChat, list[Outbound]] | None:
+    def _answer(self, db: Session, inbound: Inbound, now: datetime) -> Said | None:
         opened = self._opened(db, inbound, now)
         if opened is None:
             return None
         chat, state = opened
         if inbound.refused:
             # The waiting step keeps waiting; only the reason is said.
-            return chat, [Outbound(self.services.catalogue[chat.language](f"refused.{inbound.refused}"))]
+            return chat, [Outbound(self.services.catalogue[chat.language](f"refused.{inbound.refused}"))], None
         turn = Turn(inbound, chat, dict(state.data) if state else {}, db, now, self.services)
         said = answers_waiting(turn)  # an officer's answer first, in or out of the helpdesk
         routed, result, flow = self._route(turn, state)
-        said += routed + self._settle(turn, result, flow)
+        settled, next_state = self._settle(turn, result, flow)
         for event in turn.events:
             self.react(db, event, now)
-        return chat, said
+        return chat, said + routed + settled, next_state
 
     def _opened(self, db: Session, inbound: Inbound, now: datetime) -> tuple[OpenChat, SavedState | None] | None:
         """The message's key claimed and its chat opened; None when the key was
@@ -301,9 +304,9 @@ class Dispatcher:
             log.exception("step %s failed", step.__qualname__)
             raise StepFailed(step.__qualname__) from error
 
-    def _settle(self, turn: Turn, result: Result, flow_name: str) -> list[Outbound]:
-        """Follow hand-offs to the step the person is asked in next, and save
-        the session there."""
+    def _settle(self, turn: Turn, result: Result, flow_name: str) -> tuple[list[Outbound], dict[str, Any]]:
+        """Follow hand-offs to the step the person is asked in next: what is
+        said on the way, and the session there, to save with the replies."""
         said: list[Outbound] = []
         while not isinstance(result, Ask):
             parked = turn.data.get(PARKED)
@@ -332,8 +335,7 @@ class Dispatcher:
         if flow.steps.get(result.step.__name__) is not result.step:
             # Saved, it would strand the person; failing here rolls the message back.
             raise LookupError(f"{result.step.__qualname__} is not a step of the {flow.name} flow")
-        save_state(
-            turn.db,
+        state = state_row(
             chat=turn.chat,
             flow=flow.name,
             step=result.step.__name__,
@@ -342,4 +344,4 @@ class Dispatcher:
             now=turn.now,
             expires_at=turn.now + timedelta(minutes=self._idle_minutes(flow, turn.data)),
         )
-        return said
+        return said, state

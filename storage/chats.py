@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, delete, exists, insert, select, update
+from sqlalchemy import ColumnElement, Insert, bindparam, delete, exists, insert, select, update
 from sqlmodel import Session
 
 from storage.db import PerDialect
@@ -59,16 +59,17 @@ ARRIVED = Prepared(
 STATE_COLUMNS = ("flow", "step", "data", "choices", "expires_at", "updated_at")
 
 
-def _upsert_state(insert_) -> Prepared:
-    statement = insert_(SESSIONS)
-    return Prepared(
-        statement.on_conflict_do_update(
-            index_elements=[SESSIONS.c.chat_pk], set_={name: statement.excluded[name] for name in STATE_COLUMNS}
-        )
+def upsert_state(insert_) -> Insert:
+    """A chat's state saved, its values named as its columns (chat_pk, flow, ...)."""
+    statement = insert_(SESSIONS).values(
+        {name: bindparam(name, type_=SESSIONS.c[name].type) for name in ("chat_pk", *STATE_COLUMNS)}
+    )
+    return statement.on_conflict_do_update(
+        index_elements=[SESSIONS.c.chat_pk], set_={name: statement.excluded[name] for name in STATE_COLUMNS}
     )
 
 
-SAVE_STATE = PerDialect(_upsert_state)
+SAVE_STATE = PerDialect(lambda insert_: Prepared(upsert_state(insert_)))
 MARK_UNREACHABLE = (
     update(CHATS)
     .where(CHATS.c.channel == bindparam("p_channel"), CHATS.c.chat_id == bindparam("p_chat_id"))
@@ -145,8 +146,7 @@ def recipient(session: Session, *, channel: str, chat_id: str, language: str, no
     return connection.execute(FIND_CHAT, {"p_channel": channel, "p_chat_id": chat_id}).scalar_one()
 
 
-def save_state(
-    session: Session,
+def state_row(
     *,
     chat: OpenChat,
     flow: str,
@@ -155,9 +155,10 @@ def save_state(
     choices: list[list[str]],
     now: datetime,
     expires_at: datetime,
-) -> None:
-    connection = session.connection()
-    row = {
+) -> dict[str, Any]:
+    """Where a chat's conversation waits next, as save_state (or
+    storage/replies.py: hold, with the message's replies) saves it."""
+    return {
         "chat_pk": chat.id,
         "flow": flow,
         "step": step,
@@ -166,7 +167,11 @@ def save_state(
         "expires_at": expires_at,
         "updated_at": now,
     }
-    SAVE_STATE[connection.dialect.name].rows(connection, row)
+
+
+def save_state(session: Session, state: dict[str, Any]) -> None:
+    connection = session.connection()
+    SAVE_STATE[connection.dialect.name].rows(connection, state)
 
 
 def set_language(session: Session, *, chat: OpenChat, language: str) -> None:

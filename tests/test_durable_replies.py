@@ -123,6 +123,44 @@ def test_a_steps_replies_are_held_in_the_order_said_however_many(any_db_app):
     assert [stored[reply] for reply in held] == bodies and held == sorted(held)
 
 
+@pytest.mark.parametrize("said", [0, 2, 11])
+def test_where_a_chat_waits_next_is_saved_with_its_replies(any_db_app, said):
+    # On PostgreSQL in the replies' first INSERT (a round trip less a message);
+    # with nothing to say, or on SQLite, on its own.
+    from datetime import timedelta
+
+    from sqlalchemy import event
+
+    from storage.chats import open_chat, state_row
+
+    app, now = any_db_app, any_db_app.clock()
+    bodies = [{"text": f"baris {number}"} for number in range(said)]
+    statements = []
+    with app.db.transaction() as session:
+        chat, _ = open_chat(session, channel="telegram", chat_id="1", language="id", now=now)
+        state = state_row(
+            chat=chat, flow="coverage", step="got_nik", data={"nik_masked": "1603********0001"},
+            choices=[["batal", "Batal"]], now=now, expires_at=now + timedelta(minutes=30),
+        )  # fmt: skip
+        counted = lambda *_args: statements.append(1)  # noqa: E731
+        event.listen(app.db.engine, "before_cursor_execute", counted)
+        try:
+            held = replies.hold(session, channel="telegram", chat_id="1", bodies=bodies, due_at=now, state=state)
+        finally:
+            event.remove(app.db.engine, "before_cursor_execute", counted)
+        stored = {row.id: row.body for row in session.exec(select(PendingReply)).all()}
+    with app.db.transaction() as session:
+        _, saved = open_chat(session, channel="telegram", chat_id="1", language="id", now=now)
+    assert [stored[reply] for reply in held] == bodies
+    assert (saved.flow, saved.step, saved.data, saved.choices) == (
+        "coverage", "got_nik", {"nik_masked": "1603********0001"}, [["batal", "Batal"]],
+    )  # fmt: skip
+    assert saved.expires_at == now + timedelta(minutes=30)
+    inserts = -(-said // replies.MOST_IN_ONE_INSERT)
+    together = said and not app.db.is_sqlite
+    assert len(statements) == inserts + (0 if together else 1)
+
+
 def test_a_held_reply_comes_back_whole_buttons_request_template_and_files(any_db_app):
     app = any_db_app
     from datetime import timedelta

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import bindparam, event, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from storage.chats import ARRIVED, TOUCH_CHAT, open_chat, save_state
+from storage.chats import ARRIVED, TOUCH_CHAT, open_chat, save_state, state_row
 from storage.db import Database
 from storage.prepared import Prepared
 from storage.processed import claim_message
@@ -32,8 +32,7 @@ def test_what_it_writes_and_reads_is_what_core_writes_and_reads(database_url):
     try:
         with db.transaction() as session:
             chat, _ = open_chat(session, channel="telegram", chat_id="7", language="id", now=FROZEN_NOW)
-            save_state(
-                session,
+            state = state_row(
                 chat=chat,
                 flow="incident",
                 step="ask_place",
@@ -42,6 +41,7 @@ def test_what_it_writes_and_reads_is_what_core_writes_and_reads(database_url):
                 now=FROZEN_NOW,
                 expires_at=later,
             )
+            save_state(session, state)
         with db.transaction() as session:
             connection = session.connection()
             saved = connection.execute(select(SESSIONS).where(SESSIONS.c.chat_pk == chat.id)).one()

@@ -20,7 +20,7 @@ from sqlmodel import SQLModel, select
 from bot.app import build_app
 from handlers.messages import Inbound
 from storage import attempts, helpdesk, officers, replies
-from storage.chats import OpenChat, open_chat, save_state
+from storage.chats import OpenChat, open_chat, save_state, state_row
 from storage.db import Database, driver_url, migration_config, newest_revision
 from storage.idle_ping import RESTED_SECONDS
 from storage.models import Chat, ReminderSubscription
@@ -289,8 +289,7 @@ def test_chat_state_and_consent(database_url):
         assert get_chat(session, channel="telegram", chat_id="42", language="en").id == chat.id
         assert get_chat(session, channel="whatsapp", chat_id="42").id != chat.id
         assert state_of(session, chat) is None
-        save_state(
-            session,
+        state = state_row(
             chat=chat,
             flow="coverage",
             step="got_nik",
@@ -299,6 +298,7 @@ def test_chat_state_and_consent(database_url):
             now=FROZEN_NOW,
             expires_at=FROZEN_NOW + timedelta(minutes=30),
         )
+        save_state(session, state)
         participant_id = find_participant(session, nik_hash=participant_row()["nik_hash"]).id
         subscribe(session, chat=chat, participant_id=participant_id, now=FROZEN_NOW)
         subscribe(session, chat=chat, participant_id=participant_id, now=FROZEN_NOW)
@@ -310,9 +310,10 @@ def test_chat_state_and_consent(database_url):
             {"a": [1, 2]},
             [["yes", "Ya"]],
         )
-        save_state(
-            session, chat=chat, flow="menu", step="chose", data={}, choices=[], now=FROZEN_NOW, expires_at=FROZEN_NOW
+        menu = state_row(
+            chat=chat, flow="menu", step="chose", data={}, choices=[], now=FROZEN_NOW, expires_at=FROZEN_NOW
         )
+        save_state(session, menu)
         assert len(session.exec(select(ReminderSubscription)).all()) == 1
         assert set_consent(session, chat=chat, active=False) == 1
         assert set_consent(session, chat=chat, active=False) == 0
