@@ -40,9 +40,8 @@ from handlers.helpdesk import answers_waiting
 from handlers.messages import Inbound, Outbound
 from handlers.understand import normalise, resolve_choice
 from storage import replies
-from storage.chats import Addressee, OpenChat, SavedState, open_chat, state_row
+from storage.chats import Addressee, OpenChat, SavedState, arrive, state_row
 from storage.db import Database
-from storage.processed import claim_message
 
 log = logging.getLogger(__name__)
 
@@ -204,10 +203,13 @@ class Dispatcher:
     def _opened(self, db: Session, inbound: Inbound, now: datetime) -> tuple[OpenChat, SavedState | None] | None:
         """The message's key claimed and its chat opened; None when the key was
         claimed before (a redelivery: nothing is done, nothing said)."""
-        if not claim_message(db, channel=inbound.channel, message_id=inbound.message_id, now=now):
-            return None
-        return open_chat(
-            db, channel=inbound.channel, chat_id=inbound.chat_id, language=self.settings.default_language, now=now
+        return arrive(
+            db,
+            channel=inbound.channel,
+            chat_id=inbound.chat_id,
+            message_id=inbound.message_id,
+            language=self.settings.default_language,
+            now=now,
         )
 
     def _idle_minutes(self, flow: Flow, data: dict) -> int:

@@ -12,13 +12,26 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Insert, bindparam, delete, exists, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Insert,
+    bindparam,
+    delete,
+    exists,
+    insert,
+    literal,
+    select,
+    true,
+    update,
+)
 from sqlmodel import Session
 
 from storage.db import PerDialect
 from storage.helpdesk import held_for
 from storage.prepared import Prepared
-from storage.tables import CHATS, LINKS, SESSIONS
+from storage.processed import claim_message
+from storage.tables import CHATS, LINKS, PROCESSED, SESSIONS
 
 # Built once (a statement built per call paid SQLAlchemy's construction and
 # hashing, most of a message's cost) and prepared: every message runs it.
@@ -111,6 +124,64 @@ def open_chat(
     across processes."""
     connection = session.connection()
     touched = TOUCH_CHAT.first(connection, {"p_channel": channel, "p_chat_id": chat_id, "p_now": now})
+    return _opened(connection, touched, channel=channel, chat_id=chat_id, language=language, now=now)
+
+
+def _claim_and_touch(insert_) -> Prepared:
+    """The message's key claimed and, if it was new, TOUCH_CHAT, in one
+    statement: whether the key was new, and the chat's id and language (none
+    when the chat is new). The chat's state is read after, in a statement of
+    its own: one statement reads every table as it stood when the statement
+    began, before the UPDATE waited for another process's message to commit."""
+    claimed = (
+        insert_(PROCESSED)
+        .values(channel=bindparam("p_channel"), message_id=bindparam("p_message_id"), processed_at=bindparam("p_now"))
+        .on_conflict_do_nothing()
+        .returning(PROCESSED.c.message_id)
+        .cte("claimed")
+    )
+    fresh = exists(select(claimed.c.message_id))
+    touched = (
+        update(CHATS)
+        .where(CHATS.c.channel == bindparam("p_channel"), CHATS.c.chat_id == bindparam("p_chat_id"), fresh)
+        .values(last_inbound_at=bindparam("p_now"), active=True)
+        .returning(CHATS.c.id, CHATS.c.language)
+        .cte("touched")
+    )
+    one = select(literal(1)).subquery("one")
+    return Prepared(
+        select(fresh.label("fresh"), touched.c.id, touched.c.language).select_from(one.outerjoin(touched, true()))
+    )
+
+
+CLAIM_AND_TOUCH = PerDialect(_claim_and_touch)  # used on PostgreSQL only
+
+
+def arrive(
+    session: Session, *, channel: str, chat_id: str, message_id: str, language: str, now: datetime
+) -> tuple[OpenChat, SavedState | None] | None:
+    """A message's key claimed (storage/processed.py: claim_message) and its
+    chat opened (open_chat); None for a redelivery, when nothing is done. On
+    PostgreSQL the claim and the chat's UPDATE are one statement, a round
+    trip less for every message."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":  # SQLite has no INSERT or UPDATE inside WITH
+        if not claim_message(session, channel=channel, message_id=message_id, now=now):
+            return None
+        return open_chat(session, channel=channel, chat_id=chat_id, language=language, now=now)
+    parameters = {"p_channel": channel, "p_chat_id": chat_id, "p_message_id": message_id, "p_now": now}
+    found = CLAIM_AND_TOUCH[connection.dialect.name].first(connection, parameters)
+    if not found.fresh:
+        return None
+    touched = found if found.id is not None else None
+    return _opened(connection, touched, channel=channel, chat_id=chat_id, language=language, now=now)
+
+
+def _opened(
+    connection: Connection, touched: Any, *, channel: str, chat_id: str, language: str, now: datetime
+) -> tuple[OpenChat, SavedState | None]:
+    """open_chat's rest, after its UPDATE: the chat made if `touched` found
+    none, else its state read."""
     if touched is None:
         row = {
             "channel": channel,

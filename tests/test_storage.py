@@ -20,7 +20,7 @@ from sqlmodel import SQLModel, select
 from bot.app import build_app
 from handlers.messages import Inbound
 from storage import attempts, helpdesk, officers, replies
-from storage.chats import OpenChat, open_chat, save_state, state_row
+from storage.chats import OpenChat, arrive, mark_unreachable, open_chat, save_state, set_language, state_row
 from storage.db import Database, driver_url, migration_config, newest_revision
 from storage.idle_ping import RESTED_SECONDS
 from storage.models import Chat, ReminderSubscription
@@ -320,6 +320,40 @@ def test_chat_state_and_consent(database_url):
     with db.transaction() as session:
         assert state_of(session, chat).flow == "menu"
     db.dispose()
+
+
+def test_a_message_opens_its_chat_and_a_redelivery_changes_nothing(database_url):
+    # On PostgreSQL the key's claim and the chat's UPDATE are one statement.
+    db = fresh(database_url)
+    later = FROZEN_NOW + timedelta(minutes=5)
+
+    def arrived(message_id: str, now: datetime):
+        with db.transaction() as session:
+            return arrive(session, channel="telegram", chat_id="42", message_id=message_id, language="id", now=now)
+
+    def chat_row():
+        with db.transaction() as session:
+            return session.exec(select(Chat.active, Chat.last_inbound_at, Chat.language)).one()
+
+    try:
+        chat, state = arrived("m1", FROZEN_NOW)
+        assert state is None and chat_row() == (True, FROZEN_NOW, "id")
+        with db.transaction() as session:
+            mark_unreachable(session, channel="telegram", chat_id="42")
+            set_language(session, chat=chat, language="en")
+        assert arrived("m1", later) is None  # the redelivery: the chat is as it was
+        assert chat_row() == (False, FROZEN_NOW, "en")
+        again, state = arrived("m2", later)
+        assert (again.id, again.language, state) == (chat.id, "en", None) and chat_row() == (True, later, "en")
+        with db.transaction() as session:
+            waits = state_row(
+                chat=again, flow="coverage", step="got_nik", data={}, choices=[], now=later, expires_at=later
+            )
+            save_state(session, waits)
+        _, state = arrived("m3", later)
+        assert (state.flow, state.step) == ("coverage", "got_nik")
+    finally:
+        db.dispose()
 
 
 def test_a_message_id_is_claimed_once_per_channel(database_url):
