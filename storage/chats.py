@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
@@ -178,7 +178,7 @@ def arrive(
 
 
 def _opened(
-    connection: Connection, touched: Any, *, channel: str, chat_id: str, language: str, now: datetime
+    connection: Connection, touched: NamedTuple | None, *, channel: str, chat_id: str, language: str, now: datetime
 ) -> tuple[OpenChat, SavedState | None]:
     """open_chat's rest, after its UPDATE: the chat made if `touched` found
     none, else its state read."""
