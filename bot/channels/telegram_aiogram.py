@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiogram import Bot, Dispatcher, types
+from aiogram import Bot, Dispatcher, methods, types
 from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.session.base import Response
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.exceptions import (
@@ -32,6 +33,21 @@ from bot.config import TelegramSettings
 from bot.dispatcher import Outcome
 
 Handle = Callable[[Update], Awaitable[Outcome | None]]
+
+# The Bot API methods the channel calls (bot/channels/telegram_api.py).
+CALLED = (
+    methods.GetMe,
+    methods.GetUpdates,
+    methods.GetFile,
+    methods.SendMessage,
+    methods.SendPhoto,
+    methods.SendDocument,
+    methods.AnswerCallbackQuery,
+    methods.EditMessageReplyMarkup,
+    methods.SetMyCommands,
+    methods.SetWebhook,
+    methods.DeleteWebhook,
+)
 
 
 def classify(error: BaseException) -> Verdict:
@@ -62,6 +78,12 @@ class AiogramApi(AlikeCalls):
             base=f"{settings.base_url}{{token}}/{{method}}", file=f"{settings.base_file_url}{{token}}/{{path}}"
         )
         self.bot = Bot(token, session=AiohttpSession(api=server))
+        # aiogram reads every answer as Response[the method's result], and
+        # pydantic keeps such a parametrized model only weakly: after each full
+        # garbage collection the next answer built the class again (several
+        # ms, and garbage that brings the next collection nearer), a fifth of
+        # the bot's CPU under load. Held here, each is built once.
+        self.answers = {method: Response[method.__returning__] for method in CALLED}
         self.dispatcher = Dispatcher(disable_fsm=True)
         self.dispatcher.message.register(_relay)
         self.dispatcher.callback_query.register(_relay)
