@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Session
 
-from storage.db import PerDialect
+from storage.db import PerDialect, writes_inside_with
 from storage.helpdesk import held_for
 from storage.prepared import Prepared
 from storage.processed import claim_message
@@ -154,7 +154,7 @@ def _claim_and_touch(insert_) -> Prepared:
     )
 
 
-CLAIM_AND_TOUCH = PerDialect(_claim_and_touch)  # used on PostgreSQL only
+CLAIM_AND_TOUCH = PerDialect(_claim_and_touch)  # where writes_inside_with
 
 
 def arrive(
@@ -165,7 +165,7 @@ def arrive(
     PostgreSQL the claim and the chat's UPDATE are one statement, a round
     trip less for every message."""
     connection = session.connection()
-    if connection.dialect.name != "postgresql":  # SQLite has no INSERT or UPDATE inside WITH
+    if not writes_inside_with(connection):
         if not claim_message(session, channel=channel, message_id=message_id, now=now):
             return None
         return open_chat(session, channel=channel, chat_id=chat_id, language=language, now=now)

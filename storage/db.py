@@ -137,6 +137,13 @@ class Database:
         self.engine.dispose()
 
 
+def writes_inside_with(connection: Connection) -> bool:
+    """Whether the database runs INSERT and UPDATE inside WITH, so one
+    statement can do the work of two (a round trip less on PostgreSQL;
+    SQLite allows only SELECT there)."""
+    return connection.dialect.name == "postgresql"
+
+
 def dialect_insert(name: str) -> Callable:
     """The insert() that understands ON CONFLICT on database `name`. Each
     dialect is imported when first asked for: a bot on SQLite never loads

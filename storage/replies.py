@@ -12,7 +12,7 @@ from sqlalchemy import Insert, bindparam, delete, insert, select, update
 from sqlmodel import Session
 
 from storage.chats import save_state, upsert_state
-from storage.db import PerDialect
+from storage.db import PerDialect, writes_inside_with
 from storage.prepared import Prepared
 from storage.tables import REPLIES
 
@@ -32,7 +32,7 @@ def _holding(count: int) -> Insert:
 
 def _holding_saving(insert_) -> tuple[Prepared, ...]:
     """The same with the chat's state saved in the statement (WITH saved AS
-    (INSERT INTO sessions ...)): PostgreSQL only, where it is a round trip
+    (INSERT INTO sessions ...)), where storage.db.writes_inside_with: a round trip
     less for every message (65 of the two statements' 200 µs of the
     client's CPU, and 110 µs of waiting, measured on their own)."""
     saved = upsert_state(insert_).cte("saved")
@@ -40,7 +40,7 @@ def _holding_saving(insert_) -> tuple[Prepared, ...]:
 
 
 HOLDING = tuple(Prepared(_holding(count)) for count in range(1, MOST_IN_ONE_INSERT + 1))
-HOLDING_SAVING = PerDialect(_holding_saving)  # used on PostgreSQL only
+HOLDING_SAVING = PerDialect(_holding_saving)  # where writes_inside_with
 
 
 def hold(
@@ -57,7 +57,7 @@ def hold(
     conversation waits next, is saved with them."""
     connection = session.connection()
     statements, values = HOLDING, {}
-    if state is not None and bodies and connection.dialect.name == "postgresql":
+    if state is not None and bodies and writes_inside_with(connection):
         statements, values = HOLDING_SAVING[connection.dialect.name], dict(state)  # in the first INSERT
     elif state is not None:
         save_state(session, state)
