@@ -83,7 +83,7 @@ class AiogramApi(AlikeCalls):
         # garbage collection the next answer built the class again (several
         # ms, and garbage that brings the next collection nearer), a fifth of
         # the bot's CPU under load. Held here, each is built once.
-        self.answers = {method: Response[method.__returning__] for method in CALLED}
+        self.answers = tuple(Response[method.__returning__] for method in CALLED)
         self.dispatcher = Dispatcher(disable_fsm=True)
         self.dispatcher.message.register(_relay)
         self.dispatcher.callback_query.register(_relay)
