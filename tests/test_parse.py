@@ -37,8 +37,9 @@ def test_a_valid_nik_is_read_whatever_separators_are_typed(nik_born_female, sepa
     digits, born, female = nik_born_female
     typed = "".join(d + s for d, s in zip(digits, [*separators, ""], strict=True))
     nik = parse_nik(typed)
-    assert nik == Nik(digits)
+    assert isinstance(nik, Nik) and nik.digits == digits
     assert nik.female == female and nik.matches_birth_date(born)
+    assert (nik.birth_day, nik.birth_month, nik.birth_yy) == (born.day, born.month, born.year % 100)
 
 
 @pytest.mark.parametrize(
@@ -61,7 +62,8 @@ def test_impossible_niks_say_why(typed, reason):
 
 
 def test_a_leap_day_nik_is_possible_in_one_century():
-    assert parse_nik("1603012902000001") == Nik("1603012902000001")  # 29-02-2000
+    assert parse_nik("1603012902000001") == Nik("1603012902000001", 29, 2, 0, False)  # 29-02-2000
+    assert parse_nik("1603016902000001") == Nik("1603016902000001", 29, 2, 0, True)
 
 
 @given(st.dates(min_value=date(1900, 1, 1), max_value=date(2100, 12, 31)), st.sampled_from(["id", "en"]))

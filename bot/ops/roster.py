@@ -272,6 +272,11 @@ def _date(value: Any) -> date | Invalid:
     return parse_date(cell_text(value))
 
 
+@lru_cache(maxsize=256)  # a handful of categories, however they are written
+def _category(value: Any) -> str:
+    return CATEGORY_SEPARATORS.sub("_", cell_text(value).lower())
+
+
 Validated = tuple[dict[str, Any] | None, str | None, str | None]
 
 
@@ -301,7 +306,7 @@ def validate_row(hasher: IdentityHasher, raw: dict[str, Any]) -> Validated:
         return None, "jenis_kelamin must be L or P", None
     if (gender == "P") != nik.female:
         return None, "jenis_kelamin does not match the NIK (women have 40 added to the day)", None
-    category = CATEGORY_SEPARATORS.sub("_", cell_text(raw.get("kategori")).lower())
+    category = _category(raw.get("kategori"))
     if category not in CATEGORIES:
         return None, f"unknown kategori '{category}' (known: {', '.join(CATEGORIES)})", None
     start, end = _date(raw.get("mulai")), _date(raw.get("berakhir"))
@@ -309,7 +314,7 @@ def validate_row(hasher: IdentityHasher, raw: dict[str, Any]) -> Validated:
         return None, "mulai and berakhir must be dates (YYYY-MM-DD or DD/MM/YYYY)", None
     if start >= end:
         return None, "mulai must be before berakhir", None
-    name, village, district = (cell_text(raw.get(key)) for key in ("nama", "desa", "kecamatan"))
+    name, village, district = cell_text(raw.get("nama")), cell_text(raw.get("desa")), cell_text(raw.get("kecamatan"))
     if not (name and village and district):
         return None, "nama, desa and kecamatan must not be empty", None
     warning, phone = None, None
