@@ -189,10 +189,10 @@ def _open_csv(path: Path, required: tuple[str, ...]) -> RosterFile:
                 for number, cells in enumerate(reader, start=2):
                     text = "".join(read)
                     read.clear()
-                    # Every cell is text here: the quick check, a million times.
-                    if longest := max(map(len, cells), default=0):
-                        if longest > MAX_CELL:
-                            too_long(path, number, header, cells)
+                    # No cell is longer than its row: the cells are looked at only in a long row.
+                    if len(text) > MAX_CELL:
+                        too_long(path, number, header, cells)
+                    if any(cells):
                         yield number, cells, text
             except csv.Error as error:  # a field over the csv module's 128 KB limit
                 raise RosterError(f"{path}: line {reader.line_num}: cannot be read ({error})") from None
