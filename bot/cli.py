@@ -12,12 +12,12 @@ import os
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import typer
@@ -76,6 +76,22 @@ def opened(ctx: typer.Context, *, now: str | None = None) -> Iterator[App]:
         yield app
     finally:
         app.close()
+
+
+T = TypeVar("T")
+
+
+def run_async(app: App, work: Coroutine[Any, Any, T]) -> T:
+    """asyncio.run for a command: the database connections the loop opened
+    (PostgreSQL's, storage.db: Database.on_loop) are closed before it ends."""
+
+    async def then_leave() -> T:
+        try:
+            return await work
+        finally:
+            await app.db.leave_loop()
+
+    return asyncio.run(then_leave())
 
 
 def _import(app: App, path: Path) -> ImportReport:
@@ -420,7 +436,7 @@ def _show_templates(ctx: typer.Context, read) -> None:
                 client = whatsapp_client(settings, token.get_secret_value(), session)
                 return await read(client, settings.business_account_id, app.db, now=app.clock())
 
-        found = asyncio.run(read_through_a_session())
+        found = run_async(app, read_through_a_session())
     serves = {item.name: ", ".join(item.serves) for item in shipped().values()}
     table = Table(title="WhatsApp templates")
     for column in ("name", "language", "status", "carries"):
@@ -547,7 +563,7 @@ def reminders_send(ctx: typer.Context, now: str = typer.Option(None, help=NOW_HE
                 await channel.stop()
 
     with opened(ctx) as app:
-        total = asyncio.run(send(app))
+        total = run_async(app, send(app))
     out.print(", ".join(f"{count:,} {state}" for state, count in sorted(total.items())) or "nothing due")
 
 
@@ -820,7 +836,7 @@ def chat(
         if sys.stdin.isatty():
             err.print("Type a message (e.g. 'halo'); Ctrl-D to quit.")
         channel = ConsoleChannel(app.dispatcher, app.sending, chat_id=chat_id, output=sys.stdout)
-        asyncio.run(channel.converse(sys.stdin))
+        run_async(app, channel.converse(sys.stdin))
 
 
 def main() -> None:

@@ -47,6 +47,7 @@ async def serve(app: App) -> None:
         log.info("no chat channel is enabled: serving the operators' console only")
     # Every secret is checked (building a channel) before anything connects or listens.
     channels = {name: module(name).plugin(app) for name in names}
+    await app.db.open_on_loop()
     for channel in channels.values():
         await channel.start()
     keep = timedelta(days=settings.retention.processed_days)
@@ -92,6 +93,7 @@ async def serve(app: App) -> None:
         for channel in channels.values():
             await channel.stop()
         await app.sending.flush()
+        await app.db.leave_loop()
 
 
 async def _run_until_failure(channel: Channel) -> None:

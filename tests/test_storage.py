@@ -8,6 +8,7 @@ import pickle
 import sqlite3
 import threading
 import time
+import uuid
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from bot.app import build_app
 from handlers.messages import Inbound
 from storage import attempts, helpdesk, officers, replies
 from storage.chats import OpenChat, arrive, mark_unreachable, open_chat, save_state, set_language, state_row
-from storage.db import Database, driver_url, migration_config, newest_revision
+from storage.db import Database, DatabaseUnavailable, driver_url, migration_config, newest_revision
 from storage.idle_ping import RESTED_SECONDS
 from storage.models import Chat, ReminderSubscription
 from storage.participants import (
@@ -502,3 +503,130 @@ def test_a_connection_in_steady_use_is_not_pinged_so_one_lost_that_moment_fails_
             assert session.connection().exec_driver_sql("SELECT 1").scalar() == 1
     finally:
         db.dispose()
+
+
+def _driver(db: Database) -> str:
+    with db.transaction() as session:
+        return session.connection().dialect.driver
+
+
+def _server_connections(db: Database) -> int:
+    """Connections under this database's application name, the asker's own not counted."""
+    with db.transaction() as session:
+        return (
+            session.connection()
+            .exec_driver_sql(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE application_name = current_setting('application_name') AND pid <> pg_backend_pid()"
+            )
+            .scalar()
+        )
+
+
+def _named(url: str) -> str:
+    """The URL with an application name of its own, as an operator may give one."""
+    return f"{url}{'&' if '?' in url else '?'}application_name=payung-{uuid.uuid4().hex[:12]}"
+
+
+def test_the_loops_own_transactions_await_asyncpg_and_each_loop_gets_its_own_connections(postgres_url):
+    db = Database(_named(postgres_url))
+    try:
+        assert _driver(db) == "psycopg"  # threads and commands
+
+        async def a_loop() -> tuple[str, int]:
+            ticks = 0
+
+            async def ticking() -> None:
+                nonlocal ticks
+                while True:
+                    ticks += 1
+                    await asyncio.sleep(0.01)
+
+            ticker = asyncio.create_task(ticking())
+
+            def slow() -> str:
+                with db.transaction() as session:
+                    session.connection().exec_driver_sql("SELECT pg_sleep(0.3)")
+                return _driver(db)
+
+            driver = await db.on_loop(slow)
+            ticker.cancel()
+            return driver, ticks
+
+        for _ in range(2):  # a new loop (another test's, another command's) opens its own
+            driver, ticks = asyncio.run(a_loop())
+            assert driver == "asyncpg"
+            assert ticks >= 10  # the loop went on while the server slept
+    finally:
+        db.dispose()
+
+
+def test_a_stop_closes_the_connections_the_loop_opened(postgres_url):
+    db = Database(_named(postgres_url))  # the URL's parameters reach both drivers
+
+    async def served() -> None:
+        await db.on_loop(_driver, db)
+        assert _server_connections(db) == 1
+        await db.leave_loop()
+
+    try:
+        asyncio.run(served())
+        deadline = time.monotonic() + 5
+        while _server_connections(db) and time.monotonic() < deadline:
+            time.sleep(0.05)  # the server's backend ends a moment after the client hangs up
+        assert _server_connections(db) == 0
+    finally:
+        db.dispose()
+
+
+def test_a_connection_the_loop_lost_while_resting_is_replaced_before_anyone_uses_it(postgres_url):
+    db = Database(postgres_url)
+
+    def pid() -> int:
+        with db.transaction() as session:
+            return session.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar()
+
+    async def restarted() -> None:
+        lost = await db.on_loop(pid)
+        with db.transaction() as session:  # psycopg's connection, outside the loop's work
+            assert session.connection().exec_driver_sql(f"SELECT pg_terminate_backend({lost}, 5000)").scalar()
+        await asyncio.sleep(RESTED_SECONDS + 0.2)
+        assert await db.on_loop(pid) != lost
+        await db.leave_loop()
+
+    try:
+        asyncio.run(restarted())
+    finally:
+        db.dispose()
+
+
+def test_libpq_s_url_settings_reach_asyncpg_and_one_it_cannot_use_stops_the_start_in_one_line(postgres_url):
+    remote = f"{postgres_url}?connect_timeout=10&keepalives_idle=30&keepalives_interval=10&keepalives_count=3"
+    db = Database(f"{_named(remote)}&options=-c%20statement_timeout%3D12345")
+
+    def settings() -> tuple[str, str]:
+        with db.transaction() as session:
+            connection = session.connection()
+            return tuple(
+                connection.exec_driver_sql(f"SHOW {name}").scalar()
+                for name in ("statement_timeout", "application_name")
+            )
+
+    async def served() -> tuple[str, str]:
+        await db.open_on_loop()
+        try:
+            return await db.on_loop(settings)
+        finally:
+            await db.leave_loop()
+
+    try:
+        assert asyncio.run(served()) == settings()  # both drivers: the options and the application's name
+        assert settings()[0] == "12345ms"
+    finally:
+        db.dispose()
+    unknown = Database(f"{postgres_url}?no_such_setting=1")
+    try:
+        with pytest.raises(DatabaseUnavailable, match="on the event loop: .*no_such_setting"):
+            asyncio.run(unknown.open_on_loop())
+    finally:
+        unknown.dispose()
