@@ -13,7 +13,7 @@ other.
 Steps only compute and use the message's transaction (one that waited on the
 network would hold the transaction open meanwhile), so a message's
 transaction runs from start to end in one go, where bot/transact.py puts a
-process's transactions: on PostgreSQL in a worker thread.
+process's transactions: on PostgreSQL awaited on the event loop.
 """
 
 from __future__ import annotations

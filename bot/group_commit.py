@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from sqlmodel import Session
 
+from bot.transact import aside
 from storage.db import Database
 
 T = TypeVar("T")
@@ -85,8 +86,8 @@ class GroupCommit:
         """Commit the batch in one transaction and settle its writers; False
         if it failed (a single write's writer gets the error)."""
         try:
-            # A worker thread: the event loop goes on pacing sends meanwhile.
-            results = await asyncio.to_thread(self._commit, batch)
+            # Aside: the event loop goes on pacing sends meanwhile.
+            results = await aside(self.db, self._commit, batch)
         except Exception as error:
             if len(batch) == 1 and not batch[0].done.done():
                 batch[0].done.set_exception(error)

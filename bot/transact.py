@@ -6,6 +6,7 @@ round trips and its commit's flush to disk (storage.db: Database.on_loop)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -18,4 +19,14 @@ async def transact(db: Database, work: Callable[..., T], *args: object) -> T:
     """`work(*args)`, which opens and commits its own transactions on `db`."""
     if db.is_sqlite:
         return work(*args)
+    return await db.on_loop(work, *args)
+
+
+async def aside(db: Database, work: Callable[..., T], *args: object) -> T:
+    """`work(*args)` without holding the event loop up, for writes beside the
+    chats (a batch of marks, a sending place): on PostgreSQL awaited on the
+    loop as transact does; on SQLite in a worker thread, as its statements
+    would otherwise stop the loop while sends wait to be paced."""
+    if db.is_sqlite:
+        return await asyncio.to_thread(work, *args)
     return await db.on_loop(work, *args)

@@ -157,9 +157,9 @@ class Database:
                 "postgresql+asyncpg://",
                 connect_args=asyncpg_arguments(self.url),
                 # A connection for each transaction the loop runs at once, up to
-                # LOOP_CONNECTIONS; more would wait on the server's two cores
-                # anyway, and connections above the pool's size are closed when
-                # given back and opened again at the next burst.
+                # LOOP_CONNECTIONS; more would only queue for the server's cores,
+                # and connections above a pool's size are closed when given back
+                # and opened again at the next burst.
                 pool_size=LOOP_CONNECTIONS,
                 max_overflow=0,
                 echo=self.echo,

@@ -19,6 +19,7 @@ from sqlmodel import Session
 
 from bot.channels.pacing import Pace, Trip
 from bot.group_commit import GroupCommit, failure
+from bot.transact import aside
 from storage import pace_places
 from storage.db import Database
 
@@ -65,7 +66,7 @@ class SharedWindow:
         while True:
             self._given.clear()
             try:
-                place, wait = await asyncio.to_thread(self._try_take)
+                place, wait = await aside(self.db, self._try_take)
             except Exception:
                 # The database is away: sending waits for it rather than
                 # going over the platform's limit.
