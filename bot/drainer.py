@@ -26,6 +26,7 @@ from bot.config import ReminderSettings
 from bot.group_commit import GroupCommit
 from bot.outbound import Facts, Sending, untimely
 from bot.reminder_plan import Calendar, template_key
+from bot.transact import aside
 from bot.types import Delivery
 from handlers.messages import Outbound, TemplateRef
 from handlers.renewal import RenewalFacts, reminder_line, renewal_digest
@@ -70,7 +71,7 @@ class Drainer:
         sending: set[asyncio.Task[str]] = set()
         done: Counter[str] = Counter()
         while True:
-            claimed, facts = await asyncio.to_thread(self._claim, channel, now, kinds)
+            claimed, facts = await aside(self.db, self._claim, channel, now, kinds)
             sending.update(asyncio.create_task(self._send(row, facts, now, unmarked)) for row in claimed)
             while sending and (not claimed or len(sending) > self.settings.batch // 2):
                 finished, sending = await asyncio.wait(sending, return_when=asyncio.FIRST_COMPLETED)

@@ -26,6 +26,7 @@ from bot.channel_records import ChannelRecords
 from bot.channels import Channel
 from bot.group_commit import GroupCommit, failure
 from bot.metrics import Metrics
+from bot.transact import aside
 from bot.types import Clock, Delivery, Reply, Sendable
 from handlers.messages import Inbound, Outbound
 from storage import outbox, replies
@@ -215,11 +216,11 @@ class Sending:
         sent in time (a process crashed or stopped with them queued); how many."""
         now, queued = self.clock(), 0
         if self._holding:
-            await asyncio.to_thread(self._renew, list(self._holding), now + self.resend_after)
+            await aside(self.db, self._renew, list(self._holding), now + self.resend_after)
         for channel in channels.values():
             self._forgotten_meanwhile = set()
             try:
-                unsent = await asyncio.to_thread(self._take_up, channel.name, now)
+                unsent = await aside(self.db, self._take_up, channel.name, now)
             finally:
                 forgotten, self._forgotten_meanwhile = self._forgotten_meanwhile, None
             for row in unsent:

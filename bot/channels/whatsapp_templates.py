@@ -5,7 +5,6 @@ maps to a template of the operators' own uses that one instead."""
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 import re
@@ -19,6 +18,7 @@ from sqlmodel import Session
 
 from bot.config import Settings, TemplateSettings
 from bot.reminder_plan import template_key
+from bot.transact import aside
 from bot.types import Readiness, TemplatePreview
 from storage import whatsapp_templates
 from storage.db import Database
@@ -151,7 +151,7 @@ async def refresh(client: WhatsApp, waba_id: str, db: Database, *, now: datetime
         with db.transaction() as session:
             whatsapp_templates.record(session, found, now=now)
 
-    await asyncio.to_thread(record)
+    await aside(db, record)
     return found
 
 
