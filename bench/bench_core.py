@@ -230,8 +230,9 @@ def dispatcher_run(app, people: list[dict], chats: int, tag: str = "bench", at_o
         if app.db.is_sqlite:
             engine = app.db.engine
         else:  # the dispatcher's engine is the loop's, whose connections a running bot keeps open
-            engine = app.db.loop_engine().sync_engine
-            await asyncio.gather(*(opened(app.db.loop_engine()) for _ in range(min(at_once, engine.pool.size()))))
+            on_loop = app.db.loop_engine()
+            engine = on_loop.sync_engine
+            await asyncio.gather(*(opened(on_loop) for _ in range(min(at_once, engine.pool.size()))))
         for name, listener in listened:
             event.listen(engine, name, listener)
         numbers = iter(range(chats))

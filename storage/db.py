@@ -86,6 +86,12 @@ class DatabaseUnavailable(PlainError):
     """The database URL names nothing Payung can open: one line for whoever starts it."""
 
 
+def first_line(error: BaseException) -> str:
+    """Why a connection failed, in one line: the driver's own message when
+    SQLAlchemy wraps one."""
+    return str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+
+
 def shown(url: str) -> str:
     """A URL fit for an error line: no password."""
     try:
@@ -151,8 +157,7 @@ class Database:
         if self._on_loop is None or self._on_loop[0] is not loop:
             from sqlalchemy.ext.asyncio import create_async_engine
 
-            if self._on_loop is not None:
-                self._on_loop[1].sync_engine.dispose(close=False)  # its loop has ended
+            self._drop_loop_engine()
             engine = create_async_engine(
                 "postgresql+asyncpg://",
                 connect_args=asyncpg_arguments(self.url),
@@ -178,9 +183,8 @@ class Database:
             async with self.loop_engine().connect():
                 pass
         except (DBAPIError, OSError, ValueError) as error:
-            reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
             raise DatabaseUnavailable(
-                f"cannot open the database {shown(self.url)} on the event loop: {reason}"
+                f"cannot open the database {shown(self.url)} on the event loop: {first_line(error)}"
             ) from None
 
     async def leave_loop(self) -> None:
@@ -194,8 +198,7 @@ class Database:
         try:
             self.engine.connect().close()
         except OperationalError as error:
-            reason = str(error.orig or error).strip().splitlines()[0]
-            raise DatabaseUnavailable(f"cannot open the database {shown(self.url)}: {reason}") from None
+            raise DatabaseUnavailable(f"cannot open the database {shown(self.url)}: {first_line(error)}") from None
         if self.revision() == newest_revision():
             return  # the usual start: Alembic (about 11 MiB resident) is not even loaded
         from alembic import command
@@ -224,10 +227,16 @@ class Database:
     def dispose(self) -> None:
         if self.checkpoints is not None:
             self.checkpoints.wait()
-        if self._on_loop is not None:  # its loop has ended: leave_loop was not awaited
+        self._drop_loop_engine()
+        self.engine.dispose()
+
+    def _drop_loop_engine(self) -> None:
+        """Forget the loop's engine once its loop has ended (leave_loop was
+        not awaited): its connections cannot be closed without that loop, so
+        they are dropped and close with their sockets."""
+        if self._on_loop is not None:
             self._on_loop[1].sync_engine.dispose(close=False)
             self._on_loop = None
-        self.engine.dispose()
 
 
 def writes_inside_with(connection: Connection) -> bool:
