@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import delete, select, update
 from sqlmodel import Session
 
 from storage.db import PerDialect
 from storage.prepared import Prepared
 from storage.tables import PENDING
 
-# Every WhatsApp message is stored and forgotten (storage/prepared.py says why prepared).
+# Every WhatsApp message is stored (storage/prepared.py says why prepared).
 STORE = PerDialect(lambda insert: Prepared(insert(PENDING).on_conflict_do_nothing().returning(PENDING.c.id)))
-FORGET = Prepared(delete(PENDING).where(PENDING.c.id == bindparam("p_id")))
 
 
 def store_pending(
@@ -81,5 +81,7 @@ def dead_letters(session: Session) -> list[DeadLetter]:
     ]
 
 
-def forget_pending(session: Session, *, pending_id: int) -> None:
-    FORGET.rows(session.connection(), {"p_id": pending_id})
+def forget_pending(session: Session, pending_ids: Collection[int]) -> None:
+    """These were handled (bot/channel_records.py: ChannelRecords.handled)."""
+    if pending_ids:
+        session.connection().execute(delete(PENDING).where(PENDING.c.id.in_(list(pending_ids))))

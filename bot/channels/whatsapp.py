@@ -317,7 +317,7 @@ class WhatsAppChannel:
         self.metrics.messages_in.labels(NAME).inc()
         outcome = await self.dispatcher.handle(inbound, self.sending.replier(self, inbound))
         if outcome is not Outcome.FAILED:
-            await transact(self.records.db, self.records.handled, pending_id)
+            await self.records.handled(pending_id)
         return outcome
 
     async def start(self) -> None:
