@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from typing import Any
+
+from sqlmodel import Session
 
 from bot.group_commit import GroupCommit
 from bot.types import Clock
@@ -29,21 +32,31 @@ class ChannelRecords:
 
     def store(
         self, messages: list[tuple[str, dict[str, Any]]], statuses: list[dict[str, Any]]
+    ) -> asyncio.Future[list[tuple[int, dict[str, Any]]]]:
+        """In the next group commit, with the deliveries that arrive beside
+        this one: each new (message id, payload), repeats of a stored one
+        dropped, and each delivery status (`status` below). Its result: the
+        stored messages to handle once the delivery is acknowledged.
+
+        Together because WhatsApp delivers a message's every status (sent,
+        delivered, read) as a webhook of its own, and each would otherwise
+        be a transaction, on PostgreSQL a commit waiting for the disk."""
+        return self.writes.write(partial(self._stored, messages, statuses, self.clock()))
+
+    def _stored(
+        self,
+        messages: list[tuple[str, dict[str, Any]]],
+        statuses: list[dict[str, Any]],
+        now: datetime,
+        session: Session,
     ) -> list[tuple[int, dict[str, Any]]]:
-        """In one transaction: each new (message id, payload), repeats of a
-        stored one dropped, and each delivery status (`status` below).
-        Returns the stored messages to handle once the delivery is acknowledged."""
-        now = self.clock()
         stored = []
-        with self.db.transaction() as session:
-            for status in statuses:
-                self._status(session, now=now, **status)
-            for message_id, payload in messages:
-                pending_id = store_pending(
-                    session, channel=self.channel, message_id=message_id, payload=payload, now=now
-                )
-                if pending_id is not None:
-                    stored.append((pending_id, payload))
+        for status in statuses:
+            self._status(session, now=now, **status)
+        for message_id, payload in messages:
+            pending_id = store_pending(session, channel=self.channel, message_id=message_id, payload=payload, now=now)
+            if pending_id is not None:
+                stored.append((pending_id, payload))
         return stored
 
     def waiting(self) -> list[tuple[int, dict[str, Any]]]:

@@ -13,6 +13,7 @@ import logging
 import time
 
 import httpx
+from sqlalchemy import event
 from sqlmodel import select
 
 from bot.channels.pacing import Recipient
@@ -258,7 +259,8 @@ async def test_outside_24_hours_only_a_template_goes_out(app, graph, clock):
 async def test_a_message_stored_before_a_crash_is_handled_on_start(any_db_app, graph):
     app = any_db_app
     crashed = channel_for(app, graph)
-    stored = crashed.receive(delivery(messages=[text("wamid.1", WARGA, "halo")]))  # stored, 200 sent, then the crash
+    # stored, 200 sent, then the crash
+    stored = await crashed.receive(delivery(messages=[text("wamid.1", WARGA, "halo")]))
     assert len(stored) == 1 and len(rows(app, PendingInbound)) == 1 and graph.posted == []
     restarted = channel_for(app, graph)
     assert await restarted.recover() == 1
@@ -278,7 +280,7 @@ async def test_a_handled_message_a_crash_left_stored_is_not_answered_again_on_st
         await hook.settle()
     await channel.stop()
     assert len(graph.posted) == 1 and rows(app, PendingInbound) == []
-    channel.receive(delivery(messages=[text("wamid.1", WARGA, "halo")]))  # as the crash would have left it
+    await channel.receive(delivery(messages=[text("wamid.1", WARGA, "halo")]))  # as the crash would have left it
     restarted = channel_for(app, graph)
     assert await restarted.recover() == 1
     await restarted.sender.drain()
@@ -299,6 +301,39 @@ async def test_statuses_are_recorded_and_an_undeliverable_person_made_inactive(a
     assert (record.status, record.detail) == ("failed", "131026: Message undeliverable")
     [chat] = rows(app, Chat)
     assert chat.active is False
+
+
+async def test_deliveries_arriving_together_are_stored_in_one_transaction_each_with_its_own_messages(app, graph):
+    """A sent message's every status comes as a webhook of its own: stored
+    together they cost one commit, not one each."""
+    channel = channel_for(app, graph)
+    async with Webhook(app, channel) as hook:
+        await hook.say(text("wamid.1", WARGA, "halo"))
+        [sent] = [r.platform_message_id for r in rows(app, OutboundMessage)]
+        commits = []
+
+        def committed(_connection) -> None:
+            commits.append(1)
+
+        event.listen(app.db.engine, "commit", committed)
+        try:
+            arriving = [
+                channel.receive(delivery(statuses=[status(sent, WARGA, "delivered")])),
+                channel.receive(delivery(messages=[text("wamid.2", WARGA, "1")])),
+                channel.receive(delivery(statuses=[status(sent, WARGA, "read")])),
+            ]
+            delivered, second, read = await asyncio.gather(*arriving)
+        finally:
+            event.remove(app.db.engine, "commit", committed)
+        assert len(commits) == 1
+        assert delivered == read == []
+        assert [payload["id"] for _, payload in second] == ["wamid.2"]
+        assert rows(app, OutboundMessage)[0].status == "read"
+        channel.handle_later(second)
+        await hook.settle()
+    await channel.stop()
+    assert graph.bodies()[-1]["text"]["body"].startswith("Ketik NIK Anda")
+    assert rows(app, PendingInbound) == []
 
 
 async def test_what_cannot_be_read_gets_a_polite_answer_and_garbage_a_200(app, graph):

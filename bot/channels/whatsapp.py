@@ -52,7 +52,6 @@ from bot.dispatcher import ChatLocks, Dispatcher, Outcome
 from bot.media import MediaStore
 from bot.metrics import Metrics
 from bot.outbound import Sending
-from bot.transact import transact
 from bot.types import Delivery, Finished, Readiness, Sendable
 from handlers.messages import Capabilities, Choice, Inbound, Location, Media, Outbound, Refusal
 from handlers.texts import Catalogue
@@ -287,7 +286,7 @@ class WhatsAppChannel:
             return Response()  # 200: Meta must stop resending it
         await self.sending.room()  # meanwhile Meta keeps the next deliveries
         try:
-            stored = await transact(self.records.db, self.receive, data)
+            stored = await self.receive(data)
         except Exception:
             log.exception("whatsapp webhook: could not store a delivery; asking for redelivery")
             return Response(status_code=500)
@@ -296,10 +295,10 @@ class WhatsAppChannel:
 
     # -- inbound -----------------------------------------------------------
 
-    def receive(self, body: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
-        """Store what a webhook delivery carries, in one transaction: each new
-        message (repeats of a stored one are dropped) and each status. Returns
-        the stored messages to handle once the delivery is acknowledged."""
+    def receive(self, body: dict[str, Any]) -> asyncio.Future[list[tuple[int, dict[str, Any]]]]:
+        """Store what a webhook delivery carries (ChannelRecords.store): each
+        new message (repeats of a stored one are dropped) and each status. Its
+        result: the stored messages to handle once the delivery is acknowledged."""
         messages, statuses = [], []
         for value in _values(body):
             statuses += [_status(status) for status in _dicts(value.get("statuses"))]
