@@ -39,8 +39,8 @@ async def start(turn: Turn):
 
 
 async def checked(turn: Turn, born: date):
-    person = matching_participant(turn, born)
-    owner = person is not None and proven_owner(turn, person)
+    match = matching_participant(turn, born)
+    person, owner = match.person, proven_owner(turn, match)
     if nik_locked(turn) and not owner:
         # The same words whether the birth date matched or not.
         audit(turn, outcome=attempts.REFUSED)

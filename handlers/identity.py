@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
 from babel.dates import format_time
 
@@ -29,7 +30,7 @@ from handlers.flow import Ask, Done, Result, Step, Turn, ask, ask_again, done
 from handlers.parse import Invalid, Nik, parse_birth_date, parse_nik, parse_phone
 from storage import attempts
 from storage.officers import linked_officer
-from storage.owners import owned, record_owner
+from storage.owners import find_participant_for_chat, record_owner
 from storage.participants import ParticipantRow, find_participant
 from storage.privacy import mask_nik
 
@@ -64,17 +65,22 @@ def refuse(turn: Turn, until: datetime) -> Done:
     return done(turn.say("coverage.locked", until=format_time(local, "short", locale=turn.t.language)))
 
 
-def matching_participant(turn: Turn, born: date) -> ParticipantRow | None:
+class Match(NamedTuple):
+    person: ParticipantRow | None
+    proven_before: bool  # this chat was proven the person's own earlier (storage/owners.py)
+
+
+def matching_participant(turn: Turn, born: date) -> Match:
     """The participant whose NIK hash the draft holds, if `born` is their
-    birth date; None otherwise, at the same cost either way."""
+    birth date (else no one), at the same cost either way."""
     hasher = turn.services.hasher
     nik_hash = turn.data["nik_hash"]
-    participant = find_participant(turn.db, nik_hash=nik_hash)
+    participant, proven_before = find_participant_for_chat(turn.db, nik_hash=nik_hash, chat=turn.chat)
     # Hash the birth date even when no NIK matched: both paths cost the same.
     expected = hasher.birth_hash(nik_hash, born)
     if participant is None or not hasher.same(participant.birth_hash, expected):
-        return None
-    return participant
+        return Match(None, False)
+    return Match(participant, proven_before)
 
 
 def audit(
@@ -124,10 +130,13 @@ def roster_phone(person: ParticipantRow) -> str | None:
     return None if isinstance(parsed, Invalid) else parsed
 
 
-def proven_owner(turn: Turn, person: ParticipantRow) -> bool:
-    """Whether this chat is `person`'s own: proven before while the roster
-    kept the same phone, or now by its verified number (recorded)."""
-    if person.id in owned(turn.db, chat=turn.chat):
+def proven_owner(turn: Turn, match: Match) -> bool:
+    """Whether this chat is the matched person's own: proven before while
+    the roster kept the same phone, or now by its verified number (recorded)."""
+    person = match.person
+    if person is None:
+        return False
+    if match.proven_before:
         return True
     phone = verified_phone(turn)
     if phone is None or phone != roster_phone(person):
@@ -190,9 +199,10 @@ def nik_then_birth_date(
 def proven_participant(turn: Turn, born: date) -> ParticipantRow | None:
     """`matching_participant`, with the check recorded either way; None
     while the NIK is locked, unless this chat is its verified owner."""
-    person = matching_participant(turn, born)
-    if nik_locked(turn) and not (person is not None and proven_owner(turn, person)):
+    match = matching_participant(turn, born)
+    if nik_locked(turn) and not proven_owner(turn, match):
         audit(turn, outcome=attempts.REFUSED)
         return None
+    person = match.person
     record_check(turn, proven=person is not None, participant_id=person and person.id)
     return person

@@ -174,6 +174,23 @@ async def test_a_roster_that_changes_the_phone_ends_the_proof(app):
     assert shows_the_whole_card(await check(whatsapp(app, "+6281277778888")))
 
 
+async def test_a_chat_proven_once_sees_the_whole_card_at_its_next_check_until_the_roster_changes_the_phone(app):
+    chat = Chat(app, "budi-console")  # the console takes a typed number as its proof
+    assert not shows_the_whole_card(await check(chat))
+    assert "Ketik nomor HP Anda" in await chat.says("3")  # Lihat data lengkap
+    assert shows_the_whole_card(await chat.says("0812 3456 7890"))
+    await chat.says("menu")
+    assert shows_the_whole_card(await check(chat))  # proven before: no number asked again
+    moved = [dict(BUDI, telepon="0812-7777-8888"), *ROSTER[1:]]
+    path = write_csv(app.settings.data_dir / "roster-2.csv", moved)
+    import_roster(
+        open_roster(path), actor=ADMIN, db=app.db, hasher=app.services.hasher, now=app.clock(), batch_size=100
+    )
+    await chat.says("menu")
+    said = await check(chat)
+    assert "NIK ini terdaftar" in said and not shows_the_whole_card(said)
+
+
 async def test_the_audit_command_answers_who_looked_at_my_data(app, tmp_path):
     await check(Chat(app, "stranger"))
     await check(whatsapp(app, BUDI_PHONE))
