@@ -5,9 +5,9 @@ context, the result's metadata) costs several times what SQLite itself
 spends on a short statement: the chat's UPDATE took 25 µs through Core
 against 5 µs on the bare driver, and takes 9.5 µs here. Five statements run
 for every message (the dedupe key, the chat, its state, the state saved, the
-replies held: the last two one statement on PostgreSQL), and five more for
-every identity check (the person, the lockouts' counts, the attempt, the
-chat's proven ownership), so they skip it: each is compiled
+replies held: the last two one statement on PostgreSQL), and four more for
+every identity check (the person with the chat's proven ownership, the
+lockouts' counts, the attempt), so they skip it: each is compiled
 once for each database, and its values go through the type conversions
 SQLAlchemy would apply (`TypeEngine.bind_processor` and `result_processor`),
 so the database holds and returns exactly what the ORM and Core see (a test
