@@ -39,6 +39,15 @@ def shows_the_whole_card(said: str) -> bool:
     return all(part in said for part in WHOLE_CARD)
 
 
+def roster_gives_budi_a_new_phone(app) -> None:
+    """A roster imported again, with Budi's phone now +6281277778888."""
+    moved = [dict(BUDI, telepon="0812-7777-8888"), *ROSTER[1:]]
+    path = write_csv(app.settings.data_dir / "roster-2.csv", moved)
+    import_roster(
+        open_roster(path), actor=ADMIN, db=app.db, hasher=app.services.hasher, now=app.clock(), batch_size=100
+    )
+
+
 async def report_about_budi(app, chat: Chat) -> None:
     """A neighbour reports Budi's accident: NIK, name, relation."""
     script = ("halo", "2", "2", BUDI_NIK, "Budi Santoso", "Tetangga", "1", "kemarin", "Kebun", CHRONOLOGY, "selesai")
@@ -163,11 +172,7 @@ async def test_a_roster_that_changes_the_phone_ends_the_proof(app):
     assert shows_the_whole_card(await check(budi))
     await budi.says("menu")
     assert shows_the_whole_card(await check(budi))
-    moved = [dict(BUDI, telepon="0812-7777-8888"), *ROSTER[1:]]
-    path = write_csv(app.settings.data_dir / "roster-2.csv", moved)
-    import_roster(
-        open_roster(path), actor=ADMIN, db=app.db, hasher=app.services.hasher, now=app.clock(), batch_size=100
-    )
+    roster_gives_budi_a_new_phone(app)
     await budi.says("menu")
     said = await check(budi)
     assert "NIK ini terdaftar" in said and not shows_the_whole_card(said)
@@ -181,11 +186,7 @@ async def test_a_chat_proven_once_sees_the_whole_card_at_its_next_check_until_th
     assert shows_the_whole_card(await chat.says("0812 3456 7890"))
     await chat.says("menu")
     assert shows_the_whole_card(await check(chat))  # proven before: no number asked again
-    moved = [dict(BUDI, telepon="0812-7777-8888"), *ROSTER[1:]]
-    path = write_csv(app.settings.data_dir / "roster-2.csv", moved)
-    import_roster(
-        open_roster(path), actor=ADMIN, db=app.db, hasher=app.services.hasher, now=app.clock(), batch_size=100
-    )
+    roster_gives_budi_a_new_phone(app)
     await chat.says("menu")
     said = await check(chat)
     assert "NIK ini terdaftar" in said and not shows_the_whole_card(said)
