@@ -336,6 +336,29 @@ async def test_deliveries_arriving_together_are_stored_in_one_transaction_each_w
     assert rows(app, PendingInbound) == []
 
 
+async def test_a_delivery_that_cannot_be_stored_is_asked_for_again_and_the_one_stored_beside_it_is_answered(app, graph):
+    with app.db.engine.begin() as connection:  # the database itself refuses one message
+        connection.exec_driver_sql(
+            "CREATE TRIGGER refuse_one BEFORE INSERT ON pending_inbound WHEN NEW.message_id = 'wamid.refused' "
+            "BEGIN SELECT RAISE(ABORT, 'refused'); END"
+        )
+    channel = channel_for(app, graph)
+    async with Webhook(app, channel) as hook:
+        refused, stored = await asyncio.gather(  # queued together: one transaction, until it fails
+            channel.receive(delivery(messages=[text("wamid.refused", WARGA, "halo")])),
+            channel.receive(delivery(messages=[text("wamid.1", WARGA, "halo")])),
+            return_exceptions=True,
+        )
+        assert isinstance(refused, Exception) and [payload["id"] for _, payload in stored] == ["wamid.1"]
+        channel.handle_later(stored)
+        again = await hook.post(delivery(messages=[text("wamid.refused", WARGA, "halo")]))
+        assert again.status_code == 500  # Meta delivers it again later
+        await hook.settle()
+    await channel.stop()
+    assert len(graph.posted) == 1 and graph.bodies()[0]["interactive"]["body"]["text"].startswith("Halo! Saya Payung")
+    assert rows(app, PendingInbound) == []
+
+
 async def test_what_cannot_be_read_gets_a_polite_answer_and_garbage_a_200(app, graph):
     channel = channel_for(app, graph)
     async with Webhook(app, channel) as hook:
